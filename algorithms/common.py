@@ -1,0 +1,71 @@
+"""Small QGIS-side helpers shared by the algorithms (NULL, numpy, CRS, files)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    NULL,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsProcessingException,
+    QgsProject,
+    QgsRectangle,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from ..core.crs import utm_epsg
+
+
+def tr(text: str) -> str:
+    """Translate a message shared by several algorithms."""
+    return QCoreApplication.translate("common", text)
+
+
+def to_float(value: Any) -> float | None:
+    """Attribute value as a finite float, or None for NULL, empty, text or NaN."""
+    if value is None or value == NULL:
+        return None
+    if isinstance(value, str):
+        value = value.strip().replace(",", ".")
+        if not value:
+            return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def to_qvariant(value: Any) -> Any:
+    """numpy scalars and NaN to plain Python values that QVariant accepts (NaN -> NULL)."""
+    if value is None:
+        return NULL
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return NULL
+    return value
+
+
+def metric_crs(crs: QgsCoordinateReferenceSystem, extent: QgsRectangle) -> QgsCoordinateReferenceSystem:
+    """``crs`` if it is projected, else the UTM zone of ``extent``'s centre."""
+    if crs.isValid() and not crs.isGeographic():
+        return crs
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    centre = extent.center()
+    if crs.isValid() and crs != wgs84:
+        centre = QgsCoordinateTransform(crs, wgs84, QgsProject.instance()).transform(centre)
+    return QgsCoordinateReferenceSystem(f"EPSG:{utm_epsg(centre.x(), centre.y())}")
+
+
+def check_writable(path: str) -> None:
+    """Raise a clear error when a file cannot be created at ``path``."""
+    folder = Path(path).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise QgsProcessingException(tr("The folder {} does not exist. Choose an existing folder.").format(folder))
+    if not os.access(folder, os.W_OK):
+        raise QgsProcessingException(tr("Cannot write to {}. Choose a folder you may write to.").format(folder))

@@ -1,0 +1,87 @@
+"""Plugin shell: registers the Processing provider and, in the GUI, menu and toolbar entries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import QCoreApplication, QTranslator
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+from .algorithms.base import ICON_DIR, user_language
+
+PLUGIN_DIR = Path(__file__).resolve().parent
+MENU = "&Social Resilience Toolkit"
+
+
+class SocialResiliencePlugin:
+    """QGIS plugin object; ``iface`` is None under qgis_process."""
+
+    def __init__(self, iface) -> None:
+        self.iface = iface
+        self.provider = None
+        self.actions: list[QAction] = []
+        self.toolbar = None
+        self.translator = self._install_translator()
+
+    @staticmethod
+    def tr(text: str) -> str:
+        """Translate in the context of the plugin shell."""
+        return QCoreApplication.translate("SocialResiliencePlugin", text)
+
+    def _install_translator(self) -> QTranslator | None:
+        qm = PLUGIN_DIR / "i18n" / f"social_resilience_{user_language()}.qm"
+        if not qm.is_file():
+            return None
+        translator = QTranslator()
+        if not translator.load(str(qm)):
+            return None
+        QCoreApplication.installTranslator(translator)
+        return translator
+
+    def initProcessing(self) -> None:  # noqa: N802 (QGIS API)
+        """Register the Processing provider (idempotent)."""
+        if self.provider is not None:
+            return
+        from .algorithms.provider import SocialResilienceProvider
+
+        self.provider = SocialResilienceProvider()
+        QgsApplication.processingRegistry().addProvider(self.provider)
+
+    def initGui(self) -> None:  # noqa: N802 (QGIS API)
+        """Provider plus one menu and toolbar entry per algorithm."""
+        self.initProcessing()
+        self.toolbar = self.iface.addToolBar(self.tr("Social Resilience Toolkit"))
+        self.toolbar.setObjectName("SocialResilienceToolkitToolbar")
+        for algorithm in self.provider.algorithms():
+            action = QAction(QIcon(str(ICON_DIR / algorithm.ICON)), algorithm.displayName() + "…", self.iface.mainWindow())
+            action.setObjectName(f"socialresilience_{algorithm.name()}")
+            action.triggered.connect(lambda _checked=False, alg_id=algorithm.id(): self.open_algorithm(alg_id))
+            self.iface.addPluginToMenu(MENU, action)
+            self.toolbar.addAction(action)
+            self.actions.append(action)
+
+    @staticmethod
+    def open_algorithm(algorithm_id: str) -> None:
+        """Open the Processing dialog of an algorithm."""
+        import processing
+
+        processing.execAlgorithmDialog(algorithm_id, {})
+
+    def unload(self) -> None:
+        """Remove menu, toolbar, provider and translator."""
+        for action in self.actions:
+            if self.iface is not None:
+                self.iface.removePluginMenu(MENU, action)
+            action.deleteLater()
+        self.actions.clear()
+        if self.toolbar is not None:
+            self.toolbar.deleteLater()
+            self.toolbar = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        if self.translator is not None:
+            QCoreApplication.removeTranslator(self.translator)
+            self.translator = None

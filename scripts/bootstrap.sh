@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Shared set-up, sourced by demo.sh and test.sh: Debian packages, the test venv, headless env.
+# Idempotent: installs only what is missing.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON=/usr/bin/python3   # the system Python that QGIS's bindings are built for
+QGIS_PROCESS=/usr/bin/qgis_process.bin   # /usr/bin/qgis_process passes --noversioncheck and fails
+
+APT_PACKAGES=(
+  qgis python3-qgis qgis-providers
+  python3-numpy python3-scipy python3-networkx python3-libpysal python3-geopandas python3-paho-mqtt
+  python3-venv python3-pip qttools5-dev-tools
+  mosquitto xvfb xauth
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+ensure_apt_packages() {
+  local missing=()
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "Installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+ensure_test_venv() {
+  local venv="$REPO/.venv" stamp="$REPO/.venv/.requirements.sha256"
+  local want
+  want="$(sha256sum "$REPO/requirements-test.txt" | cut -d' ' -f1)"
+  if [ ! -x "$venv/bin/python" ]; then
+    "$PYTHON" -m venv --system-site-packages "$venv"
+  fi
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-test.txt"
+    echo "$want" > "$stamp"
+  fi
+}
+
+headless_env() {
+  export QT_QPA_PLATFORM=offscreen
+  export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d /tmp/srt-runtime.XXXXXX)}"
+  chmod 700 "$XDG_RUNTIME_DIR"
+}

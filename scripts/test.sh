@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up (Debian packages, test venv) and run the whole test suite: lint, translations, pytest.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+ensure_apt_packages
+ensure_test_venv
+headless_env
+cd "$REPO"
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== translations"
+"$PYTHON" scripts/build_translations.py --check
+echo "== pytest"
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,73 @@
+"""Test set-up: the plugin importable as ``social_resilience`` and its provider registered.
+
+The provider is registered the way qgis_process does it: ``classFactory(iface).initProcessing()``,
+keeping a reference to the plugin object for the whole session.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+PLUGIN_NAME = "social_resilience"
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# A folder that holds the plugin under its installed name, whatever the checkout is called.
+PLUGIN_PARENT = Path(tempfile.mkdtemp(prefix="srt_plugins_"))
+(PLUGIN_PARENT / PLUGIN_NAME).symlink_to(REPO, target_is_directory=True)
+sys.path.insert(0, str(PLUGIN_PARENT))
+
+
+def shared_data(*parts: str) -> Path:
+    """Path in ../shared/data, skipping the test (with the reason) when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared reference data not available: {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def plugin(qgis_iface, qgis_processing):
+    """The plugin object with its provider registered (kept alive for the session)."""
+    import social_resilience
+
+    instance = social_resilience.classFactory(qgis_iface)
+    instance.initProcessing()
+    yield instance
+
+
+@pytest.fixture(scope="session")
+def provider(plugin):
+    """The registered ``socialresilience`` provider."""
+    return plugin.provider
+
+
+@pytest.fixture(scope="session")
+def sample_town(provider, tmp_path_factory) -> Path:
+    """The sample town GeoPackage (seed 42, 2 km), created once per session."""
+    import processing
+
+    path = tmp_path_factory.mktemp("town") / "sample_town.gpkg"
+    processing.run("socialresilience:createsampletown", {"SEED": 42, "SIZE_KM": 2.0, "OUTPUT": str(path)})
+    return path
+
+
+@pytest.fixture(scope="session")
+def plugin_parent() -> Path:
+    """Folder for ``QGIS_PLUGINPATH`` holding the plugin as ``social_resilience``."""
+    return PLUGIN_PARENT
+
+
+@pytest.fixture(scope="session")
+def qgis_process(tmp_path_factory, plugin_parent):
+    """qgis_process with the plugin enabled in a throwaway profile."""
+    from .qgis_process_runner import QgisProcess
+
+    return QgisProcess(tmp_path_factory.mktemp("qgis_home"), plugin_parent)

@@ -1,0 +1,58 @@
+"""Every algorithm has help in English and German naming each parameter; German is complete."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+from qgis.PyQt.QtCore import QCoreApplication, QTranslator
+
+from .conftest import REPO
+
+
+def _build_translations_module():
+    spec = importlib.util.spec_from_file_location("build_translations", REPO / "scripts" / "build_translations.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_help_names_every_parameter_and_output(provider, language):
+    from social_resilience.algorithms.base import load_help
+
+    for alg in provider.algorithms():
+        text = load_help(alg.name(), language)
+        assert (REPO / "resources" / "help" / language / f"{alg.name()}.html").is_file(), alg.name()
+        names = [p.name() for p in alg.parameterDefinitions()] + [o.name() for o in alg.outputDefinitions()]
+        missing = [name for name in names if name not in text]
+        assert not missing, f"{language} help of {alg.name()} does not mention {missing}"
+
+
+def test_every_string_has_a_german_translation():
+    module = _build_translations_module()
+    messages = module.collect_messages()
+    table = module.load_translations()
+    assert len(messages) > 10
+    missing = [m for m in messages if not table.get(m, "").strip()]
+    assert missing == []
+
+
+def test_german_translation_loads(provider, tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "build_translations.py")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    translator = QTranslator()
+    assert translator.load(str(REPO / "i18n" / "social_resilience_de.qm"))
+    QCoreApplication.installTranslator(translator)
+    try:
+        alg = provider.algorithms()[0]
+        assert alg.group() != "" and QCoreApplication.translate("AlgorithmBase", "Sample data") == "Beispieldaten"
+        translated = [a.displayName() for a in provider.algorithms()]
+    finally:
+        QCoreApplication.removeTranslator(translator)
+    english = [a.displayName() for a in provider.algorithms()]
+    assert all(t != e for t, e in zip(translated, english)), list(zip(translated, english))
