@@ -43,9 +43,10 @@ def plugin(qgis_iface, qgis_processing):
     yield instance
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def provider(plugin):
-    """The registered ``socialresilience`` provider."""
+    """The registered ``socialresilience`` provider (re-registered if a test unloaded it)."""
+    plugin.initProcessing()
     return plugin.provider
 
 

@@ -11,16 +11,20 @@ from pathlib import Path
 QGIS_PROCESS = shutil.which("qgis_process.bin") or "/usr/bin/qgis_process.bin"
 
 
+def profile_plugins_folder(home: Path) -> Path:
+    """The plugin folder of the default profile under a ``QGIS_CUSTOM_CONFIG_PATH`` of ``home``."""
+    return home / "profiles" / "default" / "python" / "plugins"
+
+
 class QgisProcess:
-    """A throwaway QGIS profile (own HOME) in which the plugin is enabled."""
+    """A throwaway QGIS profile (``QGIS_CUSTOM_CONFIG_PATH``) in which the plugin is enabled."""
 
     def __init__(self, home: Path, plugin_parent: Path, plugin_name: str = "social_resilience") -> None:
         self.home = home
+        environment = {k: v for k, v in os.environ.items() if k not in ("QGIS_CUSTOM_CONFIG_PATH", "QGIS_OPTIONS_PATH")}
         self.env = {
-            **os.environ,
-            "HOME": str(home),
-            "XDG_DATA_HOME": str(home / ".local" / "share"),
-            "XDG_CONFIG_HOME": str(home / ".config"),
+            **environment,
+            "QGIS_CUSTOM_CONFIG_PATH": str(home),
             "XDG_RUNTIME_DIR": str(home / "runtime"),
             "QT_QPA_PLATFORM": "offscreen",
             "QGIS_PLUGINPATH": str(plugin_parent),

@@ -8,7 +8,7 @@ import sys
 import zipfile
 
 from .conftest import REPO
-from .qgis_process_runner import QgisProcess
+from .qgis_process_runner import QgisProcess, profile_plugins_folder
 
 
 def test_list_shows_provider_and_algorithms(qgis_process, provider):
@@ -34,7 +34,7 @@ def test_zip_installs_into_a_throwaway_profile_and_loads(tmp_path):
         assert "social_resilience/metadata.txt" in names
         assert "social_resilience/i18n/social_resilience_de.qm" in names
         home = tmp_path / "home"
-        plugins = home / ".local/share/QGIS/QGIS3/profiles/default/python/plugins"
+        plugins = profile_plugins_folder(home)
         plugins.mkdir(parents=True)
         archive.extractall(plugins)
     empty_plugin_path = tmp_path / "no_plugins"

@@ -1,0 +1,42 @@
+"""QGIS-side helpers: NULL and text values, numpy values, writable outputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from qgis.core import NULL, QgsProcessingException
+
+
+def test_to_float_handles_null_text_and_nan(qgis_app):
+    from social_resilience.algorithms.common import to_float
+
+    assert to_float(NULL) is None
+    assert to_float(None) is None
+    assert to_float("") is None
+    assert to_float("abc") is None
+    assert to_float(float("nan")) is None
+    assert to_float("3,5") == 3.5
+    assert to_float(" 7 ") == 7.0
+    assert to_float(np.int64(4)) == 4.0
+
+
+def test_to_qvariant_converts_numpy_and_nan(qgis_app):
+    from social_resilience.algorithms.common import to_qvariant
+
+    value = to_qvariant(np.float64(1.5))
+    assert type(value) is float and value == 1.5
+    assert type(to_qvariant(np.int32(3))) is int
+    assert to_qvariant(np.bool_(True)) is True
+    assert to_qvariant(math.nan) == NULL
+    assert to_qvariant(None) == NULL
+    assert to_qvariant("text") == "text"
+
+
+def test_check_writable(tmp_path):
+    from social_resilience.algorithms.common import check_writable
+
+    check_writable(str(tmp_path / "out.gpkg"))
+    with pytest.raises(QgsProcessingException, match="does not exist"):
+        check_writable(str(tmp_path / "missing" / "out.gpkg"))
