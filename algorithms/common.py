@@ -41,7 +41,7 @@ def to_float(value: Any) -> float | None:
 
 
 def to_qvariant(value: Any) -> Any:
-    """numpy scalars and NaN to plain Python values that QVariant accepts (NaN -> NULL)."""
+    """Numpy scalars and NaN to plain Python values that QVariant accepts (NaN -> NULL)."""
     if value is None:
         return NULL
     if hasattr(value, "item"):

@@ -16,7 +16,7 @@ ln -sfn "$REPO" "$PLUGIN_PARENT/social_resilience"
 "$PYTHON" "$REPO/scripts/build_translations.py" >/dev/null
 
 qp() {
-  HOME="$QGIS_HOME" QGIS_PLUGINPATH="$PLUGIN_PARENT" "$QGIS_PROCESS" "$@"
+  QGIS_CUSTOM_CONFIG_PATH="$QGIS_HOME" QGIS_PLUGINPATH="$PLUGIN_PARENT" "$QGIS_PROCESS" "$@"
 }
 run() {
   echo "== $1"
@@ -26,3 +26,46 @@ qp plugins enable social_resilience >/dev/null 2>&1 || true   # "already enabled
 
 TOWN="$OUT/sample_town.gpkg"
 run socialresilience:createsampletown --SEED=42 --SIZE_KM=2 --OUTPUT="$TOWN" --OUTPUT_CSV="$OUT/sample_town_observations.csv"
+
+# Sensors: import the town's observation feed (CSV) into layers and a lossless archive.
+run socialresilience:importsensorfeed --FORMAT=5 --SOURCE="$OUT/sample_town_observations.csv" \
+  --ARCHIVE="$OUT/sensor_archive.gpkg" \
+  --OUTPUT_STATIONS="$OUT/sensor_stations.gpkg" --OUTPUT_OBSERVATIONS="$OUT/sensor_observations.gpkg"
+
+# Hotspots: sensor statistics per district (stations inside, else IDW), the faulty sensor's
+# -999 values skipped; then the CalEnviroScreen-style score and Gi*/Local Moran on it.
+run socialresilience:aggregateobservations --STATIONS="$OUT/sensor_stations.gpkg" \
+  --OBSERVATIONS="$OUT/sensor_observations.gpkg" --PROPERTY=no2 --THRESHOLD=40 --MIN_VALID=0 \
+  --AREAS="$TOWN|layername=districts" \
+  --OUTPUT_STATIONS="$OUT/stations_no2.gpkg" --OUTPUT_AREAS="$OUT/districts_no2.gpkg"
+run socialresilience:aggregateobservations --STATIONS="$OUT/sensor_stations.gpkg" \
+  --OBSERVATIONS="$OUT/sensor_observations.gpkg" --PROPERTY=noise_laeq --THRESHOLD=55 --MIN_VALID=0 \
+  --AREAS="$OUT/districts_no2.gpkg" \
+  --OUTPUT_STATIONS="$OUT/stations_noise.gpkg" --OUTPUT_AREAS="$OUT/districts_sensors.gpkg"
+run socialresilience:hotspotscore --INPUT="$OUT/districts_sensors.gpkg" \
+  --ENV_FIELDS="no2_mean;noise_laeq_mean;heat_days;green_m2_per_inh" \
+  --SOCIAL_FIELDS="share_65plus;unemployment;child_poverty;income" \
+  --INVERT_FIELDS="green_m2_per_inh;income" --METHOD=2 --NORMALIZATION=0 --HIGH_SHARE=0.25 \
+  --OUTPUT="$OUT/hotspot_score.gpkg"
+run socialresilience:localhotspots --INPUT="$OUT/hotspot_score.gpkg" --FIELD=score --WEIGHTS=0 \
+  --PERMUTATIONS=999 --SEED=1 --ALPHA=0.05 --FDR=true --OUTPUT="$OUT/hotspot_clusters.gpkg"
+
+# Green access: 400 m on foot to >= 2 ha of green, arterials crossed only at crossings.
+run socialresilience:greenspacecatchments --NETWORK="$TOWN|layername=network" \
+  --GREEN_SPACES="$TOWN|layername=green_spaces" --BARRIERS="$TOWN|layername=barriers" \
+  --CROSSINGS="$TOWN|layername=crossings" --ENTRANCES="$TOWN|layername=entrances" \
+  --RESIDENTIAL="$TOWN|layername=buildings" --POPULATION_FIELD=population \
+  --DISTANCE=400 --MIN_AREA_HA=2 --MERGE_DISTANCE=10 \
+  --OUTPUT_CATCHMENTS="$OUT/green_catchments.gpkg" --OUTPUT_GREEN_SPACES="$OUT/green_spaces_2ha.gpkg" \
+  --OUTPUT_RESIDENTIAL="$OUT/buildings_green_access.gpkg"
+
+echo
+echo "Done. Results in $OUT:"
+echo "  sample_town.gpkg                 the synthetic town (all input layers)"
+echo "  sensor_archive.gpkg              sensor archive (stations, observations)"
+echo "  districts_sensors.gpkg           NO2 and noise statistics per district"
+echo "  hotspot_score.gpkg               socio-ecological hotspot score per district"
+echo "  hotspot_clusters.gpkg            Getis-Ord Gi* and Local Moran clusters of the score"
+echo "  green_catchments.gpkg            400 m walking catchments of green spaces >= 2 ha"
+echo "  buildings_green_access.gpkg      buildings served / not served (net_dist_m, served)"
+echo "Open them in QGIS (drag and drop), or see README.md for the GUI and models."

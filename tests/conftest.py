@@ -51,10 +51,11 @@ def provider(plugin):
 
 
 @pytest.fixture(scope="session")
-def sample_town(provider, tmp_path_factory) -> Path:
+def sample_town(plugin, tmp_path_factory) -> Path:
     """The sample town GeoPackage (seed 42, 2 km), created once per session."""
     import processing
 
+    plugin.initProcessing()
     path = tmp_path_factory.mktemp("town") / "sample_town.gpkg"
     processing.run("socialresilience:createsampletown", {"SEED": 42, "SIZE_KM": 2.0, "OUTPUT": str(path)})
     return path

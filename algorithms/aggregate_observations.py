@@ -1,0 +1,475 @@
+"""Aggregate sensor observations per station and per area unit over a time window."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timezone
+from typing import Any
+
+import numpy as np
+from qgis.core import (
+    NULL,
+    QgsCoordinateTransform,
+    QgsExpression,
+    QgsFeature,
+    QgsFeatureRequest,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsGeometry,
+    QgsPoint,
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeatureSource,
+    QgsProcessingFeedback,
+    QgsProcessingParameterDateTime,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QVariant
+
+from ..core.observation_stats import (
+    STATISTICS,
+    field_prefix,
+    idw,
+    parse_time,
+    station_statistics,
+    window_statistics,
+)
+from .base import AlgorithmBase
+from .common import metric_crs, to_float, to_qvariant
+
+DEFAULT_FIELDS = {
+    "STATIONS_ID_FIELD": "station_id",
+    "STATION_ID_FIELD": "station_id",
+    "TIME_FIELD": "time",
+    "VALUE_FIELD": "value",
+    "PROPERTY_FIELD": "property",
+}
+
+
+def qt_time(value: Any) -> float | None:
+    """UTC epoch seconds of an attribute or parameter time (QDateTime, QDate, text); local time = UTC."""
+    if value is None or value == NULL:
+        return None
+    if isinstance(value, QDateTime):
+        if not value.isValid():
+            return None
+        if value.timeSpec() != Qt.LocalTime:
+            value = value.toUTC()
+        d, t = value.date(), value.time()
+        return datetime(
+            d.year(), d.month(), d.day(), t.hour(), t.minute(), t.second(), t.msec() * 1000, tzinfo=timezone.utc
+        ).timestamp()
+    if isinstance(value, QDate):
+        return parse_time(date(value.year(), value.month(), value.day())) if value.isValid() else None
+    return parse_time(value if isinstance(value, (str, datetime, date)) else str(value))
+
+
+def station_key(value: Any) -> str | None:
+    """Station id as text (``7`` and ``7.0`` and ``"7"`` match); None for NULL or empty."""
+    if value is None or value == NULL:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+class AggregateObservationsAlgorithm(AlgorithmBase):
+    """Mean, median, max, 95th percentile and hours above a threshold per station and area."""
+
+    ALGORITHM_ID = "aggregateobservations"
+    DISPLAY_NAME = "Aggregate sensor observations"
+    GROUP_ID = "hotspots"
+
+    STATIONS = "STATIONS"
+    STATIONS_ID_FIELD = "STATIONS_ID_FIELD"
+    OBSERVATIONS = "OBSERVATIONS"
+    STATION_ID_FIELD = "STATION_ID_FIELD"
+    TIME_FIELD = "TIME_FIELD"
+    VALUE_FIELD = "VALUE_FIELD"
+    PROPERTY_FIELD = "PROPERTY_FIELD"
+    PROPERTY = "PROPERTY"
+    START = "START"
+    END = "END"
+    THRESHOLD = "THRESHOLD"
+    MIN_VALID = "MIN_VALID"
+    MAX_VALID = "MAX_VALID"
+    PREFIX = "PREFIX"
+    AREAS = "AREAS"
+    K = "K"
+    POWER = "POWER"
+    OUTPUT_STATIONS = "OUTPUT_STATIONS"
+    OUTPUT_AREAS = "OUTPUT_AREAS"
+
+    def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(self.STATIONS, self.tr("Stations"), [QgsProcessing.TypeVectorPoint])
+        )
+        self.addParameter(
+            QgsProcessingParameterField(
+                self.STATIONS_ID_FIELD,
+                self.tr("Station id field of the stations"),
+                "station_id",
+                self.STATIONS,
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(self.OBSERVATIONS, self.tr("Observations"), [QgsProcessing.TypeVector])
+        )
+        for name, label in (
+            (self.STATION_ID_FIELD, self.tr("Station id field of the observations")),
+            (self.TIME_FIELD, self.tr("Time field (UTC)")),
+            (self.VALUE_FIELD, self.tr("Value field")),
+            (self.PROPERTY_FIELD, self.tr("Property field")),
+        ):
+            self.addParameter(
+                QgsProcessingParameterField(name, label, DEFAULT_FIELDS[name], self.OBSERVATIONS, optional=True)
+            )
+        self.addParameter(
+            QgsProcessingParameterString(self.PROPERTY, self.tr("Property (e.g. NO2)"), optional=True, defaultValue="")
+        )
+        self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start (UTC, inclusive)"), optional=True))
+        self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End (UTC, exclusive)"), optional=True))
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.THRESHOLD, self.tr("Threshold for hours above"), QgsProcessingParameterNumber.Double, optional=True
+            )
+        )
+        for name, label in (
+            (self.MIN_VALID, self.tr("Lowest valid value (smaller values, e.g. -999, are skipped)")),
+            (self.MAX_VALID, self.tr("Highest valid value (larger values are skipped)")),
+        ):
+            parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, optional=True)
+            parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+            self.addParameter(parameter)
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.PREFIX, self.tr("Field name prefix (default: the property)"), optional=True, defaultValue=""
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.AREAS, self.tr("Area units"), [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.K, self.tr("Nearest stations for IDW"), QgsProcessingParameterNumber.Integer, 3, minValue=1
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.POWER, self.tr("IDW power"), QgsProcessingParameterNumber.Double, 2.0, minValue=0.0, maxValue=10.0
+            )
+        )
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT_STATIONS, self.tr("Station statistics")))
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                self.OUTPUT_AREAS, self.tr("Area statistics"), QgsProcessing.TypeVectorPolygon, optional=True
+            )
+        )
+
+    def processAlgorithm(  # noqa: N802, D102
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict[str, Any]:
+        stations = self.parameterAsSource(parameters, self.STATIONS, context)
+        observations = self.parameterAsSource(parameters, self.OBSERVATIONS, context)
+        if stations is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.STATIONS))
+        if observations is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.OBSERVATIONS))
+        areas = self.parameterAsSource(parameters, self.AREAS, context)
+        start, end = (self._time_parameter(parameters, name, context) for name in (self.START, self.END))
+        if start is not None and end is not None and end <= start:
+            raise QgsProcessingException(self.tr("END must be later than START."))
+        threshold = self._optional_number(parameters, self.THRESHOLD, context)
+
+        property_name, rows = self._read_observations(parameters, context, observations, feedback)
+        if feedback.isCanceled():
+            return {}
+        prefix = field_prefix(self.parameterAsString(parameters, self.PREFIX, context) or property_name or "obs")
+        feedback.setProgressText(self.tr("Computing statistics…"))
+        stats = station_statistics(rows, start, end, threshold)
+        if feedback.isCanceled():
+            return {}
+        known = self._read_stations(parameters, context, stations)
+        unknown = sorted(set(stats) - {key for key, _ in known})
+        if unknown:
+            feedback.pushWarning(
+                self.tr("{} station id(s) in OBSERVATIONS are not in STATIONS and were ignored: {}").format(
+                    len(unknown), ", ".join(unknown[:10])
+                )
+            )
+        with_data = [key for key, _ in known if key in stats and stats[key]["count"] > 0]
+        if not with_data:
+            raise QgsProcessingException(
+                self.tr(
+                    "No station has observations of '{}' in the window; check PROPERTY, START, END and the station ids."
+                ).format(property_name or "*")
+            )
+        feedback.pushInfo(
+            self.tr("{} of {} stations have observations in the window.").format(len(with_data), len(known))
+        )
+        feedback.setProgress(60)
+
+        area_rows = None
+        if areas is not None:
+            area_rows = self._area_statistics(parameters, context, areas, known, stats, feedback)
+            if area_rows is None:
+                return {}
+
+        stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in STATISTICS]
+        results = {}
+        fields, kept = _extend(stations.fields(), stat_fields)
+        sink, dest = self.parameterAsSink(
+            parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs()
+        )
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_STATIONS))
+        for key, feature in known:
+            values = stats.get(key) or window_statistics(np.array([]), np.array([]), threshold)
+            out = QgsFeature(fields)
+            out.setGeometry(feature.geometry())
+            out.setAttributes([feature.attributes()[i] for i in kept] + [_stat(values, name) for name in STATISTICS])
+            sink.addFeature(out, QgsFeatureSink.FastInsert)
+        results[self.OUTPUT_STATIONS] = dest
+
+        if area_rows is not None:
+            extra = [QgsField("agg_method", QVariant.String, len=8), QgsField("n_stations", QVariant.Int)]
+            fields, kept = _extend(areas.fields(), stat_fields + extra)
+            sink, dest = self.parameterAsSink(
+                parameters, self.OUTPUT_AREAS, context, fields, areas.wkbType(), areas.sourceCrs()
+            )
+            if sink is not None:
+                for feature, values, how, used in area_rows:
+                    out = QgsFeature(fields)
+                    out.setGeometry(feature.geometry())
+                    out.setAttributes(
+                        [feature.attributes()[i] for i in kept]
+                        + [_stat(values, name) for name in STATISTICS]
+                        + [how, used]
+                    )
+                    sink.addFeature(out, QgsFeatureSink.FastInsert)
+                results[self.OUTPUT_AREAS] = dest
+        feedback.setProgress(100)
+        return results
+
+    def _field_name(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
+        """Return the chosen field name; the default when not set (an empty PROPERTY_FIELD means none)."""
+        chosen = self.parameterAsFields(parameters, name, context)
+        if chosen and chosen[0]:
+            return chosen[0]
+        return "" if name == self.PROPERTY_FIELD and name in parameters else DEFAULT_FIELDS[name]
+
+    def _optional_number(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> float | None:
+        """Return an optional number parameter, None when not set."""
+        if parameters.get(name) in (None, ""):
+            return None
+        return self.parameterAsDouble(parameters, name, context)
+
+    def _time_parameter(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> float | None:
+        """START or END as UTC epoch seconds (None when not set)."""
+        if parameters.get(name) in (None, ""):
+            return None
+        value = self.parameterAsDateTime(parameters, name, context)
+        seconds = qt_time(value)
+        if seconds is None:
+            raise QgsProcessingException(
+                self.tr("{} is not a valid date and time; use e.g. 2024-06-01T00:00:00Z.").format(name)
+            )
+        return seconds
+
+    def _read_observations(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        source: QgsProcessingFeatureSource,
+        feedback: QgsProcessingFeedback,
+    ) -> tuple[str, list[tuple[str, float, float]]]:
+        """Return the chosen property and its ``(station_id, time, value)`` rows."""
+        fields = source.fields()
+        names = {
+            key: self._field_name(parameters, key, context)
+            for key in (self.STATION_ID_FIELD, self.TIME_FIELD, self.VALUE_FIELD, self.PROPERTY_FIELD)
+        }
+        index = {}
+        for key, name in names.items():
+            index[key] = fields.lookupField(name) if name else -1
+            if index[key] < 0 and (name or key != self.PROPERTY_FIELD):
+                raise QgsProcessingException(
+                    self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.").format(name, key)
+                )
+        wanted = self._choose_property(parameters, context, source, index[self.PROPERTY_FIELD])
+        low = self._optional_number(parameters, self.MIN_VALID, context)
+        high = self._optional_number(parameters, self.MAX_VALID, context)
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        request.setSubsetOfAttributes([i for i in index.values() if i >= 0])
+        if wanted and index[self.PROPERTY_FIELD] >= 0:
+            column = QgsExpression.quotedColumnRef(names[self.PROPERTY_FIELD])
+            request.setFilterExpression(f"lower(trim({column})) = {QgsExpression.quotedString(wanted.lower())}")
+        rows: list[tuple[str, float, float]] = []
+        bad_time = bad_value = invalid = 0
+        total = max(source.featureCount(), 1)
+        station, value_index, time_index = (
+            index[k] for k in (self.STATION_ID_FIELD, self.VALUE_FIELD, self.TIME_FIELD)
+        )
+        for n, feature in enumerate(source.getFeatures(request)):
+            if n % 5000 == 0:
+                if feedback.isCanceled():
+                    return wanted, []
+                feedback.setProgress(min(50.0, 50 * n / total))
+            attributes = feature.attributes()
+            value = to_float(attributes[value_index])
+            if value is None:
+                bad_value += 1
+            elif (low is not None and value < low) or (high is not None and value > high):
+                invalid += 1
+            else:
+                time = qt_time(attributes[time_index])
+                key = station_key(attributes[station])
+                if time is None:
+                    bad_time += 1
+                elif key is not None:
+                    rows.append((key, time, value))
+        if bad_value:
+            feedback.pushInfo(self.tr("{} observations without a numeric value were skipped.").format(bad_value))
+        if invalid:
+            feedback.pushInfo(self.tr("{} observations outside the valid range were skipped.").format(invalid))
+        if bad_time:
+            feedback.pushWarning(self.tr("{} observations with an unreadable time were skipped.").format(bad_time))
+        if not rows:
+            raise QgsProcessingException(
+                self.tr("OBSERVATIONS has no usable observations of '{}' (with a value and a readable time).").format(
+                    wanted or "*"
+                )
+            )
+        return wanted, rows
+
+    def _choose_property(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, source: QgsProcessingFeatureSource, index: int
+    ) -> str:
+        """Return the property to aggregate: PROPERTY, else the only property in the table."""
+        wanted = self.parameterAsString(parameters, self.PROPERTY, context).strip()
+        if index < 0:
+            return wanted
+        present = sorted({str(v).strip() for v in source.uniqueValues(index) if v is not None and v != NULL} - {""})
+        available = ", ".join(present) or "-"
+        if wanted and wanted.lower() not in {name.lower() for name in present}:
+            raise QgsProcessingException(
+                self.tr("No observations of property '{}'. Properties in OBSERVATIONS: {}.").format(wanted, available)
+            )
+        if not wanted and len(present) > 1:
+            raise QgsProcessingException(
+                self.tr("OBSERVATIONS holds several properties ({}); choose one in PROPERTY.").format(available)
+            )
+        return wanted or (present[0] if present else "")
+
+    def _read_stations(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, source
+    ) -> list[tuple[str, QgsFeature]]:
+        """``(station_id, feature)`` of every station; duplicate ids are an error."""
+        name = self._field_name(parameters, self.STATIONS_ID_FIELD, context)
+        index = source.fields().lookupField(name)
+        if index < 0:
+            raise QgsProcessingException(
+                self.tr("STATIONS has no field '{}'; choose the station id field.").format(name)
+            )
+        result, seen = [], set()
+        for feature in source.getFeatures():
+            key = station_key(feature.attributes()[index])
+            if key in seen:
+                raise QgsProcessingException(
+                    self.tr("Station id '{}' appears more than once in STATIONS; station ids must be unique.").format(
+                        key
+                    )
+                )
+            seen.add(key)
+            result.append((key, feature))
+        return result
+
+    def _area_statistics(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        areas: QgsProcessingFeatureSource,
+        known: list[tuple[str, QgsFeature]],
+        stats: dict[str, dict[str, float]],
+        feedback: QgsProcessingFeedback,
+    ) -> list[tuple[QgsFeature, dict[str, float], Any, int]] | None:
+        """Return per area the statistics, method and stations used; None when cancelled.
+
+        An area takes the mean of the stations with data inside it, else IDW from the K nearest (metric CRS).
+        """
+        k = self.parameterAsInt(parameters, self.K, context)
+        power = self.parameterAsDouble(parameters, self.POWER, context)
+        stations = self.parameterAsSource(parameters, self.STATIONS, context)
+        crs = metric_crs(areas.sourceCrs(), areas.sourceExtent())
+        to_metric = QgsCoordinateTransform(areas.sourceCrs(), crs, context.transformContext())
+        station_to_metric = QgsCoordinateTransform(stations.sourceCrs(), crs, context.transformContext())
+        points, table = [], []
+        for key, feature in known:
+            if key not in stats or stats[key]["count"] <= 0 or not feature.hasGeometry():
+                continue
+            geometry = QgsGeometry(feature.geometry())
+            geometry.transform(station_to_metric)
+            point = geometry.centroid().asPoint()
+            points.append((point.x(), point.y()))
+            table.append(stats[key])
+        xy = np.array(points, dtype=float).reshape(-1, 2)
+        columns = {name: np.array([row[name] for row in table], dtype=float) for name in STATISTICS}
+        rows = []
+        total = max(areas.featureCount(), 1)
+        for n, feature in enumerate(areas.getFeatures()):
+            if feedback.isCanceled():
+                return None
+            feedback.setProgress(60 + 35 * n / total)
+            if not feature.hasGeometry() or not len(xy):
+                rows.append((feature, {}, NULL, 0))
+                continue
+            geometry = QgsGeometry(feature.geometry())
+            geometry.transform(to_metric)
+            engine = QgsGeometry.createGeometryEngine(geometry.constGet())
+            engine.prepareGeometry()
+            inside = [i for i, (x, y) in enumerate(xy) if engine.intersects(QgsPoint(x, y))]
+            if inside:
+                values = {name: _mean(columns[name][inside]) for name in STATISTICS}
+                rows.append((feature, values, "inside", len(inside)))
+                continue
+            centre = geometry.centroid().asPoint()
+            values, used = {}, 0
+            for name in STATISTICS:
+                values[name], count = idw((centre.x(), centre.y()), xy, columns[name], k, power)
+                used = max(used, count)
+            rows.append((feature, values, "idw", used))
+        return rows
+
+
+def _mean(values: np.ndarray) -> float:
+    """Mean of the non-NaN values, NaN when there are none."""
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else math.nan
+
+
+def _stat(values: dict[str, float], name: str) -> Any:
+    """Return a statistic as attribute value (NULL when missing or NaN)."""
+    return to_qvariant(values.get(name, math.nan))
+
+
+def _extend(fields: QgsFields, new: list[QgsField]) -> tuple[QgsFields, list[int]]:
+    """Input fields (without those named like a new field) plus ``new``; indices of the kept input fields."""
+    names = {field.name().lower() for field in new}
+    out, kept = QgsFields(), []
+    for index, field in enumerate(fields):
+        if field.name().lower() not in names:
+            out.append(field)
+            kept.append(index)
+    for field in new:
+        out.append(field)
+    return out, kept

@@ -1,0 +1,164 @@
+"""Processing algorithm ``socialresilience:createsampletown``: the synthetic sample town as one GeoPackage."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputVectorLayer,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+)
+
+from ..core.sample_town import MAX_SIZE_KM, MIN_SIZE_KM, generate_town, validate_size
+from .base import AlgorithmBase
+from .common import check_writable
+from .sample_town_writer import remove_files, write_geopackage, write_observations_csv
+
+#: Output name -> (layer name in the GeoPackage, layer type).
+LAYER_OUTPUTS = {
+    "NETWORK": ("network", QgsProcessing.TypeVectorLine),
+    "BARRIERS": ("barriers", QgsProcessing.TypeVectorLine),
+    "CROSSINGS": ("crossings", QgsProcessing.TypeVectorPoint),
+    "GREEN_SPACES": ("green_spaces", QgsProcessing.TypeVectorPolygon),
+    "ENTRANCES": ("entrances", QgsProcessing.TypeVectorPoint),
+    "BUILDINGS": ("buildings", QgsProcessing.TypeVectorPolygon),
+    "DISTRICTS": ("districts", QgsProcessing.TypeVectorPolygon),
+    "STATIONS": ("stations", QgsProcessing.TypeVectorPoint),
+    "OBSERVATIONS": ("observations", QgsProcessing.TypeVector),
+}
+
+
+class CreateSampleTownAlgorithm(AlgorithmBase):
+    """Generate the synthetic sample town (all layers in one GeoPackage)."""
+
+    ALGORITHM_ID = "createsampletown"
+    DISPLAY_NAME = "Create sample town"
+    GROUP_ID = "sampledata"
+
+    SEED = "SEED"
+    SIZE_KM = "SIZE_KM"
+    OUTPUT = "OUTPUT"
+    OUTPUT_CSV = "OUTPUT_CSV"
+
+    def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
+        self.addParameter(
+            QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 42)
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.SIZE_KM,
+                self.tr("Side length of the town (km)"),
+                QgsProcessingParameterNumber.Double,
+                2.0,
+                minValue=MIN_SIZE_KM,
+                maxValue=MAX_SIZE_KM,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT, self.tr("Sample town GeoPackage"), self.tr("GeoPackage (*.gpkg *.GPKG)")
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.OUTPUT_CSV,
+                self.tr("Observations as CSV"),
+                self.tr("CSV files (*.csv *.CSV)"),
+                optional=True,
+                createByDefault=False,
+            )
+        )
+        descriptions = {
+            "NETWORK": self.tr("Walking network"),
+            "BARRIERS": self.tr("Barriers (arterial roads)"),
+            "CROSSINGS": self.tr("Crossings"),
+            "GREEN_SPACES": self.tr("Green spaces"),
+            "ENTRANCES": self.tr("Green-space entrances"),
+            "BUILDINGS": self.tr("Buildings"),
+            "DISTRICTS": self.tr("Districts"),
+            "STATIONS": self.tr("Sensor stations"),
+            "OBSERVATIONS": self.tr("Sensor observations"),
+        }
+        for name, description in descriptions.items():
+            self.addOutput(QgsProcessingOutputVectorLayer(name, description, LAYER_OUTPUTS[name][1]))
+
+    def _size_error(self, size_km: float) -> str:
+        """Message for an unsupported town size, empty when the size is fine."""
+        try:
+            validate_size(size_km)
+        except ValueError:
+            return self.tr(
+                "The side length of the town must be between {} and {} km (got {}). Choose a value in that range."
+            ).format(f"{MIN_SIZE_KM:g}", f"{MAX_SIZE_KM:g}", f"{size_km:g}")
+        return ""
+
+    def checkParameterValues(self, parameters: dict, context: QgsProcessingContext) -> tuple[bool, str]:  # noqa: N802, D102
+        error = self._size_error(self.parameterAsDouble(parameters, self.SIZE_KM, context))
+        if error:
+            return False, error
+        return super().checkParameterValues(parameters, context)
+
+    def _destination(self, parameters: dict, name: str, context: QgsProcessingContext, suffix: str) -> str:
+        """Destination path of ``name`` ('' when skipped) with ``suffix``, checked to be a writable file path."""
+        path = self.parameterAsFileOutput(parameters, name, context) if parameters.get(name) else ""
+        if path:
+            if Path(path).suffix.lower() != suffix:
+                path += suffix
+            if Path(path).is_dir():
+                raise QgsProcessingException(self.tr("{} is a folder. Give a file name.").format(path))
+            check_writable(path)
+        return path
+
+    def processAlgorithm(  # noqa: N802, D102
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict[str, Any]:
+        seed = self.parameterAsInt(parameters, self.SEED, context)
+        size_km = self.parameterAsDouble(parameters, self.SIZE_KM, context)
+        error = self._size_error(size_km)
+        if error:
+            raise QgsProcessingException(error)
+        output = self._destination(parameters, self.OUTPUT, context, ".gpkg")
+        if not output:
+            raise QgsProcessingException(self.tr("No output file given. Choose where to save the GeoPackage."))
+        csv_path = self._destination(parameters, self.OUTPUT_CSV, context, ".csv")
+
+        def progress(fraction: float) -> None:
+            feedback.setProgress(30.0 * fraction)
+            if feedback.isCanceled():
+                raise QgsProcessingException(self.tr("Canceled."))
+
+        feedback.pushInfo(self.tr("Generating the town (seed {}, {} km)…").format(seed, size_km))
+        town = generate_town(seed, size_km, progress)
+        subtitle = f"seed {seed}, {size_km:g} km"
+        geopackage = write_geopackage(town, output, subtitle, feedback, lambda f: feedback.setProgress(30 + 65 * f))
+        staged = [(geopackage, output)]
+        target = csv_path or output  # named in the error message
+        try:
+            if csv_path:
+                staged.append((write_observations_csv(town, csv_path, context.transformContext()), csv_path))
+            for temporary, target in staged:
+                os.replace(temporary, target)
+        except OSError as error:
+            raise QgsProcessingException(self.tr("Could not save {}: {}").format(target, error)) from error
+        finally:
+            for temporary, _target in staged:
+                remove_files(temporary)
+        feedback.setProgress(100)
+        results: dict[str, Any] = {self.OUTPUT: output}
+        for name, (layer, _kind) in LAYER_OUTPUTS.items():
+            results[name] = f"{output}|layername={layer}"
+            if context.project() is not None:
+                details = QgsProcessingContext.LayerDetails(
+                    self.tr("Sample town: {}").format(layer), context.project(), name
+                )
+                context.addLayerToLoadOnCompletion(results[name], details)
+        if csv_path:
+            results[self.OUTPUT_CSV] = csv_path
+        return results

@@ -1,0 +1,272 @@
+"""QGIS-side geometry helpers of the green-space catchments: reading, merging, polygons."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from qgis.core import (
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsFeatureRequest,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProcessingFeatureSource,
+    QgsProcessingFeedback,
+    QgsRectangle,
+    QgsSpatialIndex,
+    QgsWkbTypes,
+)
+
+from ..core.walk_graph import pack_keys
+
+SKIP_INVALID = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
+
+
+def _read_wkb(data: bytes, pos: int, out: list[np.ndarray]) -> int:
+    """Append the vertex arrays of the (multi)line/polygon at ``pos`` to ``out``; return the end."""
+    endian = "<" if data[pos] == 1 else ">"
+    (code,) = struct.unpack_from(endian + "I", data, pos + 1)
+    pos += 5
+    has_z = bool(code & 0x80000000) or (code & 0x0FFFFFFF) // 1000 in (1, 3)
+    has_m = bool(code & 0x40000000) or (code & 0x0FFFFFFF) // 1000 in (2, 3)
+    if code & 0x20000000:
+        pos += 4
+    base = (code & 0x0FFFFFFF) % 1000
+    ndim = 2 + has_z + has_m
+    if base == 1:
+        return pos + 8 * ndim
+    if base == 2:
+        (n,) = struct.unpack_from(endian + "I", data, pos)
+        xy = np.frombuffer(data, dtype=endian + "f8", count=n * ndim, offset=pos + 4).reshape(n, ndim)[:, :2]
+        out.append(xy.astype(float))
+        return pos + 4 + 8 * n * ndim
+    if base == 3:
+        (n_rings,) = struct.unpack_from(endian + "I", data, pos)
+        pos += 4
+        for _ in range(n_rings):
+            (n,) = struct.unpack_from(endian + "I", data, pos)
+            xy = np.frombuffer(data, dtype=endian + "f8", count=n * ndim, offset=pos + 4).reshape(n, ndim)[:, :2]
+            out.append(xy.astype(float))
+            pos += 4 + 8 * n * ndim
+        return pos
+    (n_parts,) = struct.unpack_from(endian + "I", data, pos)
+    pos += 4
+    for _ in range(n_parts):
+        pos = _read_wkb(data, pos, out)
+    return pos
+
+
+def vertex_arrays(geometry: QgsGeometry) -> list[np.ndarray]:
+    """Vertex arrays of the lines (or polygon rings) of ``geometry``; curves are segmentized."""
+    if geometry.isNull():
+        return []
+    if QgsWkbTypes.isCurvedType(geometry.wkbType()):
+        geometry = QgsGeometry(geometry.constGet().segmentize())
+    out: list[np.ndarray] = []
+    _read_wkb(bytes(geometry.asWkb()), 0, out)
+    return out
+
+
+def read_geometries(
+    source: QgsProcessingFeatureSource,
+    transform: QgsCoordinateTransform | None,
+    feedback: QgsProcessingFeedback,
+    attributes: list[str] | None = None,
+) -> tuple[list[QgsFeature], list[QgsGeometry]]:
+    """Features and their geometries in the target CRS (invalid geometries read as they are)."""
+    request = QgsFeatureRequest()
+    if attributes is not None:
+        request.setSubsetOfAttributes(attributes, source.fields())
+    features, geometries = [], []
+    for feature in source.getFeatures(request, SKIP_INVALID):
+        if feedback.isCanceled():
+            break
+        geometry = feature.geometry()
+        if geometry.isNull() or geometry.isEmpty():
+            continue
+        if transform is not None:
+            geometry.transform(transform)
+        features.append(feature)
+        geometries.append(geometry)
+    return features, geometries
+
+
+def read_lines(
+    source: QgsProcessingFeatureSource, transform: QgsCoordinateTransform | None, feedback: QgsProcessingFeedback
+) -> list[np.ndarray]:
+    """Vertex arrays of every line part of ``source`` in the target CRS."""
+    _, geometries = read_geometries(source, transform, feedback, attributes=[])
+    lines: list[np.ndarray] = []
+    for geometry in geometries:
+        lines.extend(vertex_arrays(geometry))
+    return lines
+
+
+def read_points(
+    source: QgsProcessingFeatureSource, transform: QgsCoordinateTransform | None, feedback: QgsProcessingFeedback
+) -> np.ndarray:
+    """Coordinates of every point (all parts of multipoints) of ``source`` in the target CRS."""
+    _, geometries = read_geometries(source, transform, feedback, attributes=[])
+    xy = [(p.x(), p.y()) for g in geometries for p in g.vertices()]
+    return np.array(xy, dtype=float).reshape(-1, 2)
+
+
+def representative_points(geometries: list[QgsGeometry]) -> np.ndarray:
+    """Return a point on each geometry: the point itself, or a point on the surface of a polygon."""
+    xy = np.empty((len(geometries), 2))
+    for i, geometry in enumerate(geometries):
+        if geometry.type() == QgsWkbTypes.PointGeometry and not geometry.isMultipart():
+            point = geometry.asPoint()
+        else:
+            point = geometry.pointOnSurface().asPoint()
+            if geometry.type() != QgsWkbTypes.PolygonGeometry:
+                point = geometry.centroid().asPoint() if point.isEmpty() else point
+        xy[i] = point.x(), point.y()
+    return xy
+
+
+def polygonal(geometry: QgsGeometry) -> QgsGeometry | None:
+    """Return the polygon parts of ``geometry``, repaired when invalid; None when nothing is left."""
+    if not geometry.isGeosValid():
+        geometry = geometry.makeValid()
+    if geometry.type() != QgsWkbTypes.PolygonGeometry:
+        parts = [p for p in geometry.asGeometryCollection() if p.type() == QgsWkbTypes.PolygonGeometry]
+        geometry = QgsGeometry.collectGeometry(parts) if parts else QgsGeometry()
+    return None if geometry.isNull() or geometry.isEmpty() or geometry.area() <= 0 else geometry
+
+
+@dataclass
+class GreenSpace:
+    """A merged green space: geometry, area (ha), number of parcels."""
+
+    geometry: QgsGeometry
+    area_ha: float
+    n_parcels: int
+
+
+def merge_parcels(parcels: list[QgsGeometry], merge_distance: float) -> list[GreenSpace]:
+    """Union of parcels that touch, overlap or are closer than ``merge_distance`` m.
+
+    The merged area is the area of the union of the parcels (gaps between them do not count).
+    """
+    from ..core.green_access import cluster_labels
+
+    index = QgsSpatialIndex()
+    for i, geometry in enumerate(parcels):
+        index.addFeature(i, geometry.boundingBox())
+    pa, pb = [], []
+    for i, geometry in enumerate(parcels):
+        box = geometry.boundingBox()
+        box.grow(max(merge_distance, 0.0) + 1e-6)
+        engine = None
+        for j in index.intersects(box):
+            if j <= i:
+                continue
+            if engine is None:
+                engine = QgsGeometry.createGeometryEngine(geometry.constGet())
+                engine.prepareGeometry()
+            other = parcels[j].constGet()
+            if engine.intersects(other) or (merge_distance > 0 and engine.distance(other) < merge_distance):
+                pa.append(i)
+                pb.append(j)
+    labels = cluster_labels(len(parcels), np.array(pa, dtype=np.int64), np.array(pb, dtype=np.int64))
+    merged = []
+    for label in range(int(labels.max()) + 1 if len(labels) else 0):
+        members = [parcels[i] for i in np.flatnonzero(labels == label)]
+        union = members[0] if len(members) == 1 else QgsGeometry.unaryUnion(members)
+        merged.append(GreenSpace(union, union.area() / 10_000.0, len(members)))
+    return merged
+
+
+def polygon_rings(geometry: QgsGeometry) -> list[np.ndarray]:
+    """Every ring (exterior and holes) of a polygon geometry as a closed vertex array."""
+    return vertex_arrays(geometry)
+
+
+def containment(greens: list[QgsGeometry], tolerance: float = 0.1) -> Callable[[np.ndarray], np.ndarray]:
+    """``contains(points)``: index of the green space each point lies in or on (-1 outside).
+
+    Points within ``tolerance`` m of a green space count as on it (network nodes on a park's
+    boundary are snapped to the 1 cm grid and may lie a hair outside).
+    """
+    greens = [g.buffer(tolerance, 2) if tolerance > 0 else g for g in greens]
+
+    def contains(points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points, dtype=float).reshape(-1, 2)
+        out = np.full(len(points), -1, dtype=np.int64)
+        keys = pack_keys(points) if len(points) else np.zeros(0, np.int64)
+        for g, geometry in enumerate(greens):
+            box = geometry.boundingBox()
+            cand = np.flatnonzero(
+                (out < 0)
+                & (points[:, 0] >= box.xMinimum())
+                & (points[:, 0] <= box.xMaximum())
+                & (points[:, 1] >= box.yMinimum())
+                & (points[:, 1] <= box.yMaximum())
+            )
+            if not len(cand):
+                continue
+            multi = QgsGeometry.fromMultiPointXY([QgsPointXY(x, y) for x, y in points[cand]])
+            inside = geometry.intersection(multi)
+            if inside.isNull() or inside.isEmpty():
+                continue
+            hit_keys = pack_keys(np.array([(p.x(), p.y()) for p in inside.vertices()], dtype=float))
+            out[cand[np.isin(keys[cand], hit_keys)]] = g
+        return out
+
+    return contains
+
+
+def _multiline(p0: np.ndarray, p1: np.ndarray) -> QgsGeometry:
+    return QgsGeometry.fromMultiPolylineXY(
+        [[QgsPointXY(ax, ay), QgsPointXY(bx, by)] for (ax, ay), (bx, by) in zip(p0.tolist(), p1.tolist())]
+    )
+
+
+def catchment_polygon(
+    p0: np.ndarray,
+    p1: np.ndarray,
+    probes: np.ndarray,
+    width: float,
+    barrier_p0: np.ndarray,
+    barrier_p1: np.ndarray,
+    strip: float = 0.25,
+) -> QgsGeometry:
+    """Buffer of the reachable pieces, cut along barriers, keeping only reachable sides.
+
+    The buffer is split by a thin strip along the barrier lines; a part that holds none of
+    the ``probes`` (points on the reachable pieces, on their own side of a barrier) lies on
+    the far side of a barrier and is dropped.
+    """
+    lines = _multiline(p0, p1).mergeLines()
+    polygon = QgsGeometry.unaryUnion([part.buffer(width, 4) for part in lines.asGeometryCollection()])
+    if not len(barrier_p0) or polygon.isEmpty():
+        return polygon
+    box = polygon.boundingBox()
+    bx0 = np.minimum(barrier_p0[:, 0], barrier_p1[:, 0])
+    bx1 = np.maximum(barrier_p0[:, 0], barrier_p1[:, 0])
+    by0 = np.minimum(barrier_p0[:, 1], barrier_p1[:, 1])
+    by1 = np.maximum(barrier_p0[:, 1], barrier_p1[:, 1])
+    near = (bx1 >= box.xMinimum()) & (bx0 <= box.xMaximum()) & (by1 >= box.yMinimum()) & (by0 <= box.yMaximum())
+    if not np.any(near):
+        return polygon
+    band = _multiline(barrier_p0[near], barrier_p1[near]).buffer(strip, 2)
+    if not polygon.intersects(band):
+        return polygon
+    cut = polygon.difference(band)
+    probe_geometry = QgsGeometry.fromMultiPointXY([QgsPointXY(x, y) for x, y in probes.tolist()])
+    engine = QgsGeometry.createGeometryEngine(probe_geometry.constGet())
+    engine.prepareGeometry()
+    kept = [part for part in cut.asGeometryCollection() if engine.intersects(part.constGet())]
+    return QgsGeometry.collectGeometry(kept) if kept else QgsGeometry()
+
+
+def extent_of(arrays: list[np.ndarray]) -> QgsRectangle:
+    """Bounding rectangle of vertex arrays."""
+    if not arrays:
+        return QgsRectangle()
+    xy = np.concatenate(arrays)
+    return QgsRectangle(xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())

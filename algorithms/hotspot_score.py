@@ -1,0 +1,405 @@
+"""Socio-ecological hotspot score: environmental burdens and social indicators per area unit."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from qgis.core import (
+    NULL,
+    QgsFeature,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeatureSource,
+    QgsProcessingFeedback,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+from qgis.PyQt.QtCore import QCoreApplication, QVariant
+
+from ..core import composite_index as ci
+from .base import AlgorithmBase
+from .common import to_qvariant
+from .style_on_load import style_on_load
+
+NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
+
+
+class HotspotScoreAlgorithm(AlgorithmBase):
+    """Composite index of environmental and social indicators per unit (additive, count, product)."""
+
+    ALGORITHM_ID = "hotspotscore"
+    DISPLAY_NAME = "Socio-ecological hotspot score"
+    GROUP_ID = "hotspots"
+
+    INPUT = "INPUT"
+    ENV_FIELDS = "ENV_FIELDS"
+    SOCIAL_FIELDS = "SOCIAL_FIELDS"
+    INVERT_FIELDS = "INVERT_FIELDS"
+    WEIGHTS = "WEIGHTS"
+    METHOD = "METHOD"
+    NORMALIZATION = "NORMALIZATION"
+    HIGH_SHARE = "HIGH_SHARE"
+    PERCENTILE_RULE = "PERCENTILE_RULE"
+    MAX_VALUES = "MAX_VALUES"
+    MC_RUNS = "MC_RUNS"
+    MC_SPREAD = "MC_SPREAD"
+    SEED = "SEED"
+    OUTPUT = "OUTPUT"
+
+    def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Area units"), [QgsProcessing.TypeVector])
+        )
+        for name, label in (
+            (self.ENV_FIELDS, self.tr("Environmental indicators (noise, NO₂, heat, lack of green, …)")),
+            (self.SOCIAL_FIELDS, self.tr("Social and health indicators")),
+        ):
+            self.addParameter(
+                QgsProcessingParameterField(
+                    name,
+                    label,
+                    parentLayerParameterName=self.INPUT,
+                    type=QgsProcessingParameterField.Numeric,
+                    allowMultiple=True,
+                    optional=True,
+                )
+            )
+        self.addParameter(
+            QgsProcessingParameterField(
+                self.INVERT_FIELDS,
+                self.tr("Indicators where higher is better (income, green space per inhabitant, …)"),
+                parentLayerParameterName=self.INPUT,
+                allowMultiple=True,
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.WEIGHTS, self.tr("Weights (field=weight;…, default 1)"), optional=True, defaultValue=""
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.METHOD,
+                self.tr("Method"),
+                [
+                    self.tr("Additive (weighted mean of normalised indicators)"),
+                    self.tr("Multiple-burden count (Berlin)"),
+                    self.tr("CalEnviroScreen product (environment × social)"),
+                ],
+                defaultValue=0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.NORMALIZATION,
+                self.tr("Normalisation"),
+                [
+                    self.tr("Percentile rank"),
+                    self.tr("z-score"),
+                    self.tr("Min-max"),
+                    self.tr("None (values are already comparable scores)"),
+                ],
+                defaultValue=0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.HIGH_SHARE,
+                self.tr("Share of units in the high class"),
+                QgsProcessingParameterNumber.Double,
+                defaultValue=0.25,
+                minValue=0.01,
+                maxValue=0.5,
+            )
+        )
+        advanced = [
+            QgsProcessingParameterEnum(
+                self.PERCENTILE_RULE,
+                self.tr("Percentile rank counts"),
+                [self.tr("Values ≤ x (the maximum gets 100)"), self.tr("Values < x (the minimum gets 0)")],
+                defaultValue=0,
+            ),
+            QgsProcessingParameterString(
+                self.MAX_VALUES,
+                self.tr("Maxima for the product's 0-10 rescaling (env=…;social=…, default: maximum of the input)"),
+                optional=True,
+                defaultValue="",
+            ),
+            QgsProcessingParameterNumber(
+                self.MC_RUNS,
+                self.tr("Monte-Carlo runs over the weights (0 = off)"),
+                QgsProcessingParameterNumber.Integer,
+                defaultValue=0,
+                minValue=0,
+                maxValue=100000,
+            ),
+            QgsProcessingParameterNumber(
+                self.MC_SPREAD,
+                self.tr("Monte-Carlo weight spread (±share)"),
+                QgsProcessingParameterNumber.Double,
+                defaultValue=0.5,
+                minValue=0.0,
+                maxValue=0.95,
+            ),
+            QgsProcessingParameterNumber(
+                self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=0
+            ),
+        ]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+            self.addParameter(parameter)
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Hotspot score")))
+
+    def processAlgorithm(  # noqa: N802, D102
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict[str, Any]:
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        env_fields = self.parameterAsFields(parameters, self.ENV_FIELDS, context)
+        social_fields = self.parameterAsFields(parameters, self.SOCIAL_FIELDS, context)
+        invert = set(self.parameterAsFields(parameters, self.INVERT_FIELDS, context))
+        method = self.parameterAsEnum(parameters, self.METHOD, context)
+        names = self._check_fields(source.fields(), env_fields, social_fields, invert, method)
+        spec = ci.IndexSpec(
+            names=names,
+            is_env=[name in env_fields for name in names],
+            inverted=[name in invert for name in names],
+            weights=[1.0] * len(names),
+            method=method,
+            normalisation=self.parameterAsEnum(parameters, self.NORMALIZATION, context),
+            high_share=self.parameterAsDouble(parameters, self.HIGH_SHARE, context),
+            rule=self.parameterAsEnum(parameters, self.PERCENTILE_RULE, context),
+        )
+        self._read_options(parameters, context, spec, invert)
+
+        features, values = self._read_values(source, names, feedback)
+        if feedback.isCanceled():
+            return {}
+        feedback.setProgressText(self.tr("Computing the index…"))
+        runs = self.parameterAsInt(parameters, self.MC_RUNS, context)
+
+        def progress(fraction: float) -> bool:
+            feedback.setProgress(30 + 50 * fraction)
+            return feedback.isCanceled()
+
+        try:
+            result = ci.compute_index(
+                values,
+                spec,
+                mc_runs=runs,
+                mc_spread=self.parameterAsDouble(parameters, self.MC_SPREAD, context),
+                seed=self.parameterAsInt(parameters, self.SEED, context),
+                progress=progress,
+            )
+        except ci.IndexSpecError as error:
+            raise QgsProcessingException(translate(error.message)) from None
+        if feedback.isCanceled():
+            return {}
+        for warning in result.warnings:
+            feedback.pushWarning(translate(warning))
+
+        fields, kept = self._output_fields(source.fields(), names, feedback)
+        sink, dest_id = self.parameterAsSink(
+            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
+        )
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        for i, feature in enumerate(features):
+            if feedback.isCanceled():
+                return {}
+            source_attributes = feature.attributes()
+            attributes = [source_attributes[index] for index in kept]
+            attributes += [
+                to_qvariant(result.score[i]),
+                to_qvariant(result.score_pct[i]),
+                _int(result.rank[i]),
+                _int(result.n_high[i]),
+                to_qvariant(result.env_score[i]),
+                to_qvariant(result.soc_score[i]),
+                _int(result.n_missing[i]),
+                to_qvariant(result.top_share[i]),
+            ]
+            for j in range(len(names)):
+                attributes += [to_qvariant(result.normalised[i, j]), int(result.cls[i, j]) or NULL]
+            out = QgsFeature(fields)
+            out.setGeometry(feature.geometry())
+            out.setAttributes(attributes)
+            sink.addFeature(out, QgsFeatureSink.FastInsert)
+            feedback.setProgress(80 + 20 * i / max(len(features), 1))
+        style_on_load(context, dest_id, "hotspot_score.qml", polygons_only=True)
+        return {self.OUTPUT: dest_id}
+
+    def _check_fields(
+        self, fields: QgsFields, env_fields: list[str], social_fields: list[str], invert: set[str], method: int
+    ) -> list[str]:
+        """Return the indicator names (environment first); raise on overlap, missing or stray fields."""
+        names = list(env_fields) + list(social_fields)
+        if not names:
+            raise QgsProcessingException(self.tr("Choose at least one indicator in ENV_FIELDS or SOCIAL_FIELDS."))
+        if method == ci.PRODUCT and not (env_fields and social_fields):
+            raise QgsProcessingException(
+                self.tr("The CalEnviroScreen product needs at least one field in ENV_FIELDS and one in SOCIAL_FIELDS.")
+            )
+        both = sorted(set(env_fields) & set(social_fields))
+        if both or len(set(names)) != len(names):
+            raise QgsProcessingException(
+                self.tr("Each indicator may be chosen once; listed twice: {}.").format(
+                    ", ".join(both or sorted({n for n in names if names.count(n) > 1}))
+                )
+            )
+        missing = [name for name in names if fields.lookupField(name) < 0]
+        if missing:
+            raise QgsProcessingException(self.tr("INPUT has no field {}.").format(", ".join(missing)))
+        stray = sorted(invert - set(names))
+        if stray:
+            raise QgsProcessingException(
+                self.tr(
+                    "INVERT_FIELDS lists {}, which is not an indicator; add it to ENV_FIELDS or SOCIAL_FIELDS."
+                ).format(", ".join(stray))
+            )
+        return names
+
+    def _read_options(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, spec: ci.IndexSpec, invert: set[str]
+    ) -> None:
+        """Fill weights and product maxima of ``spec`` from WEIGHTS and MAX_VALUES."""
+        try:
+            weights = ci.parse_assignments(
+                self.parameterAsString(parameters, self.WEIGHTS, context), spec.names, "WEIGHTS"
+            )
+            maxima = ci.parse_assignments(
+                self.parameterAsString(parameters, self.MAX_VALUES, context), ["env", "social"], "MAX_VALUES"
+            )
+        except ci.IndexSpecError as error:
+            raise QgsProcessingException(translate(error.message)) from None
+        spec.weights = [weights.get(name, 1.0) for name in spec.names]
+        if sum(spec.weights) <= 0:
+            raise QgsProcessingException(self.tr("WEIGHTS: at least one indicator needs a weight above 0."))
+        if any(value <= 0 for value in maxima.values()):
+            raise QgsProcessingException(self.tr("MAX_VALUES: the maxima must be above 0."))
+        spec.env_max = maxima.get("env")
+        spec.soc_max = maxima.get("social")
+        if spec.normalisation == ci.NONE and invert:
+            raise QgsProcessingException(
+                self.tr(
+                    "With normalisation 'None' the values must already be oriented (higher = worse): "
+                    "empty INVERT_FIELDS or choose another normalisation."
+                )
+            )
+
+    def _read_values(
+        self, source: QgsProcessingFeatureSource, names: list[str], feedback: QgsProcessingFeedback
+    ) -> tuple[list[QgsFeature], np.ndarray]:
+        """All features and their indicator matrix (NaN = missing); text converted where numeric."""
+        fields = source.fields()
+        indices = [fields.lookupField(name) for name in names]
+        for name, index in zip(names, indices):
+            kind = fields.at(index).type()
+            if kind not in NUMERIC_TYPES and kind != QVariant.String:
+                raise QgsProcessingException(
+                    self.tr("Field {} is of type {}, not a number; choose numeric indicator fields.").format(
+                        name, fields.at(index).typeName()
+                    )
+                )
+        features: list[QgsFeature] = []
+        rows: list[list[float]] = []
+        total = max(source.featureCount(), 1)
+        for feature in source.getFeatures():
+            if feedback.isCanceled():
+                return [], np.empty((0, len(names)))
+            attributes = feature.attributes()
+            row = []
+            for name, index in zip(names, indices):
+                number = _number(attributes[index])
+                if number is None:
+                    raise QgsProcessingException(
+                        self.tr("Field {} holds '{}' (feature {}), which is not a number; fix or empty it.").format(
+                            name, attributes[index], feature.id()
+                        )
+                    )
+                row.append(number)
+            features.append(feature)
+            rows.append(row)
+            feedback.setProgress(30 * len(features) / total)
+        if not features:
+            raise QgsProcessingException(self.tr("INPUT has no features."))
+        values = np.array(rows, dtype=float)
+        for name, index, column in zip(names, indices, values.T):
+            if np.all(np.isnan(column)):
+                raise QgsProcessingException(
+                    self.tr(
+                        "Field {} has no values (all NULL): check the join or remove it from the indicators."
+                    ).format(name)
+                )
+            if fields.at(index).type() == QVariant.String:
+                feedback.pushWarning(self.tr("Text field {} was converted to numbers.").format(name))
+        return features, values
+
+    def _output_fields(
+        self, fields: QgsFields, names: list[str], feedback: QgsProcessingFeedback
+    ) -> tuple[QgsFields, list[int]]:
+        """Input fields (without those the result replaces) plus the result fields; kept input indices."""
+        new = [
+            QgsField("score", QVariant.Double),
+            QgsField("score_pct", QVariant.Double),
+            QgsField("rank", QVariant.Int),
+            QgsField("n_high", QVariant.Int),
+            QgsField("env_score", QVariant.Double),
+            QgsField("soc_score", QVariant.Double),
+            QgsField("n_missing", QVariant.Int),
+            QgsField("top_share", QVariant.Double),
+        ]
+        for name in names:
+            new += [QgsField(f"{name}_n", QVariant.Double), QgsField(f"{name}_cls", QVariant.Int)]
+        replaced = {field.name().lower() for field in new}
+        out = QgsFields()
+        kept = []
+        for index, field in enumerate(fields):
+            if field.name().lower() in replaced:
+                feedback.pushWarning(
+                    self.tr("Input field {} is replaced by the result field of that name.").format(field.name())
+                )
+                continue
+            out.append(field)
+            kept.append(index)
+        for field in new:
+            out.append(field)
+        return out, kept
+
+
+def translate(message: ci.Message) -> str:
+    """Return a message of the index core in the user's language."""
+    return QCoreApplication.translate(ci.CONTEXT, message.template).format(**message.values)
+
+
+def _number(value: Any) -> float | None:
+    """Return a finite float, NaN for NULL/empty, None for text that is not a number."""
+    if value is None or value == NULL:
+        return math.nan
+    if isinstance(value, str):
+        text = value.strip().replace(",", ".")
+        if not text:
+            return math.nan
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    number = float(value)
+    return number if math.isfinite(number) else math.nan
+
+
+def _int(value: float) -> Any:
+    """Whole number for an attribute, NULL for NaN."""
+    return NULL if math.isnan(value) else int(value)

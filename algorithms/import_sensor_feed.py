@@ -1,0 +1,381 @@
+"""Processing algorithm ``socialresilience:importsensorfeed``: a sensor feed as stations + observations."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from qgis.core import (
+    NULL,
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterAuthConfig,
+    QgsProcessingParameterDateTime,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+    QgsVectorLayer,
+    QgsVectorLayerTemporalProperties,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
+
+from ..core.sensors.archive import ArchiveWriter
+from ..core.sensors.csv_feed import CsvMapping
+from ..core.sensors.errors import FeedError
+from ..core.sensors.fetch import redact_url
+from ..core.sensors.importer import FORMAT_NAMES, ImportOptions, ImportSummary, parse_properties, stream_feed
+from ..core.sensors.model import Observation
+from .base import AlgorithmBase
+from .common import check_writable
+from .qgis_fetcher import QgisFetcher
+
+WGS84 = "EPSG:4326"
+#: CSV mapping parameter -> CsvMapping attribute.
+CSV_FIELDS = {
+    "CSV_TIME_FIELD": "time",
+    "CSV_TIME_END_FIELD": "time_end",
+    "CSV_VALUE_FIELD": "value",
+    "CSV_STATION_FIELD": "station",
+    "CSV_NAME_FIELD": "name",
+    "CSV_LON_FIELD": "lon",
+    "CSV_LAT_FIELD": "lat",
+    "CSV_PROPERTY_FIELD": "property",
+    "CSV_UNIT_FIELD": "unit",
+    "CSV_STREAM_FIELD": "stream",
+    "CSV_DELIMITER": "delimiter",
+}
+
+
+def qdatetime(moment: datetime | None) -> Any:
+    """Return ``moment`` as a UTC QDateTime (milliseconds kept), NULL for None."""
+    if moment is None:
+        return NULL
+    moment = moment.astimezone(timezone.utc)
+    return QDateTime(
+        QDate(moment.year, moment.month, moment.day),
+        QTime(moment.hour, moment.minute, moment.second, moment.microsecond // 1000),
+        Qt.UTC,
+    )
+
+
+def to_datetime(value: QDateTime) -> datetime | None:
+    """Return a QDateTime parameter value as an aware UTC datetime (None when not set)."""
+    if value is None or not value.isValid():
+        return None
+    utc = value.toUTC()
+    date, clock = utc.date(), utc.time()
+    return datetime(date.year(), date.month(), date.day(), clock.hour(), clock.minute(), clock.second(),
+                    clock.msec() * 1000, tzinfo=timezone.utc)
+
+
+def station_fields() -> QgsFields:
+    """Fields of OUTPUT_STATIONS."""
+    fields = QgsFields()
+    for name, kind in (("station_id", QVariant.String), ("name", QVariant.String), ("properties", QVariant.String),
+                       ("last_time", QVariant.DateTime), ("first_time", QVariant.DateTime),
+                       ("n_observations", QVariant.Int), ("source", QVariant.String)):
+        fields.append(QgsField(name, kind))
+    return fields
+
+
+def observation_fields() -> QgsFields:
+    """Fields of OUTPUT_OBSERVATIONS."""
+    fields = QgsFields()
+    for name, kind in (("station_id", QVariant.String), ("stream_id", QVariant.String), ("property", QVariant.String),
+                       ("unit", QVariant.String), ("time", QVariant.DateTime), ("time_end", QVariant.DateTime),
+                       ("value", QVariant.Double), ("raw", QVariant.String), ("source", QVariant.String),
+                       ("flag", QVariant.String)):
+        fields.append(QgsField(name, kind))
+    return fields
+
+
+class TemporalPostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """Makes an output layer temporal (start/end expressions), so the temporal controller animates it."""
+
+    def __init__(self, start_expression: str, end_expression: str) -> None:
+        super().__init__()
+        self.start_expression = start_expression
+        self.end_expression = end_expression
+
+    def postProcessLayer(self, layer: Any, context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> None:  # noqa: N802, D102
+        if not isinstance(layer, QgsVectorLayer):
+            return
+        properties = layer.temporalProperties()
+        properties.setMode(QgsVectorLayerTemporalProperties.ModeFeatureDateTimeStartAndEndFromExpressions)
+        properties.setStartExpression(self.start_expression)
+        properties.setEndExpression(self.end_expression)
+        properties.setIsActive(True)
+
+
+class ImportSensorFeedAlgorithm(AlgorithmBase):
+    """Import a sensor feed (SensorThings, openSenseMap, Sensor.Community, TTN, ChirpStack, CSV)."""
+
+    ALGORITHM_ID = "importsensorfeed"
+    DISPLAY_NAME = "Import sensor feed"
+    GROUP_ID = "sensors"
+
+    FORMAT = "FORMAT"
+    SOURCE = "SOURCE"
+    START = "START"
+    END = "END"
+    PROPERTY = "PROPERTY"
+    EXTENT = "EXTENT"
+    MAX_OBSERVATIONS = "MAX_OBSERVATIONS"
+    AUTHCFG = "AUTHCFG"
+    TIMEOUT = "TIMEOUT"
+    RETRIES = "RETRIES"
+    PAGE_SIZE = "PAGE_SIZE"
+    ARCHIVE = "ARCHIVE"
+    OUTPUT_STATIONS = "OUTPUT_STATIONS"
+    OUTPUT_OBSERVATIONS = "OUTPUT_OBSERVATIONS"
+    N_STATIONS = "N_STATIONS"
+    N_OBSERVATIONS = "N_OBSERVATIONS"
+    COMPLETE = "COMPLETE"
+    N_NEW = "N_NEW"
+
+    #: Post-processors must outlive the algorithm run; the last few are kept here.
+    _post_processors: ClassVar[list[TemporalPostProcessor]] = []
+
+    def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
+        formats = [
+            self.tr("OGC SensorThings API"),
+            self.tr("openSenseMap"),
+            self.tr("Sensor.Community"),
+            self.tr("The Things Network v3 (JSON/NDJSON)"),
+            self.tr("ChirpStack v4"),
+            self.tr("CSV"),
+        ]
+        assert len(formats) == len(FORMAT_NAMES)
+        self.addParameter(QgsProcessingParameterEnum(self.FORMAT, self.tr("Feed format"), formats, defaultValue=0))
+        self.addParameter(QgsProcessingParameterString(self.SOURCE, self.tr("Source (URL or file)")))
+        self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start (UTC)"), optional=True))
+        self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End (UTC)"), optional=True))
+        self.addParameter(
+            QgsProcessingParameterString(self.PROPERTY, self.tr("Observed properties (comma-separated)"), optional=True)
+        )
+        self.addParameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent"), optional=True))
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.MAX_OBSERVATIONS, self.tr("Maximum number of observations (0 = no limit)"),
+                QgsProcessingParameterNumber.Integer, 0, minValue=0,
+            )
+        )
+        self.addParameter(QgsProcessingParameterAuthConfig(self.AUTHCFG, self.tr("Authentication"), optional=True))
+        advanced = [
+            QgsProcessingParameterNumber(self.TIMEOUT, self.tr("Timeout per request (s)"),
+                                         QgsProcessingParameterNumber.Double, 30.0, minValue=0.1),
+            QgsProcessingParameterNumber(self.RETRIES, self.tr("Retries per request"),
+                                         QgsProcessingParameterNumber.Integer, 3, minValue=0, maxValue=10),
+            QgsProcessingParameterNumber(self.PAGE_SIZE, self.tr("SensorThings page size ($top)"),
+                                         QgsProcessingParameterNumber.Integer, 1000, minValue=1, maxValue=100000),
+        ]
+        csv_labels = {
+            "CSV_TIME_FIELD": self.tr("CSV: time column (default: automatic)"),
+            "CSV_TIME_END_FIELD": self.tr("CSV: end time column"),
+            "CSV_VALUE_FIELD": self.tr("CSV: value column"),
+            "CSV_STATION_FIELD": self.tr("CSV: station id column"),
+            "CSV_NAME_FIELD": self.tr("CSV: station name column"),
+            "CSV_LON_FIELD": self.tr("CSV: longitude column"),
+            "CSV_LAT_FIELD": self.tr("CSV: latitude column"),
+            "CSV_PROPERTY_FIELD": self.tr("CSV: property column"),
+            "CSV_UNIT_FIELD": self.tr("CSV: unit column"),
+            "CSV_STREAM_FIELD": self.tr("CSV: stream id column"),
+            "CSV_DELIMITER": self.tr("CSV: delimiter"),
+        }
+        advanced += [QgsProcessingParameterString(name, label, optional=True) for name, label in csv_labels.items()]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                self.ARCHIVE, self.tr("Archive GeoPackage (created if missing, rows are added)"),
+                self.tr("GeoPackage (*.gpkg *.GPKG)"), optional=True, createByDefault=False,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(self.OUTPUT_STATIONS, self.tr("Stations"), QgsProcessing.TypeVectorPoint)
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                self.OUTPUT_OBSERVATIONS, self.tr("Observations"), QgsProcessing.TypeVector
+            )
+        )
+        self.addOutput(QgsProcessingOutputNumber(self.N_STATIONS, self.tr("Number of stations")))
+        self.addOutput(QgsProcessingOutputNumber(self.N_OBSERVATIONS, self.tr("Number of observations")))
+        self.addOutput(QgsProcessingOutputNumber(self.COMPLETE, self.tr("Complete (1) or cut short (0)")))
+        self.addOutput(QgsProcessingOutputNumber(self.N_NEW, self.tr("New observations in the archive")))
+
+    # -- parameters ---------------------------------------------------------------------------
+    def _options(self, parameters: dict, context: QgsProcessingContext) -> ImportOptions:
+        source = self.parameterAsString(parameters, self.SOURCE, context).strip()
+        if not source:
+            raise QgsProcessingException(self.tr("SOURCE is empty. Enter the URL or file of the feed."))
+        scheme = source.split(":", 1)[0].lower() if "://" in source else ""
+        if scheme not in ("", "file", "http", "https"):
+            raise QgsProcessingException(
+                self.tr("SOURCE must be an http(s) URL or a file, not '{}://'.").format(scheme)
+            )
+        start = to_datetime(self.parameterAsDateTime(parameters, self.START, context))
+        end = to_datetime(self.parameterAsDateTime(parameters, self.END, context))
+        if start and end and end < start:
+            raise QgsProcessingException(self.tr("END is before START. Swap them or leave one empty."))
+        extent = None
+        if parameters.get(self.EXTENT) not in (None, ""):
+            rectangle = self.parameterAsExtent(parameters, self.EXTENT, context, QgsCoordinateReferenceSystem(WGS84))
+            if not rectangle.isNull() and not rectangle.isEmpty():
+                extent = (rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum())
+        mapping = CsvMapping(**{
+            attribute: (self.parameterAsString(parameters, name, context) or "").strip() or None
+            for name, attribute in CSV_FIELDS.items()
+        })
+        return ImportOptions(
+            format=self.parameterAsEnum(parameters, self.FORMAT, context),
+            source=source,
+            start=start,
+            end=end,
+            properties=parse_properties(self.parameterAsString(parameters, self.PROPERTY, context)),
+            extent=extent,
+            max_observations=self.parameterAsInt(parameters, self.MAX_OBSERVATIONS, context),
+            page_size=self.parameterAsInt(parameters, self.PAGE_SIZE, context),
+            retries=self.parameterAsInt(parameters, self.RETRIES, context),
+            csv_mapping=mapping,
+        )
+
+    # -- run ------------------------------------------------------------------------------------
+    def processAlgorithm(  # noqa: N802, D102
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict[str, Any]:
+        options = self._options(parameters, context)
+        archive_path = self.parameterAsFileOutput(parameters, self.ARCHIVE, context) if parameters.get(
+            self.ARCHIVE) else ""
+        fetcher = QgisFetcher(
+            self.parameterAsString(parameters, self.AUTHCFG, context),
+            self.parameterAsDouble(parameters, self.TIMEOUT, context),
+            feedback,
+        )
+        writer = None
+        if archive_path:
+            check_writable(archive_path)
+            writer = ArchiveWriter(archive_path)
+            try:
+                writer.open()
+            except FeedError as error:
+                raise QgsProcessingException(self.tr("Cannot use the archive: {}").format(error)) from None
+        observations: list[Observation] = []
+
+        def collect(batch: list[Observation]) -> None:
+            observations.extend(batch)
+            if writer is not None:
+                writer.add_observations(batch)
+
+        where = redact_url(options.source)
+        feedback.pushInfo(self.tr("Reading {} from {}").format(FORMAT_NAMES[options.format], where))
+        try:
+            summary = stream_feed(
+                options, fetcher, collect, lambda f: feedback.setProgress(80 * f), feedback.isCanceled
+            )
+            for warning in summary.warnings:
+                feedback.pushWarning(warning)
+            self._write_stations(parameters, context, summary, feedback)
+            self._write_observations(parameters, context, observations, feedback)
+            n_new = 0
+            if writer is not None:
+                writer.upsert_stations(summary.stations, summary.first_times)
+                n_new = writer.commit().new_observations
+                feedback.pushInfo(self.tr("{} new observations in the archive {}").format(n_new, archive_path))
+        except FeedError as error:
+            if writer is not None:
+                writer.rollback()
+            raise QgsProcessingException(self.tr("Cannot import the feed: {}").format(error)) from None
+        except sqlite3.Error as error:
+            if writer is not None:
+                writer.rollback()
+            raise QgsProcessingException(
+                self.tr("Cannot write the archive {}: {}. It is unchanged; check the disk space and that no other "
+                        "program is writing to it.").format(archive_path, error)
+            ) from None
+        except BaseException:
+            if writer is not None:
+                writer.rollback()
+            raise
+        if not summary.stations and not observations:
+            feedback.pushWarning(self.tr("The feed contained no stations or observations (after the filters)."))
+        results = {
+            self.OUTPUT_STATIONS: self._stations_id,
+            self.OUTPUT_OBSERVATIONS: self._observations_id,
+            self.N_STATIONS: len(summary.stations),
+            self.N_OBSERVATIONS: len(observations),
+            self.COMPLETE: 1 if summary.complete else 0,
+            self.N_NEW: n_new,
+        }
+        if archive_path:
+            results[self.ARCHIVE] = archive_path
+        return results
+
+    def _write_stations(self, parameters: dict, context: QgsProcessingContext, summary: ImportSummary,
+                        feedback: QgsProcessingFeedback) -> None:
+        sink, self._stations_id = self.parameterAsSink(
+            parameters, self.OUTPUT_STATIONS, context, station_fields(), QgsWkbTypes.Point,
+            QgsCoordinateReferenceSystem(WGS84),
+        )
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_STATIONS))
+        for station in summary.stations:
+            feature = QgsFeature(station_fields())
+            if station.lon is not None and station.lat is not None:
+                feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(station.lon, station.lat)))
+            feature.setAttributes([
+                station.station_id, station.name,
+                json.dumps(station.properties, ensure_ascii=False, separators=(",", ":"), default=str),
+                qdatetime(station.last_time), qdatetime(summary.first_times.get(station.station_id)),
+                summary.counts.get(station.station_id, 0), station.source,
+            ])
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        self._temporal(context, self._stations_id, '"first_time"', '"last_time"')
+
+    def _write_observations(self, parameters: dict, context: QgsProcessingContext, observations: list[Observation],
+                            feedback: QgsProcessingFeedback) -> None:
+        sink, self._observations_id = self.parameterAsSink(
+            parameters, self.OUTPUT_OBSERVATIONS, context, observation_fields(), QgsWkbTypes.NoGeometry,
+            QgsCoordinateReferenceSystem(),
+        )
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_OBSERVATIONS))
+        fields = observation_fields()
+        total = max(1, len(observations))
+        for index, o in enumerate(observations):
+            feature = QgsFeature(fields)
+            feature.setAttributes([
+                o.station_id, o.stream_id, o.property, o.unit, qdatetime(o.time), qdatetime(o.time_end),
+                NULL if o.value is None else float(o.value), o.raw, o.source, o.flag,
+            ])
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+            if index % 10000 == 0:
+                feedback.setProgress(80 + 20 * index / total)
+        self._temporal(context, self._observations_id, '"time"', 'coalesce("time_end", "time")')
+
+    def _temporal(self, context: QgsProcessingContext, layer_id: str, start: str, end: str) -> None:
+        if not context.willLoadLayerOnCompletion(layer_id):
+            return
+        processor = TemporalPostProcessor(start, end)
+        type(self)._post_processors = [*type(self)._post_processors[-9:], processor]
+        context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
+

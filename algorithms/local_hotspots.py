@@ -1,0 +1,387 @@
+"""Local hotspots: Getis-Ord Gi* and Local Moran's I (LISA) on queen, rook, k-nearest or distance-band weights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from qgis.core import (
+    NULL,
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsFeatureRequest,
+    QgsFeatureSink,
+    QgsField,
+    QgsFields,
+    QgsGeometry,
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeatureSource,
+    QgsProcessingFeedback,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterNumber,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from ..core import local_statistics as stats
+from ..core import spatial_weights as sw
+from .base import AlgorithmBase
+from .common import metric_crs, to_float
+from .style_on_load import style_on_load
+
+STYLES = {
+    0: "gi_bins.qml",
+    1: "lisa_clusters.qml",
+}
+QUEEN, ROOK, KNN, BAND = 0, 1, 2, 3
+NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
+#: Added fields: name, type, attribute of ``HotspotResult``.
+NEW_FIELDS = (
+    ("n_neighbors", QVariant.Int, "n_neighbors"),
+    ("gi_z", QVariant.Double, "gi_z"),
+    ("gi_p", QVariant.Double, "gi_p"),
+    ("gi_p_fdr", QVariant.Double, "gi_p_fdr"),
+    ("gi_p_sim", QVariant.Double, "gi_p_sim"),
+    ("gi_bin", QVariant.Int, "gi_bin"),
+    ("lisa_i", QVariant.Double, "lisa_i"),
+    ("lisa_z", QVariant.Double, "lisa_z"),
+    ("lisa_lag", QVariant.Double, "lisa_lag"),
+    ("lisa_q", QVariant.Int, "lisa_q"),
+    ("lisa_p", QVariant.Double, "lisa_p"),
+    ("lisa_p_fdr", QVariant.Double, "lisa_p_fdr"),
+    ("lisa_cluster", QVariant.String, "lisa_cluster"),
+)
+
+
+def _column(values: np.ndarray, integer: bool) -> list:
+    """Numpy column as plain Python values, NaN as NULL."""
+    cast = int if integer else float
+    return [NULL if v != v else cast(v) for v in values.tolist()]
+
+
+class LocalHotspotsAlgorithm(AlgorithmBase):
+    """Gi* z-scores, hot/cold-spot bins, LISA clusters and global Moran's I of one field."""
+
+    ALGORITHM_ID = "localhotspots"
+    DISPLAY_NAME = "Local hotspots (Getis-Ord Gi*, Local Moran's I)"
+    GROUP_ID = "hotspots"
+
+    INPUT = "INPUT"
+    FIELD = "FIELD"
+    WEIGHTS = "WEIGHTS"
+    K = "K"
+    DISTANCE = "DISTANCE"
+    PERMUTATIONS = "PERMUTATIONS"
+    SEED = "SEED"
+    ALPHA = "ALPHA"
+    FDR = "FDR"
+    SNAP_TOLERANCE = "SNAP_TOLERANCE"
+    STYLE = "STYLE"
+    OUTPUT = "OUTPUT"
+    NUMBERS = (
+        "GLOBAL_MORAN_I",
+        "GLOBAL_MORAN_EI",
+        "GLOBAL_MORAN_Z",
+        "GLOBAL_MORAN_P",
+        "N_HOT",
+        "N_COLD",
+        "N_LISA_SIGNIFICANT",
+        "N_NO_NEIGHBOURS",
+        "N_NO_DATA",
+    )
+
+    def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.INPUT, self.tr("Area units"), [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterField(
+                self.FIELD, self.tr("Field"), parentLayerParameterName=self.INPUT,
+                type=QgsProcessingParameterField.Numeric,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.WEIGHTS,
+                self.tr("Neighbours"),
+                [
+                    self.tr("Queen contiguity (shared corner or edge)"),
+                    self.tr("Rook contiguity (shared edge)"),
+                    self.tr("K nearest (centroids)"),
+                    self.tr("Distance band (centroids)"),
+                ],
+                defaultValue=QUEEN,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.K, self.tr("Number of nearest neighbours (k)"), QgsProcessingParameterNumber.Integer,
+                defaultValue=8, minValue=1,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.DISTANCE,
+                self.tr("Distance band in metres (0 = smallest that gives every unit a neighbour)"),
+                QgsProcessingParameterNumber.Double,
+                defaultValue=0.0,
+                minValue=0.0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.PERMUTATIONS, self.tr("Permutations (0 = analytic p-values only)"),
+                QgsProcessingParameterNumber.Integer, defaultValue=999, minValue=0, maxValue=99999,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=0
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.ALPHA, self.tr("Significance level for LISA clusters"), QgsProcessingParameterNumber.Double,
+                defaultValue=0.05, minValue=0.0001, maxValue=0.5,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean(
+                self.FDR, self.tr("Correct for multiple testing (Benjamini-Hochberg false discovery rate)"),
+                defaultValue=True,
+            )
+        )
+        tolerance = QgsProcessingParameterNumber(
+            self.SNAP_TOLERANCE,
+            self.tr("Snapping tolerance for contiguity in layer units (0 = automatic: extent diagonal × 1e-6)"),
+            QgsProcessingParameterNumber.Double,
+            defaultValue=0.0,
+            minValue=0.0,
+        )
+        tolerance.setFlags(tolerance.flags() | tolerance.FlagAdvanced)
+        self.addParameter(tolerance)
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                self.STYLE, self.tr("Style of the output"),
+                [self.tr("Gi* hot and cold spots"), self.tr("LISA clusters")], defaultValue=0,
+            )
+        )
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Local hotspots")))
+        descriptions = (
+            self.tr("Global Moran's I"),
+            self.tr("Expected Moran's I under randomness"),
+            self.tr("z-score of global Moran's I (normality)"),
+            self.tr("p-value of global Moran's I (two-sided)"),
+            self.tr("Number of hot spots (gi_bin > 0)"),
+            self.tr("Number of cold spots (gi_bin < 0)"),
+            self.tr("Number of significant LISA clusters and outliers"),
+            self.tr("Number of features without neighbours"),
+            self.tr("Number of features without a value"),
+        )
+        for name, description in zip(self.NUMBERS, descriptions):
+            self.addOutput(QgsProcessingOutputNumber(name, description))
+
+    def processAlgorithm(  # noqa: N802, D102
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict[str, Any]:
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        field_name = self.parameterAsString(parameters, self.FIELD, context)
+        field_index = self._check_field(source.fields(), field_name)
+        method = self.parameterAsEnum(parameters, self.WEIGHTS, context)
+        is_polygon = QgsWkbTypes.geometryType(source.wkbType()) == QgsWkbTypes.PolygonGeometry
+        if method in (QUEEN, ROOK) and not is_polygon:
+            raise QgsProcessingException(
+                self.tr("Queen and rook contiguity need polygons. Use k nearest or distance band for points.")
+            )
+
+        features, values, weights = self._read(source, field_index, method, parameters, context, feedback)
+        missing = int(np.isnan(values).sum())
+        if missing == len(values):
+            raise QgsProcessingException(
+                self.tr("The field {} has no numeric value in any feature. Choose a field with data.").format(
+                    field_name
+                )
+            )
+        if missing:
+            feedback.pushWarning(
+                self.tr("{} feature(s) have no value in {} (or no geometry): they are left out and labelled 'No data'.")
+                .format(missing, field_name)
+            )
+        feedback.setProgressText(self.tr("Computing Gi* and Local Moran's I…"))
+        try:
+            result = stats.local_hotspots(
+                values,
+                weights,
+                permutations=self.parameterAsInt(parameters, self.PERMUTATIONS, context),
+                seed=self.parameterAsInt(parameters, self.SEED, context),
+                alpha=self.parameterAsDouble(parameters, self.ALPHA, context),
+                fdr=self.parameterAsBool(parameters, self.FDR, context),
+            )
+        except stats.StatisticsError as error:
+            raise QgsProcessingException(self._explain(error, field_name, len(values) - missing)) from error
+        islands = int(np.sum(result.lisa_cluster == stats.NO_NEIGHBOURS))
+        if islands == result.n_valid:
+            raise QgsProcessingException(
+                self.tr("No feature has a neighbour with these settings. Use a larger distance band or k nearest.")
+            )
+        if islands:
+            feedback.pushWarning(
+                self.tr("{} feature(s) have no neighbour: their statistics are NULL ('No neighbours').").format(islands)
+            )
+        feedback.setProgress(70)
+        dest_id = self._write(source, features, result, parameters, context, feedback)
+        return {
+            self.OUTPUT: dest_id,
+            "GLOBAL_MORAN_I": float(result.moran_i),
+            "GLOBAL_MORAN_EI": float(result.moran_ei),
+            "GLOBAL_MORAN_Z": float(result.moran_z),
+            "GLOBAL_MORAN_P": float(result.moran_p),
+            "N_HOT": int(np.sum(np.nan_to_num(result.gi_bin) > 0)),
+            "N_COLD": int(np.sum(np.nan_to_num(result.gi_bin) < 0)),
+            "N_LISA_SIGNIFICANT": int(np.sum(result.lisa_cluster > 0)),
+            "N_NO_NEIGHBOURS": islands,
+            "N_NO_DATA": missing,
+        }
+
+    def _check_field(self, fields, name: str) -> int:
+        index = fields.lookupField(name)
+        if index < 0:
+            raise QgsProcessingException(self.tr("The field {} does not exist in the input layer.").format(name))
+        if fields.at(index).type() not in NUMERIC_TYPES:
+            raise QgsProcessingException(
+                self.tr("The field {} is not numeric. Choose a numeric field or convert it with the field calculator.")
+                .format(name)
+            )
+        return index
+
+    def _explain(self, error: stats.StatisticsError, field_name: str, valid: int) -> str:
+        if valid < 3:
+            return self.tr("Only {} feature(s) have a value in {}; local statistics need at least 3.").format(
+                valid, field_name
+            )
+        return self.tr("All values of {} are equal: a constant field has no hotspots. Choose another field.").format(
+            field_name
+        )
+
+    def _read(self, source, field_index: int, method: int, parameters, context, feedback):
+        """Features, values (NaN = missing) and the binary weights matrix."""
+        total = max(source.featureCount(), 1)
+        contiguity = method in (QUEEN, ROOK)
+        rings = sw.RingCollector()
+        transform = None
+        if not contiguity and not source.sourceCrs().isValid():
+            feedback.pushWarning(self.tr("The layer has no CRS: distances are in its coordinate units."))
+        elif not contiguity:
+            target = metric_crs(source.sourceCrs(), source.sourceExtent())
+            if target != source.sourceCrs():
+                transform = QgsCoordinateTransform(source.sourceCrs(), target, context.transformContext())
+                feedback.pushInfo(self.tr("Distances are measured in {}.").format(target.authid()))
+        features, values, centres = [], [], []
+        request = QgsFeatureRequest()
+        iterator = source.getFeatures(request, QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks)
+        for i, feature in enumerate(iterator):
+            if feedback.isCanceled():
+                raise QgsProcessingException(self.tr("Cancelled."))
+            features.append(feature)
+            geometry = feature.geometry()
+            value = to_float(feature.attributes()[field_index])
+            if geometry is None or geometry.isEmpty():
+                value = None
+            elif contiguity:
+                if QgsWkbTypes.isCurvedType(geometry.wkbType()):
+                    geometry = QgsGeometry(geometry.constGet().segmentize())
+                rings.add_wkb(i, bytes(geometry.asWkb()))
+            else:
+                centres.append((i, self._centre(geometry, transform)))
+            values.append(np.nan if value is None else value)
+            if i % 1000 == 0:
+                feedback.setProgress(40.0 * i / total)
+        n = len(features)
+        values = np.array(values, dtype=float)
+        feedback.setProgressText(self.tr("Finding neighbours…"))
+        if contiguity:
+            tolerance = self.parameterAsDouble(parameters, self.SNAP_TOLERANCE, context) or None
+            weights = sw.contiguity_weights(rings.ringset(n), rook=method == ROOK, tolerance=tolerance)
+        else:
+            points = np.full((n, 2), np.nan)
+            for i, point in centres:
+                points[i] = point
+            points[np.isnan(values)] = np.nan
+            weights = self._point_weights(points, method, parameters, context, feedback)
+        feedback.setProgress(55)
+        return features, values, weights
+
+    def _centre(self, geometry: QgsGeometry, transform: QgsCoordinateTransform | None) -> tuple[float, float]:
+        centre = geometry.centroid()
+        point = centre.asPoint() if not centre.isEmpty() else geometry.boundingBox().center()
+        if transform is not None:
+            point = transform.transform(point)
+        return point.x(), point.y()
+
+    def _point_weights(self, points: np.ndarray, method: int, parameters, context, feedback):
+        valid = int(np.isfinite(points).all(axis=1).sum())
+        if method == KNN:
+            k = self.parameterAsInt(parameters, self.K, context)
+            if k > valid - 1:
+                feedback.pushWarning(
+                    self.tr("k = {} is more than the other features with a value; using k = {}.").format(k, valid - 1)
+                )
+            return sw.knn_weights(points, k)
+        distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
+        if distance <= 0:
+            nearest = sw.nearest_neighbour_distances(points)
+            distance = float(np.max(nearest[np.isfinite(nearest)], initial=0.0))
+            feedback.pushInfo(self.tr("Distance band: {:.1f} m (every feature has a neighbour).").format(distance))
+        return sw.distance_band_weights(points, distance)
+
+    def _write(self, source, features: list, result: stats.HotspotResult, parameters, context, feedback) -> str:
+        """Create the sink (only now: nothing half-written on errors), write the features, return its id."""
+        new_names = {name.lower() for name, _, _ in NEW_FIELDS}
+        kept = [i for i, f in enumerate(source.fields()) if f.name().lower() not in new_names]
+        if len(kept) < source.fields().count():
+            feedback.pushWarning(self.tr("Input fields with the names of result fields are replaced."))
+        fields = QgsFields()
+        for i in kept:
+            fields.append(source.fields().at(i))
+        for name, kind, _ in NEW_FIELDS:
+            fields.append(QgsField(name, kind))
+        sink, dest_id = self.parameterAsSink(
+            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
+        )
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        labels = [stats.CLUSTER_LABELS[c] for c in result.lisa_cluster.tolist()]
+        columns = [
+            labels if attr == "lisa_cluster" else _column(getattr(result, attr), kind == QVariant.Int)
+            for _, kind, attr in NEW_FIELDS
+        ]
+        rows = list(zip(*columns))
+        total = max(len(features), 1)
+        batch = []
+        for i, feature in enumerate(features):
+            attributes = feature.attributes()
+            out = QgsFeature(fields)
+            out.setGeometry(feature.geometry())
+            out.setAttributes([attributes[j] for j in kept] + list(rows[i]))
+            batch.append(out)
+            if len(batch) == 2000:
+                if feedback.isCanceled():
+                    raise QgsProcessingException(self.tr("Cancelled."))
+                sink.addFeatures(batch, QgsFeatureSink.FastInsert)
+                batch = []
+                feedback.setProgress(70 + 30.0 * i / total)
+        sink.addFeatures(batch, QgsFeatureSink.FastInsert)
+        style = STYLES[self.parameterAsEnum(parameters, self.STYLE, context)]
+        style_on_load(context, dest_id, style, polygons_only=True)
+        return dest_id

@@ -1,0 +1,64 @@
+"""The Processing provider ``socialresilience``."""
+
+from __future__ import annotations
+
+import configparser
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from .base import ICON_DIR, PLUGIN_DIR
+
+
+def plugin_version() -> str:
+    """Version from ``metadata.txt``."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(PLUGIN_DIR / "metadata.txt", encoding="utf-8")
+    return parser.get("general", "version", fallback="0")
+
+
+def algorithm_classes() -> list[type]:
+    """Every algorithm class of the toolkit, imported here so a broken one is obvious."""
+    from .aggregate_observations import AggregateObservationsAlgorithm
+    from .create_sample_town import CreateSampleTownAlgorithm
+    from .green_space_catchments import GreenSpaceCatchmentsAlgorithm
+    from .hotspot_score import HotspotScoreAlgorithm
+    from .import_sensor_feed import ImportSensorFeedAlgorithm
+    from .local_hotspots import LocalHotspotsAlgorithm
+    from .osm_walk_network import OsmWalkNetworkAlgorithm
+
+    return [
+        CreateSampleTownAlgorithm,
+        OsmWalkNetworkAlgorithm,
+        GreenSpaceCatchmentsAlgorithm,
+        HotspotScoreAlgorithm,
+        AggregateObservationsAlgorithm,
+        LocalHotspotsAlgorithm,
+        ImportSensorFeedAlgorithm,
+    ]
+
+
+class SocialResilienceProvider(QgsProcessingProvider):
+    """Provider of all Social Resilience Toolkit algorithms."""
+
+    def id(self) -> str:  # noqa: D102
+        return "socialresilience"
+
+    def name(self) -> str:  # noqa: D102
+        return "Social Resilience Toolkit"
+
+    def longName(self) -> str:  # noqa: N802, D102
+        return f"Social Resilience Toolkit {self.versionInfo()}"
+
+    def versionInfo(self) -> str:  # noqa: N802, D102
+        return plugin_version()
+
+    def icon(self) -> QIcon:  # noqa: D102
+        return QIcon(str(ICON_DIR / "icon.svg"))
+
+    def svgIconPath(self) -> str:  # noqa: N802, D102
+        return str(ICON_DIR / "icon.svg")
+
+    def loadAlgorithms(self) -> None:  # noqa: N802, D102
+        for cls in algorithm_classes():
+            self.addAlgorithm(cls())

@@ -1,0 +1,51 @@
+"""Apply a .qml style to an output layer when Processing loads it into the project."""
+
+from __future__ import annotations
+
+from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+
+from .base import PLUGIN_DIR
+
+STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
+
+
+class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Loads ``resources/styles/<name>`` into a vector layer (of one geometry type, if given)."""
+
+    def __init__(self, style_name: str, geometry_type: int | None = None) -> None:
+        super().__init__()
+        self.path = str(STYLE_DIR / style_name)
+        self.geometry_type = geometry_type
+
+    def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802, D102
+        if not isinstance(layer, QgsVectorLayer):
+            return
+        if self.geometry_type is not None and layer.geometryType() != self.geometry_type:
+            return
+        message, ok = layer.loadNamedStyle(self.path)
+        if not ok:
+            feedback.reportError(message)
+        layer.triggerRepaint()
+
+
+# Processing does not own post-processors and deletes the algorithm copy before it loads the
+# layers, so the post-processors live here (one per style and geometry type; they hold no state).
+_KEEP: dict[tuple[str, int | None], StyleOnLoad] = {}
+
+
+def style_on_load(
+    context: QgsProcessingContext, dest_id: str, style_name: str, polygons_only: bool = False
+) -> None:
+    """Style output ``dest_id`` with ``style_name`` if the run loads it into the project."""
+    if not context.willLoadLayerOnCompletion(dest_id):
+        return
+    geometry_type = QgsWkbTypes.PolygonGeometry if polygons_only else None
+    key = (style_name, geometry_type)
+    if key not in _KEEP:
+        _KEEP[key] = StyleOnLoad(style_name, geometry_type)
+    context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(_KEEP[key])

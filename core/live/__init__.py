@@ -1,0 +1,1 @@
+"""Live sensor layers: feed configuration, latest values, MQTT messages (pure Python)."""

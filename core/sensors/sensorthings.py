@@ -1,0 +1,512 @@
+"""OGC SensorThings API (v1.0/v1.1): queries from a service root, and pages to the common model.
+
+Pure Python. Queries: ``things_query`` (Things with Locations and Datastreams expanded, filtered
+by extent and observed property) and ``observations_query`` (one Datastream's Observations,
+filtered by phenomenonTime, ordered, paged with ``$top``). Pages: ``parse_page`` reads a
+collection (``value``) or a single entity of Things, Locations, Datastreams, MultiDatastreams or
+Observations (also ``$resultFormat=dataArray``) and returns stations, streams, observations and
+the links still to follow: the top-level ``@iot.nextLink`` and nested ``<Rel>@iot.nextLink``,
+each exactly as the server wrote it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from .errors import FeedFormatError
+from .model import Observation, Station
+from .sentinels import screen
+from .times import parse_time
+from .values import as_number, raw_json
+
+KINDS = ("Things", "Locations", "Datastreams", "MultiDatastreams", "Observations")
+_ROOT = re.compile(r"^(?P<root>[a-z][a-z0-9+.-]*://[^?#]*?/v1\.[0-9])(?P<rest>/[^?#]*)?(?:[?#].*)?$", re.IGNORECASE)
+_SEGMENT = re.compile(r"^(?P<name>[A-Za-z]+)(?:\((?P<id>[^)]*)\))?$")
+_TOP = re.compile(r"([?&])\$top=(\d+)")
+_QUERY_SAFE = "$(),'/:=&*;@"
+
+
+@dataclass
+class Stream:
+    """A Datastream, or one component of a MultiDatastream."""
+
+    stream_id: str
+    station_id: str = ""
+    property: str = ""
+    unit: str = ""
+    path: str = ""  #: ``Datastreams(1)`` or ``MultiDatastreams(1)``: where its Observations are
+    components: list[tuple[str, str]] = field(default_factory=list)  #: MultiDatastream (property, unit)
+
+
+@dataclass
+class Link:
+    """A URL still to fetch: what kind of collection it returns and for which stream/station."""
+
+    url: str
+    kind: str
+    stream: Stream | None = None
+    station_id: str = ""
+    built: bool = False  #: built by the importer (its ``$top`` may be rewritten), not from the server
+
+
+@dataclass
+class Page:
+    """What one response contained."""
+
+    stations: list[Station] = field(default_factory=list)
+    streams: list[Stream] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    skipped: int = 0  #: observations without a readable time
+
+
+# ---------------------------------------------------------------------------------------------
+# URLs
+
+
+def service_root(url: str) -> str | None:
+    """Return the service root (``…/v1.1``) of a SensorThings URL, or None."""
+    match = _ROOT.match(url.strip())
+    return match.group("root") if match else None
+
+
+def is_service_root(url: str) -> bool:
+    """Tell whether ``url`` is a service root (``…/v1.0`` or ``…/v1.1``, no path or query after it)."""
+    match = _ROOT.match(url.strip())
+    return bool(match) and (match.group("rest") or "/") == "/" and "?" not in url
+
+
+def url_target(url: str) -> tuple[str, Stream | None, str]:
+    """(kind, stream, station id) that a collection URL addresses, judged from its path.
+
+    ``…/Datastreams(7)/Observations`` -> ("Observations", Stream "7", ""); ``…/Things(3)/Datastreams``
+    -> ("Datastreams", None, "3"); an unknown path -> ("", None, "").
+    """
+    path = urlsplit(url).path
+    match = _ROOT.match(url.strip())
+    rest = (match.group("rest") or "") if match else path
+    segments = [s for s in rest.split("/") if s]
+    kind, stream, station_id = "", None, ""
+    for segment in segments:
+        parts = _SEGMENT.match(segment)
+        if not parts:
+            continue
+        name, entity_id = parts.group("name"), parts.group("id")
+        singular = {"Thing": "Things", "Datastream": "Datastreams", "MultiDatastream": "MultiDatastreams"}
+        name = singular.get(name, name)
+        if name in KINDS:
+            kind = name
+        if entity_id is not None:
+            key = _unquote_id(entity_id)
+            if name == "Things":
+                station_id = key
+            elif name in ("Datastreams", "MultiDatastreams"):
+                stream = Stream(stream_id=key, path=f"{name}({entity_id})")
+    return kind, stream, station_id
+
+
+def entity_path(kind: str, entity_id: Any) -> str:
+    """``Datastreams(5)`` or ``Datastreams('a''b')`` for a numeric or text id."""
+    if isinstance(entity_id, (int, float)) and not isinstance(entity_id, bool):
+        return f"{kind}({entity_id})"
+    return "{}('{}')".format(kind, str(entity_id).replace("'", "''"))
+
+
+def _unquote_id(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1].replace("''", "'")
+    return text
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _encode(query: str) -> str:
+    return quote(query, safe=_QUERY_SAFE)
+
+
+def _time_literal(moment: datetime) -> str:
+    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def property_filter(path: str, properties: list[str]) -> str:
+    """OData condition: the observed property's name is one of ``properties`` (case-insensitive)."""
+    terms = [f"tolower({path}/name) eq {_literal(p.lower())}" for p in properties]
+    return terms[0] if len(terms) == 1 else "(" + " or ".join(terms) + ")"
+
+
+def extent_polygon(extent: tuple[float, float, float, float]) -> str:
+    """WKT polygon of a (xmin, ymin, xmax, ymax) WGS 84 rectangle."""
+    xmin, ymin, xmax, ymax = extent
+    ring = [(xmin, ymin), (xmax, ymin), (xmax, ymax), (xmin, ymax), (xmin, ymin)]
+    return "POLYGON((" + ",".join(f"{x:.7f} {y:.7f}" for x, y in ring) + "))"
+
+
+def things_query(
+    root: str,
+    extent: tuple[float, float, float, float] | None = None,
+    properties: list[str] | None = None,
+    multi: bool = False,
+    page_size: int = 1000,
+) -> str:
+    """Things with Locations and Datastreams (and MultiDatastreams when ``multi``) expanded."""
+    stream_filter = f"$filter={property_filter('ObservedProperty', properties)};" if properties else ""
+    expand = ["Locations", f"Datastreams({stream_filter}$expand=ObservedProperty,Sensor)"]
+    if multi:  # components are filtered by property after parsing
+        expand.append("MultiDatastreams($expand=ObservedProperties,Sensor)")
+    conditions = []
+    if extent is not None:
+        conditions.append(f"st_within(Locations/location, geography{_literal(extent_polygon(extent))})")
+    if properties and not multi:
+        conditions.append(property_filter("Datastreams/ObservedProperty", properties))
+    query = f"$expand={','.join(expand)}&$top={int(page_size)}"
+    if conditions:
+        query += "&$filter=" + " and ".join(conditions)
+    return f"{root.rstrip('/')}/Things?{_encode(query)}"
+
+
+def observations_query(
+    root: str, stream: Stream, start: datetime | None = None, end: datetime | None = None, page_size: int = 1000
+) -> str:
+    """One stream's Observations in time order, filtered by phenomenonTime, ``$top`` = page size."""
+    conditions = []
+    if start is not None:
+        conditions.append(f"phenomenonTime ge {_time_literal(start)}")
+    if end is not None:
+        conditions.append(f"phenomenonTime le {_time_literal(end)}")
+    query = f"$select=phenomenonTime,result&$orderby=phenomenonTime asc&$top={int(page_size)}"
+    if conditions:
+        query += "&$filter=" + " and ".join(conditions)
+    return f"{root.rstrip('/')}/{stream.path}/Observations?{_encode(query)}"
+
+
+def set_top(url: str, size: int) -> str:
+    """``url`` with its ``$top`` replaced by ``size``."""
+    return _TOP.sub(lambda m: f"{m.group(1)}$top={max(1, int(size))}", url, count=1)
+
+
+def halve_top(url: str) -> str:
+    """``url`` with half its ``$top`` (at least 1): a smaller page after repeated failures."""
+    match = _TOP.search(url)
+    return set_top(url, int(match.group(2)) // 2) if match else url
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages
+
+
+def root_collections(document: Any) -> set[str]:
+    """Names of the entity sets a service root document lists (``{"value": [{"name": ...}]}``)."""
+    items = document.get("value") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise FeedFormatError("the service root does not list its collections ('value' is missing)")
+    return {str(item.get("name")) for item in items if isinstance(item, dict)}
+
+
+def parse_page(document: Any, link: Link, source: str) -> Page:
+    """Stations, streams, observations and further links in one response to ``link``."""
+    if not isinstance(document, dict):
+        raise FeedFormatError(f"a SensorThings response must be a JSON object, not {type(document).__name__}")
+    page = Page()
+    if isinstance(document.get("value"), list):
+        items = document["value"]
+        next_link = document.get("@iot.nextLink")
+        if isinstance(next_link, str) and next_link:
+            page.links.append(Link(next_link, link.kind, link.stream, link.station_id))
+    elif "@iot.id" in document or "result" in document or "dataArray" in document:
+        items = [document]
+    else:
+        raise FeedFormatError("not a SensorThings response: neither a collection ('value') nor an entity ('@iot.id')")
+    kind = link.kind or _guess_kind(items)
+    reader = _PageReader(page, source)
+    for item in items:
+        if isinstance(item, dict):
+            reader.entity(kind, item, link.stream, link.station_id)
+    return page
+
+
+def _guess_kind(items: list[Any]) -> str:
+    sample = next((item for item in items if isinstance(item, dict)), {})
+    if {"dataArray", "result"} & sample.keys() or ("phenomenonTime" in sample and "unitOfMeasurement" not in sample):
+        return "Observations"
+    if "unitOfMeasurements" in sample:
+        return "MultiDatastreams"
+    if "unitOfMeasurement" in sample:
+        return "Datastreams"
+    if "location" in sample:
+        return "Locations"
+    return "Things"
+
+
+class _PageReader:
+    """Walks the entities of one page, nested expansions included."""
+
+    def __init__(self, page: Page, source: str) -> None:
+        self.page = page
+        self.source = source
+
+    def entity(self, kind: str, item: dict[str, Any], stream: Stream | None, station_id: str) -> None:
+        if kind == "Things":
+            self.thing(item)
+        elif kind == "Locations":
+            self.location(item)
+        elif kind in ("Datastreams", "MultiDatastreams"):
+            self.datastream(item, station_id, multi=kind == "MultiDatastreams")
+        elif kind == "Observations":
+            if "dataArray" in item:
+                self.data_array(item, stream, station_id)
+            else:
+                self.observation(item, stream, station_id)
+
+    def nested(self, item: dict[str, Any], relation: str, kind: str, stream: Stream | None, station_id: str) -> list:
+        """Return the expanded entities of ``relation``; queue its nextLink."""
+        link = item.get(f"{relation}@iot.nextLink")
+        if isinstance(link, str) and link:
+            self.page.links.append(Link(link, kind, stream, station_id))
+        entities = item.get(relation)
+        return [e for e in entities if isinstance(e, dict)] if isinstance(entities, list) else []
+
+    def thing(self, item: dict[str, Any]) -> Station:
+        station_id = _id(item)
+        properties = dict(item["properties"]) if isinstance(item.get("properties"), dict) else {}
+        if item.get("description"):
+            properties.setdefault("description", item["description"])
+        station = Station(station_id=station_id, name=str(item.get("name") or station_id), properties=properties,
+                          source=self.source)
+        for location in self.nested(item, "Locations", "Locations", None, station_id):
+            if station.lon is None:
+                _place(station, location.get("location"))
+        datastreams = self.nested(item, "Datastreams", "Datastreams", None, station_id)
+        for datastream in datastreams:
+            self.datastream(datastream, station_id, multi=False)
+        for datastream in self.nested(item, "MultiDatastreams", "MultiDatastreams", None, station_id):
+            self.datastream(datastream, station_id, multi=True)
+        for datastream in datastreams:  # no Location: the observed area of a Datastream
+            if station.lon is None and isinstance(datastream.get("observedArea"), dict):
+                _place(station, datastream["observedArea"])
+        self.page.stations.append(station)
+        return station
+
+    def location(self, item: dict[str, Any]) -> None:
+        for thing in self.nested(item, "Things", "Things", None, ""):
+            station = self.thing(thing)
+            if station.lon is None:
+                _place(station, item.get("location"))
+
+    def datastream(self, item: dict[str, Any], station_id: str, multi: bool) -> Stream:
+        kind = "MultiDatastreams" if multi else "Datastreams"
+        thing = item.get("Thing")
+        if isinstance(thing, dict):
+            station_id = self.thing(thing).station_id
+        name = str(item.get("name") or "")
+        if multi:
+            units = item.get("unitOfMeasurements") if isinstance(item.get("unitOfMeasurements"), list) else []
+            props = [p for p in item.get("ObservedProperties") or [] if isinstance(p, dict)]
+            size = max(len(units), len(props), len(item.get("multiObservationDataTypes") or []))
+            components = [
+                (
+                    str(props[i].get("name")) if i < len(props) else f"{name}[{i}]",
+                    _unit(units[i]) if i < len(units) else "",
+                )
+                for i in range(size)
+            ]
+            stream = Stream(_id(item), station_id, name, "", entity_path(kind, item.get("@iot.id")), components)
+        else:
+            observed = item.get("ObservedProperty")
+            prop = str(observed.get("name")) if isinstance(observed, dict) and observed.get("name") else name
+            stream = Stream(_id(item), station_id, prop, _unit(item.get("unitOfMeasurement")),
+                            entity_path(kind, item.get("@iot.id")))
+        self.page.streams.append(stream)
+        for observation in self.nested(item, "Observations", "Observations", stream, station_id):
+            if "dataArray" in observation:
+                self.data_array(observation, stream, station_id)
+            else:
+                self.observation(observation, stream, station_id)
+        return stream
+
+    def observation(self, item: dict[str, Any], stream: Stream | None, station_id: str) -> None:
+        stream = self._stream_of(item, stream, station_id)
+        self.add(stream, item.get("phenomenonTime") or item.get("resultTime"), item.get("result"))
+
+    def data_array(self, item: dict[str, Any], stream: Stream | None, station_id: str) -> None:
+        stream = self._stream_of(item, stream, station_id)
+        components = item.get("components")
+        rows = item.get("dataArray")
+        if not isinstance(components, list) or not isinstance(rows, list):
+            raise FeedFormatError("a dataArray response needs 'components' and 'dataArray' lists")
+        index = {str(name): i for i, name in enumerate(components)}
+        if "result" not in index or not ({"phenomenonTime", "resultTime"} & index.keys()):
+            raise FeedFormatError("dataArray components must include 'result' and 'phenomenonTime'")
+        time_at = index.get("phenomenonTime", index.get("resultTime"))
+        result_at = index["result"]
+        for row in rows:
+            if isinstance(row, list) and len(row) > max(time_at, result_at):
+                self.add(stream, row[time_at], row[result_at])
+
+    def _stream_of(self, item: dict[str, Any], stream: Stream | None, station_id: str) -> Stream:
+        for relation, multi in (("Datastream", False), ("MultiDatastream", True)):
+            expanded = item.get(relation)
+            if isinstance(expanded, dict):
+                return self.datastream(expanded, station_id, multi)
+            link = item.get(f"{relation}@iot.navigationLink")
+            if stream is None and isinstance(link, str):
+                _kind, linked, _station = url_target(link)
+                if linked is not None:
+                    return linked
+        return stream or Stream(stream_id="", station_id=station_id)
+
+    def add(self, stream: Stream, when: Any, result: Any) -> None:
+        try:
+            start, end = _interval(when)
+        except FeedFormatError:
+            self.page.skipped += 1
+            return
+        if stream.components:
+            values = result if isinstance(result, list) else [None] * len(stream.components)
+            for i, (prop, unit) in enumerate(stream.components):
+                part = values[i] if i < len(values) else None
+                self._append(stream, f"{stream.stream_id}[{i}]", prop, unit, start, end, part)
+        else:
+            self._append(stream, stream.stream_id, stream.property, stream.unit, start, end, result)
+
+    def _append(self, stream: Stream, stream_id: str, prop: str, unit: str, start: datetime, end: datetime | None,
+                result: Any) -> None:
+        value, flag = screen(as_number(result))
+        raw = raw_json(result)
+        self.page.observations.append(
+            Observation(stream.station_id, stream_id, prop, unit, start, value, raw, self.source, end, flag)
+        )
+
+
+def _id(item: dict[str, Any]) -> str:
+    value = item.get("@iot.id", item.get("id"))
+    if value is None:
+        raise FeedFormatError("a SensorThings entity without '@iot.id'")
+    return str(value)
+
+
+def _unit(unit: Any) -> str:
+    if isinstance(unit, dict):
+        return str(unit.get("symbol") or unit.get("name") or "")
+    return ""
+
+
+def _instant(text: Any) -> datetime:
+    if isinstance(text, str):
+        try:  # fast path for the usual "2024-06-10T07:59:03.440Z"
+            moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+            if moment.tzinfo is not None:
+                return moment.astimezone(timezone.utc)
+        except ValueError:
+            pass
+    return parse_time(text)
+
+
+def _interval(value: Any) -> tuple[datetime, datetime | None]:
+    if value is None:
+        raise FeedFormatError("no phenomenonTime")
+    if isinstance(value, str) and "/" in value:
+        start_text, end_text = value.split("/", 1)
+        start, end = _instant(start_text), _instant(end_text)
+        return (start, end) if end >= start else (end, start)
+    return _instant(value), None
+
+
+# ---------------------------------------------------------------------------------------------
+# Locations
+
+
+def _place(station: Station, location: Any) -> None:
+    """Put ``station`` at a GeoJSON geometry (or Feature); non-points at their centroid, kept as footprint."""
+    geometry = location
+    if isinstance(geometry, dict) and geometry.get("type") == "Feature":
+        geometry = geometry.get("geometry")
+    elif isinstance(geometry, dict) and geometry.get("type") == "FeatureCollection":
+        features = geometry.get("features") or [{}]
+        geometry = features[0].get("geometry") if isinstance(features[0], dict) else None
+    if not isinstance(geometry, dict):
+        return
+    point = geometry_centroid(geometry)
+    if point is None:
+        return
+    station.lon, station.lat = point
+    if geometry.get("type") != "Point":
+        station.properties["footprint"] = geometry
+
+
+def geometry_centroid(geometry: dict[str, Any]) -> tuple[float, float] | None:
+    """Point of a GeoJSON geometry: itself, area-weighted polygon centroid, else the vertex mean."""
+    kind, coordinates = geometry.get("type"), geometry.get("coordinates")
+    try:
+        if kind == "Point":
+            x, y = float(coordinates[0]), float(coordinates[1])
+            return (x, y) if math.isfinite(x) and math.isfinite(y) else None
+        if kind in ("Polygon", "MultiPolygon"):
+            polygons = [coordinates] if kind == "Polygon" else coordinates
+            result = _polygons_centroid(polygons)
+            if result is not None:
+                return result
+        if kind == "GeometryCollection":
+            parts = [geometry_centroid(g) for g in geometry.get("geometries") or [] if isinstance(g, dict)]
+            parts = [p for p in parts if p]
+            return _mean(parts) if parts else None
+        return _mean(list(_vertices(coordinates)))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _polygons_centroid(polygons: list) -> tuple[float, float] | None:
+    area = cx = cy = 0.0
+    for polygon in polygons:
+        for ring_index, ring in enumerate(polygon):
+            a, x, y = _ring_moments(ring)
+            sign = 1.0 if ring_index == 0 else -1.0
+            area += sign * a
+            cx += sign * x
+            cy += sign * y
+    if abs(area) < 1e-18:
+        return None
+    return cx / area, cy / area
+
+
+def _ring_moments(ring: list) -> tuple[float, float, float]:
+    """|area| and first moments of a ring (orientation-independent)."""
+    points = [(float(p[0]), float(p[1])) for p in ring]
+    if len(points) < 3:
+        return 0.0, 0.0, 0.0
+    x0, y0 = points[0]  # shifted for precision
+    a = mx = my = 0.0
+    for (xa, ya), (xb, yb) in zip(points, points[1:] + points[:1]):
+        xa, ya, xb, yb = xa - x0, ya - y0, xb - x0, yb - y0
+        cross = xa * yb - xb * ya
+        a += cross
+        mx += (xa + xb) * cross
+        my += (ya + yb) * cross
+    a /= 2.0
+    if a == 0:
+        return 0.0, 0.0, 0.0
+    cx, cy = mx / (6.0 * a) + x0, my / (6.0 * a) + y0
+    return abs(a), cx * abs(a), cy * abs(a)
+
+
+def _vertices(coordinates: Any):
+    if isinstance(coordinates, list) and coordinates and isinstance(coordinates[0], (int, float)):
+        yield float(coordinates[0]), float(coordinates[1])
+    elif isinstance(coordinates, list):
+        for part in coordinates:
+            yield from _vertices(part)
+
+
+def _mean(points: list[tuple[float, float]]) -> tuple[float, float] | None:
+    if not points:
+        return None
+    return sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points)
+

@@ -1,0 +1,44 @@
+"""Numbers from feed values and the ``raw`` text kept with each observation."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def as_number(value: Any, decimal_comma: bool = False) -> float | None:
+    """``value`` as a float: numbers and numeric strings; None for booleans, text, null, empty.
+
+    With ``decimal_comma`` a single comma is read as the decimal separator ("12,5" -> 12.5).
+    NaN and infinity are returned as they are (the sentinel screen flags them).
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if decimal_comma and text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    if _NUMBER.match(text):
+        return float(text)
+    if text.lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
+        return float(text)
+    return None
+
+
+def raw_json(value: Any, **extra: Any) -> str:
+    """Return the ``raw`` text of an observation: compact JSON ``{"value": <as in the feed>, ...extra}``."""
+    record = {"value": value}
+    record.update({key: item for key, item in extra.items() if item not in (None, "", [], {})})
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=True)
+
+
+def finite(value: float | None) -> float | None:
+    """``value`` when it is a finite number, else None."""
+    return value if value is not None and math.isfinite(value) else None

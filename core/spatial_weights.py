@@ -1,0 +1,276 @@
+"""Binary spatial weights as sparse matrices: queen, rook, k nearest, distance band.
+
+Pure numpy + scipy. Contiguity is derived from polygon vertices (``RingSet``): vertices closer
+than a tolerance are one node, a vertex lying on another polygon's edge splits that edge
+(so T-junctions and tiny slivers still connect), queen neighbours share a node and rook
+neighbours share an edge between two nodes. Validity of the polygons does not matter.
+Every function returns a binary ``scipy.sparse.csr_matrix`` (n × n, empty diagonal).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+#: Default snapping tolerance relative to the diagonal of the data's extent.
+RELATIVE_TOLERANCE = 1e-6
+
+_WKB_DIMS = {0: 2, 1: 3, 2: 3, 3: 4}
+
+
+@dataclass
+class RingSet:
+    """Vertex rings of n features.
+
+    ``coords`` concatenated; ring ``r`` is ``coords[offsets[r]:offsets[r + 1]]`` and belongs
+    to feature ``ring_feature[r]``.
+    """
+
+    n: int
+    coords: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    offsets: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    ring_feature: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+
+
+class RingCollector:
+    """Collects rings feature by feature (arrays or WKB) into a ``RingSet``."""
+
+    def __init__(self) -> None:
+        self._rings: list[np.ndarray] = []
+        self._features: list[int] = []
+        self.n = 0
+
+    def add_ring(self, feature: int, coords: np.ndarray) -> None:
+        """Add one ring (or line) of ``feature``: an (m, 2) array of x, y."""
+        coords = np.asarray(coords, dtype=float)[:, :2]
+        if len(coords):
+            self._rings.append(coords)
+            self._features.append(feature)
+        self.n = max(self.n, feature + 1)
+
+    def add_wkb(self, feature: int, wkb: bytes) -> None:
+        """Add the rings of a (multi)polygon, (multi)line or collection given as ISO/OGC WKB."""
+        self.n = max(self.n, feature + 1)
+        if wkb:
+            _parse_wkb(memoryview(wkb), 0, feature, self)
+
+    def ringset(self, n: int | None = None) -> RingSet:
+        """All rings collected so far; ``n`` features (default: highest feature index + 1)."""
+        n = max(self.n, n or 0)
+        if not self._rings:
+            return RingSet(n)
+        lengths = np.array([len(r) for r in self._rings], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        return RingSet(n, np.concatenate(self._rings), offsets, np.array(self._features, dtype=np.int64))
+
+
+def _parse_wkb(buf: memoryview, pos: int, feature: int, out: RingCollector) -> int:
+    """Parse one WKB geometry at ``pos``, adding its rings; return the position after it."""
+    order = "<" if buf[pos] == 1 else ">"
+    (code,) = struct.unpack_from(order + "I", buf, pos + 1)
+    pos += 5
+    if code & 0x20000000:  # EWKB SRID flag
+        pos += 4
+    dims = 2 + bool(code & 0x80000000) + bool(code & 0x40000000)
+    code &= 0x0FFFFFFF
+    base, iso = code % 1000, code // 1000
+    dims = max(dims, _WKB_DIMS.get(iso, 2))
+    dtype = np.dtype(order + "f8")
+
+    def read_points(position: int) -> tuple[np.ndarray, int]:
+        (count,) = struct.unpack_from(order + "I", buf, position)
+        position += 4
+        points = np.frombuffer(buf, dtype=dtype, count=count * dims, offset=position).reshape(count, dims)
+        return points[:, :2].astype(float), position + 8 * dims * count
+
+    if base == 1:  # point: no ring
+        return pos + 8 * dims
+    if base == 2:  # linestring
+        points, pos = read_points(pos)
+        out.add_ring(feature, points)
+        return pos
+    if base == 3:  # polygon
+        (rings,) = struct.unpack_from(order + "I", buf, pos)
+        pos += 4
+        for _ in range(rings):
+            points, pos = read_points(pos)
+            out.add_ring(feature, points)
+        return pos
+    if base in (4, 5, 6, 7):  # multi* and collections
+        (parts,) = struct.unpack_from(order + "I", buf, pos)
+        pos += 4
+        for _ in range(parts):
+            pos = _parse_wkb(buf, pos, feature, out)
+        return pos
+    raise ValueError(f"Unsupported WKB geometry type {code}; segmentize curved geometries first.")
+
+
+def default_tolerance(coords: np.ndarray) -> float:
+    """Snapping tolerance: ``RELATIVE_TOLERANCE`` times the diagonal of the extent of ``coords``."""
+    if len(coords) == 0:
+        return 0.0
+    span = np.nanmax(coords, axis=0) - np.nanmin(coords, axis=0)
+    return float(np.hypot(*span) * RELATIVE_TOLERANCE)
+
+
+def _binary(rows: np.ndarray, cols: np.ndarray, n: int) -> sparse.csr_matrix:
+    """Binary n × n matrix with ones at (rows, cols), duplicates and the diagonal removed."""
+    keep = rows != cols
+    matrix = sparse.csr_matrix((np.ones(int(keep.sum())), (rows[keep], cols[keep])), shape=(n, n))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def _cooccurrence(owner: np.ndarray, key: np.ndarray, n: int) -> sparse.csr_matrix:
+    """Features sharing a key: binary incidence (feature × key) times its transpose."""
+    keys, inverse = np.unique(key, return_inverse=True)
+    incidence = sparse.csr_matrix((np.ones(len(owner)), (owner, inverse)), shape=(n, len(keys)))
+    product = (incidence @ incidence.T).tocoo()
+    return _binary(product.row, product.col, n)
+
+
+def _nodes(coords: np.ndarray, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Node id of every vertex (vertices within ``tolerance`` merged) and node coordinates."""
+    if tolerance > 0:
+        grid = np.floor(coords / tolerance).astype(np.int64)
+        _, first, inverse = np.unique(grid, axis=0, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(coords, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    points = coords[first]
+    if tolerance > 0 and len(points) > 1:
+        pairs = cKDTree(points).query_pairs(tolerance, output_type="ndarray")
+        if len(pairs):
+            graph = sparse.csr_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(points),) * 2)
+            _, label = connected_components(graph, directed=False)
+            _, first_label, relabel = np.unique(label, return_index=True, return_inverse=True)
+            inverse = relabel.ravel()[inverse]
+            points = points[first_label]
+    return inverse, points
+
+
+def _vertices_on_edges(
+    a: np.ndarray, b: np.ndarray, start: np.ndarray, end: np.ndarray, points: np.ndarray, tolerance: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(segment, node, t) for every node lying within ``tolerance`` inside segment a→b (0 < t < 1)."""
+    empty = np.empty(0, dtype=np.int64)
+    if tolerance <= 0 or len(a) == 0:
+        return empty, empty, np.empty(0)
+    half = 0.5 * np.hypot(*(b - a).T)
+    mid = 0.5 * (a + b)
+    node_tree = cKDTree(points)
+    found_seg, found_node = [], []
+    # Segments grouped by length (powers of two) so that each radius query stays tight.
+    level = np.floor(np.log2(np.maximum(half, tolerance))).astype(np.int64)
+    for value in np.unique(level):
+        members = np.flatnonzero(level == value)
+        radius = float(half[members].max()) + tolerance
+        pairs = cKDTree(mid[members]).sparse_distance_matrix(node_tree, radius, output_type="ndarray")
+        found_seg.append(members[pairs["i"]])
+        found_node.append(pairs["j"].astype(np.int64))
+    seg = np.concatenate(found_seg)
+    node = np.concatenate(found_node)
+    keep = (node != start[seg]) & (node != end[seg])
+    seg, node = seg[keep], node[keep]
+    direction = b[seg] - a[seg]
+    length2 = np.einsum("ij,ij->i", direction, direction)
+    t = np.einsum("ij,ij->i", points[node] - a[seg], direction) / np.where(length2 > 0, length2, 1.0)
+    foot = a[seg] + t[:, None] * direction
+    distance = np.hypot(*(points[node] - foot).T)
+    keep = (t > 0) & (t < 1) & (distance <= tolerance) & (length2 > 0)
+    return seg[keep], node[keep], t[keep]
+
+
+def contiguity_weights(rings: RingSet, rook: bool = False, tolerance: float | None = None) -> sparse.csr_matrix:
+    """Queen (shared node) or rook (shared edge) contiguity of the features in ``rings``.
+
+    ``tolerance`` (coordinate units): vertices closer than it are one node and a vertex
+    within it of another edge splits that edge. None: ``default_tolerance``; 0: exact
+    vertex matches only. Multipart features, holes and invalid polygons are all fine.
+    """
+    n = rings.n
+    if len(rings.coords) == 0:
+        return sparse.csr_matrix((n, n))
+    if tolerance is None:
+        tolerance = default_tolerance(rings.coords)
+    node, points = _nodes(rings.coords, tolerance)
+    ring_lengths = np.diff(rings.offsets)
+    vertex_feature = np.repeat(rings.ring_feature, ring_lengths)
+    # Segments join consecutive vertices of a ring; drop those collapsed by the snapping.
+    is_last = np.zeros(len(node), dtype=bool)
+    is_last[rings.offsets[1:] - 1] = True
+    first = np.flatnonzero(~is_last)
+    seg_start, seg_end = node[first], node[first + 1]
+    valid = seg_start != seg_end
+    first, seg_start, seg_end = first[valid], seg_start[valid], seg_end[valid]
+    seg_feature = vertex_feature[first]
+    on_seg, on_node, on_t = _vertices_on_edges(
+        points[seg_start], points[seg_end], seg_start, seg_end, points, tolerance
+    )
+    if not rook:
+        owner = np.concatenate([vertex_feature, seg_feature[on_seg]])
+        key = np.concatenate([node, on_node])
+        return _cooccurrence(owner, key, n)
+    # Rook: split each segment at the nodes lying on it, then features sharing a piece.
+    count = len(seg_start)
+    seg_id = np.concatenate([np.arange(count), np.arange(count), on_seg])
+    position = np.concatenate([np.zeros(count), np.ones(count), on_t])
+    piece_node = np.concatenate([seg_start, seg_end, on_node])
+    order = np.lexsort((position, seg_id))
+    seg_id, piece_node = seg_id[order], piece_node[order]
+    same = (seg_id[1:] == seg_id[:-1]) & (piece_node[1:] != piece_node[:-1])
+    low = np.minimum(piece_node[:-1], piece_node[1:])[same]
+    high = np.maximum(piece_node[:-1], piece_node[1:])[same]
+    owner = seg_feature[seg_id[:-1][same]]
+    return _cooccurrence(owner, low * (len(points) + 1) + high, n)
+
+
+def knn_weights(points: np.ndarray, k: int) -> sparse.csr_matrix:
+    """Each point's ``k`` nearest other points (not symmetric).
+
+    Duplicate points are at distance 0 and count as neighbours; ``k`` is capped at n - 1.
+    Rows of NaN points stay empty.
+    """
+    points = np.asarray(points, dtype=float)
+    n = len(points)
+    ok = np.flatnonzero(np.isfinite(points).all(axis=1))
+    k = min(int(k), len(ok) - 1)
+    if k < 1:
+        return sparse.csr_matrix((n, n))
+    _, idx = cKDTree(points[ok]).query(points[ok], k=k + 1)
+    own = idx == np.arange(len(ok))[:, None]
+    # Where duplicates pushed the point itself out of the k + 1 found, drop the farthest.
+    own[~own.any(axis=1), -1] = True
+    neighbours = idx[~own].reshape(len(ok), k)
+    rows = np.repeat(ok, k)
+    return _binary(rows, ok[neighbours.ravel()], n)
+
+
+def distance_band_weights(points: np.ndarray, threshold: float) -> sparse.csr_matrix:
+    """Points within ``threshold`` of each other (inclusive; duplicates are neighbours)."""
+    points = np.asarray(points, dtype=float)
+    n = len(points)
+    ok = np.flatnonzero(np.isfinite(points).all(axis=1))
+    if len(ok) < 2 or threshold < 0:
+        return sparse.csr_matrix((n, n))
+    pairs = cKDTree(points[ok]).query_pairs(float(threshold), output_type="ndarray")
+    rows = ok[np.concatenate([pairs[:, 0], pairs[:, 1]])]
+    cols = ok[np.concatenate([pairs[:, 1], pairs[:, 0]])]
+    return _binary(rows, cols, n)
+
+
+def nearest_neighbour_distances(points: np.ndarray) -> np.ndarray:
+    """Distance from each finite point to its nearest other point (inf when alone)."""
+    points = np.asarray(points, dtype=float)
+    result = np.full(len(points), np.inf)
+    ok = np.flatnonzero(np.isfinite(points).all(axis=1))
+    if len(ok) > 1:
+        distance, _ = cKDTree(points[ok]).query(points[ok], k=2)
+        result[ok] = distance[:, 1]
+    return result

@@ -1,0 +1,298 @@
+"""A local HTTP server for sensor-feed tests (127.0.0.1, random port, stops by itself).
+
+- Static routes: URL path (with or without query) -> bytes or file, like QGIS's own provider
+  tests; absolute URLs too (``http://next``): the server also acts as an HTTP proxy, so a
+  client with this server as its proxy fetches a nextLink to another host exactly as written.
+- A generated SensorThings service at ``/sta/v1.1`` (Things with expanded Locations and
+  Datastreams, paged Observations with ``$top``/``$skip``, phenomenonTime filter, nextLinks).
+- Injected faults per path prefix, used once each in order: ``503``, ``500``, ``401``, ``html``
+  (an HTML error page with status 200), ``truncate`` (JSON cut in half), ``timeout:<s>``
+  (answer after s seconds), ``reset`` (close without an answer).
+- Bounded: it shuts itself down after ``lifetime`` seconds; sleeps are capped at 10 s.
+
+Run as a script to serve a big generated feed for benchmarks:
+``python3 tests/sensor_http_server.py --things 10 --streams 10 --observations 10000``
+prints the base URL and serves until killed or the lifetime ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import re
+import sys
+import threading
+import time
+from collections import deque
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+STA_PREFIX = "/sta/v1.1"
+MAX_SLEEP_S = 10.0
+_TIME_FILTER = re.compile(r"phenomenonTime\s+(ge|gt|le|lt)\s+(\S+?Z)")
+_OBSERVATIONS = re.compile(r"^/Datastreams\((\d+)\)/Observations$")
+
+
+class StaFeed:
+    """A generated SensorThings service: things x streams x observations, deterministic values.
+
+    Observation i of a stream is at ``start + i * step_s`` with result ``20 + 10 sin(i/50 + stream)``
+    rounded to 3 decimals, or null when ``null_every`` divides i + 1.
+    """
+
+    def __init__(self, things: int = 2, streams: int = 2, observations: int = 50, max_top: int = 1000,
+                 start: datetime = datetime(2024, 1, 1, tzinfo=timezone.utc), step_s: int = 60,
+                 null_every: int = 0) -> None:
+        self.things, self.streams, self.observations = things, streams, observations
+        self.max_top, self.start, self.step_s, self.null_every = max_top, start, step_s, null_every
+
+    def result(self, stream: int, index: int) -> float | None:
+        if self.null_every and (index + 1) % self.null_every == 0:
+            return None
+        return round(20 + 10 * math.sin(index / 50 + stream), 3)
+
+    def time_text(self, index: int) -> str:
+        moment = self.start + timedelta(seconds=index * self.step_s)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    def lon_lat(self, thing: int) -> tuple[float, float]:
+        return 9.0 + thing * 0.01, 51.0 + thing * 0.005
+
+    def answer(self, base: str, path: str, query: str) -> dict:
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        if path in ("", "/"):
+            names = ["Things", "Locations", "HistoricalLocations", "Datastreams", "Sensors", "Observations",
+                     "ObservedProperties", "FeaturesOfInterest"]
+            return {"value": [{"name": n, "url": f"{base}{STA_PREFIX}/{n}"} for n in names]}
+        if path == "/Things":
+            return self._things(base, params)
+        match = _OBSERVATIONS.match(path)
+        if match:
+            return self._observations(base, int(match.group(1)), params)
+        raise KeyError(path)
+
+    def _page(self, params: dict, total: int) -> tuple[int, int]:
+        top = min(int(params.get("$top", self.max_top)), self.max_top)
+        skip = int(params.get("$skip", 0))
+        return skip, min(total, skip + top)
+
+    @staticmethod
+    def _next(base: str, path: str, params: dict, skip: int) -> str:
+        params = {**params, "$skip": str(skip)}
+        query = "&".join(f"{k}={quote(v, safe='$(),:/')}" for k, v in params.items())
+        return f"{base}{STA_PREFIX}{path}?{query}"
+
+    def _things(self, base: str, params: dict) -> dict:
+        skip, stop = self._page(params, self.things)
+        things = []
+        for t in range(skip, stop):
+            lon, lat = self.lon_lat(t)
+            streams = []
+            for s in range(self.streams):
+                ds_id = t * 1000 + s
+                streams.append({
+                    "@iot.id": ds_id,
+                    "name": f"Thing {t} stream {s}",
+                    "unitOfMeasurement": {"name": "degree Celsius", "symbol": "°C"},
+                    "ObservedProperty": {"@iot.id": s, "name": f"property_{s}"},
+                    "Sensor": {"@iot.id": 1, "name": "generated"},
+                })
+            things.append({
+                "@iot.id": t,
+                "name": f"Thing {t}",
+                "properties": {"generated": True},
+                "Locations": [{"@iot.id": t, "location": {"type": "Point", "coordinates": [lon, lat]}}],
+                "Datastreams": streams,
+            })
+        page: dict = {"value": things}
+        if stop < self.things:
+            page["@iot.nextLink"] = self._next(base, "/Things", params, stop)
+        return page
+
+    def _index_range(self, params: dict) -> tuple[int, int]:
+        first, last = 0, self.observations - 1
+        for operator, text in _TIME_FILTER.findall(unquote(params.get("$filter", ""))):
+            moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+            offset = (moment - self.start).total_seconds() / self.step_s
+            if operator in ("ge", "gt"):
+                first = max(first, math.ceil(offset + (1e-9 if operator == "gt" else 0)))
+            else:
+                last = min(last, math.floor(offset - (1e-9 if operator == "lt" else 0)))
+        return first, max(first - 1, last)
+
+    def _observations(self, base: str, ds_id: int, params: dict) -> dict:
+        stream = ds_id % 1000
+        if ds_id // 1000 >= self.things or stream >= self.streams:
+            raise KeyError(ds_id)
+        first, last = self._index_range(params)
+        skip, stop = self._page(params, last - first + 1)
+        value = [{"phenomenonTime": self.time_text(first + i), "result": self.result(stream, first + i)}
+                 for i in range(skip, stop)]
+        page: dict = {"value": value}
+        if stop < last - first + 1:
+            page["@iot.nextLink"] = self._next(base, f"/Datastreams({ds_id})/Observations", params, stop)
+        return page
+
+
+class SensorHttpServer:
+    """Context manager: ``with SensorHttpServer() as server: server.add("/a.json", b"{}"); server.url("/a.json")``."""
+
+    def __init__(self, lifetime: float = 120.0, sta: StaFeed | None = None) -> None:
+        self.routes: dict[str, tuple[int, str, bytes]] = {}
+        self.faults: list[tuple[str, deque]] = []
+        self.requests: list[str] = []
+        self.headers: list[dict[str, str]] = []  #: request headers, parallel to ``requests``
+        self.credentials: dict[str, str] = {}  #: path prefix -> required "user:password" (HTTP basic)
+        self.sta = sta
+        self.lifetime = lifetime
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+        self._timer = threading.Timer(lifetime, self.stop)
+        self._timer.daemon = True
+
+    def __enter__(self) -> SensorHttpServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def add(self, key: str, body: bytes | str | Path, content_type: str = "application/json",
+            status: int = 200) -> str:
+        """Serve ``body`` at ``key`` (a path, path?query, or an absolute URL); returns the local URL."""
+        if isinstance(body, Path):
+            body = body.read_bytes()
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        self.routes[key] = (status, content_type, body)
+        return key if "://" in key else self.url(key)
+
+    def inject(self, prefix: str, *faults: str) -> None:
+        """Use ``faults`` in turn for requests whose path (or absolute URL) starts with ``prefix``."""
+        self.faults.append((prefix, deque(faults)))
+
+    def require_basic_auth(self, prefix: str, user_password: str) -> None:
+        """Answer 401 to requests under ``prefix`` without these HTTP basic credentials."""
+        self.credentials[prefix] = user_password
+
+    def requested(self, fragment: str) -> list[str]:
+        """Requests whose target contains ``fragment``."""
+        return [r for r in self.requests if fragment in r]
+
+    # -- request handling (called from handler threads) ------------------------------------
+    def take_fault(self, target: str, headers: dict[str, str] | None = None) -> str | None:
+        with self._lock:
+            self.requests.append(target)
+            self.headers.append(headers or {})
+            for prefix, user_password in self.credentials.items():
+                expected = "Basic " + base64.b64encode(user_password.encode()).decode()
+                if urlsplit(target).path.startswith(prefix) and (headers or {}).get("Authorization") != expected:
+                    return "401"
+            for prefix, queue in self.faults:
+                if target.startswith(prefix) and queue:
+                    return queue.popleft()
+        return None
+
+    def lookup(self, target: str, host: str) -> tuple[int, str, bytes]:
+        parts = urlsplit(target)
+        path_query = parts.path + (f"?{parts.query}" if parts.query else "")
+        for key in (target, target.rstrip("/"), path_query, parts.path):
+            if key in self.routes:
+                return self.routes[key]
+        if self.sta is not None and parts.path.startswith(STA_PREFIX):
+            try:
+                document = self.sta.answer(f"http://{host}", parts.path[len(STA_PREFIX):], parts.query)
+            except (KeyError, ValueError):
+                return 404, "application/json", b'{"code":404,"type":"error","message":"Not found."}'
+            return 200, "application/json", json.dumps(document).encode("utf-8")
+        return 404, "text/plain", b"not found"
+
+
+def _handler_class(server: SensorHttpServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_args: object) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            target = self.path
+            fault = server.take_fault(target, dict(self.headers.items()))
+            if fault == "reset":
+                self.close_connection = True
+                return
+            if fault and fault.startswith("timeout"):
+                time.sleep(min(MAX_SLEEP_S, float(fault.partition(":")[2] or 5)))
+            if fault in ("500", "503", "401"):
+                body = b'{"error": "injected"}'
+                extra = {"WWW-Authenticate": 'Basic realm="feeds"'} if fault == "401" else {}
+                return self._send(int(fault), "application/json", body, extra)
+            if fault == "html":
+                return self._send(200, "text/html", b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title>"
+                                                    b"</head><body>Bad gateway</body></html>")
+            host = self.headers.get("Host") or f"127.0.0.1:{server.port}"
+            status, content_type, body = server.lookup(target, host)
+            if fault == "truncate" and body:
+                body = body[: max(1, len(body) // 2)]
+            self._send(status, content_type, body)
+
+        def do_CONNECT(self) -> None:
+            """A proxy tunnel (https through this proxy) is recorded and refused: no TLS here."""
+            server.take_fault(f"CONNECT {self.path}")
+            self._send(502, "text/plain", b"no tunnels")
+
+        def _send(self, status: int, content_type: str, body: bytes, extra: dict[str, str] | None = None) -> None:
+            try:
+                self.send_response(status)
+                for name, value in (extra or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--things", type=int, default=10)
+    parser.add_argument("--streams", type=int, default=10)
+    parser.add_argument("--observations", type=int, default=10_000)
+    parser.add_argument("--max-top", type=int, default=1000)
+    parser.add_argument("--lifetime", type=float, default=600)
+    args = parser.parse_args(argv)
+    feed = StaFeed(args.things, args.streams, args.observations, args.max_top)
+    server = SensorHttpServer(lifetime=args.lifetime, sta=feed)
+    server.start()
+    print(server.url(STA_PREFIX), flush=True)
+    try:
+        server._thread.join()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,534 @@
+"""``socialresilience:greenspacecatchments`` through processing.run and qgis_process.
+
+Synthetic grid (as in test_green_access_core): nodes every 100 m, green square of 1 ha at
+the origin, so without barriers a node (x, y) is x + y - 50 m from the green space. Real
+OpenStreetMap extracts (ODbL, © OpenStreetMap contributors) come from ../shared/data/osm
+through ``socialresilience:osmwalknetwork``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from qgis.core import (
+    NULL,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsField,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeatureSource,
+    QgsProcessingFeedback,
+    QgsProject,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from .conftest import shared_data
+
+ALG = "socialresilience:greenspacecatchments"
+X0, Y0 = 400_000.0, 5_500_000.0  # EPSG:25832, near Kaiserslautern
+UTM = "EPSG:25832"
+STEP = 100.0
+OUTPUTS = {"OUTPUT_CATCHMENTS": "TEMPORARY_OUTPUT", "OUTPUT_GREEN_SPACES": "TEMPORARY_OUTPUT",
+           "OUTPUT_RESIDENTIAL": "TEMPORARY_OUTPUT"}  # fmt: skip
+
+
+# -- synthetic layers ------------------------------------------------------------------------
+
+
+def _xy(x: float, y: float, crs: str = UTM) -> QgsPointXY:
+    point = QgsPointXY(X0 + x, Y0 + y)
+    if crs != UTM:
+        transform = QgsCoordinateTransform(
+            QgsCoordinateReferenceSystem(UTM), QgsCoordinateReferenceSystem(crs), QgsProject.instance()
+        )
+        point = transform.transform(point)
+    return point
+
+
+def _layer(kind: str, geometries: list[QgsGeometry], crs: str = UTM, fields=(), values=None) -> QgsVectorLayer:
+    layer = QgsVectorLayer(f"{kind}?crs={crs}", kind.lower(), "memory")
+    layer.dataProvider().addAttributes([QgsField(name, typ) for name, typ in fields])
+    layer.updateFields()
+    features = []
+    for i, geometry in enumerate(geometries):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(geometry)
+        if values is not None:
+            feature.setAttributes(list(values[i]))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def lines_layer(lines, crs: str = UTM) -> QgsVectorLayer:
+    return _layer("LineString", [QgsGeometry.fromPolylineXY([_xy(x, y, crs) for x, y in line]) for line in lines], crs)
+
+
+def points_layer(points, crs: str = UTM, fields=(), values=None) -> QgsVectorLayer:
+    return _layer("Point", [QgsGeometry.fromPointXY(_xy(x, y, crs)) for x, y in points], crs, fields, values)
+
+
+def square(x0: float, y0: float, x1: float, y1: float, crs: str = UTM) -> QgsGeometry:
+    ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+    return QgsGeometry.fromPolygonXY([[_xy(x, y, crs) for x, y in ring]])
+
+
+def grid_lines(n: int = 5):
+    coords = [i * STEP for i in range(n)]
+    return [[(x, y) for x in coords] for y in coords] + [[(x, y) for y in coords] for x in coords]
+
+
+BARRIER = [[(-100, 200), (0, 200), (100, 200), (200, 200), (300, 200)]]
+
+
+def grid_params(crs: str = UTM, **extra) -> dict:
+    params = {
+        "NETWORK": lines_layer(grid_lines(), crs),
+        "GREEN_SPACES": _layer("Polygon", [square(-50, -50, 50, 50, crs)], crs),
+        "MIN_AREA_HA": 0.5,
+        **OUTPUTS,
+    }
+    params.update(extra)
+    return params
+
+
+def run(params: dict, feedback: QgsProcessingFeedback | None = None) -> dict:
+    import processing
+
+    return processing.run(ALG, params, feedback=feedback)
+
+
+def residential_rows(result: dict) -> list[QgsFeature]:
+    return list(result["OUTPUT_RESIDENTIAL"].getFeatures())
+
+
+class Recorder(QgsProcessingFeedback):
+    def __init__(self, cancel_at: float | None = None) -> None:
+        super().__init__()
+        self.warnings: list[str] = []
+        self.progress: list[float] = []
+        self.cancel_at = cancel_at
+        self.progressChanged.connect(self._progress)
+
+    def _progress(self, value: float) -> None:
+        self.progress.append(value)
+        if self.cancel_at is not None and value >= self.cancel_at:
+            self.cancel()
+
+    def pushWarning(self, warning: str) -> None:  # noqa: N802
+        self.warnings.append(warning)
+        super().pushWarning(warning)
+
+
+# -- synthetic grid ---------------------------------------------------------------------------
+
+
+def test_grid_distances_population_and_numbers(provider):
+    homes = [(100, 0), (200, 300), (400, 400), (250, 330), (3000, 3000)]
+    population = [[10], [20], [30], [NULL], ["many"]]
+    residential = points_layer(homes, fields=[("population", QVariant.String)], values=population)
+    feedback = Recorder()
+    result = run(grid_params(RESIDENTIAL=residential, POPULATION_FIELD="population"), feedback)
+    rows = residential_rows(result)
+    assert [f["population"] for f in rows] == ["10", "20", "30", NULL, "many"]  # input fields kept
+    assert rows[0]["net_dist_m"] == pytest.approx(50.0)
+    assert rows[1]["net_dist_m"] == pytest.approx(450.0)
+    assert rows[2]["net_dist_m"] == pytest.approx(750.0)
+    assert rows[3]["net_dist_m"] == pytest.approx(30.0 + 500.0)  # connector to y = 300, then the grid
+    assert rows[4]["net_dist_m"] == NULL  # farther than MAX_CONNECTOR from the network
+    assert [f["served"] for f in rows] == [1, 0, 0, 0, 0]
+    assert [f["green_id"] for f in rows] == [1, 1, 1, 1, NULL]
+    assert rows[0]["eucl_dist_m"] == pytest.approx(50.0)
+    assert rows[1]["eucl_dist_m"] == pytest.approx(math.hypot(150, 250), abs=0.01)
+    assert [f["served_eucl"] for f in rows] == [1, 1, 0, 1, 0]
+    assert result["TOTAL_POPULATION"] == 60.0
+    assert result["SERVED_POPULATION"] == 10.0
+    assert result["SERVED_SHARE"] == pytest.approx(10 / 60)
+    assert result["SERVED_SHARE_EUCLIDEAN"] == pytest.approx(30 / 60)
+    assert any("2 residential features have no numeric population" in w for w in feedback.warnings)
+    greens = list(result["OUTPUT_GREEN_SPACES"].getFeatures())
+    assert [(g["green_id"], g["area_ha"], g["pop_served"]) for g in greens] == [(1, 1.0, 10.0)]
+    catchments = list(result["OUTPUT_CATCHMENTS"].getFeatures())
+    assert len(catchments) == 1
+    assert result["OUTPUT_CATCHMENTS"].crs().authid() == UTM
+    # the catchment covers the network within 400 m: (300, 100) is 350 m away, (300, 200) 450 m
+    polygon = catchments[0].geometry()
+    assert polygon.contains(QgsGeometry.fromPointXY(_xy(300, 100)))
+    assert not polygon.intersects(QgsGeometry.fromPointXY(_xy(300, 200)))
+    # (300, 150) on the vertical edge is exactly 400 m away: the partially reachable edge is cut there
+    assert polygon.contains(QgsGeometry.fromPointXY(_xy(300, 140)))
+    assert not polygon.intersects(QgsGeometry.fromPointXY(_xy(300, 190)))
+    assert feedback.progress[-1] == 100
+
+
+def test_counts_features_without_population_field(provider):
+    result = run(grid_params(RESIDENTIAL=points_layer([(100, 0), (400, 400)])))
+    assert (result["TOTAL_POPULATION"], result["SERVED_POPULATION"], result["SERVED_SHARE"]) == (2.0, 1.0, 0.5)
+
+
+def test_barrier_cuts_off_and_crossing_reconnects(provider):
+    homes = [(0, 300), (50, 210), (50, 190)]
+    barrier = lines_layer(BARRIER)
+    cut = residential_rows(run(grid_params(RESIDENTIAL=points_layer(homes), BARRIERS=barrier)))
+    # round the barrier's end at (300, 200): 450, then 400 m; the sidewalk points get their own side
+    assert [f["net_dist_m"] for f in cut] == pytest.approx([850.0, 710.0, 210.0])
+    crossing = points_layer([(101.5, 198.0)])
+    joined = residential_rows(run(grid_params(RESIDENTIAL=points_layer(homes), BARRIERS=barrier, CROSSINGS=crossing)))
+    assert [f["net_dist_m"] for f in joined] == pytest.approx([450.0, 310.0, 210.0])
+    plain = residential_rows(run(grid_params(RESIDENTIAL=points_layer(homes))))
+    assert [f["net_dist_m"] for f in plain] == pytest.approx([250.0, 210.0, 210.0])
+
+
+def test_catchment_does_not_spill_across_a_barrier(provider):
+    north, south = QgsGeometry.fromPointXY(_xy(50, 215)), QgsGeometry.fromPointXY(_xy(50, 185))
+    params = grid_params(DISTANCE=300.0, CATCHMENT_BUFFER=30.0)
+    plain = next(run(params)["OUTPUT_CATCHMENTS"].getFeatures()).geometry()
+    assert plain.contains(north)  # without the barrier the road's 30 m buffer covers both sides
+    params = grid_params(DISTANCE=300.0, CATCHMENT_BUFFER=30.0, BARRIERS=lines_layer(BARRIER))
+    cut = next(run(params)["OUTPUT_CATCHMENTS"].getFeatures()).geometry()
+    assert cut.contains(south)
+    assert not cut.intersects(north)
+    assert not cut.intersects(QgsGeometry.fromPointXY(_xy(150, 225)))
+    assert cut.area() < plain.area()
+
+
+def test_bridge_without_shared_vertex_passes_the_barrier(provider):
+    bridge = [(0, 100), (50, 150), (50, 250), (0, 300)]
+    params = grid_params(RESIDENTIAL=points_layer([(0, 300)]), BARRIERS=lines_layer(BARRIER))
+    params["NETWORK"] = lines_layer([*grid_lines(), bridge])
+    rows = residential_rows(run(params))
+    assert rows[0]["net_dist_m"] == pytest.approx(50 + 2 * math.hypot(50, 50) + 100, abs=0.02)
+
+
+def test_geographic_and_mixed_crs_give_metres(provider):
+    homes = [(100, 0), (200, 300), (250, 330)]
+    metric = residential_rows(run(grid_params(RESIDENTIAL=points_layer(homes))))
+    params = grid_params("EPSG:4326", RESIDENTIAL=points_layer(homes, "EPSG:3857"))
+    params["GREEN_SPACES"] = _layer("Polygon", [square(-50, -50, 50, 50)], UTM)
+    result = run(params)
+    mixed = residential_rows(result)
+    assert result["OUTPUT_RESIDENTIAL"].crs().authid() == UTM  # UTM zone 32 of the data
+    for a, b in zip(metric, mixed):
+        assert b["net_dist_m"] == pytest.approx(a["net_dist_m"], abs=0.1)
+        assert b["eucl_dist_m"] == pytest.approx(a["eucl_dist_m"], abs=0.1)
+
+
+def test_standard_sets_distance_and_area(provider):
+    homes = [(200, 300)]  # 450 m
+    default = residential_rows(run(grid_params(RESIDENTIAL=points_layer(homes))))
+    berlin = residential_rows(run(grid_params(RESIDENTIAL=points_layer(homes), STANDARD=2)))
+    assert (default[0]["served"], berlin[0]["served"]) == (0, 1)
+    # Kassel needs 2 ha: the 1 ha green square does not qualify
+    kassel = run(grid_params(RESIDENTIAL=points_layer(homes), STANDARD=1))
+    assert result_is_empty(kassel)
+
+
+def result_is_empty(result: dict) -> bool:
+    return result["OUTPUT_GREEN_SPACES"].featureCount() == 0 and result["OUTPUT_CATCHMENTS"].featureCount() == 0
+
+
+def test_no_green_space_large_enough_warns_and_leaves_everyone_unserved(provider):
+    feedback = Recorder()
+    result = run(grid_params(RESIDENTIAL=points_layer([(100, 0), (0, 100)]), MIN_AREA_HA=5.0), feedback)
+    assert any("No green space of at least 5.0 ha" in w for w in feedback.warnings)
+    assert result_is_empty(result)
+    rows = residential_rows(result)
+    assert [(f["served"], f["net_dist_m"], f["served_eucl"]) for f in rows] == [(0, NULL, 0), (0, NULL, 0)]
+    assert (result["SERVED_POPULATION"], result["TOTAL_POPULATION"], result["SERVED_SHARE"]) == (0.0, 2.0, 0.0)
+
+
+def test_merge_distance_joins_parcels_before_the_size_filter(provider):
+    parcels = [square(-50, -50, 50, 50), square(55, -50, 155, 50)]  # 1 ha each, 5 m apart
+    greens = _layer("Polygon", parcels)
+    apart = run(grid_params(GREEN_SPACES=greens, MIN_AREA_HA=1.5, MERGE_DISTANCE=4.0))
+    merged = run(grid_params(GREEN_SPACES=greens, MIN_AREA_HA=1.5, MERGE_DISTANCE=6.0))
+    assert result_is_empty(apart)
+    rows = list(merged["OUTPUT_GREEN_SPACES"].getFeatures())
+    assert [(f["area_ha"], f["n_parcels"]) for f in rows] == [(2.0, 2)]
+
+
+def test_entrance_gives_access_to_a_park_away_from_the_network(provider):
+    inner = _layer("Polygon", [square(120, 120, 180, 180)])  # inside a block: no way touches it
+    homes = points_layer([(400, 100)])
+    without = residential_rows(run(grid_params(GREEN_SPACES=inner, MIN_AREA_HA=0.0, RESIDENTIAL=homes)))
+    assert without[0]["net_dist_m"] == NULL
+    entrance = points_layer([(150, 110)])
+    params = grid_params(GREEN_SPACES=inner, MIN_AREA_HA=0.0, RESIDENTIAL=homes, ENTRANCES=entrance)
+    with_entrance = residential_rows(run(params))
+    assert with_entrance[0]["net_dist_m"] == pytest.approx(250.0)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"NETWORK": "empty_lines"}, "has no lines"),
+        ({"NETWORK": "points"}, "NETWORK must contain lines"),
+        ({"GREEN_SPACES": "points"}, "GREEN_SPACES must contain polygons"),
+        ({"POPULATION_FIELD": "nope"}, "not a field of RESIDENTIAL"),
+    ],
+)
+def test_bad_input_is_rejected_with_a_clear_message(provider, tmp_path, change, message):
+    layers = {"empty_lines": lines_layer([]), "points": points_layer([(0, 0), (10, 10)])}
+    out = tmp_path / "catchments.gpkg"
+    params = grid_params(RESIDENTIAL=points_layer([(0, 0)]), OUTPUT_CATCHMENTS=str(out))
+    params.update({k: layers.get(v, v) for k, v in change.items()})
+    with pytest.raises(QgsProcessingException, match=message):
+        run(params)
+    assert not out.exists()  # nothing half-written
+
+
+def test_cancel_stops_the_run(provider):
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        run(grid_params(), Recorder(cancel_at=20))
+
+
+def test_style_post_processor_fits_points_and_polygons(provider):
+    from qgis.core import QgsCategorizedSymbolRenderer, QgsSymbol
+    from social_resilience.algorithms.green_space_catchments import STYLE_DIR, StyleOnLoad
+
+    for kind, symbol_type in (("Point", QgsSymbol.Marker), ("Polygon", QgsSymbol.Fill)):
+        layer = QgsVectorLayer(f"{kind}?crs={UTM}&field=served:integer", "r", "memory")
+        StyleOnLoad(str(STYLE_DIR / "residential_served.qml")).postProcessLayer(
+            layer, QgsProcessingContext(), QgsProcessingFeedback()
+        )
+        renderer = layer.renderer()
+        assert isinstance(renderer, QgsCategorizedSymbolRenderer)
+        assert renderer.classAttribute() == "served"
+        assert {c.symbol().type() for c in renderer.categories()} == {symbol_type}
+
+
+# -- sample town ------------------------------------------------------------------------------
+
+
+def town_params(town, **extra) -> dict:
+    params = {name.upper(): f"{town}|layername={name}" for name in ("network", "barriers", "crossings", "entrances")}
+    params.update(
+        GREEN_SPACES=f"{town}|layername=green_spaces",
+        RESIDENTIAL=f"{town}|layername=buildings",
+        POPULATION_FIELD="population",
+        **OUTPUTS,
+    )
+    params.update(extra)
+    return params
+
+
+def test_sample_town_end_to_end(provider, sample_town):
+    result = run(town_params(sample_town))
+    rows = residential_rows(result)
+    population = sum(float(f["population"] or 0) for f in rows)
+    served = sum(float(f["population"] or 0) for f in rows if f["served"] == 1)
+    assert result["TOTAL_POPULATION"] == pytest.approx(population)
+    assert result["SERVED_POPULATION"] == pytest.approx(served)
+    assert 0 < result["SERVED_SHARE"] < 1
+    greens = list(result["OUTPUT_GREEN_SPACES"].getFeatures())
+    assert sum(g["pop_served"] for g in greens) == pytest.approx(served)
+    assert all(g["area_ha"] >= 2.0 for g in greens)
+    for f in rows:  # walking is never shorter than the straight line to the green space
+        if f["net_dist_m"] != NULL:
+            assert f["net_dist_m"] >= f["eucl_dist_m"] - 0.2
+    without = run(town_params(sample_town, BARRIERS=None, CROSSINGS=None))
+    assert without["SERVED_SHARE"] >= result["SERVED_SHARE"]
+
+
+def test_qgis_process_runs_on_the_sample_town(provider, sample_town, qgis_process, tmp_path):
+    params = {k: v for k, v in town_params(sample_town).items() if not k.startswith("OUTPUT")}
+    params.update({name: str(tmp_path / f"{name.lower()}.gpkg") for name in OUTPUTS})
+    params["STANDARD"] = 1
+    report = qgis_process.run_algorithm(ALG, params)
+    results = report["results"]
+    expected = run(town_params(sample_town, STANDARD=1))
+    assert results["SERVED_POPULATION"] == pytest.approx(expected["SERVED_POPULATION"])
+    assert results["SERVED_SHARE"] == pytest.approx(expected["SERVED_SHARE"])
+    written = QgsVectorLayer(results["OUTPUT_RESIDENTIAL"], "r", "ogr")
+    assert written.featureCount() == expected["OUTPUT_RESIDENTIAL"].featureCount()
+    assert "net_dist_m" in written.fields().names()
+
+
+def test_qgis_process_rejects_point_green_spaces(provider, sample_town, qgis_process, tmp_path):
+    params = {
+        "NETWORK": f"{sample_town}|layername=network",
+        "GREEN_SPACES": f"{sample_town}|layername=entrances",
+        "OUTPUT_CATCHMENTS": str(tmp_path / "c.gpkg"),
+        "OUTPUT_GREEN_SPACES": str(tmp_path / "g.gpkg"),
+    }
+    result = qgis_process.run_algorithm_failing(ALG, params)
+    assert result.returncode != 0
+    assert "GREEN_SPACES must contain polygons" in result.stdout + result.stderr
+    assert not (tmp_path / "c.gpkg").exists()
+
+
+# -- real OpenStreetMap extracts (ODbL, © OpenStreetMap contributors) ------------------------
+
+OSM_LAYERS = ("network", "barriers", "crossings", "green_spaces", "buildings")
+_OSM_CACHE: dict[str, dict[str, str]] = {}
+
+
+@pytest.fixture(scope="module")
+def osm(plugin, tmp_path_factory):
+    """``osm(file)``: the osmwalknetwork layers of an extract, made once per module."""
+    import processing
+
+    def prepare(name: str) -> dict[str, str]:
+        if name not in _OSM_CACHE:
+            source = shared_data("osm", name)
+            folder = tmp_path_factory.mktemp(name.split(".")[0])
+            outputs = {f"OUTPUT_{layer.upper()}": str(folder / f"{layer}.gpkg") for layer in OSM_LAYERS}
+            result = processing.run("socialresilience:osmwalknetwork", {"INPUT": str(source), **outputs})
+            _OSM_CACHE[name] = {layer: result[f"OUTPUT_{layer.upper()}"] for layer in OSM_LAYERS}
+        return _OSM_CACHE[name]
+
+    return prepare
+
+
+def osm_params(layers: dict[str, str], barriers: bool = True, **extra) -> dict:
+    params = {"NETWORK": layers["network"], "GREEN_SPACES": layers["green_spaces"], **OUTPUTS}
+    if barriers:
+        params.update(BARRIERS=layers["barriers"], CROSSINGS=layers["crossings"])
+    params.update(extra)
+    return params
+
+
+def berlin_homes(points) -> QgsVectorLayer:
+    layer = QgsVectorLayer("Point?crs=EPSG:25833", "homes", "memory")
+    layer.dataProvider().addFeatures([_point_feature(x, y) for x, y in points])
+    return layer
+
+
+def _point_feature(x: float, y: float) -> QgsFeature:
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+    return feature
+
+
+# A footpath crosses the dual carriageway of the Straße des 17. Juni (foot=no, a barrier) at
+# grade in the Tiergarten: its nodes on the northern and southern carriageway (EPSG:25833).
+PATH_NORTH, PATH_SOUTH = (388657.4, 5819601.8), (388658.2, 5819588.8)
+CENTRAL_STRIP_HOME = (388657.8, 5819595.3)  # on that path, between the carriageways
+SIEGESSAEULE = (388040.0, 5819545.0)  # the column on the island inside the Großer Stern roundabout
+
+
+@pytest.mark.shared_data
+def test_berlin_strasse_des_17_juni_cuts_off_and_a_crossing_reconnects(osm):
+    layers = osm("berlin-siegessaeule.osm.gz")
+    barriers = QgsVectorLayer(layers["barriers"], "b", "ogr")
+    home = QgsGeometry.fromPointXY(QgsPointXY(*CENTRAL_STRIP_HOME))
+    near = {f["name"] for f in barriers.getFeatures() if f.geometry().distance(home) < 10}
+    assert near == {"Straße des 17. Juni"}  # the home really sits between its carriageways
+
+    def distance(**extra) -> float:
+        rows = residential_rows(run(osm_params(layers, RESIDENTIAL=berlin_homes([CENTRAL_STRIP_HOME]), **extra)))
+        return rows[0]["net_dist_m"]
+
+    plain = distance(BARRIERS=None, CROSSINGS=None)
+    cut_off = distance(CROSSINGS=None)
+    reconnected = distance(CROSSINGS=berlin_homes([PATH_NORTH, PATH_SOUTH]))
+    assert cut_off > plain + 500  # round the carriageway's end
+    assert reconnected == pytest.approx(plain, abs=1.0)
+    assert distance() <= cut_off  # the mapped crossings and signals of the extract
+
+
+@pytest.mark.shared_data
+def test_berlin_siegessaeule_is_reached_through_the_underpasses(osm):
+    layers = osm("berlin-siegessaeule.osm.gz")
+    home = berlin_homes([SIEGESSAEULE])
+    plain = residential_rows(run(osm_params(layers, barriers=False, RESIDENTIAL=home)))[0]["net_dist_m"]
+    barred = residential_rows(run(osm_params(layers, RESIDENTIAL=home)))[0]
+    assert plain != NULL
+    assert barred["net_dist_m"] == pytest.approx(plain)  # tunnels pass under the roundabout: no shared node
+    no_tunnels = QgsVectorLayer(layers["network"], "n", "ogr")
+    no_tunnels.setSubsetString("tunnel IS NULL")
+    cut = residential_rows(run(osm_params(layers, NETWORK=no_tunnels, RESIDENTIAL=home)))[0]
+    assert cut["net_dist_m"] == NULL  # the island has no other way in
+    assert cut["eucl_dist_m"] == pytest.approx(barred["eucl_dist_m"])
+
+
+@pytest.mark.shared_data
+def test_network_distances_agree_with_native_service_area(osm):
+    """Without barriers, nodes within DISTANCE are exactly those native:serviceareafromlayer reaches."""
+    import numpy as np
+    import processing
+    from social_resilience.algorithms.green_geometry import (
+        containment,
+        merge_parcels,
+        polygon_rings,
+        polygonal,
+        read_geometries,
+        read_lines,
+    )
+    from social_resilience.core.barrier_sides import no_barriers
+    from social_resilience.core.green_access import boundary_segments, build_access_network
+    from social_resilience.core.walk_graph import build_graph, pack_keys
+
+    layers = osm("hoyerswerda.osm.pbf")
+    context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+
+    network = QgsVectorLayer(layers["network"], "n", "ogr")
+    greens_layer = QgsVectorLayer(layers["green_spaces"], "g", "ogr")
+    graph, keys = build_graph(read_lines(QgsProcessingFeatureSource(network, context), None, feedback))
+    _, parcels = read_geometries(QgsProcessingFeatureSource(greens_layer, context), None, feedback)
+    greens = [m.geometry for m in merge_parcels([polygonal(p) for p in parcels], 10.0) if m.area_ha >= 2.0]
+    boundary = boundary_segments([polygon_rings(g) for g in greens])
+    net = build_access_network(no_barriers(graph), boundary, containment(greens), 2000.0)
+    starts = net.graph.xy[net.sources]
+    start_layer = QgsVectorLayer(f"Point?crs={network.crs().authid()}", "starts", "memory")
+    start_layer.dataProvider().addFeatures([_point_feature(x, y) for x, y in starts])
+    native = processing.run(
+        "native:serviceareafromlayer",
+        {"INPUT": network, "STRATEGY": 0, "START_POINTS": start_layer, "TRAVEL_COST2": 400.0,
+         "TOLERANCE": 0.0, "INCLUDE_BOUNDS": False, "OUTPUT_LINES": "TEMPORARY_OUTPUT"},
+    )["OUTPUT_LINES"]  # fmt: skip
+    vertices = [(v.x(), v.y()) for f in native.getFeatures() for v in f.geometry().vertices()]
+    covered = set(pack_keys(np.array(vertices)).tolist()) & set(keys.tolist())
+    dist = net.dist[: graph.n_nodes]
+    inside = set(keys[dist <= 400.0 - 0.5].tolist())
+    outside = set(keys[dist > 400.0 + 0.5].tolist())
+    assert len(inside) > 200
+    assert inside <= covered
+    assert not covered & outside
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_kaiserslautern_whole_town(osm):
+    layers = osm("kaiserslautern.osm.gz")
+    buildings = QgsVectorLayer(layers["buildings"], "b", "ogr")
+    result = run(osm_params(layers, RESIDENTIAL=layers["buildings"]))
+    rows = residential_rows(result)
+    assert len(rows) == buildings.featureCount() > 15_000
+    assert result["TOTAL_POPULATION"] == len(rows)  # no population field: one per building
+    assert 0 < result["SERVED_SHARE"] < result["SERVED_SHARE_EUCLIDEAN"] < 1
+    for f in rows:
+        if f["served"]:
+            assert f["served_eucl"] == 1
+        if f["net_dist_m"] != NULL:
+            assert f["net_dist_m"] >= f["eucl_dist_m"] - 0.2
+    greens = list(result["OUTPUT_GREEN_SPACES"].getFeatures())
+    assert len(greens) >= 5
+    assert sum(g["pop_served"] for g in greens) == result["SERVED_POPULATION"]
+    assert result["OUTPUT_CATCHMENTS"].featureCount() == len(greens)
+    plain = run(osm_params(layers, barriers=False, RESIDENTIAL=layers["buildings"]))
+    assert plain["SERVED_SHARE"] > result["SERVED_SHARE"]  # major roads and railways cost access
+
+
+def test_benchmark_module_runs_on_the_sample_town(provider, sample_town):
+    import importlib.util
+
+    from .conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("bench_catchments", REPO / "benchmarks" / "bench_catchments.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    layers = {name: f"{sample_town}|layername={name}" for name in bench.LAYERS}
+    row = bench.run_case("sample town", layers, native=True)
+    assert row["access_points"] > 0
+    assert row["native_lines"] == row["access_points"]  # one service-area feature per start point
+    assert row["ours_s"] > 0
+    assert row["ratio"] > 0
+    assert row["traced_peak_mb"] > 0
+    assert "| ours_s |" in bench.report([row])

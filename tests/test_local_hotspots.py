@@ -1,0 +1,298 @@
+"""socialresilience:localhotspots through processing.run and qgis_process."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from qgis.core import (
+    NULL,
+    QgsCategorizedSymbolRenderer,
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsField,
+    QgsGeometry,
+    QgsProcessingException,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QVariant
+
+from .conftest import shared_data
+
+ALG = "socialresilience:localhotspots"
+RTOL = 1e-8
+
+
+def run(params: dict) -> dict:
+    import processing
+
+    return processing.run(ALG, {"OUTPUT": "memory:", **params})
+
+
+def rows(layer) -> list[dict]:
+    names = layer.fields().names()
+    return [dict(zip(names, f.attributes())) for f in layer.getFeatures()]
+
+
+def column(records: list[dict], name: str) -> np.ndarray:
+    return np.array([np.nan if r[name] == NULL else r[name] for r in records], dtype=float)
+
+
+def reference(name: str) -> list[dict]:
+    with open(shared_data("hotspots", name), encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def memory_layer(geometry: str, wkts: list[str], values: list, crs: str = "EPSG:25832", kind=QVariant.Double):
+    layer = QgsVectorLayer(f"{geometry}?crs={crs}", "units", "memory")
+    layer.dataProvider().addAttributes([QgsField("uid", QVariant.Int), QgsField("value", kind)])
+    layer.updateFields()
+    features = []
+    for i, (wkt, value) in enumerate(zip(wkts, values)):
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromWkt(wkt))
+        feature.setAttributes([i, NULL if value is None else value])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def grid_wkts(side: int, size: float = 100.0, x0: float = 500000.0, y0: float = 5500000.0) -> list[str]:
+    wkts = []
+    for row in range(side):
+        for col in range(side):
+            x, y = x0 + col * size, y0 + row * size
+            wkts.append(f"POLYGON(({x} {y},{x + size} {y},{x + size} {y + size},{x} {y + size},{x} {y}))")
+    return wkts
+
+
+@pytest.fixture(scope="module")
+def columbus_path(plugin):
+    plugin.initProcessing()
+    return str(shared_data("hotspots", "columbus.gpkg"))
+
+
+@pytest.mark.parametrize("variable", ["CRIME", "INC"])
+def test_columbus_matches_esda(columbus_path, variable):
+    result = run({"INPUT": columbus_path, "FIELD": variable, "WEIGHTS": 0, "PERMUTATIONS": 999, "SEED": 5})
+    records = rows(result["OUTPUT"])
+    ref = reference(f"expected_columbus_{variable}.csv")
+    assert len(records) == 49
+    assert [r["POLYID"] for r in records] == [int(r["POLYID"]) for r in ref]
+    assert "HOVAL" in records[0]
+    for mine, theirs in (("gi_z", "gistar_B_z"), ("gi_p", "gistar_B_p_norm_2s"), ("lisa_i", "lisa_I")):
+        np.testing.assert_allclose(column(records, mine), [float(r[theirs]) for r in ref], rtol=RTOL)
+    np.testing.assert_allclose(column(records, "gi_p_fdr"), [float(r["gistar_B_p_norm_2s_BH"]) for r in ref], rtol=RTOL)
+    assert [r["lisa_q"] for r in records] == [int(r["lisa_q"]) for r in ref]
+    assert [r["n_neighbors"] for r in records] == [int(r["n_neighbors"]) for r in ref]
+    p_sim = column(records, "lisa_p")
+    assert np.mean(np.abs(p_sim - np.array([float(r["lisa_p_sim"]) for r in ref]))) < 0.02
+    # FDR on: bins from the BH-adjusted p, clusters from BH-adjusted pseudo p.
+    adjusted = column(records, "gi_p_fdr")
+    bins = np.array([r["gi_bin"] for r in records])
+    assert np.all((np.abs(bins) == 3) == (adjusted <= 0.01))
+    assert np.all((bins != 0) == (adjusted <= 0.10))
+    labels = {1: "High-High", 2: "Low-High", 3: "Low-Low", 4: "High-Low"}
+    lisa_fdr = column(records, "lisa_p_fdr")
+    for record, q_adj in zip(records, lisa_fdr):
+        expected = labels[record["lisa_q"]] if q_adj <= 0.05 else "Not significant"
+        assert record["lisa_cluster"] == expected
+    if variable == "CRIME":
+        assert round(result["GLOBAL_MORAN_I"], 9) == 0.500188557
+        assert result["GLOBAL_MORAN_EI"] == pytest.approx(-1 / 48)
+        assert int(np.sum(np.abs(bins) >= 2)) == 9  # esda summary: 9 Gi* significant after BH at 0.05
+        assert result["N_HOT"] + result["N_COLD"] == int(np.sum(bins != 0))
+        assert result["N_HOT"] > 0
+        assert result["N_COLD"] > 0
+
+
+@pytest.mark.parametrize(("weights", "column_name"), [(0, "queen"), (1, "rook")])
+def test_grid_island_no_neighbours(provider, weights, column_name):
+    result = run(
+        {"INPUT": str(shared_data("hotspots", "grid_island.gpkg")), "FIELD": "value", "WEIGHTS": weights,
+         "PERMUTATIONS": 0}
+    )
+    records = sorted(rows(result["OUTPUT"]), key=lambda r: r["cell_id"])
+    ref = reference("expected_grid_island.csv")
+    island = records[100]
+    assert island["cell_id"] == 100
+    assert island["lisa_cluster"] == "No neighbours"
+    assert island["n_neighbors"] == 0
+    assert all(island[name] == NULL for name in ("gi_z", "gi_p", "gi_bin", "lisa_i", "lisa_q", "lisa_p"))
+    np.testing.assert_allclose(
+        column(records[:100], "gi_z"), [float(r[f"gistar_B_z_{column_name}"]) for r in ref[:100]], rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        column(records[:100], "lisa_i"), [float(r[f"lisa_I_{column_name}"]) for r in ref[:100]], rtol=RTOL
+    )
+    assert [r["lisa_q"] for r in records[:100]] == [int(r[f"lisa_q_{column_name}"]) for r in ref[:100]]
+    assert result["N_NO_NEIGHBOURS"] == 1
+
+
+def test_distance_band_and_knn_in_geographic_crs(provider):
+    import processing
+
+    grid = str(shared_data("hotspots", "grid_island.gpkg"))
+    geographic = processing.run(
+        "native:reprojectlayer", {"INPUT": grid, "TARGET_CRS": "EPSG:4326", "OUTPUT": "memory:"}
+    )["OUTPUT"]
+    assert geographic.crs().isGeographic()
+    ref = reference("expected_grid_island.csv")
+    # Cell centres are 100 m apart (141 m diagonally): 120 m gives rook, 150 m queen neighbours.
+    for distance, kind in ((120.0, "rook"), (150.0, "queen")):
+        result = run({"INPUT": geographic, "FIELD": "value", "WEIGHTS": 3, "DISTANCE": distance, "PERMUTATIONS": 0})
+        records = sorted(rows(result["OUTPUT"]), key=lambda r: r["cell_id"])
+        assert [r["n_neighbors"] for r in records] == [int(r[f"n_neighbors_{kind}"]) for r in ref]
+        np.testing.assert_allclose(
+            column(records[:100], "gi_z"), [float(r[f"gistar_B_z_{kind}"]) for r in ref[:100]], rtol=1e-6
+        )
+        assert records[100]["lisa_cluster"] == "No neighbours"
+    assert result["OUTPUT"].crs().isGeographic()
+    knn = run({"INPUT": geographic, "FIELD": "value", "WEIGHTS": 2, "K": 4, "PERMUTATIONS": 99})
+    records = rows(knn["OUTPUT"])
+    assert {r["n_neighbors"] for r in records} == {4}
+    assert knn["N_NO_NEIGHBOURS"] == 0
+
+
+def test_automatic_distance_band_gives_everyone_a_neighbour(provider):
+    wkts = [*grid_wkts(5), "POLYGON((501000 5501000,501100 5501000,501100 5501100,501000 5501100,501000 5501000))"]
+    values = [float(v) for v in range(25)] + [3.0]
+    result = run({"INPUT": memory_layer("Polygon", wkts, values), "FIELD": "value", "WEIGHTS": 3, "DISTANCE": 0})
+    records = rows(result["OUTPUT"])
+    assert min(r["n_neighbors"] for r in records) >= 1
+    assert result["N_NO_NEIGHBOURS"] == 0
+
+
+def test_nulls_multipart_invalid_and_duplicates(provider):
+    wkts = grid_wkts(4)
+    values: list = [float((i * 7) % 11) for i in range(16)]
+    values[5] = None
+    wkts += [
+        # multipart left and right of the bottom row: touches cells 0, 4 and 3, 7
+        "MULTIPOLYGON(((499900 5500000,500000 5500000,500000 5500100,499900 5500100,499900 5500000)),"
+        "((500400 5500000,500500 5500000,500500 5500100,500400 5500100,500400 5500000)))",
+        # self-intersecting bow-tie on top of cell 15 (and the corner of cell 14)
+        "POLYGON((500300 5500400,500400 5500500,500400 5500400,500300 5500500,500300 5500400))",
+        wkts[10],  # duplicate of cell 10
+    ]
+    values += [4.0, 9.0, 2.0]
+    layer = memory_layer("MultiPolygon", wkts, values)
+    result = run({"INPUT": layer, "FIELD": "value", "WEIGHTS": 0, "PERMUTATIONS": 99})
+    records = rows(result["OUTPUT"])
+    assert len(records) == 19
+    assert records[5]["lisa_cluster"] == "No data"
+    assert records[5]["gi_z"] == NULL
+    assert result["N_NO_DATA"] == 1
+    assert records[16]["n_neighbors"] == 4
+    assert records[17]["n_neighbors"] == 2
+    # cell 10: 8 cells around it, minus cell 5 (no value), plus its duplicate
+    assert records[18]["n_neighbors"] == records[10]["n_neighbors"] == 8
+    assert records[0]["n_neighbors"] == 3  # cells 1 and 4 (5 has no value) and the multipart
+    assert all(r["gi_z"] != NULL for i, r in enumerate(records) if i != 5)
+
+
+@pytest.mark.parametrize(
+    ("values", "kind", "message"),
+    [
+        ([None] * 9, QVariant.Double, "no numeric value"),
+        ([5.0] * 9, QVariant.Double, "equal"),
+        (["a"] * 9, QVariant.String, "not numeric"),
+        ([1.0] + [None] * 8, QVariant.Double, "at least 3"),
+    ],
+)
+def test_bad_fields_fail_clearly_without_output(provider, tmp_path, values, kind, message):
+    import processing
+
+    layer = memory_layer("Polygon", grid_wkts(3), values, kind=kind)
+    target = tmp_path / "out.gpkg"
+    with pytest.raises(QgsProcessingException, match=message):
+        processing.run(ALG, {"INPUT": layer, "FIELD": "value", "OUTPUT": str(target)})
+    assert not target.exists()
+
+
+def test_single_feature_and_points_with_queen_fail(provider):
+    import processing
+
+    single = memory_layer("Polygon", grid_wkts(1), [3.0])
+    with pytest.raises(QgsProcessingException, match="at least 3"):
+        processing.run(ALG, {"INPUT": single, "FIELD": "value", "OUTPUT": "memory:"})
+    points = memory_layer("Point", ["POINT(0 0)", "POINT(1 0)", "POINT(0 1)"], [1.0, 2.0, 3.0])
+    with pytest.raises(QgsProcessingException, match="need polygons"):
+        processing.run(ALG, {"INPUT": points, "FIELD": "value", "WEIGHTS": 0, "OUTPUT": "memory:"})
+    result = run({"INPUT": points, "FIELD": "value", "WEIGHTS": 2, "K": 1, "PERMUTATIONS": 0})
+    assert result["OUTPUT"].featureCount() == 3
+
+
+def test_styles_have_the_familiar_colours(provider):
+    from social_resilience.algorithms.local_hotspots import STYLES
+    from social_resilience.algorithms.style_on_load import StyleOnLoad
+
+    expected = {
+        0: {"3": "214,47,39", "-3": "69,117,181", "0": "255,255,191"},
+        1: {"High-High": "227,26,28", "Low-Low": "31,120,180", "Low-High": "166,206,227", "High-Low": "251,154,153"},
+    }
+    layer = memory_layer("Polygon", grid_wkts(2), [1.0, 2.0, 3.0, 4.0])
+    layer.dataProvider().addAttributes([QgsField("gi_bin", QVariant.Int), QgsField("lisa_cluster", QVariant.String)])
+    layer.updateFields()
+    for style, colours in expected.items():
+        StyleOnLoad(STYLES[style]).postProcessLayer(layer, None, None)
+        renderer = layer.renderer()
+        assert isinstance(renderer, QgsCategorizedSymbolRenderer)
+        assert renderer.classAttribute() == ("gi_bin" if style == 0 else "lisa_cluster")
+        found = {str(c.value()): c.symbol().color() for c in renderer.categories()}
+        for value, rgb in colours.items():
+            colour = found[value]
+            assert f"{colour.red()},{colour.green()},{colour.blue()}" == rgb
+
+
+def test_loaded_output_gets_the_chosen_style(provider):
+    import processing
+    from qgis.core import QgsProject
+
+    before = set(QgsProject.instance().mapLayers())
+    processing.runAndLoadResults(
+        ALG,
+        {"INPUT": str(shared_data("hotspots", "grid_island.gpkg")), "FIELD": "value", "PERMUTATIONS": 0,
+         "STYLE": 1, "OUTPUT": "TEMPORARY_OUTPUT"},
+    )
+    added = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before]
+    try:
+        assert len(added) == 1
+        renderer = added[0].renderer()
+        assert isinstance(renderer, QgsCategorizedSymbolRenderer)
+        assert renderer.classAttribute() == "lisa_cluster"
+    finally:
+        QgsProject.instance().removeMapLayers([layer.id() for layer in added])
+
+
+def rook_moran_with_libpysal(variable: str) -> float:
+    """Global Moran's I of Columbus with libpysal's rook weights, row-standardised."""
+    libpysal = pytest.importorskip("libpysal")
+    examples = "/usr/lib/python3/dist-packages/libpysal/examples/columbus/"
+    weights = libpysal.weights.Rook.from_shapefile(examples + "columbus.shp")
+    weights.transform = "r"
+    y = np.array(libpysal.io.open(examples + "columbus.dbf").by_col(variable), dtype=float)
+    z = y - y.mean()
+    return float(len(y) / weights.s0 * (z @ (weights.sparse @ z)) / (z @ z))
+
+
+def test_qgis_process_run(qgis_process, tmp_path):
+    output = tmp_path / "hotspots.gpkg"
+    report = qgis_process.run_algorithm(
+        ALG,
+        {
+            "INPUT": shared_data("hotspots", "columbus.gpkg"),
+            "FIELD": "CRIME",
+            "WEIGHTS": 1,
+            "PERMUTATIONS": 99,
+            "FDR": "false",
+            "OUTPUT": output,
+        },
+    )
+    results = report["results"]
+    assert results["GLOBAL_MORAN_I"] == pytest.approx(rook_moran_with_libpysal("CRIME"), rel=1e-9)
+    layer = QgsVectorLayer(str(output), "out", "ogr")
+    assert layer.featureCount() == 49
+    assert {"gi_z", "gi_bin", "lisa_cluster", "n_neighbors"} <= set(layer.fields().names())
+    assert layer.crs() == QgsCoordinateReferenceSystem() or not layer.crs().isGeographic()

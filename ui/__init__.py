@@ -1,0 +1,1 @@
+"""Dock widgets and dialogs (``.ui`` files loaded at runtime)."""

@@ -1,0 +1,309 @@
+"""Keeps one feed's live layer current: a QTimer and fetch tasks (HTTP) or an MQTT client."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timezone
+
+from qgis.core import Qgis, QgsApplication, QgsAuthMethodConfig, QgsMessageLog, QgsProject
+from qgis.PyQt.QtCore import QCoreApplication, QObject, QTimer, pyqtSignal
+
+from ..core.live.feed_config import FeedConfig
+from ..core.live.latest_values import LatestValue, judge_all, latest_readings, merge_readings
+from ..core.sensors.model import FeedResult
+from .fetch_task import FetchOutcome, FetchTask, cancel_and_wait
+from .live_layer import LiveLayer, UpdateCounts
+from .mqtt_client import MqttFeedClient, paho_available
+
+LOG_TAG = "Social Resilience"
+#: Points kept per station for the chart when there is no archive.
+HISTORY_LENGTH = 500
+
+
+def tr(text: str) -> str:
+    """Translate in the context of this module."""
+    return QCoreApplication.translate("feed_runner", text)
+
+
+class FeedRunner(QObject):
+    """Runtime of one feed. ``changed`` tells the dock to redraw the feed's row and stations.
+
+    ``state`` is one of ``idle``, ``fetching``, ``ok``, ``error``, ``paused``, ``connecting``,
+    ``connected``, ``retrying``; ``detail`` explains it (shown as tooltip).
+    """
+
+    changed = pyqtSignal(str)  # feed id
+
+    def __init__(self, config: FeedConfig, layer: LiveLayer, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.live_layer: LiveLayer | None = layer
+        self.readings: dict[str, LatestValue] = {}
+        self.history: dict[str, deque[tuple[datetime, float]]] = {}
+        self.state = "idle"
+        self.detail = ""
+        self.last_update: datetime | None = None
+        self.last_counts = UpdateCounts()
+        self.last_outcome: FetchOutcome | None = None
+        self.task: FetchTask | None = None
+        self.mqtt: MqttFeedClient | None = None
+        self._last_logged_error = ""
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self._watch_layer()
+        layer.apply_style(config.thresholds, "")
+
+    # -- control ---------------------------------------------------------------------------
+
+    @property
+    def feed_id(self) -> str:
+        """Id of the feed."""
+        return self.config.feed_id
+
+    def start(self) -> None:
+        """Refresh now and then every ``refresh_s`` (HTTP) or subscribe (MQTT)."""
+        if self.live_layer is None:
+            self._set_state("paused", tr("the layer was removed; edit or resume the feed to show it again"))
+            return
+        self.timer.start(int(self.config.refresh_s * 1000))
+        if self.config.transport == "mqtt":
+            self._start_mqtt()
+        else:
+            self.refresh()
+
+    def pause(self) -> None:
+        """Stop refreshing (the layer keeps its values)."""
+        self.stop()
+        self._set_state("paused", tr("paused"))
+
+    def stop(self, wait_s: float = 5.0) -> None:
+        """Stop the timer, cancel the running task, end the MQTT thread (waits for both)."""
+        self.timer.stop()
+        task, self.task = self.task, None
+        if task is not None:
+            try:
+                task.fetched.disconnect(self._on_fetched)
+            except TypeError:
+                pass
+            cancel_and_wait(task, wait_s)
+        client, self.mqtt = self.mqtt, None
+        if client is not None:
+            client.messageParsed.disconnect(self._on_message)
+            client.stateChanged.disconnect(self._on_mqtt_state)
+            client.messageFailed.disconnect(self._on_message_failed)
+            client.stop(wait_s)
+            client.deleteLater()
+
+    def is_active(self) -> bool:
+        """True while a timer, task or MQTT thread of this feed runs."""
+        return self.timer.isActive() or self.task is not None or (self.mqtt is not None and self.mqtt.is_running())
+
+    def refresh(self) -> bool:
+        """Start a fetch task unless one is running or the feed is MQTT; True when started."""
+        if self.config.transport != "http" or self.task is not None or self.live_layer is None:
+            return False
+        task = FetchTask(self.config)
+        task.fetched.connect(self._on_fetched)
+        self.task = task
+        self._set_state("fetching", tr("fetching {}").format(self.config.name))
+        QgsApplication.taskManager().addTask(task)
+        return True
+
+    def reconfigure(self, config: FeedConfig) -> None:
+        """Apply an edited configuration (a new property empties the layer) and restart."""
+        self.stop()
+        property_changed = config.property != self.config.property or config.format != self.config.format
+        self.config = config
+        if self.live_layer is not None:
+            if property_changed:
+                self.live_layer.clear()
+                self.readings.clear()
+                self.history.clear()
+            self.live_layer.layer.setName(layer_name(config))
+            self.live_layer.apply_style(config.thresholds, self._unit())
+        if config.enabled:
+            self.start()
+        else:
+            self._set_state("paused", tr("paused"))
+
+    # -- results -----------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self.config.transport == "http":
+            self.refresh()
+        self._rejudge()
+
+    def _on_fetched(self, outcome: FetchOutcome) -> None:
+        self.task = None
+        self.last_outcome = outcome
+        if outcome.cancelled:
+            return
+        if not outcome.ok:
+            kept = (
+                tr("keeping the values of {}").format(_clock(self.last_update))
+                if self.last_update
+                else tr("no values yet")
+            )
+            self._report_error(f"{outcome.error} ({kept})")
+            self._rejudge()
+            return
+        counts = self.apply_readings(outcome.readings)
+        text = tr("{stations} stations, {changed} changed in {seconds:.1f} s").format(
+            stations=len(self.readings), changed=counts.total, seconds=outcome.seconds
+        )
+        if not outcome.readings:
+            prop = self.config.property or tr("any property")
+            text = tr("{n} stations, none with {prop}").format(n=outcome.n_stations, prop=prop)
+        if outcome.warnings:
+            text += "\n" + "\n".join(outcome.warnings[:5])
+        self._recovered()
+        self._set_state("ok", text)
+
+    def _on_message(self, result: FeedResult) -> None:
+        readings = latest_readings(result, self.config.property)
+        if not readings:
+            return
+        self.apply_readings(readings)
+        self._recovered()
+        self._set_state("connected", tr("{n} stations; last message {time}").format(
+            n=len(self.readings), time=_clock(self.last_update)
+        ))
+
+    def _on_message_failed(self, message: str) -> None:
+        self._report_error(message, state="connected" if self.state == "connected" else self.state)
+
+    def _on_mqtt_state(self, state: str, detail: str) -> None:
+        if state == "stopped":
+            return
+        if state == "retrying":
+            self._report_error(tr("MQTT {}: {}").format(self.config.mqtt_host, detail), state="retrying")
+            return
+        if state == "connected":
+            self._recovered()
+        self._set_state(state, detail)
+
+    def apply_readings(self, fresh: dict[str, LatestValue]) -> UpdateCounts:
+        """Merge fresh readings, judge them and write the changed features (main thread)."""
+        self.readings = judge_all(
+            merge_readings(self.readings, fresh), self.config.thresholds, self.config.stale_seconds()
+        )
+        for station_id, reading in fresh.items():
+            if reading.value is not None and reading.time is not None:
+                series = self.history.setdefault(station_id, deque(maxlen=HISTORY_LENGTH))
+                if not series or series[-1][0] < reading.time:
+                    series.append((reading.time, reading.value))
+        self.last_update = datetime.now(timezone.utc)
+        counts = UpdateCounts()
+        if self.live_layer is not None:
+            unit_before = self._unit()
+            counts = self.live_layer.apply(self.readings)
+            if not unit_before and self._unit():
+                self.live_layer.apply_style(self.config.thresholds, self._unit())
+        self.last_counts = counts
+        return counts
+
+    def _rejudge(self) -> None:
+        """Re-judge the kept values (they turn stale with time) without new data."""
+        if not self.readings:
+            return
+        self.readings = judge_all(self.readings, self.config.thresholds, self.config.stale_seconds())
+        if self.live_layer is not None:
+            self.live_layer.apply(self.readings)
+        self.changed.emit(self.feed_id)
+
+    def _unit(self) -> str:
+        return next((r.unit for r in self.readings.values() if r.unit), "")
+
+    # -- state -------------------------------------------------------------------------------
+
+    def _set_state(self, state: str, detail: str) -> None:
+        self.state, self.detail = state, detail
+        self.changed.emit(self.feed_id)
+
+    def _report_error(self, message: str, state: str = "error") -> None:
+        if message != self._last_logged_error:
+            QgsMessageLog.logMessage(
+                tr("Live feed {name}: {message}").format(name=self.config.name, message=message), LOG_TAG, Qgis.Warning
+            )
+            self._last_logged_error = message
+        self._set_state(state, message)
+
+    def _recovered(self) -> None:
+        if self._last_logged_error:
+            QgsMessageLog.logMessage(tr("Live feed {}: working again").format(self.config.name), LOG_TAG, Qgis.Info)
+            self._last_logged_error = ""
+
+    def _start_mqtt(self) -> None:
+        if not paho_available():
+            self._report_error(tr("MQTT needs the Python package paho-mqtt (Debian: python3-paho-mqtt)."))
+            return
+        username, password = mqtt_credentials(self.config.authcfg)
+        client = MqttFeedClient(
+            self.config.mqtt_host,
+            self.config.mqtt_port,
+            self.config.mqtt_topic,
+            self.config.format,
+            name=self.config.feed_id,
+            username=username,
+            password=password,
+            tls=self.config.mqtt_tls,
+            archive_path=self.config.archive_path,
+        )
+        client.messageParsed.connect(self._on_message)
+        client.stateChanged.connect(self._on_mqtt_state)
+        client.messageFailed.connect(self._on_message_failed)
+        self.mqtt = client
+        client.start()
+
+    # -- layer -------------------------------------------------------------------------------
+
+    def _watch_layer(self) -> None:
+        QgsProject.instance().layerWillBeRemoved[str].connect(self._on_layer_removed)
+
+    def _on_layer_removed(self, layer_id: str) -> None:
+        if self.live_layer is None or sip_deleted(self.live_layer.layer) or layer_id != self.live_layer.layer.id():
+            return
+        self.stop()
+        self.live_layer = None
+        self._set_state("paused", tr("the layer was removed; resume the feed to show it again"))
+
+    def attach_layer(self, layer: LiveLayer) -> None:
+        """Use a new live layer (after the old one was removed)."""
+        self.live_layer = layer
+        layer.apply_style(self.config.thresholds, self._unit())
+        if self.readings:
+            layer.apply(self.readings)
+
+    def dispose(self) -> None:
+        """Stop everything and forget the project signal (before deletion)."""
+        self.stop()
+        try:
+            QgsProject.instance().layerWillBeRemoved[str].disconnect(self._on_layer_removed)
+        except TypeError:
+            pass
+
+
+def layer_name(config: FeedConfig) -> str:
+    """Name of a feed's live layer."""
+    return tr("{} (live)").format(config.name)
+
+
+def mqtt_credentials(authcfg: str) -> tuple[str, str]:
+    """User name and password of a Basic authentication configuration ("" when none)."""
+    if not authcfg:
+        return "", ""
+    config = QgsAuthMethodConfig()
+    if not QgsApplication.authManager().loadAuthenticationConfig(authcfg, config, True):
+        return "", ""
+    return config.config("username", ""), config.config("password", "")
+
+
+def sip_deleted(obj: QObject) -> bool:
+    """True when the C++ object behind ``obj`` is gone."""
+    from qgis.PyQt import sip
+
+    return sip.isdeleted(obj)
+
+
+def _clock(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%H:%M:%S") if moment else "–"

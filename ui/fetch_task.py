@@ -1,0 +1,257 @@
+"""Fetch and parse one feed in a QgsTask: network and parsing off the main thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from qgis.core import QgsBlockingNetworkRequest, QgsFeedback, QgsTask
+from qgis.PyQt.QtCore import QCoreApplication, QUrl, pyqtSignal
+from qgis.PyQt.QtNetwork import QNetworkRequest
+
+from ..core.live.feed_config import FeedConfig
+from ..core.live.latest_values import LatestValue, latest_readings
+from ..core.live.sensorthings_latest import latest_query_url, parse_latest_page
+from ..core.sensors.archive import ArchiveWriter
+from ..core.sensors.errors import FeedError, FeedHttpError
+from ..core.sensors.fetch import FeedConnectionError, is_local, local_path, redact_url
+from ..core.sensors.model import FeedResult
+
+#: Safety limit for chained SensorThings pages of one refresh.
+MAX_PAGES = 200
+
+
+def tr(text: str) -> str:
+    """Translate in the context of this module."""
+    return QCoreApplication.translate("fetch_task", text)
+
+
+@dataclass
+class FetchOutcome:
+    """What a refresh produced: readings or an error, and where the work ran."""
+
+    feed_id: str
+    readings: dict[str, LatestValue] = field(default_factory=dict)
+    n_stations: int = 0
+    n_observations: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: str = ""
+    http_status: int | None = None
+    cancelled: bool = False
+    fetch_thread: int = 0
+    parse_thread: int = 0
+    seconds: float = 0.0
+    archived: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the refresh produced readings."""
+        return not self.error and not self.cancelled
+
+
+class FeedCancelledError(FeedError):
+    """The task was cancelled while fetching."""
+
+
+def get_text(url: str, authcfg: str = "", feedback: QgsFeedback | None = None) -> str:
+    """Body of ``url`` through the QGIS network stack (proxy, SSL, ``authcfg``), or a local file.
+
+    Raises FeedHttpError for an HTTP error status and FeedConnectionError when there is no answer.
+    """
+    if is_local(url):
+        try:
+            return local_path(url).read_text(encoding="utf-8-sig")
+        except OSError as error:
+            raise FeedConnectionError(f"cannot read {url}: {error.strerror}") from None
+    request = QNetworkRequest(QUrl(url))
+    request.setRawHeader(b"Accept", b"application/json, text/csv;q=0.9, */*;q=0.5")
+    where = redact_url(url)
+    if feedback is not None and feedback.isCanceled():
+        raise FeedCancelledError(f"{where}: cancelled")
+    blocking = QgsBlockingNetworkRequest()
+    if authcfg:
+        blocking.setAuthCfg(authcfg)
+    code = blocking.get(request, True, feedback)
+    reply = blocking.reply()
+    status = reply.attribute(QNetworkRequest.HttpStatusCodeAttribute)
+    if feedback is not None and feedback.isCanceled():
+        raise FeedCancelledError(f"{where}: cancelled")
+    if isinstance(status, int) and status >= 400:
+        reason = reply.attribute(QNetworkRequest.HttpReasonPhraseAttribute) or ""
+        hint = tr(" (check the authentication configuration)") if status in (401, 403) else ""
+        raise FeedHttpError(f"{where}: HTTP {status} {reason}{hint}".strip(), status, where)
+    if code != QgsBlockingNetworkRequest.NoError:
+        raise FeedConnectionError(f"{where}: {blocking.errorMessage()}")
+    return bytes(reply.content()).decode("utf-8-sig", errors="replace")
+
+
+def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple[FeedResult, list[int]]:
+    """All documents of a refresh parsed into one FeedResult, and the ids of the threads that parsed.
+
+    SensorThings: the latest-values query with every ``@iot.nextLink`` followed; other formats:
+    the URL once, read by the format's parser.
+    """
+    parse_threads = []
+    if config.format == 0:
+        combined = FeedResult()
+        url = latest_query_url(config.url)
+        for _page in range(MAX_PAGES):
+            text = get_text(url, config.authcfg, feedback)
+            parse_threads.append(threading.get_ident())
+            page, url = parse_latest_page(text, redact_url(config.url))
+            combined.stations.extend(page.stations)
+            combined.observations.extend(page.observations)
+            combined.warnings.extend(page.warnings)
+            if not url:
+                break
+        else:
+            combined.complete = False
+            combined.warnings.append(f"stopped after {MAX_PAGES} pages")
+        return combined, parse_threads
+    from ..core.sensors.formats import FORMAT_PARSERS
+
+    text = get_text(config.url, config.authcfg, feedback)
+    parse_threads.append(threading.get_ident())
+    return FORMAT_PARSERS[config.format](text, redact_url(config.url)), parse_threads
+
+
+def archive_result(result: FeedResult, path: str, warnings: list[str]) -> int | None:
+    """Upsert a refresh into the feed's archive; the number of new observations (None on failure).
+
+    A failing archive never stops the live layer: the reason is added to ``warnings``.
+    """
+    try:
+        with ArchiveWriter(path) as writer:
+            writer.add_observations(result.observations)
+            writer.upsert_stations(result.stations)
+    except (FeedError, OSError) as error:
+        warnings.append(tr("archive not written: {}").format(error))
+        return None
+    return writer.counts.new_observations
+
+
+class CancellableTask(QgsTask):
+    """A QgsTask whose network request is aborted by ``cancel`` and whose end can be awaited.
+
+    ``QgsTask.waitForFinished`` blocks for ever on a task that was cancelled before it started
+    (QGIS 3.22), so :func:`cancel_and_wait` waits on ``run_done`` instead.
+    """
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description, QgsTask.CanCancel)
+        self.feedback = QgsFeedback()
+        self.run_started = threading.Event()
+        self.run_done = threading.Event()
+
+    def run(self) -> bool:  # noqa: D102 (worker thread)
+        self.run_started.set()
+        try:
+            if self.isCanceled() or self.feedback.isCanceled():
+                return False
+            return self.work()
+        finally:
+            self.run_done.set()
+
+    def work(self) -> bool:
+        """Do the task's work in the worker thread."""
+        raise NotImplementedError
+
+    def cancel(self) -> None:  # noqa: D102
+        self.feedback.cancel()
+        super().cancel()
+
+
+def cancel_and_wait(task: CancellableTask, wait_s: float) -> bool:
+    """Cancel ``task`` and, if its ``run`` has begun, wait until it returned; True when it has."""
+    from qgis.PyQt import sip
+
+    if sip.isdeleted(task):
+        return True
+    task.cancel()
+    if not task.run_started.is_set():
+        return True
+    return task.run_done.wait(wait_s)
+
+
+class FetchTask(CancellableTask):
+    """One refresh of one feed; ``fetched`` carries the FetchOutcome on the main thread."""
+
+    fetched = pyqtSignal(object)
+
+    def __init__(self, config: FeedConfig) -> None:
+        super().__init__(tr("Refresh live feed {}").format(config.name))
+        self.config = replace(config)
+        self.outcome = FetchOutcome(config.feed_id)
+
+    def work(self) -> bool:  # noqa: D102
+        start = time.perf_counter()
+        outcome = self.outcome
+        outcome.fetch_thread = threading.get_ident()
+        try:
+            result, parse_threads = fetch_feed(self.config, self.feedback)
+            outcome.parse_thread = parse_threads[-1] if parse_threads else 0
+            outcome.readings = latest_readings(result, self.config.property)
+            outcome.n_stations = len(result.stations)
+            outcome.n_observations = len(result.observations)
+            outcome.warnings = list(result.warnings)
+            if self.config.archive_path:
+                outcome.archived = archive_result(result, self.config.archive_path, outcome.warnings)
+        except FeedCancelledError:
+            outcome.cancelled = True
+        except FeedError as error:
+            outcome.error = str(error)
+            outcome.http_status = error.status if isinstance(error, FeedHttpError) else None
+        except Exception as error:  # a broken feed must never take QGIS down
+            outcome.error = tr("unexpected error: {}").format(f"{type(error).__name__}: {error}")
+        outcome.seconds = time.perf_counter() - start
+        return outcome.ok
+
+    def finished(self, result: bool) -> None:  # noqa: D102 (main thread)
+        if self.isCanceled():
+            self.outcome.cancelled = True
+        self.fetched.emit(self.outcome)
+
+
+class SeriesTask(CancellableTask):
+    """Recent values of one station for the chart: from the archive, else from a SensorThings server.
+
+    ``loaded`` carries ``(station_id, points, note)`` on the main thread; points may be empty.
+    """
+
+    loaded = pyqtSignal(str, object, str)
+
+    def __init__(self, config: FeedConfig, reading: LatestValue) -> None:
+        super().__init__(tr("Load recent values of {}").format(reading.name))
+        self.config = replace(config)
+        self.reading = replace(reading)
+        self.points: list = []
+        self.note = ""
+
+    def work(self) -> bool:  # noqa: D102
+        from ..core.live.archive_series import read_series
+        from ..core.live.sensorthings_latest import datastream_series_url, parse_series
+
+        reading = self.reading
+        try:
+            if self.config.archive_path and Path(self.config.archive_path).is_file():
+                self.points = read_series(self.config.archive_path, reading.station_id, reading.stream_id)
+                self.note = tr("archive")
+            elif self.config.format == 0 and self.config.transport == "http" and reading.stream_id:
+                url = datastream_series_url(self.config.url, reading.stream_id)
+                text = get_text(url, self.config.authcfg, self.feedback)
+                series = parse_series(text, url, reading.station_id, reading.stream_id, reading.property, reading.unit)
+                self.points = [(o.time_end or o.time, o.value) for o in series.observations if o.value is not None]
+                self.note = tr("from the server")
+        except FeedError as error:
+            self.note = tr("recent values not available: {}").format(error)
+            self.points = []
+        except Exception as error:  # a broken answer must never take QGIS down
+            self.note = tr("recent values not available: {}").format(f"{type(error).__name__}: {error}")
+            self.points = []
+        return True
+
+    def finished(self, result: bool) -> None:  # noqa: D102 (main thread)
+        if not self.isCanceled():
+            self.loaded.emit(self.reading.station_id, self.points, self.note)

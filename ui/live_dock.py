@@ -1,0 +1,522 @@
+"""The "Live sensor layers" dock: feeds, their stations and a chart, kept current without blocking QGIS.
+
+Wire-up (plugin.py): ``self.live_dock = create_live_dock(self.iface)`` in ``initGui`` and
+``self.live_dock.shutdown()`` in ``unload``.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from qgis.core import QgsApplication, QgsProject, QgsVectorLayer
+from qgis.PyQt import uic
+from qgis.PyQt.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QItemSelectionModel,
+    QModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtWidgets import (
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QHeaderView,
+    QMessageBox,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.live.feed_config import FORMAT_NAMES, FeedConfig
+from ..core.live.latest_values import LatestValue
+from . import feed_store
+from .feed_dialog import FeedDialog
+from .feed_runner import FeedRunner, layer_name
+from .fetch_task import FetchTask, SeriesTask, cancel_and_wait
+from .live_layer import FEED_ID_PROPERTY, STATUS_COLORS, LiveLayer
+from .series_chart import SeriesChart
+
+FORM_CLASS, _ = uic.loadUiType(str(Path(__file__).with_name("live_dock.ui")))
+STATE_COLORS = {
+    "ok": "#1a9641",
+    "connected": "#1a9641",
+    "fetching": "#1f4e79",
+    "connecting": "#1f4e79",
+    "error": "#d7191c",
+    "retrying": "#d7191c",
+    "paused": "#777777",
+    "idle": "#777777",
+}
+
+
+def tr(text: str) -> str:
+    """Translate in the context of this module."""
+    return QCoreApplication.translate("live_dock", text)
+
+
+def state_text(state: str) -> str:
+    """Translated name of a feed state."""
+    names = {
+        "idle": tr("waiting"),
+        "fetching": tr("fetching…"),
+        "ok": tr("ok"),
+        "error": tr("error"),
+        "paused": tr("paused"),
+        "connecting": tr("connecting…"),
+        "connected": tr("connected"),
+        "retrying": tr("reconnecting"),
+    }
+    return names.get(state, state)
+
+
+class StationTableModel(QAbstractTableModel):
+    """Latest reading per station of the selected feed."""
+
+    HEADERS = ("Station", "Value", "Unit", "Time", "Status")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[LatestValue] = []
+
+    def set_readings(self, readings: list[LatestValue]) -> None:
+        """Replace the rows."""
+        self.beginResetModel()
+        self.rows = list(readings)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, D102, B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, D102, B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802, D102
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return [tr("Station"), tr("Value"), tr("Unit"), tr("Time"), tr("Status")][section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:  # noqa: D102
+        reading = self.rows[index.row()]
+        column = index.column()
+        if role == Qt.DisplayRole:
+            if column == 0:
+                return reading.name
+            if column == 1:
+                return "" if reading.value is None else f"{reading.value:.4g}"
+            if column == 2:
+                return reading.unit
+            if column == 3:
+                return reading.time.astimezone().strftime("%d.%m. %H:%M:%S") if reading.time else ""
+            return reading.status
+        if role == Qt.UserRole:  # sort key
+            if column == 1:
+                return float("-inf") if reading.value is None else reading.value
+            if column == 3:
+                return reading.time.timestamp() if reading.time else 0.0
+            return str(self.data(index, Qt.DisplayRole)).lower()
+        if role == Qt.ToolTipRole:
+            return f"{reading.station_id}: {reading.property}" + (f"\n{reading.detail}" if reading.detail else "")
+        if role == Qt.DecorationRole and column == 4:
+            return QColor(STATUS_COLORS.get(reading.status, "#000000"))
+        return None
+
+
+class LiveSensorDock(QDockWidget, FORM_CLASS):
+    """Lists the live feeds, keeps their layers current and charts the selected station."""
+
+    def __init__(self, iface: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setupUi(self)
+        self.setObjectName("SocialResilienceLiveSensorDock")
+        self.iface = iface
+        self.runners: dict[str, FeedRunner] = {}
+        self._shut_down = False
+        self.station_model = StationTableModel(self)
+        self.station_proxy = QSortFilterProxyModel(self)
+        self.station_proxy.setSourceModel(self.station_model)
+        self.station_proxy.setSortRole(Qt.UserRole)
+        self.stationView.setModel(self.station_proxy)
+        self.stationView.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.stationView.sortByColumn(0, Qt.AscendingOrder)
+        self.feedTable.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.chart = SeriesChart(self.chartContainer)
+        layout = QVBoxLayout(self.chartContainer)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.chart)
+        self._selected_station = ""
+        self._chart_points: tuple[tuple[str, str], list, str] | None = None
+        self._series_tasks: list[SeriesTask] = []
+        icons = {
+            self.addButton: "symbologyAdd.svg",
+            self.editButton: "mActionToggleEditing.svg",
+            self.removeButton: "symbologyRemove.svg",
+            self.refreshButton: "mActionRefresh.svg",
+            self.pauseButton: "mActionPause.svg",
+            self.importButton: "mActionFileOpen.svg",
+            self.exportButton: "mActionFileSave.svg",
+        }
+        for button, icon in icons.items():
+            button.setIcon(QgsApplication.getThemeIcon(icon))
+        self.addButton.clicked.connect(self.add_feed_interactively)
+        self.editButton.clicked.connect(self.edit_selected_feed)
+        self.removeButton.clicked.connect(self.remove_selected_feed)
+        self.refreshButton.clicked.connect(self.refresh_selected_feed)
+        self.pauseButton.toggled.connect(self._pause_toggled)
+        self.importButton.clicked.connect(self.import_interactively)
+        self.exportButton.clicked.connect(self.export_interactively)
+        self.feedTable.itemSelectionChanged.connect(self._feed_selection_changed)
+        self.stationView.selectionModel().selectionChanged.connect(self._station_selection_changed)
+        project = QgsProject.instance()
+        project.readProject.connect(self._project_read)
+        project.cleared.connect(self.drop_all_feeds)
+        new_project = getattr(iface, "newProjectCreated", None) if iface is not None else None
+        self._new_project_signal = new_project if hasattr(new_project, "connect") else None
+        if self._new_project_signal is not None:
+            self._new_project_signal.connect(self.drop_all_feeds)
+        self._update_buttons()
+        self.load_project_feeds()
+
+    # -- feeds ---------------------------------------------------------------------------------
+
+    def feeds(self) -> list[FeedConfig]:
+        """The configured feeds in display order."""
+        return [runner.config for runner in self.runners.values()]
+
+    def add_feed(self, config: FeedConfig, save: bool = True) -> FeedRunner:
+        """Create the feed's layer (or adopt the project's one) and start it when enabled."""
+        runner = FeedRunner(config, self._layer_for(config), self)
+        runner.changed.connect(self._runner_changed)
+        self.runners[config.feed_id] = runner
+        self._add_row(config.feed_id)
+        if save:
+            self._save()
+        if config.enabled:
+            runner.start()
+        else:
+            runner.pause()
+        if self.feedTable.currentRow() < 0:
+            self.feedTable.selectRow(0)
+        return runner
+
+    def update_feed(self, config: FeedConfig) -> None:
+        """Apply an edited configuration to its running feed."""
+        runner = self.runners[config.feed_id]
+        if runner.live_layer is None:
+            runner.attach_layer(self._layer_for(config))
+        runner.reconfigure(config)
+        self._save()
+        self._refresh_row(config.feed_id)
+
+    def remove_feed(self, feed_id: str) -> None:
+        """Stop a feed and remove it and its layer."""
+        runner = self.runners.pop(feed_id)
+        runner.dispose()
+        layer = runner.live_layer.layer if runner.live_layer is not None else None
+        runner.deleteLater()
+        if layer is not None and QgsProject.instance().mapLayer(layer.id()) is not None:
+            QgsProject.instance().removeMapLayer(layer.id())
+        row = self._row_of(feed_id)
+        if row >= 0:
+            self.feedTable.removeRow(row)
+        self._save()
+        self._feed_selection_changed()
+
+    def drop_all_feeds(self) -> None:
+        """Forget all feeds without touching the project (it is being cleared)."""
+        for runner in self.runners.values():
+            runner.dispose()
+            runner.deleteLater()
+        self.runners.clear()
+        self.feedTable.setRowCount(0)
+        self.station_model.set_readings([])
+        self.chart.show_message(tr("Select a station to see its recent values."))
+        self._update_buttons()
+
+    def load_project_feeds(self) -> None:
+        """Start the feeds saved in the current project."""
+        for config in feed_store.load_from_project():
+            if config.feed_id not in self.runners:
+                self.add_feed(config, save=False)
+
+    def _project_read(self, *_args: Any) -> None:
+        self.drop_all_feeds()
+        self.load_project_feeds()
+
+    def _layer_for(self, config: FeedConfig) -> LiveLayer:
+        for layer in QgsProject.instance().mapLayers().values():
+            if isinstance(layer, QgsVectorLayer) and layer.customProperty(FEED_ID_PROPERTY, "") == config.feed_id:
+                adopted = LiveLayer.adopt(layer)
+                if adopted is not None:
+                    return adopted
+        live = LiveLayer.create(layer_name(config), config.feed_id)
+        QgsProject.instance().addMapLayer(live.layer)
+        return live
+
+    def _save(self) -> None:
+        feed_store.save_to_project(self.feeds())
+
+    # -- user actions ----------------------------------------------------------------------------
+
+    def selected_feed_id(self) -> str:
+        """Id of the selected feed ("" when none)."""
+        row = self.feedTable.currentRow()
+        item = self.feedTable.item(row, 0) if row >= 0 else None
+        return str(item.data(Qt.UserRole)) if item is not None else ""
+
+    def open_feed_dialog(self, config: FeedConfig | None = None) -> FeedConfig | None:
+        """Show the feed dialog; the entered configuration, or None when cancelled."""
+        dialog = FeedDialog(config, self)
+        dialog.setObjectName("SocialResilienceFeedDialog")
+        accepted = dialog.exec_() == QDialog.Accepted
+        result = dialog.config() if accepted else None
+        dialog.deleteLater()
+        return result
+
+    def add_feed_interactively(self) -> None:
+        """Ask for a new feed and start it."""
+        config = self.open_feed_dialog()
+        if config is not None:
+            self.add_feed(config)
+            self.feedTable.selectRow(self._row_of(config.feed_id))
+
+    def edit_selected_feed(self) -> None:
+        """Edit the selected feed."""
+        feed_id = self.selected_feed_id()
+        if feed_id:
+            config = self.open_feed_dialog(self.runners[feed_id].config)
+            if config is not None:
+                self.update_feed(config)
+
+    def remove_selected_feed(self) -> None:
+        """Remove the selected feed after confirmation."""
+        feed_id = self.selected_feed_id()
+        if not feed_id:
+            return
+        answer = QMessageBox.question(
+            self,
+            tr("Remove live feed"),
+            tr("Remove the feed {} and its layer?").format(self.runners[feed_id].config.name),
+        )
+        if answer == QMessageBox.Yes:
+            self.remove_feed(feed_id)
+
+    def refresh_selected_feed(self) -> None:
+        """Refresh the selected feed now."""
+        feed_id = self.selected_feed_id()
+        if feed_id:
+            self.runners[feed_id].refresh()
+
+    def _pause_toggled(self, paused: bool) -> None:
+        feed_id = self.selected_feed_id()
+        if not feed_id:
+            return
+        runner = self.runners[feed_id]
+        if paused == (not runner.config.enabled):
+            return
+        runner.config.enabled = not paused
+        if paused:
+            runner.pause()
+        else:
+            if runner.live_layer is None:
+                runner.attach_layer(self._layer_for(runner.config))
+            runner.start()
+        self._save()
+
+    def import_feeds(self, path: str) -> int:
+        """Add the feeds of a JSON file; the number added (errors shown in a message box)."""
+        try:
+            feeds = feed_store.import_file(path, self.feeds())
+        except ValueError as error:
+            QMessageBox.warning(self, tr("Import live feeds"), str(error))
+            return 0
+        for config in feeds:
+            self.add_feed(config)
+        return len(feeds)
+
+    def export_feeds(self, path: str) -> None:
+        """Write the feeds to a JSON file."""
+        feed_store.export_file(self.feeds(), path)
+
+    def import_interactively(self) -> None:
+        """Ask for a JSON file and import its feeds."""
+        path, _ = QFileDialog.getOpenFileName(self, tr("Import live feeds"), "", tr("Feed lists (*.json)"))
+        if path:
+            self.import_feeds(path)
+
+    def export_interactively(self) -> None:
+        """Ask for a JSON file and export the feeds."""
+        path, _ = QFileDialog.getSaveFileName(self, tr("Export live feeds"), "", tr("Feed lists (*.json)"))
+        if path:
+            self.export_feeds(path if path.lower().endswith(".json") else path + ".json")
+
+    # -- table and chart ---------------------------------------------------------------------------
+
+    def _add_row(self, feed_id: str) -> None:
+        row = self.feedTable.rowCount()
+        self.feedTable.insertRow(row)
+        for column in range(self.feedTable.columnCount()):
+            self.feedTable.setItem(row, column, QTableWidgetItem())
+        self.feedTable.item(row, 0).setData(Qt.UserRole, feed_id)
+        self._refresh_row(feed_id)
+
+    def _row_of(self, feed_id: str) -> int:
+        for row in range(self.feedTable.rowCount()):
+            item = self.feedTable.item(row, 0)
+            if item is not None and item.data(Qt.UserRole) == feed_id:
+                return row
+        return -1
+
+    def _refresh_row(self, feed_id: str) -> None:
+        row = self._row_of(feed_id)
+        runner = self.runners.get(feed_id)
+        if row < 0 or runner is None:
+            return
+        config = runner.config
+        source = config.url if config.transport == "http" else f"mqtt://{config.mqtt_host}:{config.mqtt_port}"
+        name_item = self.feedTable.item(row, 0)
+        name_item.setText(config.name)
+        name_item.setToolTip(f"{FORMAT_NAMES.get(config.format, '?')}\n{source}")
+        self.feedTable.item(row, 1).setText(str(len(runner.readings)))
+        updated = runner.last_update.astimezone().strftime("%H:%M:%S") if runner.last_update else "–"
+        self.feedTable.item(row, 2).setText(updated)
+        status = self.feedTable.item(row, 3)
+        status.setText(state_text(runner.state))
+        status.setToolTip(runner.detail)
+        status.setForeground(QColor(STATE_COLORS.get(runner.state, "#000000")))
+
+    def _runner_changed(self, feed_id: str) -> None:
+        self._refresh_row(feed_id)
+        if feed_id == self.selected_feed_id():
+            self._show_stations(feed_id)
+        self._update_buttons()
+
+    def _feed_selection_changed(self) -> None:
+        feed_id = self.selected_feed_id()
+        self._selected_station = ""
+        self._chart_points = None
+        self._show_stations(feed_id)
+        self.chart.show_message(tr("Select a station to see its recent values."))
+        self._update_buttons()
+
+    def _show_stations(self, feed_id: str) -> None:
+        runner = self.runners.get(feed_id)
+        readings = list(runner.readings.values()) if runner is not None else []
+        selected = self._selected_station
+        self.station_model.set_readings(readings)
+        if selected:
+            for row, reading in enumerate(self.station_model.rows):
+                if reading.station_id == selected:
+                    index = self.station_proxy.mapFromSource(self.station_model.index(row, 0))
+                    self.stationView.selectionModel().select(
+                        index, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
+                    )
+                    break
+            self._update_chart()
+
+    def _station_selection_changed(self, *_args: Any) -> None:
+        rows = self.stationView.selectionModel().selectedRows()
+        if not rows:
+            return
+        reading = self.station_model.rows[self.station_proxy.mapToSource(rows[0]).row()]
+        if reading.station_id != self._selected_station:
+            self._selected_station = reading.station_id
+            self._chart_points = None
+            self._update_chart()
+
+    def _update_chart(self, load: bool = True) -> None:
+        runner = self.runners.get(self.selected_feed_id())
+        if runner is None or not self._selected_station:
+            return
+        reading = runner.readings.get(self._selected_station)
+        if reading is None:
+            return
+        if self._chart_points is not None and self._chart_points[0] == (runner.feed_id, reading.station_id):
+            points, note = self._chart_points[1], self._chart_points[2]
+            latest = (reading.time, reading.value)
+            newer = not points or (reading.time is not None and reading.time - points[-1][0] >= timedelta(milliseconds=1))
+            if reading.time is not None and reading.value is not None and newer:
+                points = [*points, latest]
+                self._chart_points = (self._chart_points[0], points, note)
+        else:
+            points, note = list(runner.history.get(self._selected_station, [])), tr("since the dock opened")
+            if load and (runner.config.archive_path or runner.config.format == 0):
+                self._load_series(runner, reading)
+        self.chart.set_series(
+            points, runner.config.thresholds, f"{reading.name}: {reading.property}", reading.unit, note
+        )
+
+    def _load_series(self, runner: FeedRunner, reading: LatestValue) -> None:
+        task = SeriesTask(runner.config, reading)
+        feed_id = runner.feed_id
+        task.loaded.connect(lambda station, points, note: self._series_loaded(task, feed_id, station, points, note))
+        self._series_tasks.append(task)
+        QgsApplication.taskManager().addTask(task)
+
+    def _series_loaded(self, task: SeriesTask, feed_id: str, station_id: str, points: list, note: str) -> None:
+        if task in self._series_tasks:
+            self._series_tasks.remove(task)
+        if feed_id != self.selected_feed_id() or station_id != self._selected_station:
+            return
+        runner = self.runners.get(feed_id)
+        if not points and runner is not None:
+            points = list(runner.history.get(station_id, []))
+            note = f"{tr('since the dock opened')}; {note}" if note else tr("since the dock opened")
+        self._chart_points = ((feed_id, station_id), points, note)
+        self._update_chart(load=False)
+
+    def _update_buttons(self) -> None:
+        feed_id = self.selected_feed_id()
+        for button in (self.editButton, self.removeButton, self.refreshButton, self.pauseButton):
+            button.setEnabled(bool(feed_id))
+        self.exportButton.setEnabled(bool(self.runners))
+        runner = self.runners.get(feed_id)
+        self.refreshButton.setEnabled(runner is not None and runner.config.transport == "http")
+        self.pauseButton.blockSignals(True)
+        self.pauseButton.setChecked(runner is not None and not runner.config.enabled)
+        self.pauseButton.blockSignals(False)
+
+    # -- lifetime ----------------------------------------------------------------------------------
+
+    def our_tasks(self) -> list[Any]:
+        """Tasks of this dock still known to the QGIS task manager."""
+        return [task for task in QgsApplication.taskManager().tasks() if isinstance(task, (FetchTask, SeriesTask))]
+
+    def shutdown(self, timeout_s: float = 10.0) -> None:
+        """Stop timers, cancel tasks, end MQTT threads (waiting for them) and remove the dock."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        project = QgsProject.instance()
+        project.readProject.disconnect(self._project_read)
+        project.cleared.disconnect(self.drop_all_feeds)
+        if self._new_project_signal is not None:
+            self._new_project_signal.disconnect(self.drop_all_feeds)
+        for runner in self.runners.values():
+            runner.dispose()
+            runner.deleteLater()
+        self.runners.clear()
+        tasks, self._series_tasks = self._series_tasks, []
+        for task in tasks:
+            cancel_and_wait(task, timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while self.our_tasks() and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.01)
+        if self.iface is not None:
+            self.iface.removeDockWidget(self)
+        self.hide()
+        self.setParent(None)
+        self.deleteLater()
+
+
+def create_live_dock(iface: Any) -> LiveSensorDock:
+    """Create the dock and add it to the main window's right dock area."""
+    dock = LiveSensorDock(iface, iface.mainWindow())
+    iface.addDockWidget(Qt.RightDockWidgetArea, dock)
+    return dock

@@ -1,0 +1,131 @@
+"""A small time-series chart with threshold lines, drawn with QPainter (no QtCharts)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from qgis.PyQt.QtCore import QCoreApplication, QPointF, QRectF, Qt
+from qgis.PyQt.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from qgis.PyQt.QtWidgets import QSizePolicy, QWidget
+
+from ..core.live.feed_config import Thresholds
+
+WARN_COLOR = QColor("#f28e2b")
+ALERT_COLOR = QColor("#d7191c")
+LINE_COLOR = QColor("#1f4e79")
+
+
+def tr(text: str) -> str:
+    """Translate in the context of this module."""
+    return QCoreApplication.translate("series_chart", text)
+
+
+class SeriesChart(QWidget):
+    """Recent values of one station as a line, with dashed warn and alert lines."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(130)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.points: list[tuple[datetime, float]] = []
+        self.thresholds = Thresholds()
+        self.title = ""
+        self.unit = ""
+        self.message = tr("Select a station to see its recent values.")
+
+    def set_series(
+        self, points: list[tuple[datetime, float]], thresholds: Thresholds, title: str, unit: str, note: str = ""
+    ) -> None:
+        """Show ``points`` (time, value), sorted by time."""
+        self.points = sorted(points)
+        self.thresholds = thresholds
+        self.title = f"{title} ({note})" if note else title
+        self.unit = unit
+        self.message = "" if self.points else tr("No values yet for this station.")
+        self.update()
+
+    def show_message(self, message: str) -> None:
+        """Clear the chart and show a message instead."""
+        self.points = []
+        self.title = ""
+        self.message = message
+        self.update()
+
+    def paintEvent(self, _event) -> None:  # noqa: N802, D102 (Qt API)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.fillRect(self.rect(), self.palette().base())
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
+        painter.setFont(font)
+        text_pen = QPen(self.palette().text().color())
+        painter.setPen(text_pen)
+        if self.title:
+            painter.drawText(QRectF(6, 2, self.width() - 12, 16), Qt.AlignLeft | Qt.AlignVCenter, self.title)
+        if not self.points:
+            painter.drawText(QRectF(self.rect()), Qt.AlignCenter | Qt.TextWordWrap, self.message)
+            painter.end()
+            return
+        plot = QRectF(46, 22, max(10, self.width() - 56), max(10, self.height() - 44))
+        t0, t1 = self.points[0][0], self.points[-1][0]
+        if t1 <= t0:
+            t0, t1 = t0 - timedelta(minutes=30), t1 + timedelta(minutes=30)
+        limits = [v for v in (self.thresholds.warn, self.thresholds.alert) if v is not None]
+        values = [v for _, v in self.points]
+        low, high = min(values + limits), max(values + limits)
+        if high <= low:
+            low, high = low - 1, high + 1
+        pad = (high - low) * 0.08
+        low, high = low - pad, high + pad
+        span = (t1 - t0).total_seconds()
+
+        def to_xy(moment: datetime, value: float) -> QPointF:
+            x = plot.left() + plot.width() * (moment - t0).total_seconds() / span
+            y = plot.bottom() - plot.height() * (value - low) / (high - low)
+            return QPointF(x, y)
+
+        grid = QPen(QColor(160, 160, 160, 90))
+        for step in range(5):
+            value = low + (high - low) * step / 4
+            y = to_xy(t0, value).y()
+            painter.setPen(grid)
+            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            painter.setPen(text_pen)
+            painter.drawText(QRectF(0, y - 8, plot.left() - 4, 16), Qt.AlignRight | Qt.AlignVCenter, f"{value:.4g}")
+        painter.drawText(QRectF(plot.left(), plot.bottom() + 2, 120, 16), Qt.AlignLeft, _time_label(t0, t1))
+        painter.drawText(QRectF(plot.right() - 120, plot.bottom() + 2, 120, 16), Qt.AlignRight, _time_label(t1, t0))
+        if self.unit:
+            painter.drawText(QRectF(0, 2, plot.left() - 4, 16), Qt.AlignRight, self.unit)
+        for limit, color, label in (
+            (self.thresholds.warn, WARN_COLOR, tr("warn")),
+            (self.thresholds.alert, ALERT_COLOR, tr("alert")),
+        ):
+            if limit is None:
+                continue
+            pen = QPen(color, 1.2, Qt.DashLine)
+            painter.setPen(pen)
+            y = to_xy(t0, limit).y()
+            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            painter.drawText(QRectF(plot.right() - 60, y - 15, 58, 14), Qt.AlignRight, f"{label} {limit:g}")
+        path = QPainterPath()
+        for index, (moment, value) in enumerate(self.points):
+            point = to_xy(moment, value)
+            if index == 0:
+                path.moveTo(point)
+            else:
+                path.lineTo(point)
+        painter.setPen(QPen(LINE_COLOR, 1.6))
+        painter.drawPath(path)
+        painter.setPen(Qt.NoPen)
+        for moment, value in self.points[-200:]:
+            status = self.thresholds.classify(value)
+            painter.setBrush(ALERT_COLOR if status == "alert" else WARN_COLOR if status == "warn" else LINE_COLOR)
+            painter.drawEllipse(to_xy(moment, value), 2.2, 2.2)
+        painter.end()
+
+
+def _time_label(moment: datetime, other: datetime) -> str:
+    local = moment.astimezone()
+    if abs((moment - other).total_seconds()) < 86400:
+        return local.strftime("%H:%M:%S")
+    return local.strftime("%d.%m. %H:%M")
