@@ -23,6 +23,7 @@ class SocialResiliencePlugin:
         self.provider = None
         self.actions: list[QAction] = []
         self.toolbar = None
+        self.live_dock = None
         self.translator = self._install_translator()
 
     @staticmethod
@@ -50,7 +51,7 @@ class SocialResiliencePlugin:
         QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self) -> None:  # noqa: N802 (QGIS API)
-        """Provider plus one menu and toolbar entry per algorithm."""
+        """Provider, one menu and toolbar entry per algorithm, and the live sensor dock."""
         self.initProcessing()
         self.toolbar = self.iface.addToolBar(self.tr("Social Resilience Toolkit"))
         self.toolbar.setObjectName("SocialResilienceToolkitToolbar")
@@ -61,6 +62,10 @@ class SocialResiliencePlugin:
             self.iface.addPluginToMenu(MENU, action)
             self.toolbar.addAction(action)
             self.actions.append(action)
+        from .ui.live_dock import create_live_dock
+
+        self.live_dock = create_live_dock(self.iface)
+        self.iface.addPluginToMenu(MENU, self.live_dock.toggleViewAction())
 
     @staticmethod
     def open_algorithm(algorithm_id: str) -> None:
@@ -70,7 +75,12 @@ class SocialResiliencePlugin:
         processing.execAlgorithmDialog(algorithm_id, {})
 
     def unload(self) -> None:
-        """Remove menu, toolbar, provider and translator."""
+        """Stop the live dock (timers, tasks, MQTT), remove menu, toolbar, provider and translator."""
+        if self.live_dock is not None:
+            if self.iface is not None:
+                self.iface.removePluginMenu(MENU, self.live_dock.toggleViewAction())
+            self.live_dock.shutdown()
+            self.live_dock = None
         for action in self.actions:
             if self.iface is not None:
                 self.iface.removePluginMenu(MENU, action)

@@ -53,6 +53,7 @@ class LiveStaServer:
         self.prop = prop
         self.page_size = page_size
         self.mode = "ok"
+        self.routes: dict[str, bytes] = {}  # extra static answers by path (other feed formats)
         self.delay_s = 0.0
         self.requests: list[str] = []
         self.port = free_port()
@@ -108,6 +109,8 @@ class LiveStaServer:
             return 401, b'{"code":401,"message":"Unauthorized"}', "application/json"
         if self.mode == "html":
             return 200, b"<html><head><title>Proxy error</title></head><body>down</body></html>", "text/html"
+        if path in self.routes:
+            return 200, self.routes[path], "application/json"
         base = f"http://127.0.0.1:{self.port}/FROST-Server/v1.1"
         series = re.fullmatch(r"/FROST-Server/v1.1/Datastreams\((\d+)\)/Observations", path)
         if series and int(series.group(1)) - 1000 in self.history:
@@ -126,7 +129,7 @@ class LiveStaServer:
         server_self = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 server_self.requests.append(self.path)
                 if server_self.delay_s:

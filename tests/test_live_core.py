@@ -6,7 +6,6 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from social_resilience.core.live.feed_config import (
     FeedConfig,
     Thresholds,
@@ -132,13 +131,15 @@ def test_judge_thresholds_are_inclusive():
     assert judge(reading(25.0), limits, NOW, 600)[0] == "warn"
     assert judge(reading(39.9), limits, NOW, 600)[0] == "warn"
     status, detail = judge(reading(40.0), limits, NOW, 600)
-    assert status == "alert" and "40" in detail
+    assert status == "alert"
+    assert "40" in detail
 
 
 def test_judge_stale_and_error():
     limits = Thresholds(25.0, 40.0)
     status, detail = judge(reading(50.0, minutes_ago=11), limits, NOW, 600)
-    assert status == "stale" and "11 min" in detail
+    assert status == "stale"
+    assert "11 min" in detail
     assert judge(reading(50.0, minutes_ago=9), limits, NOW, 600)[0] == "alert"
     broken = reading(None)
     broken.detail = "sentinel"
@@ -158,7 +159,8 @@ def test_merge_keeps_newer_values_and_absent_stations():
     newer = reading(11.0, station="a")
     newer.lon = newer.lat = None
     merged = merge_readings(merged, {"a": newer})
-    assert merged["a"].value == 11.0 and merged["a"].lon == 10.0  # position kept when the message has none
+    assert merged["a"].value == 11.0
+    assert merged["a"].lon == 10.0
 
 
 def test_judge_all_sets_every_status():
@@ -207,7 +209,8 @@ def test_choose_property_prefers_the_most_common():
     # BatV: 3 devices, Hum_SHT: 3, TempC_SHT: 3 -> alphabetical among the most common
     assert choose_property(result) == "BatV"
     temps = latest_readings(result, "TempC_SHT")
-    assert {k: v.value for k, v in temps.items()} == {"lht52-temp-0": 28.77, "lsn50-temp-2": 22.1, "lht52-temp-1": 29.23}
+    expected = {"lht52-temp-0": 28.77, "lsn50-temp-2": 22.1, "lht52-temp-1": 29.23}
+    assert {k: v.value for k, v in temps.items()} == expected
     lsn50 = ttn.parse(text.splitlines()[1], "ttn")  # Temp_Red, Temp_White, ... but no TempC_SHT
     assert latest_readings(lsn50, "TempC_SHT") == {}  # a specific name never falls back to an alias
     assert len(matching_observations(lsn50.observations, "temperature")) == 3  # a generic one does
@@ -224,7 +227,8 @@ def test_latest_query_for_service_root_and_collection():
     url = latest_query_url("https://iot.hamburg.de/v1.1/")
     assert url.startswith("https://iot.hamburg.de/v1.1/Things?$top=100&$expand=Locations,Datastreams(")
     assert "Observations($top=1;$orderby=phenomenonTime%20desc;$select=phenomenonTime,result)" in url
-    assert "ObservedProperty" in url and " " not in url
+    assert "ObservedProperty" in url
+    assert " " not in url
     given = "https://sta.example/v1.1/Things?$filter=name eq 'x'"
     assert latest_query_url(given) == given
     series = datastream_series_url("https://sta.example/v1.1", "42", 50)
@@ -240,7 +244,8 @@ def test_parse_hamburg_latest_observations():
     (station,) = result.stations
     assert station.station_id == "228"
     assert station.name == "Hamburg University of Applied Sciences: Energie-Campus"
-    assert station.lon == pytest.approx(10.20108, abs=2e-4) and station.lat == pytest.approx(53.47558, abs=2e-4)
+    assert station.lon == pytest.approx(10.20108, abs=2e-4)
+    assert station.lat == pytest.approx(53.47558, abs=2e-4)
     assert len(result.observations) == 8
     readings = latest_readings(result, "Photovoltaik HAW Erzeugung elektrisch")
     pv = readings["228"]
@@ -278,7 +283,9 @@ def test_interval_phenomenon_time_and_null_result():
                         "observedArea": {"type": "Point", "coordinates": [9.5, 51.3]},
                         "unitOfMeasurement": {"symbol": "dB(A)"},
                         "ObservedProperty": {"name": "LAeq"},
-                        "Observations": [{"phenomenonTime": "2025-06-01T11:00:00Z/2025-06-01T11:15:00Z", "result": 61.5}],
+                        "Observations": [
+                            {"phenomenonTime": "2025-06-01T11:00:00Z/2025-06-01T11:15:00Z", "result": 61.5}
+                        ],
                     },
                     {
                         "@iot.id": 8,

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from qgis.core import QgsApplication, QgsProject
-from qgis.PyQt.QtCore import QThread, QTimer, Qt
+from qgis.PyQt.QtCore import Qt, QThread, QTimer
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
-
 from social_resilience.core.live.feed_config import FeedConfig, Thresholds
 from social_resilience.core.sensors.archive import archive_counts
 
@@ -26,7 +25,7 @@ from .live_helpers import LiveStaServer, free_port, wait_until
 LOG_TAG = "Social Resilience"
 
 
-@pytest.fixture()
+@pytest.fixture
 def sta_server():
     server = LiveStaServer({1: 12.0, 2: 30.0, 3: 55.0})
     server.start()
@@ -34,7 +33,7 @@ def sta_server():
     server.stop()
 
 
-@pytest.fixture()
+@pytest.fixture
 def dock(qgis_iface, qgis_parent):
     from social_resilience.ui.live_dock import LiveSensorDock
 
@@ -45,7 +44,7 @@ def dock(qgis_iface, qgis_parent):
     QgsProject.instance().removeEntry("SocialResilience", "/live_feeds")
 
 
-@pytest.fixture()
+@pytest.fixture
 def message_log():
     messages: list[tuple[str, str]] = []
 
@@ -57,11 +56,12 @@ def message_log():
     QgsApplication.messageLog().messageReceived.disconnect(record)
 
 
-@pytest.fixture()
+@pytest.fixture
 def mosquitto(tmp_path):
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(binary).is_file():
         pytest.skip("the mosquitto broker is not installed (Debian package mosquitto)")
+    pytest.importorskip("paho.mqtt.client", reason="paho-mqtt is not installed (Debian package python3-paho-mqtt)")
     broker = Broker(binary, free_port(), tmp_path)
     broker.start()
     yield broker
@@ -166,9 +166,11 @@ def test_feed_added_through_the_dialog_follows_the_server(dock, sta_server):
 
     when_dialog_open(fill)
     click(dock.addButton)
-    assert "needs a name" in seen["refusal"] and "needs a URL" in seen["refusal"]
+    assert "needs a name" in seen["refusal"]
+    assert "needs a URL" in seen["refusal"]
     assert seen["still_open"]
-    assert seen["limits"] == ("25", "40") and seen["refresh"] == 60
+    assert seen["limits"] == ("25", "40")
+    assert seen["refresh"] == 60
     (runner,) = dock.runners.values()
     assert runner.config.thresholds == Thresholds(25.0, 40.0)
     assert wait_until(lambda: runner.state == "ok", 10), runner.detail
@@ -180,24 +182,32 @@ def test_feed_added_through_the_dialog_follows_the_server(dock, sta_server):
     assert statuses(layer) == {"1": "ok", "2": "warn", "3": "alert"}
     row = features(layer)["2"]
     assert (row["unit"], row["property"], row["name"]) == ("µg/m³", "NO2", "Station 2")
+    sent = sta_server.history[2][-1][0]
+    assert row["time"].toMSecsSinceEpoch() == int(sent.timestamp() * 1000)  # QDateTime, UTC
     assert row.geometry().asPoint().x() == pytest.approx(sta_server.position(2)[0])
     assert len([r for r in sta_server.requests if "/Things" in r]) == 2  # two pages: the nextLink was followed
     assert dock.feedTable.item(0, 1).text() == "3"
     assert dock.station_model.rowCount() == 3
+    dock.stationView.sortByColumn(1, Qt.DescendingOrder)
+    assert [r.value for r in dock.station_model.rows] == [55.0, 30.0, 12.0]
+    assert dock.station_model.index(0, 4).data(Qt.DisplayRole) == "alert"
     fids = {k: f.id() for k, f in features(layer).items()}
 
     sta_server.set_values({2: 45.0})
     click(dock.refreshButton)
     assert wait_until(lambda: values(layer)["2"] == 45.0, 10)
-    assert runner.last_counts.changed == 1 and runner.last_counts.added == 0  # only the changed station
+    assert runner.last_counts.changed == 1
+    assert runner.last_counts.added == 0
     assert statuses(layer)["2"] == "alert"
     assert {k: f.id() for k, f in features(layer).items()} == fids  # updated in place
-    assert runner.live_layer.layer is layer and len(QgsProject.instance().mapLayers()) == 1
+    assert runner.live_layer.layer is layer
+    assert len(QgsProject.instance().mapLayers()) == 1
 
     sta_server.set_values({4: 5.0})
     click(dock.refreshButton)
     assert wait_until(lambda: "4" in values(layer), 10)
-    assert runner.last_counts.added == 1 and runner.last_counts.changed == 0
+    assert runner.last_counts.added == 1
+    assert runner.last_counts.changed == 0
 
 
 def test_timer_refreshes_without_a_click(dock, sta_server):
@@ -208,6 +218,26 @@ def test_timer_refreshes_without_a_click(dock, sta_server):
         sta_server.set_values({1: value})
         assert wait_until(lambda value=value: values(layer)["1"] == value, 5)
     assert statuses(layer)["1"] == "alert"
+
+
+def test_opensensemap_box_through_its_parser(dock, sta_server):
+    box = json.loads(shared_data("sensors", "opensensemap", "osem_box_single_apidoc.json").read_text(encoding="utf-8"))
+    path = f"/boxes/{box['_id']}"
+    sta_server.routes[path] = json.dumps(box).encode()
+    url = f"http://127.0.0.1:{sta_server.port}{path}"
+    runner = dock.add_feed(FeedConfig(name="senseBox", format=1, url=url, property="Temperatur"))
+    assert runner.config.refresh_s == 300
+    assert wait_until(lambda: runner.state == "ok", 10), runner.detail
+    layer = runner.live_layer.layer
+    row = features(layer)[box["_id"]]
+    assert (row["value"], row["unit"], row["name"]) == (0.21, "°C", "Oststr/Mauritzsteinpfad")
+    assert row["status"] == "stale"  # lastMeasurement of 2016
+    temperature = next(s for s in box["sensors"] if s["title"] == "Temperatur")
+    temperature["lastMeasurement"] = {"value": "33.4", "createdAt": datetime.now(timezone.utc).isoformat()}
+    sta_server.routes[path] = json.dumps(box).encode()
+    click(dock.refreshButton)
+    assert wait_until(lambda: values(layer)[box["_id"]] == 33.4, 10)
+    assert statuses(layer)[box["_id"]] == "warn"  # heat: DWD 32 °C
 
 
 def test_server_down_and_back_keeps_values(dock, sta_server, message_log):
@@ -221,7 +251,8 @@ def test_server_down_and_back_keeps_values(dock, sta_server, message_log):
     assert wait_until(lambda: runner.state == "error", 10)
     text, tooltip = feed_row_status(dock, runner.feed_id)
     assert text == "error"
-    assert f"127.0.0.1:{sta_server.port}" in tooltip and "keeping the values of" in tooltip
+    assert f"127.0.0.1:{sta_server.port}" in tooltip
+    assert "keeping the values of" in tooltip
     assert values(layer) == before
     assert any(tag == LOG_TAG and "NO2 Kassel" in message for tag, message in message_log)
 
@@ -229,7 +260,8 @@ def test_server_down_and_back_keeps_values(dock, sta_server, message_log):
     sta_server.start()
     click(dock.refreshButton)
     assert wait_until(lambda: runner.state == "ok", 10), runner.detail
-    assert values(layer)["1"] == 27.0 and statuses(layer)["1"] == "warn"
+    assert values(layer)["1"] == 27.0
+    assert statuses(layer)["1"] == "warn"
     assert feed_row_status(dock, runner.feed_id)[0] == "ok"
     assert any(tag == LOG_TAG and "working again" in message for tag, message in message_log)
 
@@ -271,7 +303,8 @@ def test_fetch_and_parse_run_off_the_main_thread(dock, sta_server, monkeypatch):
     assert len(seen) == 2
     assert all(ident != main_ident and thread is not main_thread for ident, thread in seen)
     outcome = runner.last_outcome
-    assert outcome.fetch_thread not in (0, main_ident) and outcome.parse_thread not in (0, main_ident)
+    assert outcome.fetch_thread not in (0, main_ident)
+    assert outcome.parse_thread not in (0, main_ident)
 
 
 def test_refresh_does_not_block_the_gui_with_a_slow_server(dock, sta_server):
@@ -299,15 +332,14 @@ def test_chart_shows_recent_values_with_threshold_lines(dock, sta_server):
         sta_server.set_values({2: value}, now - timedelta(minutes=minutes))
     runner = dock.add_feed(sta_feed(sta_server))
     assert wait_until(lambda: runner.state == "ok", 10)
-    model, proxy = dock.station_model, dock.station_proxy
-    row = next(i for i, r in enumerate(model.rows) if r.station_id == "2")
-    dock.stationView.selectRow(proxy.mapFromSource(model.index(row, 0)).row())
+    dock.stationView.selectRow(dock.station_model.row_of("2"))
     assert wait_until(lambda: len(dock.chart.points) == 4, 10)  # Datastream history fetched in a task
     assert [v for _, v in dock.chart.points] == [18.0, 26.0, 33.0, 30.0]
     assert "from the server" in dock.chart.title
     assert (dock.chart.thresholds.warn, dock.chart.thresholds.alert) == (25.0, 40.0)
     image = dock.chart.grab().toImage()
-    assert image.width() > 0 and image.height() > 0
+    assert image.width() > 0
+    assert image.height() > 0
     sta_server.set_values({2: 38.0})
     click(dock.refreshButton)
     assert wait_until(lambda: dock.chart.points[-1][1] == 38.0, 10)  # the live value joins the chart
@@ -325,9 +357,7 @@ def test_archive_is_written_and_feeds_the_chart(dock, sta_server, tmp_path):
     click(dock.refreshButton)  # nothing new: nothing duplicated
     assert wait_until(lambda: runner.task is None and runner.state == "ok", 10)
     assert archive_counts(archive) == (3, 5)
-    model = dock.station_model
-    row = next(i for i, r in enumerate(model.rows) if r.station_id == "3")
-    dock.stationView.selectRow(dock.station_proxy.mapFromSource(model.index(row, 0)).row())
+    dock.stationView.selectRow(dock.station_model.row_of("3"))
     assert wait_until(lambda: "archive" in dock.chart.title, 10)
     assert [v for _, v in dock.chart.points] == [55.0, 56.0]
 
@@ -342,7 +372,8 @@ def test_feeds_are_saved_in_the_project_and_adopted_on_read(dock, sta_server, tm
     path = tmp_path / "live.qgs"
     assert QgsProject.instance().write(str(path))
     QgsProject.instance().clear()
-    assert dock.runners == {} and dock.feedTable.rowCount() == 0
+    assert dock.runners == {}
+    assert dock.feedTable.rowCount() == 0
     assert QgsProject.instance().read(str(path))
     assert wait_until(lambda: feed_id in dock.runners and dock.runners[feed_id].state == "ok", 10)
     (layer,) = QgsProject.instance().mapLayers().values()  # adopted, not duplicated
@@ -356,21 +387,64 @@ def test_export_and_import(dock, sta_server, tmp_path):
     path = tmp_path / "feeds.json"
     dock.export_feeds(str(path))
     exported = json.loads(path.read_text(encoding="utf-8"))
-    assert exported["feeds"][0]["url"] == sta_server.url and exported["feeds"][0]["authcfg"] == "abc1234"
+    assert exported["feeds"][0]["url"] == sta_server.url
+    assert exported["feeds"][0]["authcfg"] == "abc1234"
     assert dock.import_feeds(str(path)) == 1
     assert len(dock.runners) == 2
-    imported = [r for r in dock.runners.values() if r is not runner][0]
-    assert imported.feed_id != runner.feed_id and imported.config.url == sta_server.url
+    imported = next(r for r in dock.runners.values() if r is not runner)
+    assert imported.feed_id != runner.feed_id
+    assert imported.config.url == sta_server.url
     assert wait_until(lambda: imported.state == "error", 10)  # the authcfg does not exist here
-    assert "authentication config" in imported.detail
+    assert "authentication configuration abc1234 could not be applied" in imported.detail, imported.detail
     assert len(QgsProject.instance().mapLayers()) == 2
+
+
+def test_edit_and_remove_through_the_buttons(dock, sta_server, monkeypatch):
+    from qgis.PyQt.QtWidgets import QDialogButtonBox, QMessageBox
+
+    runner = dock.add_feed(sta_feed(sta_server))
+    assert wait_until(lambda: runner.state == "ok", 10)
+    layer = runner.live_layer.layer
+    dock.feedTable.selectRow(0)
+
+    def edit(dialog):
+        assert dialog.nameEdit.text() == "NO2 Kassel"
+        assert dialog.urlEdit.text() == sta_server.url
+        dialog.nameEdit.setText("NO2 Kassel Mitte")
+        dialog.alertEdit.setText("50")
+        click(dialog.buttonBox.button(QDialogButtonBox.Ok))
+
+    when_dialog_open(edit)
+    click(dock.editButton)
+    assert runner.config.name == "NO2 Kassel Mitte"
+    assert runner.config.thresholds == Thresholds(25.0, 50.0)
+    assert wait_until(lambda: runner.state == "ok", 10)
+    assert statuses(layer)["3"] == "alert"
+    assert statuses(layer)["2"] == "warn"
+    sta_server.set_values({3: 45.0})
+    click(dock.refreshButton)
+    assert wait_until(lambda: statuses(layer)["3"] == "warn", 10)  # 45 < new alert threshold 50
+    assert layer.name() == "NO2 Kassel Mitte (live)"
+    assert runner.live_layer.layer is layer
+    assert dock.feedTable.item(0, 0).text() == "NO2 Kassel Mitte"
+    saved = QgsProject.instance().readEntry("SocialResilience", "/live_feeds")[0]
+    assert json.loads(saved)["feeds"][0]["thresholds"] == {"warn": 25.0, "alert": 50.0}
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.Yes)
+    click(dock.removeButton)
+    assert dock.runners == {}
+    assert dock.feedTable.rowCount() == 0
+    assert QgsProject.instance().mapLayers() == {}
+    assert not runner.timer.isActive()
 
 
 def test_removing_the_layer_pauses_the_feed(dock, sta_server):
     runner = dock.add_feed(sta_feed(sta_server, refresh_s=1))
     assert wait_until(lambda: runner.state == "ok", 10)
     QgsProject.instance().removeMapLayer(runner.live_layer.layer.id())
-    assert runner.state == "paused" and not runner.timer.isActive() and runner.live_layer is None
+    assert runner.state == "paused"
+    assert not runner.timer.isActive()
+    assert runner.live_layer is None
     dock.feedTable.selectRow(0)
     click(dock.pauseButton)  # paused -> resume: a new layer
     click(dock.pauseButton)
@@ -381,6 +455,36 @@ def test_removing_the_layer_pauses_the_feed(dock, sta_server):
 # -- MQTT -------------------------------------------------------------------------------------------
 
 
+def test_feed_dialog_switches_between_http_and_mqtt(qgis_parent):
+    from social_resilience.ui.feed_dialog import FeedDialog
+
+    dialog = FeedDialog(None, qgis_parent)
+    dialog.show()
+    assert not dialog.transportCombo.isEnabled()  # SensorThings: HTTP only
+    dialog.formatCombo.setCurrentIndex(dialog.formatCombo.findData(3))
+    assert dialog.transportCombo.isEnabled()
+    assert dialog.refreshSpin.value() == 300
+    dialog.transportCombo.setCurrentIndex(dialog.transportCombo.findData("mqtt"))
+    assert dialog.mqttHostEdit.isVisible()
+    assert not dialog.urlEdit.isVisible()
+    assert dialog.mqttTopicEdit.text() == "v3/+/devices/+/up"
+    assert dialog.refreshLabel.text() == "Expected every"
+    dialog.nameEdit.setText("TTN")
+    dialog.mqttHostEdit.setText("eu1.cloud.thethings.network")
+    dialog.mqttPortSpin.setValue(8883)
+    dialog.mqttTlsCheck.setChecked(True)
+    config = dialog.config()
+    assert (config.transport, config.format, config.mqtt_port, config.mqtt_tls) == ("mqtt", 3, 8883, True)
+    assert config.problems() == []
+    dialog.formatCombo.setCurrentIndex(dialog.formatCombo.findData(1))  # openSenseMap: back to HTTP
+    assert dialog.transportCombo.currentData() == "http"
+    assert not dialog.transportCombo.isEnabled()
+    assert dialog.urlEdit.isVisible()
+    dialog.close()
+    dialog.deleteLater()
+
+
+
 def uplink(device: str, value: float, moment: datetime, lon: float | None = None, lat: float | None = None) -> bytes:
     message = {
         "end_device_ids": {"device_id": device, "application_ids": {"application_id": "srt"}},
@@ -388,7 +492,8 @@ def uplink(device: str, value: float, moment: datetime, lon: float | None = None
         "uplink_message": {"f_port": 2, "decoded_payload": {"TempC_SHT": value}, "received_at": moment.isoformat()},
     }
     if lon is not None:
-        message["uplink_message"]["locations"] = {"user": {"latitude": lat, "longitude": lon, "source": "SOURCE_REGISTRY"}}
+        user = {"latitude": lat, "longitude": lon, "source": "SOURCE_REGISTRY"}
+        message["uplink_message"]["locations"] = {"user": user}
     return json.dumps(message).encode()
 
 
@@ -478,7 +583,8 @@ def test_shutdown_stops_everything(qgis_iface, qgis_parent, sta_server, mosquitt
     dock.shutdown()
     assert time.monotonic() - click_time < 4.0  # the hanging request was cancelled, not awaited
     assert not mqtt_thread.is_alive()
-    assert not http.timer.isActive() and not mqtt.timer.isActive()
+    assert not http.timer.isActive()
+    assert not mqtt.timer.isActive()
     assert dock.runners == {}
     assert wait_until(lambda: not dock.our_tasks(), 5)
     from social_resilience.ui.fetch_task import FetchTask, SeriesTask

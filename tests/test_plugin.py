@@ -42,8 +42,10 @@ def test_gui_load_and_unload(plugin, qgis_iface):
         assert len(plugin.actions) == len(plugin.provider.algorithms())
         assert all(a.objectName().startswith("socialresilience_") for a in plugin.actions)
         assert plugin.toolbar is not None
+        assert plugin.live_dock is not None and plugin.live_dock.toggleViewAction() is not None
     finally:
         plugin.unload()
+    assert plugin.live_dock is None
     assert QgsApplication.processingRegistry().providerById("socialresilience") is None
     assert plugin.actions == [] and plugin.toolbar is None
     plugin.initProcessing()  # restore the provider for the other tests

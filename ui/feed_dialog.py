@@ -86,7 +86,7 @@ class FeedDialog(QDialog, FORM_CLASS):
         self.enabledCheck.setChecked(config.enabled)
 
     def config(self) -> FeedConfig:
-        """The configuration as currently entered (keeps the feed id of an edited feed)."""
+        """Return the configuration as entered (an edited feed keeps its id)."""
         base = self._original or FeedConfig(name="", format=0)
         return replace(
             base,

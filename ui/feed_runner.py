@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from datetime import datetime, timezone
 
@@ -18,6 +19,8 @@ from .mqtt_client import MqttFeedClient, paho_available
 LOG_TAG = "Social Resilience"
 #: Points kept per station for the chart when there is no archive.
 HISTORY_LENGTH = 500
+#: MQTT clients whose thread did not end within the wait (kept alive until it does).
+_UNSTOPPED: list[MqttFeedClient] = []
 
 
 def tr(text: str) -> str:
@@ -48,6 +51,7 @@ class FeedRunner(QObject):
         self.task: FetchTask | None = None
         self.mqtt: MqttFeedClient | None = None
         self._last_logged_error = ""
+        self._disposed = False
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         self._watch_layer()
@@ -81,22 +85,29 @@ class FeedRunner(QObject):
         self.timer.stop()
         task, self.task = self.task, None
         if task is not None:
-            try:
+            with contextlib.suppress(TypeError):
                 task.fetched.disconnect(self._on_fetched)
-            except TypeError:
-                pass
             cancel_and_wait(task, wait_s)
         client, self.mqtt = self.mqtt, None
         if client is not None:
             client.messageParsed.disconnect(self._on_message)
             client.stateChanged.disconnect(self._on_mqtt_state)
             client.messageFailed.disconnect(self._on_message_failed)
-            client.stop(wait_s)
-            client.deleteLater()
+            if client.stop(wait_s):
+                client.deleteLater()
+            else:  # keep the object alive for the thread's last signals
+                _UNSTOPPED.append(client)
+                QgsMessageLog.logMessage(
+                    tr("Live feed {}: the MQTT connection did not end in time").format(self.config.name),
+                    LOG_TAG,
+                    Qgis.Warning,
+                )
 
-    def is_active(self) -> bool:
-        """True while a timer, task or MQTT thread of this feed runs."""
-        return self.timer.isActive() or self.task is not None or (self.mqtt is not None and self.mqtt.is_running())
+    def request_stop(self) -> None:
+        """Ask the MQTT thread to end without waiting (a later ``stop`` waits)."""
+        self.timer.stop()
+        if self.mqtt is not None:
+            self.mqtt.request_stop()
 
     def refresh(self) -> bool:
         """Start a fetch task unless one is running or the feed is MQTT; True when started."""
@@ -134,6 +145,8 @@ class FeedRunner(QObject):
         self._rejudge()
 
     def _on_fetched(self, outcome: FetchOutcome) -> None:
+        if self._disposed:
+            return
         self.task = None
         self.last_outcome = outcome
         if outcome.cancelled:
@@ -160,6 +173,8 @@ class FeedRunner(QObject):
         self._set_state("ok", text)
 
     def _on_message(self, result: FeedResult) -> None:
+        if self._disposed or self.mqtt is None:
+            return
         readings = latest_readings(result, self.config.property)
         if not readings:
             return
@@ -170,10 +185,12 @@ class FeedRunner(QObject):
         ))
 
     def _on_message_failed(self, message: str) -> None:
+        if self._disposed or self.mqtt is None:
+            return
         self._report_error(message, state="connected" if self.state == "connected" else self.state)
 
     def _on_mqtt_state(self, state: str, detail: str) -> None:
-        if state == "stopped":
+        if state == "stopped" or self._disposed or self.mqtt is None:
             return
         if state == "retrying":
             self._report_error(tr("MQTT {}: {}").format(self.config.mqtt_host, detail), state="retrying")
@@ -194,6 +211,8 @@ class FeedRunner(QObject):
                     series.append((reading.time, reading.value))
         self.last_update = datetime.now(timezone.utc)
         counts = UpdateCounts()
+        if self.live_layer is not None and sip_deleted(self.live_layer.layer):
+            self.live_layer = None
         if self.live_layer is not None:
             unit_before = self._unit()
             counts = self.live_layer.apply(self.readings)
@@ -207,7 +226,7 @@ class FeedRunner(QObject):
         if not self.readings:
             return
         self.readings = judge_all(self.readings, self.config.thresholds, self.config.stale_seconds())
-        if self.live_layer is not None:
+        if self.live_layer is not None and not sip_deleted(self.live_layer.layer):
             self.live_layer.apply(self.readings)
         self.changed.emit(self.feed_id)
 
@@ -276,11 +295,10 @@ class FeedRunner(QObject):
 
     def dispose(self) -> None:
         """Stop everything and forget the project signal (before deletion)."""
+        self._disposed = True
         self.stop()
-        try:
+        with contextlib.suppress(TypeError):
             QgsProject.instance().layerWillBeRemoved[str].disconnect(self._on_layer_removed)
-        except TypeError:
-            pass
 
 
 def layer_name(config: FeedConfig) -> str:
@@ -299,7 +317,7 @@ def mqtt_credentials(authcfg: str) -> tuple[str, str]:
 
 
 def sip_deleted(obj: QObject) -> bool:
-    """True when the C++ object behind ``obj`` is gone."""
+    """Tell whether the C++ object behind ``obj`` is gone."""
     from qgis.PyQt import sip
 
     return sip.isdeleted(obj)

@@ -14,7 +14,7 @@ KEY = "/live_feeds"
 
 
 def load_from_project(project: QgsProject | None = None) -> list[FeedConfig]:
-    """The feeds stored in ``project`` (default: the current project); [] when none or invalid."""
+    """Return the feeds stored in ``project`` (default: the current one); [] when none or invalid."""
     project = project or QgsProject.instance()
     text, found = project.readEntry(SCOPE, KEY, "")
     if not found or not text:
@@ -40,7 +40,7 @@ def export_file(feeds: list[FeedConfig], path: str | Path) -> None:
 
 
 def import_file(path: str | Path, existing: list[FeedConfig]) -> list[FeedConfig]:
-    """Feeds of a JSON file; ids already used by ``existing`` feeds are replaced by new ones.
+    """Read the feeds of a JSON file; ids already used by ``existing`` feeds are replaced.
 
     Raises ValueError (unreadable or invalid file) with the reason.
     """

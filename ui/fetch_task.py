@@ -8,7 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qgis.core import QgsBlockingNetworkRequest, QgsFeedback, QgsTask
-from qgis.PyQt.QtCore import QCoreApplication, QUrl, pyqtSignal
+from qgis.PyQt import sip
+from qgis.PyQt.QtCore import QCoreApplication, QTimer, QUrl, pyqtSignal
 from qgis.PyQt.QtNetwork import QNetworkRequest
 
 from ..core.live.feed_config import FeedConfig
@@ -56,34 +57,49 @@ class FeedCancelledError(FeedError):
 
 
 def get_text(url: str, authcfg: str = "", feedback: QgsFeedback | None = None) -> str:
-    """Body of ``url`` through the QGIS network stack (proxy, SSL, ``authcfg``), or a local file.
+    """Return the body of ``url`` (QGIS network stack: proxy, SSL, ``authcfg``) or of a local file.
 
-    Raises FeedHttpError for an HTTP error status and FeedConnectionError when there is no answer.
+    For worker threads. Cancelling ``feedback`` aborts the request within 50 ms: a timer of this
+    thread passes the cancel on while the request's own event loop runs (cancelling
+    ``QgsBlockingNetworkRequest`` from another thread can leave it waiting for ever in QGIS 3.22).
+    Raises FeedHttpError for an HTTP error status, FeedConnectionError when there is no answer.
     """
     if is_local(url):
         try:
             return local_path(url).read_text(encoding="utf-8-sig")
         except OSError as error:
             raise FeedConnectionError(f"cannot read {url}: {error.strerror}") from None
-    request = QNetworkRequest(QUrl(url))
-    request.setRawHeader(b"Accept", b"application/json, text/csv;q=0.9, */*;q=0.5")
     where = redact_url(url)
     if feedback is not None and feedback.isCanceled():
         raise FeedCancelledError(f"{where}: cancelled")
+    request = QNetworkRequest(QUrl(url))
+    request.setRawHeader(b"Accept", b"application/json, text/csv;q=0.9, */*;q=0.5")
     blocking = QgsBlockingNetworkRequest()
     if authcfg:
         blocking.setAuthCfg(authcfg)
-    code = blocking.get(request, True, feedback)
+    inner = QgsFeedback()
+    watch = QTimer()
+    watch.setInterval(50)
+    if feedback is not None:
+        watch.timeout.connect(lambda: inner.cancel() if feedback.isCanceled() and not inner.isCanceled() else None)
+        watch.start()
+    try:
+        code = blocking.get(request, True, inner)
+    finally:
+        watch.stop()
+    if inner.isCanceled():
+        raise FeedCancelledError(f"{where}: cancelled")
     reply = blocking.reply()
     status = reply.attribute(QNetworkRequest.HttpStatusCodeAttribute)
-    if feedback is not None and feedback.isCanceled():
-        raise FeedCancelledError(f"{where}: cancelled")
     if isinstance(status, int) and status >= 400:
         reason = reply.attribute(QNetworkRequest.HttpReasonPhraseAttribute) or ""
         hint = tr(" (check the authentication configuration)") if status in (401, 403) else ""
         raise FeedHttpError(f"{where}: HTTP {status} {reason}{hint}".strip(), status, where)
     if code != QgsBlockingNetworkRequest.NoError:
-        raise FeedConnectionError(f"{where}: {blocking.errorMessage()}")
+        message = blocking.errorMessage()
+        if "authentication config" in message and authcfg:
+            message = tr("the authentication configuration {} could not be applied").format(authcfg)
+        raise FeedConnectionError(f"{where}: {message}")
     return bytes(reply.content()).decode("utf-8-sig", errors="replace")
 
 
@@ -165,8 +181,6 @@ class CancellableTask(QgsTask):
 
 def cancel_and_wait(task: CancellableTask, wait_s: float) -> bool:
     """Cancel ``task`` and, if its ``run`` has begun, wait until it returned; True when it has."""
-    from qgis.PyQt import sip
-
     if sip.isdeleted(task):
         return True
     task.cancel()

@@ -6,6 +6,7 @@ Wire-up (plugin.py): ``self.live_dock = create_live_dock(self.iface)`` in ``init
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +19,6 @@ from qgis.PyQt.QtCore import (
     QCoreApplication,
     QItemSelectionModel,
     QModelIndex,
-    QSortFilterProxyModel,
     Qt,
 )
 from qgis.PyQt.QtGui import QColor
@@ -34,7 +34,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core.live.feed_config import FORMAT_NAMES, FeedConfig
-from ..core.live.latest_values import LatestValue
+from ..core.live.latest_values import STATUSES, LatestValue
 from . import feed_store
 from .feed_dialog import FeedDialog
 from .feed_runner import FeedRunner, layer_name
@@ -43,6 +43,8 @@ from .live_layer import FEED_ID_PROPERTY, STATUS_COLORS, LiveLayer
 from .series_chart import SeriesChart
 
 FORM_CLASS, _ = uic.loadUiType(str(Path(__file__).with_name("live_dock.ui")))
+#: Station, value, unit, time, status.
+STATION_COLUMNS = 5
 STATE_COLORS = {
     "ok": "#1a9641",
     "connected": "#1a9641",
@@ -61,7 +63,7 @@ def tr(text: str) -> str:
 
 
 def state_text(state: str) -> str:
-    """Translated name of a feed state."""
+    """Return the translated name of a feed state."""
     names = {
         "idle": tr("waiting"),
         "fetching": tr("fetching…"),
@@ -76,25 +78,35 @@ def state_text(state: str) -> str:
 
 
 class StationTableModel(QAbstractTableModel):
-    """Latest reading per station of the selected feed."""
-
-    HEADERS = ("Station", "Value", "Unit", "Time", "Status")
+    """Latest reading per station of the selected feed, sorted in Python (cheap for many stations)."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.rows: list[LatestValue] = []
+        self.sort_column = 0
+        self.sort_order = Qt.AscendingOrder
 
     def set_readings(self, readings: list[LatestValue]) -> None:
-        """Replace the rows."""
+        """Replace the rows (kept in the current sort order)."""
         self.beginResetModel()
-        self.rows = list(readings)
+        self.rows = sorted(readings, key=_SORT_KEYS[self.sort_column], reverse=self.sort_order == Qt.DescendingOrder)
         self.endResetModel()
+
+    def row_of(self, station_id: str) -> int:
+        """Return the row of a station (-1 when absent)."""
+        return next((row for row, reading in enumerate(self.rows) if reading.station_id == station_id), -1)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.AscendingOrder) -> None:  # noqa: D102 (Qt API)
+        self.sort_column, self.sort_order = column, order
+        self.layoutAboutToBeChanged.emit()
+        self.rows.sort(key=_SORT_KEYS[column], reverse=order == Qt.DescendingOrder)
+        self.layoutChanged.emit()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, D102, B008
         return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, D102, B008
-        return 0 if parent.isValid() else len(self.HEADERS)
+        return 0 if parent.isValid() else STATION_COLUMNS
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802, D102
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
@@ -114,17 +126,25 @@ class StationTableModel(QAbstractTableModel):
             if column == 3:
                 return reading.time.astimezone().strftime("%d.%m. %H:%M:%S") if reading.time else ""
             return reading.status
-        if role == Qt.UserRole:  # sort key
-            if column == 1:
-                return float("-inf") if reading.value is None else reading.value
-            if column == 3:
-                return reading.time.timestamp() if reading.time else 0.0
-            return str(self.data(index, Qt.DisplayRole)).lower()
         if role == Qt.ToolTipRole:
             return f"{reading.station_id}: {reading.property}" + (f"\n{reading.detail}" if reading.detail else "")
         if role == Qt.DecorationRole and column == 4:
             return QColor(STATUS_COLORS.get(reading.status, "#000000"))
         return None
+
+
+def _natural(text: str) -> list:
+    """Sort key that puts "Station 3" before "Station 22"."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
+_SORT_KEYS = (
+    lambda r: _natural(r.name),
+    lambda r: float("-inf") if r.value is None else r.value,
+    lambda r: r.unit,
+    lambda r: r.time.timestamp() if r.time else 0.0,
+    lambda r: STATUSES.index(r.status) if r.status in STATUSES else -1,
+)
 
 
 class LiveSensorDock(QDockWidget, FORM_CLASS):
@@ -138,13 +158,13 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         self.runners: dict[str, FeedRunner] = {}
         self._shut_down = False
         self.station_model = StationTableModel(self)
-        self.station_proxy = QSortFilterProxyModel(self)
-        self.station_proxy.setSourceModel(self.station_model)
-        self.station_proxy.setSortRole(Qt.UserRole)
-        self.stationView.setModel(self.station_proxy)
+        self.stationView.setModel(self.station_model)
         self.stationView.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.stationView.sortByColumn(0, Qt.AscendingOrder)
-        self.feedTable.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        feed_header = self.feedTable.horizontalHeader()
+        feed_header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        feed_header.setSectionResizeMode(0, QHeaderView.Stretch)
+        self.splitter.setSizes([90, 280, 180])
         self.chart = SeriesChart(self.chartContainer)
         layout = QVBoxLayout(self.chartContainer)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -157,7 +177,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
             self.editButton: "mActionToggleEditing.svg",
             self.removeButton: "symbologyRemove.svg",
             self.refreshButton: "mActionRefresh.svg",
-            self.pauseButton: "mActionPause.svg",
+            self.pauseButton: "temporal_navigation/pause.svg",
             self.importButton: "mActionFileOpen.svg",
             self.exportButton: "mActionFileSave.svg",
         }
@@ -185,7 +205,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
     # -- feeds ---------------------------------------------------------------------------------
 
     def feeds(self) -> list[FeedConfig]:
-        """The configured feeds in display order."""
+        """Return the configured feeds in display order."""
         return [runner.config for runner in self.runners.values()]
 
     def add_feed(self, config: FeedConfig, save: bool = True) -> FeedRunner:
@@ -412,7 +432,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         if selected:
             for row, reading in enumerate(self.station_model.rows):
                 if reading.station_id == selected:
-                    index = self.station_proxy.mapFromSource(self.station_model.index(row, 0))
+                    index = self.station_model.index(row, 0)
                     self.stationView.selectionModel().select(
                         index, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
                     )
@@ -423,7 +443,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         rows = self.stationView.selectionModel().selectedRows()
         if not rows:
             return
-        reading = self.station_model.rows[self.station_proxy.mapToSource(rows[0]).row()]
+        reading = self.station_model.rows[rows[0].row()]
         if reading.station_id != self._selected_station:
             self._selected_station = reading.station_id
             self._chart_points = None
@@ -439,7 +459,9 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         if self._chart_points is not None and self._chart_points[0] == (runner.feed_id, reading.station_id):
             points, note = self._chart_points[1], self._chart_points[2]
             latest = (reading.time, reading.value)
-            newer = not points or (reading.time is not None and reading.time - points[-1][0] >= timedelta(milliseconds=1))
+            newer = not points or (
+                reading.time is not None and reading.time - points[-1][0] >= timedelta(milliseconds=1)
+            )
             if reading.time is not None and reading.value is not None and newer:
                 points = [*points, latest]
                 self._chart_points = (self._chart_points[0], points, note)
@@ -454,7 +476,9 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
     def _load_series(self, runner: FeedRunner, reading: LatestValue) -> None:
         task = SeriesTask(runner.config, reading)
         feed_id = runner.feed_id
-        task.loaded.connect(lambda station, points, note: self._series_loaded(task, feed_id, station, points, note))
+        task.loaded.connect(
+            lambda station, points, note: self._series_loaded(task, feed_id, station, points, note)
+        )
         self._series_tasks.append(task)
         QgsApplication.taskManager().addTask(task)
 
@@ -497,6 +521,8 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         project.cleared.disconnect(self.drop_all_feeds)
         if self._new_project_signal is not None:
             self._new_project_signal.disconnect(self.drop_all_feeds)
+        for runner in self.runners.values():
+            runner.request_stop()  # all MQTT threads end in parallel
         for runner in self.runners.values():
             runner.dispose()
             runner.deleteLater()

@@ -22,7 +22,6 @@ from qgis.core import (
     QgsVectorLayerSimpleLabeling,
 )
 from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QVariant
-from qgis.PyQt.QtGui import QColor
 
 from ..core.live.feed_config import Thresholds
 from ..core.live.latest_values import LatestValue
@@ -76,7 +75,7 @@ class LiveLayer:
 
     @classmethod
     def create(cls, name: str, feed_id: str) -> LiveLayer:
-        """A new empty live layer tagged with ``feed_id`` (not yet added to a project)."""
+        """Create an empty live layer tagged with ``feed_id`` (not yet added to a project)."""
         uri = "Point?crs=EPSG:4326&index=yes"
         layer = QgsVectorLayer(uri, name, "memory")
         layer.dataProvider().addAttributes([QgsField(field, kind) for field, kind in FIELDS])
@@ -94,15 +93,6 @@ class LiveLayer:
             return None
         layer.setReadOnly(True)
         return cls(layer)
-
-    @property
-    def feed_id(self) -> str:
-        """The feed this layer belongs to."""
-        return str(self.layer.customProperty(FEED_ID_PROPERTY, ""))
-
-    def station_count(self) -> int:
-        """Number of station features."""
-        return len(self._fid)
 
     def apply(self, readings: dict[str, LatestValue]) -> UpdateCounts:
         """Write the readings: new stations are added, changed ones updated, unchanged ones untouched."""

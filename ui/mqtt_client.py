@@ -25,7 +25,7 @@ def tr(text: str) -> str:
 
 
 def paho_available() -> bool:
-    """True when paho-mqtt can be imported."""
+    """Tell whether paho-mqtt can be imported."""
     try:
         import paho.mqtt.client  # noqa: F401
     except ImportError:
@@ -81,6 +81,10 @@ class MqttFeedClient(QObject):
         self._thread = threading.Thread(target=self._run, name=f"social_resilience-mqtt-{self.name}", daemon=True)
         self._thread.start()
 
+    def request_stop(self) -> None:
+        """Ask the thread to disconnect and end (returns at once)."""
+        self._stop.set()
+
     def stop(self, timeout_s: float = 5.0) -> bool:
         """Disconnect and wait for the thread to end; True when it has ended."""
         self._stop.set()
@@ -89,14 +93,12 @@ class MqttFeedClient(QObject):
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
 
-    def is_running(self) -> bool:
-        """True while the network thread runs."""
-        return self._thread is not None and self._thread.is_alive()
-
     # -- network thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
         import paho.mqtt.client as mqtt
+
+        from ..core.sensors import formats  # noqa: F401 (imported before the first message arrives)
 
         client = mqtt.Client(clean_session=True)
         if self._username:

@@ -39,7 +39,8 @@ class SeriesChart(QWidget):
         """Show ``points`` (time, value), sorted by time."""
         self.points = sorted(points)
         self.thresholds = thresholds
-        self.title = f"{title} ({note})" if note else title
+        unit_text = f" [{unit}]" if unit else ""
+        self.title = f"{title}{unit_text} ({note})" if note else f"{title}{unit_text}"
         self.unit = unit
         self.message = "" if self.points else tr("No values yet for this station.")
         self.update()
@@ -91,11 +92,9 @@ class SeriesChart(QWidget):
             painter.setPen(grid)
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(text_pen)
-            painter.drawText(QRectF(0, y - 8, plot.left() - 4, 16), Qt.AlignRight | Qt.AlignVCenter, f"{value:.4g}")
+            painter.drawText(QRectF(0, y - 8, plot.left() - 4, 16), Qt.AlignRight | Qt.AlignVCenter, f"{value:.3g}")
         painter.drawText(QRectF(plot.left(), plot.bottom() + 2, 120, 16), Qt.AlignLeft, _time_label(t0, t1))
         painter.drawText(QRectF(plot.right() - 120, plot.bottom() + 2, 120, 16), Qt.AlignRight, _time_label(t1, t0))
-        if self.unit:
-            painter.drawText(QRectF(0, 2, plot.left() - 4, 16), Qt.AlignRight, self.unit)
         for limit, color, label in (
             (self.thresholds.warn, WARN_COLOR, tr("warn")),
             (self.thresholds.alert, ALERT_COLOR, tr("alert")),

@@ -13,7 +13,7 @@ from ..sensors.times import parse_time
 def read_series(
     path: str | Path, station_id: str, stream_id: str = "", prop: str = "", limit: int = 500
 ) -> list[tuple[datetime, float]]:
-    """The newest ``limit`` numeric values of a station's stream (or property), oldest first.
+    """Return the newest ``limit`` numeric values of a station's stream (or property), oldest first.
 
     Raises FeedError when the file is not a readable archive.
     """

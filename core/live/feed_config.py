@@ -140,7 +140,7 @@ class FeedConfig:
         return float(self.stale_after * self.refresh_s)
 
     def problems(self) -> list[str]:
-        """What is wrong with this configuration (empty when usable); texts translatable by the GUI."""
+        """List what is wrong with this configuration (empty when usable; the GUI translates the texts)."""
         found = []
         if not self.name.strip():
             found.append(QT_TRANSLATE_NOOP("feed_config", "The feed needs a name."))
@@ -153,7 +153,9 @@ class FeedConfig:
         elif self.transport == "mqtt":
             if self.format not in MQTT_FORMATS:
                 found.append(
-                    QT_TRANSLATE_NOOP("feed_config", "MQTT is available for The Things Network v3 and ChirpStack v4 only.")
+                    QT_TRANSLATE_NOOP(
+                        "feed_config", "MQTT is available for The Things Network v3 and ChirpStack v4 only."
+                    )
                 )
             if not self.mqtt_host.strip() or not self.mqtt_topic.strip():
                 found.append(QT_TRANSLATE_NOOP("feed_config", "An MQTT feed needs a broker host and a topic."))
@@ -174,7 +176,7 @@ class FeedConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeedConfig:
-        """Configuration from :meth:`to_dict` output; unknown keys are ignored."""
+        """Build a configuration from :meth:`to_dict` output; unknown keys are ignored."""
         if not isinstance(data, dict) or "name" not in data or "format" not in data:
             raise ValueError("A feed needs at least 'name' and 'format'.")
         known = {name for name in cls.__dataclass_fields__}
@@ -199,7 +201,7 @@ def feeds_to_json(feeds: list[FeedConfig]) -> str:
 
 
 def feeds_from_json(text: str) -> list[FeedConfig]:
-    """Feeds from :func:`feeds_to_json` text; raises ``ValueError`` with the reason when invalid."""
+    """Read feeds from :func:`feeds_to_json` text; raise ``ValueError`` with the reason when invalid."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

@@ -36,7 +36,7 @@ class LatestValue:
 
 
 def choose_property(result: FeedResult) -> str:
-    """The property measured with a number at most stations (ties: alphabetical); "" if none."""
+    """Return the property measured with a number at most stations (ties: alphabetical); "" if none."""
     stations_per_property: dict[str, set[str]] = {}
     for obs in result.observations:
         if obs.value is not None and obs.property:
@@ -141,7 +141,7 @@ def judge(reading: LatestValue, thresholds: Thresholds, now: datetime, stale_aft
 def judge_all(
     readings: dict[str, LatestValue], thresholds: Thresholds, stale_after_s: float, now: datetime | None = None
 ) -> dict[str, LatestValue]:
-    """Readings with their status set for ``now`` (default: the current time)."""
+    """Return the readings with their status set for ``now`` (default: the current time)."""
     now = now or datetime.now(timezone.utc)
     judged = {}
     for station_id, reading in readings.items():

@@ -62,11 +62,6 @@ def parse_latest_page(text: str, source: str) -> tuple[FeedResult, str]:
     return result, next_link if isinstance(next_link, str) else ""
 
 
-def parse_latest(text: str, source: str) -> FeedResult:
-    """One page as a FeedResult (the ``parse(text, source)`` form of the other parsers)."""
-    return parse_latest_page(text, source)[0]
-
-
 def parse_series(text: str, source: str, station_id: str, stream_id: str, prop: str, unit: str) -> FeedResult:
     """Observations of one Datastream (a ``.../Datastreams(id)/Observations`` response)."""
     document = _load(text)
