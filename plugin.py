@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from qgis.core import QgsApplication
@@ -51,14 +52,15 @@ class SocialResiliencePlugin:
         QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self) -> None:  # noqa: N802 (QGIS API)
-        """Provider, one menu and toolbar entry per algorithm, and the live sensor dock."""
+        """Register the provider, one menu and toolbar entry per algorithm, and the live sensor dock."""
         self.initProcessing()
         self.toolbar = self.iface.addToolBar(self.tr("Social Resilience Toolkit"))
         self.toolbar.setObjectName("SocialResilienceToolkitToolbar")
         for algorithm in self.provider.algorithms():
-            action = QAction(QIcon(str(ICON_DIR / algorithm.ICON)), algorithm.displayName() + "…", self.iface.mainWindow())
+            icon = QIcon(str(ICON_DIR / algorithm.ICON))
+            action = QAction(icon, algorithm.displayName() + "…", self.iface.mainWindow())
             action.setObjectName(f"socialresilience_{algorithm.name()}")
-            action.triggered.connect(lambda _checked=False, alg_id=algorithm.id(): self.open_algorithm(alg_id))
+            action.triggered.connect(partial(self.open_algorithm, algorithm.id()))
             self.iface.addPluginToMenu(MENU, action)
             self.toolbar.addAction(action)
             self.actions.append(action)
@@ -68,7 +70,7 @@ class SocialResiliencePlugin:
         self.iface.addPluginToMenu(MENU, self.live_dock.toggleViewAction())
 
     @staticmethod
-    def open_algorithm(algorithm_id: str) -> None:
+    def open_algorithm(algorithm_id: str, _checked: bool = False) -> None:
         """Open the Processing dialog of an algorithm."""
         import processing
 

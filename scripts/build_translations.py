@@ -45,7 +45,7 @@ class _Collector(ast.NodeVisitor):
         self.classes: list[str] = []
         self.found: list[Message] = []
 
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:  # noqa: N802
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.classes.append(node.name)
         for statement in node.body:
             if isinstance(statement, ast.Assign) and any(
@@ -57,7 +57,7 @@ class _Collector(ast.NodeVisitor):
         self.generic_visit(node)
         self.classes.pop()
 
-    def visit_Call(self, node: ast.Call) -> None:  # noqa: N802
+    def visit_Call(self, node: ast.Call) -> None:
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         args = node.args
@@ -138,7 +138,8 @@ def main() -> int:
         print("lrelease not found (Debian package qttools5-dev-tools): .qm not built", file=sys.stderr)
         return 1
     subprocess.run([lrelease, "-silent", str(ts), "-qm", str(ts.with_suffix(".qm"))], check=True)
-    print(f"wrote {ts.with_suffix('.qm').relative_to(REPO)} ({len(messages) - len(missing)}/{len(messages)} translated)")
+    done = len(messages) - len(missing)
+    print(f"wrote {ts.with_suffix('.qm').relative_to(REPO)} ({done}/{len(messages)} translated)")
     return 0
 
 

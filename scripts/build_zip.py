@@ -16,7 +16,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN_NAME = "social_resilience"
-INCLUDE = ["metadata.txt", "__init__.py", "plugin.py", "LICENSE", "README.md", "algorithms", "core", "ui", "resources", "i18n"]
+INCLUDE = [
+    "metadata.txt", "__init__.py", "plugin.py", "LICENSE", "README.md",
+    "algorithms", "core", "ui", "resources", "i18n",
+]
 EXCLUDE_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 EXCLUDE_SUFFIXES = {".pyc", ".pyo", ".ts"}
 

@@ -40,7 +40,7 @@ def plugin(qgis_iface, qgis_processing):
 
     instance = social_resilience.classFactory(qgis_iface)
     instance.initProcessing()
-    yield instance
+    return instance
 
 
 @pytest.fixture

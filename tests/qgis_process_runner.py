@@ -21,7 +21,8 @@ class QgisProcess:
 
     def __init__(self, home: Path, plugin_parent: Path, plugin_name: str = "social_resilience") -> None:
         self.home = home
-        environment = {k: v for k, v in os.environ.items() if k not in ("QGIS_CUSTOM_CONFIG_PATH", "QGIS_OPTIONS_PATH")}
+        inherited = ("QGIS_CUSTOM_CONFIG_PATH", "QGIS_OPTIONS_PATH")  # pytest-qgis's own profile
+        environment = {k: v for k, v in os.environ.items() if k not in inherited}
         self.env = {
             **environment,
             "QGIS_CUSTOM_CONFIG_PATH": str(home),
@@ -40,7 +41,9 @@ class QgisProcess:
             [QGIS_PROCESS, *args], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
         )
         if check and result.returncode != 0:
-            raise RuntimeError(f"qgis_process {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+            command = " ".join(args)
+            output = f"{result.stdout}\n{result.stderr}"
+            raise RuntimeError(f"qgis_process {command} failed ({result.returncode}):\n{output}")
         return result
 
     def run_algorithm(self, algorithm_id: str, params: dict, timeout: float = 600) -> dict:

@@ -26,7 +26,8 @@ def test_to_qvariant_converts_numpy_and_nan(qgis_app):
     from social_resilience.algorithms.common import to_qvariant
 
     value = to_qvariant(np.float64(1.5))
-    assert type(value) is float and value == 1.5
+    assert type(value) is float
+    assert value == 1.5
     assert type(to_qvariant(np.int32(3))) is int
     assert to_qvariant(np.bool_(True)) is True
     assert to_qvariant(math.nan) == NULL

@@ -32,7 +32,9 @@ def test_provider_lists_the_algorithms(provider):
     names = {alg.name() for alg in provider.algorithms()}
     assert names >= ALGORITHM_IDS
     for alg in provider.algorithms():
-        assert alg.displayName() and alg.group() and alg.shortHelpString()
+        assert alg.displayName()
+        assert alg.group()
+        assert alg.shortHelpString()
         assert alg.createInstance().name() == alg.name()
 
 
@@ -42,12 +44,14 @@ def test_gui_load_and_unload(plugin, qgis_iface):
         assert len(plugin.actions) == len(plugin.provider.algorithms())
         assert all(a.objectName().startswith("socialresilience_") for a in plugin.actions)
         assert plugin.toolbar is not None
-        assert plugin.live_dock is not None and plugin.live_dock.toggleViewAction() is not None
+        assert plugin.live_dock is not None
+        assert plugin.live_dock.toggleViewAction() is not None
     finally:
         plugin.unload()
     assert plugin.live_dock is None
     assert QgsApplication.processingRegistry().providerById("socialresilience") is None
-    assert plugin.actions == [] and plugin.toolbar is None
+    assert plugin.actions == []
+    assert plugin.toolbar is None
     plugin.initProcessing()  # restore the provider for the other tests
     assert QgsApplication.processingRegistry().providerById("socialresilience") is plugin.provider
 

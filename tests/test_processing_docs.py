@@ -8,7 +8,8 @@ from .conftest import REPO
 
 
 def test_generated_reference_is_current(provider):
-    spec = importlib.util.spec_from_file_location("generate_processing_docs", REPO / "scripts" / "generate_processing_docs.py")
+    script = REPO / "scripts" / "generate_processing_docs.py"
+    spec = importlib.util.spec_from_file_location("generate_processing_docs", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     text = module.render(provider)

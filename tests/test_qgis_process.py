@@ -30,7 +30,8 @@ def test_zip_installs_into_a_throwaway_profile_and_loads(tmp_path):
     with zipfile.ZipFile(target) as archive:
         names = archive.namelist()
         assert all(name.startswith("social_resilience/") for name in names)
-        assert not [n for n in names if "/tests/" in n or "/benchmarks/" in n or "__pycache__" in n or n.endswith(".pyc")]
+        unwanted = ("/tests/", "/benchmarks/", "/scripts/", "__pycache__", ".pyc", ".qgis-settings")
+        assert not [n for n in names if any(part in n for part in unwanted)]
         assert "social_resilience/metadata.txt" in names
         assert "social_resilience/i18n/social_resilience_de.qm" in names
         home = tmp_path / "home"
@@ -43,4 +44,5 @@ def test_zip_installs_into_a_throwaway_profile_and_loads(tmp_path):
     assert "socialresilience:createsampletown" in runner.run("list").stdout
     out = tmp_path / "town.gpkg"
     report = runner.run_algorithm("socialresilience:createsampletown", {"SIZE_KM": 1, "OUTPUT": out})
-    assert report["results"]["OUTPUT"] == str(out) and out.is_file()
+    assert report["results"]["OUTPUT"] == str(out)
+    assert out.is_file()
