@@ -6,7 +6,9 @@ keeping a reference to the plugin object for the whole session.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # A folder that holds the plugin under its installed name, whatever the checkout is called.
 PLUGIN_PARENT = Path(tempfile.mkdtemp(prefix="srt_plugins_"))
+atexit.register(shutil.rmtree, PLUGIN_PARENT, ignore_errors=True)
 (PLUGIN_PARENT / PLUGIN_NAME).symlink_to(REPO, target_is_directory=True)
 sys.path.insert(0, str(PLUGIN_PARENT))
 
