@@ -179,13 +179,9 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        stations = self.parameterAsSource(parameters, self.STATIONS, context)
-        observations = self.parameterAsSource(parameters, self.OBSERVATIONS, context)
-        if stations is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.STATIONS))
-        if observations is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.OBSERVATIONS))
-        areas = self.parameterAsSource(parameters, self.AREAS, context)
+        stations = self.source(parameters, self.STATIONS, context)
+        observations = self.source(parameters, self.OBSERVATIONS, context)
+        areas = self.source(parameters, self.AREAS, context, required=False)
         start, end = (self._time_parameter(parameters, name, context) for name in (self.START, self.END))
         if start is not None and end is not None and end <= start:
             raise QgsProcessingException(self.tr("END must be later than START."))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import QgsApplication, QgsProcessingAlgorithm
+from qgis.core import QgsApplication, QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale
 from qgis.PyQt.QtGui import QIcon
 
@@ -75,3 +75,10 @@ class AlgorithmBase(QgsProcessingAlgorithm):
 
     def createInstance(self) -> AlgorithmBase:  # noqa: N802, D102
         return type(self)()
+
+    def source(self, parameters: dict, name: str, context, required: bool = True):
+        """Feature source of parameter ``name``; a clear error when a required one is missing."""
+        source = self.parameterAsSource(parameters, name, context)
+        if source is None and required:
+            raise QgsProcessingException(self.invalidSourceError(parameters, name))
+        return source

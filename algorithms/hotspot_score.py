@@ -164,9 +164,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        source = self.parameterAsSource(parameters, self.INPUT, context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        source = self.source(parameters, self.INPUT, context)
         env_fields = self.parameterAsFields(parameters, self.ENV_FIELDS, context)
         social_fields = self.parameterAsFields(parameters, self.SOCIAL_FIELDS, context)
         invert = set(self.parameterAsFields(parameters, self.INVERT_FIELDS, context))

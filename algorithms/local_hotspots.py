@@ -193,9 +193,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
-        source = self.parameterAsSource(parameters, self.INPUT, context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        source = self.source(parameters, self.INPUT, context)
         field_name = self.parameterAsString(parameters, self.FIELD, context)
         field_index = self._check_field(source.fields(), field_name)
         method = self.parameterAsEnum(parameters, self.WEIGHTS, context)
