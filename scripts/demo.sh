@@ -18,9 +18,17 @@ ln -sfn "$REPO" "$PLUGIN_PARENT/social_resilience"
 qp() {
   QGIS_CUSTOM_CONFIG_PATH="$QGIS_HOME" QGIS_PLUGINPATH="$PLUGIN_PARENT" "$QGIS_PROCESS" "$@"
 }
-run() {
+run() {   # run an algorithm; print its results, or everything it said when it fails
   echo "== $1"
-  qp run "$@" 2>&1 | grep -vE "^(Warning|QStandardPaths)" | sed -n '/^Results/,$p'
+  local log
+  log="$(mktemp)"
+  if ! qp run "$@" >"$log" 2>&1; then
+    cat "$log"
+    echo "FAILED: $1" >&2
+    exit 1
+  fi
+  sed -n '/^Results/,$p' "$log"
+  rm -f "$log"
 }
 qp plugins enable social_resilience >/dev/null 2>&1 || true   # "already enabled" on later runs
 
