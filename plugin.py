@@ -8,7 +8,7 @@ from pathlib import Path
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QCoreApplication, QTranslator
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
+from qgis.PyQt.QtWidgets import QAction, QMenu, QToolButton
 
 from .algorithms.base import ICON_DIR, user_language
 
@@ -24,6 +24,7 @@ class SocialResiliencePlugin:
         self.provider = None
         self.actions: list[QAction] = []
         self.toolbar = None
+        self.menu = None
         self.live_dock = None
         self.translator = self._install_translator()
 
@@ -54,20 +55,31 @@ class SocialResiliencePlugin:
     def initGui(self) -> None:  # noqa: N802 (QGIS API)
         """Register the provider, one menu and toolbar entry per algorithm, and the live sensor dock."""
         self.initProcessing()
-        self.toolbar = self.iface.addToolBar(self.tr("Social Resilience Toolkit"))
-        self.toolbar.setObjectName("SocialResilienceToolkitToolbar")
+        main_window = self.iface.mainWindow()
+        icon = QIcon(str(ICON_DIR / "icon.svg"))
+        self.menu = menu = QMenu(main_window)
         for algorithm in self.provider.algorithms():
-            icon = QIcon(str(ICON_DIR / algorithm.ICON))
-            action = QAction(icon, algorithm.displayName() + "…", self.iface.mainWindow())
+            action = QAction(algorithm.icon(), algorithm.displayName() + "…", main_window)
             action.setObjectName(f"socialresilience_{algorithm.name()}")
             action.triggered.connect(partial(self.open_algorithm, algorithm.id()))
             self.iface.addPluginToMenu(MENU, action)
-            self.toolbar.addAction(action)
+            menu.addAction(action)
             self.actions.append(action)
         from .ui.live_dock import create_live_dock
 
         self.live_dock = create_live_dock(self.iface)
         self.iface.addPluginToMenu(MENU, self.live_dock.toggleViewAction())
+        menu.addSeparator()
+        menu.addAction(self.live_dock.toggleViewAction())
+        # One toolbar button with a menu: the tools share an icon, a row of equal buttons would not help.
+        button = QToolButton(main_window)
+        button.setIcon(icon)
+        button.setToolTip(self.tr("Social Resilience Toolkit"))
+        button.setMenu(menu)
+        button.setPopupMode(QToolButton.InstantPopup)
+        self.toolbar = self.iface.addToolBar(self.tr("Social Resilience Toolkit"))
+        self.toolbar.setObjectName("SocialResilienceToolkitToolbar")
+        self.toolbar.addWidget(button)
 
     @staticmethod
     def open_algorithm(algorithm_id: str, _checked: bool = False) -> None:
@@ -90,7 +102,8 @@ class SocialResiliencePlugin:
         self.actions.clear()
         if self.toolbar is not None:
             self.toolbar.deleteLater()
-            self.toolbar = None
+            self.menu.deleteLater()
+            self.toolbar = self.menu = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

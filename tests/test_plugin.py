@@ -43,7 +43,9 @@ def test_gui_load_and_unload(plugin, qgis_iface):
     try:
         assert len(plugin.actions) == len(plugin.provider.algorithms())
         assert all(a.objectName().startswith("socialresilience_") for a in plugin.actions)
-        assert plugin.toolbar is not None
+        assert len(plugin.toolbar.actions()) == 1  # one button whose menu holds the tools and the dock
+        assert plugin.menu.actions()[: len(plugin.actions)] == plugin.actions
+        assert plugin.live_dock.toggleViewAction() in plugin.menu.actions()
         assert plugin.live_dock is not None
         assert plugin.live_dock.toggleViewAction() is not None
     finally:
@@ -52,6 +54,7 @@ def test_gui_load_and_unload(plugin, qgis_iface):
     assert QgsApplication.processingRegistry().providerById("socialresilience") is None
     assert plugin.actions == []
     assert plugin.toolbar is None
+    assert plugin.menu is None
     plugin.initProcessing()  # restore the provider for the other tests
     assert QgsApplication.processingRegistry().providerById("socialresilience") is plugin.provider
 
