@@ -530,5 +530,6 @@ def test_benchmark_module_runs_on_the_sample_town(provider, sample_town):
     assert row["native_lines"] == row["access_points"]  # one service-area feature per start point
     assert row["ours_s"] > 0
     assert row["ratio"] > 0
+    assert row["native_s"] > row["native_service_s"] > 0
     assert row["traced_peak_mb"] > 0
     assert "| ours_s |" in bench.report([row])
