@@ -7,20 +7,17 @@ from typing import Any
 import numpy as np
 from qgis.core import (
     NULL,
-    QgsCategorizedSymbolRenderer,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureSink,
     QgsField,
     QgsFields,
-    QgsMapLayer,
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
-    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputNumber,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
@@ -28,8 +25,6 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterNumber,
-    QgsSymbol,
-    QgsVectorLayer,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
@@ -47,7 +42,7 @@ from ..core.green_access import (
     standard_values,
 )
 from ..core.walk_graph import build_graph
-from .base import PLUGIN_DIR, AlgorithmBase
+from .base import AlgorithmBase
 from .common import metric_crs, to_float, to_qvariant
 from .green_geometry import (
     catchment_polygon,
@@ -60,8 +55,8 @@ from .green_geometry import (
     read_points,
     representative_points,
 )
+from .style_on_load import style_on_load
 
-STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
 NEW_RESIDENTIAL_FIELDS = (
     ("net_dist_m", QVariant.Double),
     ("green_id", QVariant.Int),
@@ -69,34 +64,6 @@ NEW_RESIDENTIAL_FIELDS = (
     ("eucl_dist_m", QVariant.Double),
     ("served_eucl", QVariant.Int),
 )
-
-
-class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
-    """Apply a .qml style to an output layer when it is loaded."""
-
-    def __init__(self, qml: str) -> None:
-        super().__init__()
-        self.qml = qml
-
-    def postProcessLayer(  # noqa: N802, D102
-        self, layer: QgsMapLayer, context: QgsProcessingContext, feedback: QgsProcessingFeedback
-    ) -> None:
-        if layer is None or not layer.isValid():
-            return
-        _, loaded = layer.loadNamedStyle(self.qml)
-        if not loaded:
-            # the style is made for polygons (buildings): give points markers of the same colours
-            template = QgsVectorLayer("Polygon?crs=EPSG:4326", "style", "memory")
-            template.loadNamedStyle(self.qml)
-            renderer = template.renderer().clone()
-            if isinstance(renderer, QgsCategorizedSymbolRenderer):
-                for i, category in enumerate(renderer.categories()):
-                    fitting = QgsSymbol.defaultSymbol(layer.geometryType())
-                    if fitting is not None:
-                        fitting.setColor(category.symbol().color())
-                        renderer.updateCategorySymbol(i, fitting)
-                layer.setRenderer(renderer)
-        layer.triggerRepaint()
 
 
 class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
@@ -123,10 +90,6 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
     OUTPUT_CATCHMENTS = "OUTPUT_CATCHMENTS"
     OUTPUT_GREEN_SPACES = "OUTPUT_GREEN_SPACES"
     OUTPUT_RESIDENTIAL = "OUTPUT_RESIDENTIAL"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._styles: list[StyleOnLoad] = []
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
         line, polygon, point = (
@@ -433,12 +396,6 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             "served_eucl": np.isfinite(eucl) & (eucl <= distance),
         }
 
-    def _style(self, context: QgsProcessingContext, dest_id: str, qml: str) -> None:
-        if context.willLoadLayerOnCompletion(dest_id):
-            style = StyleOnLoad(str(STYLE_DIR / qml))
-            self._styles.append(style)
-            context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(style)
-
     def _write_greens(
         self,
         parameters: dict,
@@ -483,7 +440,7 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             feature.setGeometry(polygon)
             feature.setAttributes([g + 1, area, float(pop_per_green[g]), float(distance), round(reach, 1)])
             catch_sink.addFeature(feature, QgsFeatureSink.FastInsert)
-        self._style(context, catch_dest, "catchments.qml")
+        style_on_load(context, catch_dest, "catchments.qml")
         return {self.OUTPUT_GREEN_SPACES: green_dest, self.OUTPUT_CATCHMENTS: catch_dest}
 
     def _write_residential(
@@ -524,7 +481,7 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             new.setAttributes(attributes)
             out.append(new)
         sink.addFeatures(out, QgsFeatureSink.FastInsert)
-        self._style(context, dest, "residential_served.qml")
+        style_on_load(context, dest, "residential_served.qml")
         return {self.OUTPUT_RESIDENTIAL: dest}
 
 

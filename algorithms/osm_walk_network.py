@@ -312,8 +312,8 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
             if feedback.isCanceled():
                 break
             geometry = feature.geometry()
-            if geometry.isEmpty() or geometry.constGet().nCoordinates() < 2:
-                continue
+            if geometry.isEmpty() or geometry.constGet().nCoordinates() < 2 or geometry.length() <= 0:
+                continue  # degenerate ways (all nodes at one place) connect nothing and break routing tools
             columns = _columns(feature, index)
             tags = _tags(columns, names)
             walkable = is_walkable(tags)

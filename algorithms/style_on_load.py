@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from qgis.core import (
+    QgsCategorizedSymbolRenderer,
     QgsProcessingContext,
     QgsProcessingLayerPostProcessorInterface,
+    QgsSymbol,
     QgsVectorLayer,
     QgsWkbTypes,
 )
@@ -15,7 +17,11 @@ STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
 
 
 class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
-    """Loads ``resources/styles/<name>`` into a vector layer (of one geometry type, if given)."""
+    """Loads ``resources/styles/<name>`` into a vector layer (of one geometry type, if given).
+
+    A categorized style made for another geometry type (e.g. buildings as polygons, the layer
+    as points) keeps its categories and colours with symbols of the layer's type.
+    """
 
     def __init__(self, style_name: str, geometry_type: int | None = None) -> None:
         super().__init__()
@@ -28,9 +34,24 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
         if self.geometry_type is not None and layer.geometryType() != self.geometry_type:
             return
         message, ok = layer.loadNamedStyle(self.path)
-        if not ok:
+        if not ok and not self._adapt_categories(layer) and feedback is not None:
             feedback.reportError(message)
         layer.triggerRepaint()
+
+    def _adapt_categories(self, layer: QgsVectorLayer) -> bool:
+        """Apply the style's categories with symbols of the layer's geometry type."""
+        template = QgsVectorLayer("Polygon?crs=EPSG:4326", "style", "memory")
+        template.loadNamedStyle(self.path)
+        renderer = template.renderer().clone()
+        if not isinstance(renderer, QgsCategorizedSymbolRenderer):
+            return False
+        for i, category in enumerate(renderer.categories()):
+            symbol = QgsSymbol.defaultSymbol(layer.geometryType())
+            if symbol is not None:
+                symbol.setColor(category.symbol().color())
+                renderer.updateCategorySymbol(i, symbol)
+        layer.setRenderer(renderer)
+        return True
 
 
 # Processing does not own post-processors and deletes the algorithm copy before it loads the

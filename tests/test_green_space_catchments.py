@@ -290,11 +290,11 @@ def test_cancel_stops_the_run(provider):
 
 def test_style_post_processor_fits_points_and_polygons(provider):
     from qgis.core import QgsCategorizedSymbolRenderer, QgsSymbol
-    from social_resilience.algorithms.green_space_catchments import STYLE_DIR, StyleOnLoad
+    from social_resilience.algorithms.style_on_load import StyleOnLoad
 
     for kind, symbol_type in (("Point", QgsSymbol.Marker), ("Polygon", QgsSymbol.Fill)):
         layer = QgsVectorLayer(f"{kind}?crs={UTM}&field=served:integer", "r", "memory")
-        StyleOnLoad(str(STYLE_DIR / "residential_served.qml")).postProcessLayer(
+        StyleOnLoad("residential_served.qml").postProcessLayer(
             layer, QgsProcessingContext(), QgsProcessingFeedback()
         )
         renderer = layer.renderer()
