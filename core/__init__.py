@@ -1,1 +1,1 @@
-"""Pure-Python core (numpy, scipy, optional networkx): no qgis.gui, mostly no qgis at all."""
+"""Pure-Python core (numpy, scipy): no qgis.gui, mostly no qgis at all."""
