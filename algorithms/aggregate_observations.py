@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QVariant
+from qgis.PyQt.QtCore import QDate, QDateTime, QVariant
 
 from ..core.observation_stats import (
     STATISTICS,
@@ -41,7 +41,7 @@ from ..core.observation_stats import (
     window_statistics,
 )
 from .base import AlgorithmBase
-from .common import metric_crs, to_float, to_qvariant
+from .common import metric_crs, to_float, to_qvariant, utc_datetime
 
 DEFAULT_FIELDS = {
     "STATIONS_ID_FIELD": "station_id",
@@ -57,14 +57,8 @@ def qt_time(value: Any) -> float | None:
     if value is None or value == NULL:
         return None
     if isinstance(value, QDateTime):
-        if not value.isValid():
-            return None
-        if value.timeSpec() != Qt.LocalTime:
-            value = value.toUTC()
-        d, t = value.date(), value.time()
-        return datetime(
-            d.year(), d.month(), d.day(), t.hour(), t.minute(), t.second(), t.msec() * 1000, tzinfo=timezone.utc
-        ).timestamp()
+        moment = utc_datetime(value)
+        return None if moment is None else moment.timestamp()
     if isinstance(value, QDate):
         return parse_time(date(value.year(), value.month(), value.day())) if value.isValid() else None
     return parse_time(value if isinstance(value, (str, datetime, date)) else str(value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from qgis.core import (
     QgsProject,
     QgsRectangle,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, QDateTime, Qt
 
 from ..core.crs import utm_epsg
 
@@ -69,3 +70,18 @@ def check_writable(path: str) -> None:
         raise QgsProcessingException(tr("The folder {} does not exist. Choose an existing folder.").format(folder))
     if not os.access(folder, os.W_OK):
         raise QgsProcessingException(tr("Cannot write to {}. Choose a folder you may write to.").format(folder))
+
+
+def utc_datetime(value: Any) -> datetime | None:
+    """Return a QDateTime as an aware UTC datetime, None when unset.
+
+    A value without a zone (``Qt.LocalTime``, as the dialog's date-time widget and zone-less
+    text give) is read as UTC, as the time parameters are labelled; others are converted.
+    """
+    if not isinstance(value, QDateTime) or not value.isValid():
+        return None
+    if value.timeSpec() != Qt.LocalTime:
+        value = value.toUTC()
+    d, t = value.date(), value.time()
+    clock = (t.hour(), t.minute(), t.second(), t.msec() * 1000)
+    return datetime(d.year(), d.month(), d.day(), *clock, tzinfo=timezone.utc)

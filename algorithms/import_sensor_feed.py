@@ -44,7 +44,7 @@ from ..core.sensors.fetch import redact_url
 from ..core.sensors.importer import FORMAT_NAMES, ImportOptions, ImportSummary, parse_properties, stream_feed
 from ..core.sensors.model import Observation
 from .base import AlgorithmBase
-from .common import check_writable
+from .common import check_writable, utc_datetime
 from .qgis_fetcher import QgisFetcher
 
 WGS84 = "EPSG:4326"
@@ -74,16 +74,6 @@ def qdatetime(moment: datetime | None) -> Any:
         QTime(moment.hour, moment.minute, moment.second, moment.microsecond // 1000),
         Qt.UTC,
     )
-
-
-def to_datetime(value: QDateTime) -> datetime | None:
-    """Return a QDateTime parameter value as an aware UTC datetime (None when not set)."""
-    if value is None or not value.isValid():
-        return None
-    utc = value.toUTC()
-    date, clock = utc.date(), utc.time()
-    return datetime(date.year(), date.month(), date.day(), clock.hour(), clock.minute(), clock.second(),
-                    clock.msec() * 1000, tzinfo=timezone.utc)
 
 
 def station_fields() -> QgsFields:
@@ -233,8 +223,8 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             raise QgsProcessingException(
                 self.tr("SOURCE must be an http(s) URL or a file, not '{}://'.").format(scheme)
             )
-        start = to_datetime(self.parameterAsDateTime(parameters, self.START, context))
-        end = to_datetime(self.parameterAsDateTime(parameters, self.END, context))
+        start = utc_datetime(self.parameterAsDateTime(parameters, self.START, context))
+        end = utc_datetime(self.parameterAsDateTime(parameters, self.END, context))
         if start and end and end < start:
             raise QgsProcessingException(self.tr("END is before START. Swap them or leave one empty."))
         extent = None

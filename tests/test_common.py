@@ -41,3 +41,18 @@ def test_check_writable(tmp_path):
     check_writable(str(tmp_path / "out.gpkg"))
     with pytest.raises(QgsProcessingException, match="does not exist"):
         check_writable(str(tmp_path / "missing" / "out.gpkg"))
+
+
+def test_utc_datetime_reads_zone_less_values_as_utc(qgis_app):
+    from datetime import datetime, timezone
+
+    from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
+    from social_resilience.algorithms.common import utc_datetime
+
+    day, midnight = QDate(2024, 6, 1), QTime(0, 0)
+    expected = datetime(2024, 6, 1, tzinfo=timezone.utc)
+    assert utc_datetime(QDateTime(day, midnight, Qt.LocalTime)) == expected  # the dialog's widget
+    assert utc_datetime(QDateTime(day, midnight, Qt.UTC)) == expected
+    assert utc_datetime(QDateTime(day, QTime(2, 0), Qt.OffsetFromUTC, 7200)) == expected
+    assert utc_datetime(QDateTime()) is None
+    assert utc_datetime(None) is None
