@@ -285,6 +285,15 @@ class HotspotScoreAlgorithm(AlgorithmBase):
         spec.weights = [weights.get(name, 1.0) for name in spec.names]
         if sum(spec.weights) <= 0:
             raise QgsProcessingException(self.tr("WEIGHTS: at least one indicator needs a weight above 0."))
+        if spec.method == ci.PRODUCT:
+            for is_env in (True, False):
+                if sum(w for w, env in zip(spec.weights, spec.is_env) if env == is_env) <= 0:
+                    raise QgsProcessingException(
+                        self.tr(
+                            "WEIGHTS: the CalEnviroScreen product needs a weight above 0 in both the "
+                            "environmental and the social indicators."
+                        )
+                    )
         if any(value <= 0 for value in maxima.values()):
             raise QgsProcessingException(self.tr("MAX_VALUES: the maxima must be above 0."))
         spec.env_max = maxima.get("env")

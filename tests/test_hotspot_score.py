@@ -212,6 +212,7 @@ def test_text_field_with_words_is_rejected(provider, tmp_path):
         ({"INVERT_FIELDS": ["id"]}, "INVERT_FIELDS"),
         ({"SOCIAL_FIELDS": ["noise"]}, "once"),
         ({"METHOD": 2, "SOCIAL_FIELDS": []}, "SOCIAL_FIELDS"),
+        ({"METHOD": 2, "WEIGHTS": "noise=0"}, "both the environmental and the social"),
         ({"NORMALIZATION": 3, "INVERT_FIELDS": ["poverty"]}, "INVERT_FIELDS"),
         ({"MAX_VALUES": "env=0"}, "above 0"),
         ({"MAX_VALUES": "noise=3"}, "unknown name 'noise'"),

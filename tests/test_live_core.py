@@ -321,6 +321,10 @@ def test_parse_series_of_a_datastream():
 def test_representative_point_of_feature_polygon():
     ring = [[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]
     assert representative_point({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]}}) == (1, 1)
+    # an L shape: the area-weighted centroid (as the sensor import places it), not the vertex mean
+    l_shape = [[0, 0], [4, 0], [4, 1], [1, 1], [1, 4], [0, 4], [0, 0]]
+    point = representative_point({"type": "Polygon", "coordinates": [l_shape]})
+    assert point == pytest.approx((9.5 / 7, 9.5 / 7))
     assert representative_point({"type": "Point", "coordinates": [7.1, 50.2, 80]}) == (7.1, 50.2)
     assert representative_point(None) is None
 

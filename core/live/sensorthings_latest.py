@@ -20,6 +20,7 @@ from ..sensors.collect import FeedBuilder
 from ..sensors.errors import FeedError, FeedFormatError
 from ..sensors.jsontext import check_not_html, strip_text
 from ..sensors.model import FeedResult
+from ..sensors.sensorthings import geometry_centroid
 from ..sensors.times import parse_interval
 from ..sensors.values import as_number
 
@@ -131,30 +132,7 @@ def _observe(builder: FeedBuilder, station: Any, stream_id: str, prop: str, unit
 
 
 def representative_point(geometry: Any) -> tuple[float, float] | None:
-    """(lon, lat) of a GeoJSON geometry or Feature: the point, or the mean of the vertices."""
+    """(lon, lat) of a GeoJSON geometry or Feature, the same point the sensor import uses."""
     if isinstance(geometry, dict) and geometry.get("type") == "Feature":
         geometry = geometry.get("geometry")
-    if not isinstance(geometry, dict):
-        return None
-    coordinates: list[tuple[float, float]] = []
-    nodes = geometry.get("coordinates")
-    if geometry.get("type") == "Polygon" and isinstance(nodes, list) and nodes:
-        nodes = nodes[0]  # the outer ring
-    _collect_coordinates(nodes, coordinates)
-    if geometry.get("type") == "Polygon" and len(coordinates) > 1 and coordinates[0] == coordinates[-1]:
-        coordinates.pop()
-    if not coordinates:
-        return None
-    return (
-        sum(c[0] for c in coordinates) / len(coordinates),
-        sum(c[1] for c in coordinates) / len(coordinates),
-    )
-
-
-def _collect_coordinates(node: Any, into: list[tuple[float, float]]) -> None:
-    if isinstance(node, (list, tuple)):
-        if len(node) >= 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in node[:2]):
-            into.append((float(node[0]), float(node[1])))
-        else:
-            for child in node:
-                _collect_coordinates(child, into)
+    return geometry_centroid(geometry) if isinstance(geometry, dict) else None
