@@ -15,7 +15,6 @@ from qgis.core import (
     QgsPointXY,
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
-    QgsRectangle,
     QgsSpatialIndex,
     QgsWkbTypes,
 )
@@ -264,9 +263,3 @@ def catchment_polygon(
     return QgsGeometry.collectGeometry(kept) if kept else QgsGeometry()
 
 
-def extent_of(arrays: list[np.ndarray]) -> QgsRectangle:
-    """Bounding rectangle of vertex arrays."""
-    if not arrays:
-        return QgsRectangle()
-    xy = np.concatenate(arrays)
-    return QgsRectangle(xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max())

@@ -160,14 +160,6 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _source(
-        self, parameters: dict, name: str, context: QgsProcessingContext, required: bool
-    ) -> QgsProcessingFeatureSource | None:
-        source = self.parameterAsSource(parameters, name, context)
-        if source is None and required:
-            raise QgsProcessingException(self.invalidSourceError(parameters, name))
-        return source
-
     def _check_type(self, source: QgsProcessingFeatureSource | None, name: str, allowed: tuple[int, ...]) -> None:
         if source is None:
             return
@@ -201,12 +193,12 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
-        network = self._source(parameters, self.NETWORK, context, True)
-        greens_src = self._source(parameters, self.GREEN_SPACES, context, True)
-        barriers_src = self._source(parameters, self.BARRIERS, context, False)
-        crossings_src = self._source(parameters, self.CROSSINGS, context, False)
-        entrances_src = self._source(parameters, self.ENTRANCES, context, False)
-        residential_src = self._source(parameters, self.RESIDENTIAL, context, False)
+        network = self.source(parameters, self.NETWORK, context)
+        greens_src = self.source(parameters, self.GREEN_SPACES, context)
+        barriers_src = self.source(parameters, self.BARRIERS, context, required=False)
+        crossings_src = self.source(parameters, self.CROSSINGS, context, required=False)
+        entrances_src = self.source(parameters, self.ENTRANCES, context, required=False)
+        residential_src = self.source(parameters, self.RESIDENTIAL, context, required=False)
         line, point, polygon = QgsWkbTypes.LineGeometry, QgsWkbTypes.PointGeometry, QgsWkbTypes.PolygonGeometry
         self._check_type(network, self.NETWORK, (line,))
         self._check_type(greens_src, self.GREEN_SPACES, (polygon,))

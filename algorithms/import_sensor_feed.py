@@ -142,7 +142,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
     N_NEW = "N_NEW"
 
     #: Post-processors must outlive the algorithm run; the last few are kept here.
-    _post_processors: ClassVar[list[TemporalPostProcessor]] = []
+    _post_processors: ClassVar[dict[tuple[str, str], TemporalPostProcessor]] = {}
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
         formats = [
@@ -365,7 +365,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
     def _temporal(self, context: QgsProcessingContext, layer_id: str, start: str, end: str) -> None:
         if not context.willLoadLayerOnCompletion(layer_id):
             return
-        processor = TemporalPostProcessor(start, end)
-        type(self)._post_processors = [*type(self)._post_processors[-9:], processor]
+        # Processing does not own post-processors; they hold no state, so one per expression pair lives here.
+        processor = self._post_processors.setdefault((start, end), TemporalPostProcessor(start, end))
         context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
 

@@ -188,17 +188,6 @@ class SegmentIndex:
             seg = np.hstack([seg, np.full((len(points), k - k_eff), -1, dtype=np.int64)])
         return seg
 
-    def nearest_distance(self, points: np.ndarray, k: int = 8) -> np.ndarray:
-        """Distance of each point to the nearest segment (inf where there are none)."""
-        points = np.asarray(points, dtype=float).reshape(-1, 2)
-        seg = self.candidates(points, k)
-        if not len(points):
-            return np.zeros(0)
-        safe = np.maximum(seg, 0)
-        _, _, dist = project_on_segments(points[:, None, :], self.p0[safe], self.p1[safe])
-        dist = np.where(seg >= 0, dist, np.inf)
-        return dist.min(axis=1)
-
     def pairs_near_segments(self, q0: np.ndarray, q1: np.ndarray, margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Candidate (query, segment) pairs: every indexed segment within ``margin`` of a query segment."""
         q0 = np.asarray(q0, dtype=float).reshape(-1, 2)
