@@ -15,7 +15,6 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
-    QgsFields,
     QgsGeometry,
     QgsPoint,
     QgsProcessing,
@@ -41,7 +40,7 @@ from ..core.observation_stats import (
     window_statistics,
 )
 from .base import AlgorithmBase
-from .common import metric_crs, to_float, to_qvariant, utc_datetime
+from .common import metric_crs, to_float, to_qvariant, utc_datetime, with_result_fields
 
 DEFAULT_FIELDS = {
     "STATIONS_ID_FIELD": "station_id",
@@ -217,7 +216,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
 
         stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in STATISTICS]
         results = {}
-        fields, kept = _extend(stations.fields(), stat_fields)
+        fields = with_result_fields(stations.fields(), stat_fields, feedback)
         sink, dest = self.parameterAsSink(
             parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs()
         )
@@ -227,13 +226,13 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             values = stats.get(key) or window_statistics(np.array([]), np.array([]), threshold)
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
-            out.setAttributes([feature.attributes()[i] for i in kept] + [_stat(values, name) for name in STATISTICS])
+            out.setAttributes(feature.attributes() + [_stat(values, name) for name in STATISTICS])
             sink.addFeature(out, QgsFeatureSink.FastInsert)
         results[self.OUTPUT_STATIONS] = dest
 
         if area_rows is not None:
             extra = [QgsField("agg_method", QVariant.String, len=8), QgsField("n_stations", QVariant.Int)]
-            fields, kept = _extend(areas.fields(), stat_fields + extra)
+            fields = with_result_fields(areas.fields(), stat_fields + extra, feedback)
             sink, dest = self.parameterAsSink(
                 parameters, self.OUTPUT_AREAS, context, fields, areas.wkbType(), areas.sourceCrs()
             )
@@ -242,7 +241,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                     out = QgsFeature(fields)
                     out.setGeometry(feature.geometry())
                     out.setAttributes(
-                        [feature.attributes()[i] for i in kept]
+                        feature.attributes()
                         + [_stat(values, name) for name in STATISTICS]
                         + [how, used]
                     )
@@ -452,14 +451,3 @@ def _stat(values: dict[str, float], name: str) -> Any:
     return to_qvariant(values.get(name, math.nan))
 
 
-def _extend(fields: QgsFields, new: list[QgsField]) -> tuple[QgsFields, list[int]]:
-    """Input fields (without those named like a new field) plus ``new``; indices of the kept input fields."""
-    names = {field.name().lower() for field in new}
-    out, kept = QgsFields(), []
-    for index, field in enumerate(fields):
-        if field.name().lower() not in names:
-            out.append(field)
-            kept.append(index)
-    for field in new:
-        out.append(field)
-    return out, kept

@@ -12,6 +12,8 @@ from qgis.core import (
     NULL,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsField,
+    QgsFields,
     QgsProcessingException,
     QgsProject,
     QgsRectangle,
@@ -85,3 +87,30 @@ def utc_datetime(value: Any) -> datetime | None:
     d, t = value.date(), value.time()
     clock = (t.hour(), t.minute(), t.second(), t.msec() * 1000)
     return datetime(d.year(), d.month(), d.day(), *clock, tzinfo=timezone.utc)
+
+
+def with_result_fields(fields: QgsFields, results: list[QgsField], feedback=None) -> QgsFields:
+    """All input ``fields``, then the ``results`` (whose names are the contract).
+
+    An input field that has the name of a result field is kept, renamed ``<name>_in``
+    (``_in2``, ...), with a warning: outputs keep every input field.
+    """
+    taken = {f.name().lower() for f in fields} | {f.name().lower() for f in results}
+    reserved = {f.name().lower() for f in results}
+    out = QgsFields()
+    for field in fields:
+        field = QgsField(field)
+        if field.name().lower() in reserved:
+            number, new_name = 1, f"{field.name()}_in"
+            while new_name.lower() in taken:
+                number += 1
+                new_name = f"{field.name()}_in{number}"
+            taken.add(new_name.lower())
+            if feedback is not None:
+                feedback.pushWarning(tr("Input field {} is kept as {}: the result uses its name.").format(
+                    field.name(), new_name))
+            field.setName(new_name)
+        out.append(field)
+    for field in results:
+        out.append(field)
+    return out

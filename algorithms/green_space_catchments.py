@@ -43,7 +43,7 @@ from ..core.green_access import (
 )
 from ..core.walk_graph import build_graph
 from .base import AlgorithmBase
-from .common import metric_crs, to_float, to_qvariant
+from .common import metric_crs, to_float, to_qvariant, with_result_fields
 from .green_geometry import (
     catchment_polygon,
     containment,
@@ -317,7 +317,9 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             )
         outputs = self._write_greens(parameters, context, target, greens, pop_per_green, catchments, distance)
         if residential is not None:
-            outputs.update(self._write_residential(parameters, context, target, residential_src, residential))
+            outputs.update(
+                self._write_residential(parameters, context, feedback, target, residential_src, residential)
+            )
             stats = served_statistics(residential["population"], residential["served"], residential["served_eucl"])
         else:
             stats = served_statistics(np.zeros(0), np.zeros(0), np.zeros(0))
@@ -439,16 +441,13 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         self,
         parameters: dict,
         context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
         target: QgsCoordinateReferenceSystem,
         source: QgsProcessingFeatureSource,
         res: dict,
     ) -> dict:
-        fields = QgsFields(source.fields())
-        index = []
-        for name, kind in NEW_RESIDENTIAL_FIELDS:
-            if fields.lookupField(name) < 0:
-                fields.append(QgsField(name, kind))
-            index.append(fields.lookupField(name))
+        results = [QgsField(name, kind) for name, kind in NEW_RESIDENTIAL_FIELDS]
+        fields = with_result_fields(source.fields(), results, feedback)
         sink, dest = self.parameterAsSink(
             parameters, self.OUTPUT_RESIDENTIAL, context, fields, source.wkbType(), target
         )
@@ -458,16 +457,14 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         eucl, served_eucl = res["eucl"], res["served_eucl"]
         out = []
         for i, feature in enumerate(res["features"]):
-            attributes = feature.attributes() + [NULL] * (fields.count() - len(feature.attributes()))
-            values = (
+            attributes = [
+                *feature.attributes(),
                 round(float(net_dist[i]), 2) if np.isfinite(net_dist[i]) else NULL,
                 int(green[i]) + 1 if green[i] >= 0 else NULL,
                 int(bool(served[i])),
                 round(float(eucl[i]), 2) if np.isfinite(eucl[i]) else NULL,
                 int(bool(served_eucl[i])),
-            )
-            for j, value in zip(index, values):
-                attributes[j] = value
+            ]
             new = QgsFeature(fields)
             new.setGeometry(res["geometries"][i])
             new.setAttributes(attributes)

@@ -28,7 +28,7 @@ from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
 from ..core import composite_index as ci
 from .base import AlgorithmBase
-from .common import to_qvariant
+from .common import to_qvariant, with_result_fields
 from .style_on_load import style_on_load
 
 NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
@@ -208,7 +208,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
         for warning in result.warnings:
             feedback.pushWarning(translate(warning))
 
-        fields, kept = self._output_fields(source.fields(), names, feedback)
+        fields = self._output_fields(source.fields(), names, feedback)
         sink, dest_id = self.parameterAsSink(
             parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
         )
@@ -217,8 +217,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
         for i, feature in enumerate(features):
             if feedback.isCanceled():
                 return {}
-            source_attributes = feature.attributes()
-            attributes = [source_attributes[index] for index in kept]
+            attributes = feature.attributes()
             attributes += [
                 to_qvariant(result.score[i]),
                 to_qvariant(result.score_pct[i]),
@@ -356,8 +355,8 @@ class HotspotScoreAlgorithm(AlgorithmBase):
 
     def _output_fields(
         self, fields: QgsFields, names: list[str], feedback: QgsProcessingFeedback
-    ) -> tuple[QgsFields, list[int]]:
-        """Input fields (without those the result replaces) plus the result fields; kept input indices."""
+    ) -> QgsFields:
+        """Input fields plus the result fields."""
         new = [
             QgsField("score", QVariant.Double),
             QgsField("score_pct", QVariant.Double),
@@ -370,20 +369,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
         ]
         for name in names:
             new += [QgsField(f"{name}_n", QVariant.Double), QgsField(f"{name}_cls", QVariant.Int)]
-        replaced = {field.name().lower() for field in new}
-        out = QgsFields()
-        kept = []
-        for index, field in enumerate(fields):
-            if field.name().lower() in replaced:
-                feedback.pushWarning(
-                    self.tr("Input field {} is replaced by the result field of that name.").format(field.name())
-                )
-                continue
-            out.append(field)
-            kept.append(index)
-        for field in new:
-            out.append(field)
-        return out, kept
+        return with_result_fields(fields, new, feedback)
 
 
 def translate(message: ci.Message) -> str:

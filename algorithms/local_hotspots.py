@@ -12,7 +12,6 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
-    QgsFields,
     QgsGeometry,
     QgsProcessing,
     QgsProcessingContext,
@@ -33,7 +32,7 @@ from qgis.PyQt.QtCore import QVariant
 from ..core import local_statistics as stats
 from ..core import spatial_weights as sw
 from .base import AlgorithmBase
-from .common import metric_crs, to_float
+from .common import metric_crs, to_float, with_result_fields
 from .style_on_load import style_on_load
 
 STYLES = {
@@ -345,15 +344,8 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
 
     def _write(self, source, features: list, result: stats.HotspotResult, parameters, context, feedback) -> str:
         """Create the sink (only now: nothing half-written on errors), write the features, return its id."""
-        new_names = {name.lower() for name, _, _ in NEW_FIELDS}
-        kept = [i for i, f in enumerate(source.fields()) if f.name().lower() not in new_names]
-        if len(kept) < source.fields().count():
-            feedback.pushWarning(self.tr("Input fields with the names of result fields are replaced."))
-        fields = QgsFields()
-        for i in kept:
-            fields.append(source.fields().at(i))
-        for name, kind, _ in NEW_FIELDS:
-            fields.append(QgsField(name, kind))
+        results = [QgsField(name, kind) for name, kind, _ in NEW_FIELDS]
+        fields = with_result_fields(source.fields(), results, feedback)
         sink, dest_id = self.parameterAsSink(
             parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
         )
@@ -371,7 +363,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             attributes = feature.attributes()
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
-            out.setAttributes([attributes[j] for j in kept] + list(rows[i]))
+            out.setAttributes(attributes + list(rows[i]))
             batch.append(out)
             if len(batch) == 2000:
                 if feedback.isCanceled():

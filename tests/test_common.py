@@ -56,3 +56,24 @@ def test_utc_datetime_reads_zone_less_values_as_utc(qgis_app):
     assert utc_datetime(QDateTime(day, QTime(2, 0), Qt.OffsetFromUTC, 7200)) == expected
     assert utc_datetime(QDateTime()) is None
     assert utc_datetime(None) is None
+
+
+def test_with_result_fields_keeps_every_input_field(qgis_app):
+    from qgis.core import QgsField, QgsFields, QgsProcessingFeedback
+    from qgis.PyQt.QtCore import QVariant
+    from social_resilience.algorithms.common import with_result_fields
+
+    fields = QgsFields()
+    for name in ("id", "SCORE", "score_in", "rank"):
+        fields.append(QgsField(name, QVariant.String))
+    results = [QgsField("score", QVariant.Double), QgsField("rank", QVariant.Int)]
+    warnings = []
+
+    class Feedback(QgsProcessingFeedback):
+        def pushWarning(self, warning):  # noqa: N802
+            warnings.append(warning)
+
+    out = with_result_fields(fields, results, Feedback())
+    assert [f.name() for f in out] == ["id", "SCORE_in2", "score_in", "rank_in", "score", "rank"]
+    assert out.at(4).type() == QVariant.Double
+    assert len(warnings) == 2

@@ -253,13 +253,15 @@ def test_single_feature(provider):
     assert feature["score"] == 100.0
 
 
-def test_existing_result_fields_are_replaced(provider):
+def test_input_field_named_like_a_result_is_kept_renamed(provider):
     layer = memory_layer(
         "field=score:string&field=noise:double&field=poverty:double", [["old", 1.0, 2.0], ["old", 3.0, 1.0]]
     )
     out = run({"INPUT": layer, "ENV_FIELDS": ["noise"], "SOCIAL_FIELDS": ["poverty"]})
     names = [field.name() for field in out.fields()]
     assert names.count("score") == 1
+    assert names[:3] == ["score_in", "noise", "poverty"]  # every input field kept, in order
+    assert [f["score_in"] for f in out.getFeatures()] == ["old", "old"]
     assert sorted(f["score"] for f in out.getFeatures()) == [75.0, 75.0]
 
 
