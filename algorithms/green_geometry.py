@@ -18,6 +18,7 @@ from qgis.core import (
     QgsSpatialIndex,
     QgsWkbTypes,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 
 from ..core.walk_graph import pack_keys
 
@@ -80,16 +81,21 @@ def read_geometries(
     if attributes is not None:
         request.setSubsetOfAttributes(attributes, source.fields())
     features, geometries = [], []
+    skipped = 0
     for feature in source.getFeatures(request, SKIP_INVALID):
         if feedback.isCanceled():
             break
         geometry = feature.geometry()
         if geometry.isNull() or geometry.isEmpty():
+            skipped += 1
             continue
         if transform is not None:
             geometry.transform(transform)
         features.append(feature)
         geometries.append(geometry)
+    if skipped:
+        message = QCoreApplication.translate("green_geometry", "{} features of {} have no geometry and are left out.")
+        feedback.pushWarning(message.format(skipped, source.sourceName()))
     return features, geometries
 
 

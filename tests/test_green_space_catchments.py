@@ -172,6 +172,15 @@ def test_counts_features_without_population_field(provider):
     assert (result["TOTAL_POPULATION"], result["SERVED_POPULATION"], result["SERVED_SHARE"]) == (2.0, 1.0, 0.5)
 
 
+def test_features_without_geometry_are_reported(provider):
+    homes = points_layer([(100, 0), (400, 400)])
+    homes.dataProvider().addFeature(QgsFeature(homes.fields()))  # no geometry
+    feedback = Recorder()
+    result = run(grid_params(RESIDENTIAL=homes), feedback)
+    assert result["TOTAL_POPULATION"] == 2.0
+    assert any("1 features" in w and "no geometry" in w for w in feedback.warnings)
+
+
 def test_barrier_cuts_off_and_crossing_reconnects(provider):
     homes = [(0, 300), (50, 210), (50, 190)]
     barrier = lines_layer(BARRIER)
