@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from qgis.core import QgsBlockingNetworkRequest, QgsFeedback
@@ -10,14 +9,7 @@ from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtNetwork import QNetworkRequest
 
 from ..core.sensors.errors import FeedError, FeedHttpError
-from ..core.sensors.fetch import FeedConnectionError, FileFetcher, is_local, redact_url
-
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
-
-
-def redact_text(text: str) -> str:
-    """``text`` with every URL in it redacted (Qt error messages repeat the URL)."""
-    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+from ..core.sensors.fetch import FeedConnectionError, FileFetcher, is_local, redact_text, redact_url
 
 
 class QgisFetcher:

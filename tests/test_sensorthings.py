@@ -229,6 +229,15 @@ def test_redact_url_hides_credentials():
     assert "x=1" in text
 
 
+def test_redact_text_hides_credentials_in_error_messages():
+    from social_resilience.core.sensors.fetch import redact_text
+
+    message = redact_text("Error transferring https://user:secret@host.example/x?token=abc - server replied: Forbidden")
+    assert "secret" not in message
+    assert "abc" not in message
+    assert message.endswith("- server replied: Forbidden")
+
+
 def test_retries_with_backoff_then_success():
     url = "http://h/x?key=topsecret"
     fetcher = MemoryFetcher({url: [FeedHttpError("HTTP 503", 503, url), FeedConnectionError("timeout"),

@@ -17,7 +17,7 @@ from ..core.live.latest_values import LatestValue, latest_readings
 from ..core.live.sensorthings_latest import latest_query_url, parse_latest_page
 from ..core.sensors.archive import ArchiveWriter
 from ..core.sensors.errors import FeedError, FeedHttpError
-from ..core.sensors.fetch import FeedConnectionError, is_local, local_path, redact_url
+from ..core.sensors.fetch import FeedConnectionError, is_local, local_path, redact_text, redact_url
 from ..core.sensors.model import FeedResult
 
 #: Safety limit for chained SensorThings pages of one refresh.
@@ -96,7 +96,7 @@ def get_text(url: str, authcfg: str = "", feedback: QgsFeedback | None = None) -
         hint = tr(" (check the authentication configuration)") if status in (401, 403) else ""
         raise FeedHttpError(f"{where}: HTTP {status} {reason}{hint}".strip(), status, where)
     if code != QgsBlockingNetworkRequest.NoError:
-        message = blocking.errorMessage()
+        message = redact_text(blocking.errorMessage())
         if "authentication config" in message and authcfg:
             message = tr("the authentication configuration {} could not be applied").format(authcfg)
         raise FeedConnectionError(f"{where}: {message}")

@@ -61,6 +61,14 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it redacted (Qt error messages repeat the URL)."""
+    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+
+
 def _is_secret(name: str) -> bool:
     return name.lower().replace("-", "").replace("_", "") in SECRET_PARAMETERS
 
