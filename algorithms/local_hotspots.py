@@ -41,21 +41,21 @@ STYLES = {
 }
 QUEEN, ROOK, KNN, BAND = 0, 1, 2, 3
 NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
-#: Added fields: name, type, attribute of ``HotspotResult``.
+#: Added fields: name (also the attribute of ``HotspotResult``) and type.
 NEW_FIELDS = (
-    ("n_neighbors", QVariant.Int, "n_neighbors"),
-    ("gi_z", QVariant.Double, "gi_z"),
-    ("gi_p", QVariant.Double, "gi_p"),
-    ("gi_p_fdr", QVariant.Double, "gi_p_fdr"),
-    ("gi_p_sim", QVariant.Double, "gi_p_sim"),
-    ("gi_bin", QVariant.Int, "gi_bin"),
-    ("lisa_i", QVariant.Double, "lisa_i"),
-    ("lisa_z", QVariant.Double, "lisa_z"),
-    ("lisa_lag", QVariant.Double, "lisa_lag"),
-    ("lisa_q", QVariant.Int, "lisa_q"),
-    ("lisa_p", QVariant.Double, "lisa_p"),
-    ("lisa_p_fdr", QVariant.Double, "lisa_p_fdr"),
-    ("lisa_cluster", QVariant.String, "lisa_cluster"),
+    ("n_neighbors", QVariant.Int),
+    ("gi_z", QVariant.Double),
+    ("gi_p", QVariant.Double),
+    ("gi_p_fdr", QVariant.Double),
+    ("gi_p_sim", QVariant.Double),
+    ("gi_bin", QVariant.Int),
+    ("lisa_i", QVariant.Double),
+    ("lisa_z", QVariant.Double),
+    ("lisa_lag", QVariant.Double),
+    ("lisa_q", QVariant.Int),
+    ("lisa_p", QVariant.Double),
+    ("lisa_p_fdr", QVariant.Double),
+    ("lisa_cluster", QVariant.String),
 )
 
 
@@ -344,7 +344,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
 
     def _write(self, source, features: list, result: stats.HotspotResult, parameters, context, feedback) -> str:
         """Create the sink (only now: nothing half-written on errors), write the features, return its id."""
-        results = [QgsField(name, kind) for name, kind, _ in NEW_FIELDS]
+        results = [QgsField(name, kind) for name, kind in NEW_FIELDS]
         fields = with_result_fields(source.fields(), results, feedback)
         sink, dest_id = self.parameterAsSink(
             parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
@@ -353,8 +353,8 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         labels = [stats.CLUSTER_LABELS[c] for c in result.lisa_cluster.tolist()]
         columns = [
-            labels if attr == "lisa_cluster" else _column(getattr(result, attr), kind == QVariant.Int)
-            for _, kind, attr in NEW_FIELDS
+            labels if name == "lisa_cluster" else _column(getattr(result, name), kind == QVariant.Int)
+            for name, kind in NEW_FIELDS
         ]
         rows = list(zip(*columns))
         total = max(len(features), 1)
