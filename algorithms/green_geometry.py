@@ -145,11 +145,12 @@ def polygonal(geometry: QgsGeometry) -> QgsGeometry | None:
 
 @dataclass
 class GreenSpace:
-    """A merged green space: geometry, area (ha), number of parcels."""
+    """A merged green space: geometry, area (ha), number of parcels, index of its largest parcel."""
 
     geometry: QgsGeometry
     area_ha: float
     n_parcels: int
+    largest: int
 
 
 def merge_parcels(parcels: list[QgsGeometry], merge_distance: float) -> list[GreenSpace]:
@@ -180,9 +181,11 @@ def merge_parcels(parcels: list[QgsGeometry], merge_distance: float) -> list[Gre
     labels = cluster_labels(len(parcels), np.array(pa, dtype=np.int64), np.array(pb, dtype=np.int64))
     merged = []
     for label in range(int(labels.max()) + 1 if len(labels) else 0):
-        members = [parcels[i] for i in np.flatnonzero(labels == label)]
+        indices = np.flatnonzero(labels == label)
+        members = [parcels[i] for i in indices]
         union = members[0] if len(members) == 1 else QgsGeometry.unaryUnion(members)
-        merged.append(GreenSpace(union, union.area() / 10_000.0, len(members)))
+        largest = int(indices[int(np.argmax([member.area() for member in members]))])
+        merged.append(GreenSpace(union, union.area() / 10_000.0, len(members), largest))
     return merged
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ from ..core.walk_graph import build_graph
 from .base import AlgorithmBase
 from .common import metric_crs, to_float, to_qvariant, with_result_fields
 from .green_geometry import (
+    GreenSpace,
     catchment_polygon,
     containment,
     merge_parcels,
@@ -64,6 +66,16 @@ NEW_RESIDENTIAL_FIELDS = (
     ("eucl_dist_m", QVariant.Double),
     ("served_eucl", QVariant.Int),
 )
+
+
+@dataclass
+class GreenOutputs:
+    """What is written per qualifying green space."""
+
+    greens: list[GreenSpace]
+    attributes: list[list]  # of each green space's largest parcel
+    pop_per_green: np.ndarray
+    catchments: list
 
 
 class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
@@ -259,8 +271,12 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         self._step(feedback, 25)
 
         # 3. green spaces: merge, filter
-        _, parcel_geometries = read_geometries(greens_src, self._transform(greens_src, target, context), feedback, [])
-        parcels = [g for g in (polygonal(geometry) for geometry in parcel_geometries) if g is not None]
+        parcel_features, parcel_geometries = read_geometries(
+            greens_src, self._transform(greens_src, target, context), feedback
+        )
+        polygons = [(f, polygonal(g)) for f, g in zip(parcel_features, parcel_geometries)]
+        parcel_attributes = [f.attributes() for f, g in polygons if g is not None]
+        parcels = [g for _, g in polygons if g is not None]
         merged = merge_parcels(parcels, merge_distance)
         greens = sorted((m for m in merged if m.area_ha >= min_area), key=lambda m: -m.area_ha)
         feedback.pushInfo(
@@ -315,7 +331,8 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             pop_per_green = population_per_green(
                 residential["green"], residential["population"], residential["served"], len(greens)
             )
-        outputs = self._write_greens(parameters, context, target, greens, pop_per_green, catchments, distance)
+        greens_out = GreenOutputs(greens, [parcel_attributes[g.largest] for g in greens], pop_per_green, catchments)
+        outputs = self._write_greens(parameters, context, feedback, target, greens_src.fields(), greens_out, distance)
         if residential is not None:
             outputs.update(
                 self._write_residential(parameters, context, feedback, target, residential_src, residential)
@@ -394,20 +411,26 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         self,
         parameters: dict,
         context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
         target: QgsCoordinateReferenceSystem,
-        greens: list,
-        pop_per_green: np.ndarray,
-        catchments: list,
+        input_fields: QgsFields,
+        out: GreenOutputs,
         distance: float,
     ) -> dict:
-        green_fields = QgsFields()
-        for name, kind in (("green_id", QVariant.Int), ("area_ha", QVariant.Double), ("pop_served", QVariant.Double),
-                           ("n_parcels", QVariant.Int)):  # fmt: skip
-            green_fields.append(QgsField(name, kind))
-        catch_fields = QgsFields()
-        for name, kind in (("green_id", QVariant.Int), ("area_ha", QVariant.Double), ("pop_served", QVariant.Double),
-                           ("distance_m", QVariant.Double), ("network_m", QVariant.Double)):  # fmt: skip
-            catch_fields.append(QgsField(name, kind))
+        """Qualifying green spaces and their catchments, each with the fields of its largest parcel."""
+        green_fields = with_result_fields(
+            input_fields,
+            [QgsField(name, kind) for name, kind in (
+                ("green_id", QVariant.Int), ("area_ha", QVariant.Double), ("pop_served", QVariant.Double),
+                ("n_parcels", QVariant.Int))],
+            feedback,
+        )  # fmt: skip
+        catch_fields = with_result_fields(
+            input_fields,
+            [QgsField(name, kind) for name, kind in (
+                ("green_id", QVariant.Int), ("area_ha", QVariant.Double), ("pop_served", QVariant.Double),
+                ("distance_m", QVariant.Double), ("network_m", QVariant.Double))],
+        )  # fmt: skip
         green_sink, green_dest = self.parameterAsSink(
             parameters, self.OUTPUT_GREEN_SPACES, context, green_fields, QgsWkbTypes.MultiPolygon, target
         )
@@ -418,13 +441,14 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         )
         if catch_sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_CATCHMENTS))
+        greens, pop_per_green, catchments = out.greens, out.pop_per_green, out.catchments
         for g, green in enumerate(greens):
             area = round(green.area_ha, 4)
             feature = QgsFeature(green_fields)
             geometry = green.geometry
             geometry.convertToMultiType()
             feature.setGeometry(geometry)
-            feature.setAttributes([g + 1, area, float(pop_per_green[g]), int(green.n_parcels)])
+            feature.setAttributes([*out.attributes[g], g + 1, area, float(pop_per_green[g]), int(green.n_parcels)])
             green_sink.addFeature(feature, QgsFeatureSink.FastInsert)
             if catchments[g] is None or catchments[g][0].isEmpty():
                 continue
@@ -432,7 +456,9 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             polygon.convertToMultiType()
             feature = QgsFeature(catch_fields)
             feature.setGeometry(polygon)
-            feature.setAttributes([g + 1, area, float(pop_per_green[g]), float(distance), round(reach, 1)])
+            feature.setAttributes(
+                [*out.attributes[g], g + 1, area, float(pop_per_green[g]), float(distance), round(reach, 1)]
+            )
             catch_sink.addFeature(feature, QgsFeatureSink.FastInsert)
         style_on_load(context, catch_dest, "catchments.qml")
         return {self.OUTPUT_GREEN_SPACES: green_dest, self.OUTPUT_CATCHMENTS: catch_dest}

@@ -262,6 +262,18 @@ def test_merge_distance_joins_parcels_before_the_size_filter(provider):
     assert [(f["area_ha"], f["n_parcels"]) for f in rows] == [(2.0, 2)]
 
 
+def test_merged_green_space_keeps_the_fields_of_its_largest_parcel(provider):
+    parcels = [square(-50, -50, 50, 50), square(55, -50, 175, 50)]  # 1.0 and 1.2 ha, 5 m apart
+    fields = [("name", QVariant.String), ("green_id", QVariant.Int)]
+    greens = _layer("Polygon", parcels, fields=fields, values=[["Small park", 7], ["Big park", 8]])
+    result = run(grid_params(GREEN_SPACES=greens, MIN_AREA_HA=1.5, MERGE_DISTANCE=6.0))
+    for output in ("OUTPUT_GREEN_SPACES", "OUTPUT_CATCHMENTS"):
+        rows = list(result[output].getFeatures())
+        names = [f.name() for f in result[output].fields()]
+        assert names[:2] == ["name", "green_id_in"]  # the input's fields first; its green_id kept renamed
+        assert [(f["name"], f["green_id_in"], f["green_id"]) for f in rows] == [("Big park", 8, 1)]
+
+
 def test_entrance_gives_access_to_a_park_away_from_the_network(provider):
     inner = _layer("Polygon", [square(120, 120, 180, 180)])  # inside a block: no way touches it
     homes = points_layer([(400, 100)])
