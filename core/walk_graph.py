@@ -122,8 +122,10 @@ def project_on_segments(
     return t, proj, dist
 
 
-def segments_cross(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray, end_tol: float = 1e-9) -> np.ndarray:
-    """Whether segment a crosses or touches segment b, ignoring a touch at ``a1`` (pairwise)."""
+def _crossing_fractions(
+    a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairwise line-line intersection: (non-parallel mask, fraction along a, fraction along b)."""
     r = a1 - a0
     s = b1 - b0
     denom = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
@@ -131,7 +133,14 @@ def segments_cross(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarra
     with np.errstate(invalid="ignore", divide="ignore"):
         ta = (q[:, 0] * s[:, 1] - q[:, 1] * s[:, 0]) / denom
         tb = (q[:, 0] * r[:, 1] - q[:, 1] * r[:, 0]) / denom
-    ok = (denom != 0) & (ta >= 0) & (ta < 1 - end_tol) & (tb >= 0) & (tb <= 1)
+    return denom != 0, ta, tb
+
+
+def segments_cross(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray, end_tol: float = 1e-9) -> np.ndarray:
+    """Whether segment a crosses or touches segment b, ignoring a touch at ``a1`` (pairwise)."""
+    proper, ta, tb = _crossing_fractions(a0, a1, b0, b1)
+    with np.errstate(invalid="ignore"):
+        ok = proper & (ta >= 0) & (ta < 1 - end_tol) & (tb >= 0) & (tb <= 1)
     return np.nan_to_num(ok, nan=False).astype(bool)
 
 
@@ -139,14 +148,9 @@ def segment_intersection_params(
     a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairwise proper intersections: (mask, fraction along a)."""
-    r = a1 - a0
-    s = b1 - b0
-    denom = r[:, 0] * s[:, 1] - r[:, 1] * s[:, 0]
-    q = b0 - a0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ta = (q[:, 0] * s[:, 1] - q[:, 1] * s[:, 0]) / denom
-        tb = (q[:, 0] * r[:, 1] - q[:, 1] * r[:, 0]) / denom
-    ok = (denom != 0) & (ta >= 0) & (ta <= 1) & (tb >= 0) & (tb <= 1)
+    proper, ta, tb = _crossing_fractions(a0, a1, b0, b1)
+    with np.errstate(invalid="ignore"):
+        ok = proper & (ta >= 0) & (ta <= 1) & (tb >= 0) & (tb <= 1)
     return np.nan_to_num(ok, nan=False).astype(bool), np.nan_to_num(ta)
 
 
