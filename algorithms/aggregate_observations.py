@@ -31,7 +31,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, QVariant
 
-from ..core.observation_stats import (
+from ..core.hotspots.observation_stats import (
     STATISTICS,
     field_prefix,
     idw,

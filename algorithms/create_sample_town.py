@@ -16,7 +16,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ..core.sample_town import MAX_SIZE_KM, MIN_SIZE_KM, generate_town, validate_size
+from ..core.sample_town.town import MAX_SIZE_KM, MIN_SIZE_KM, generate_town, validate_size
 from .base import AlgorithmBase
 from .common import check_writable
 from .sample_town_writer import remove_files, write_geopackage, write_observations_csv

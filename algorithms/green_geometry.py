@@ -20,7 +20,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..core.walk_graph import pack_keys
+from ..core.green.walk_graph import pack_keys
 
 SKIP_INVALID = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
 
@@ -158,7 +158,7 @@ def merge_parcels(parcels: list[QgsGeometry], merge_distance: float) -> list[Gre
 
     The merged area is the area of the union of the parcels (gaps between them do not count).
     """
-    from ..core.green_access import cluster_labels
+    from ..core.green.access import cluster_labels
 
     index = QgsSpatialIndex()
     for i, geometry in enumerate(parcels):

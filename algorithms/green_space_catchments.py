@@ -30,9 +30,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.barrier_sides import no_barriers, split_barrier_sides
-from ..core.catchment_polygons import piece_probes, reachable_pieces
-from ..core.green_access import (
+from ..core.green.access import (
     SEARCH_FACTOR,
     attach_residential,
     boundary_segments,
@@ -42,7 +40,9 @@ from ..core.green_access import (
     served_statistics,
     standard_values,
 )
-from ..core.walk_graph import build_graph
+from ..core.green.barrier_sides import no_barriers, split_barrier_sides
+from ..core.green.polygons import piece_probes, reachable_pieces
+from ..core.green.walk_graph import build_graph
 from .base import AlgorithmBase
 from .common import metric_crs, to_float, to_qvariant, with_result_fields
 from .green_geometry import (

@@ -26,7 +26,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
-from ..core import composite_index as ci
+from ..core.hotspots import composite_index as ci
 from .base import AlgorithmBase
 from .common import to_qvariant, with_result_fields
 from .style_on_load import style_on_load

@@ -29,8 +29,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core import local_statistics as stats
-from ..core import spatial_weights as sw
+from ..core.hotspots import local_statistics as stats
+from ..core.hotspots import spatial_weights as sw
 from .base import AlgorithmBase
 from .common import metric_crs, to_float, with_result_fields
 from .style_on_load import style_on_load

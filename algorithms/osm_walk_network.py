@@ -34,7 +34,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QVariant
 
-from ..core.osm_tags import (
+from ..core.green.osm_tags import (
     BARRIER_RAILWAYS,
     BARRIER_WATERWAYS,
     DEFAULT_BARRIER_CLASSES,

@@ -38,8 +38,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QVariant
 
-from ..core.sample_town import CRS_AUTHID, SYNTHETIC_NOTE, Layer, SampleTown
-from ..core.sample_town_sensors import csv_rows
+from ..core.sample_town.sensors import csv_rows
+from ..core.sample_town.town import CRS_AUTHID, SYNTHETIC_NOTE, Layer, SampleTown
 from .base import PLUGIN_DIR
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"

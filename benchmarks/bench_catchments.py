@@ -98,9 +98,9 @@ def access_points(layers: dict[str, str]):  # -> QgsVectorLayer
         read_geometries,
         read_lines,
     )
-    from social_resilience.core.barrier_sides import no_barriers
-    from social_resilience.core.green_access import SEARCH_FACTOR, boundary_segments, build_access_network
-    from social_resilience.core.walk_graph import build_graph
+    from social_resilience.core.green.access import SEARCH_FACTOR, boundary_segments, build_access_network
+    from social_resilience.core.green.barrier_sides import no_barriers
+    from social_resilience.core.green.walk_graph import build_graph
 
     context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
     network = QgsVectorLayer(layers["network"], "network", "ogr")

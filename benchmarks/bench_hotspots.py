@@ -148,8 +148,8 @@ def run_core(grid: Path, permutations: int) -> dict:
     """Our weights + statistics from vertex arrays (reading with OGR timed apart)."""
     import numpy as np
     from osgeo import ogr
-    from social_resilience.core import local_statistics as ls
-    from social_resilience.core import spatial_weights as sw
+    from social_resilience.core.hotspots import local_statistics as ls
+    from social_resilience.core.hotspots import spatial_weights as sw
 
     start = time.perf_counter()
     collector = sw.RingCollector()

@@ -8,7 +8,7 @@ from contextlib import closing
 
 import numpy as np
 import pytest
-from social_resilience.core import composite_index as ci
+from social_resilience.core.hotspots import composite_index as ci
 
 from .conftest import shared_data
 

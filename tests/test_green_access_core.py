@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from social_resilience.core.barrier_sides import no_barriers, split_barrier_sides
-from social_resilience.core.catchment_polygons import piece_probes, reachable_pieces
-from social_resilience.core.green_access import (
+from social_resilience.core.green.access import (
     attach_residential,
     barrier_rejector,
     boundary_segments,
@@ -24,7 +22,9 @@ from social_resilience.core.green_access import (
     split_edges,
     standard_values,
 )
-from social_resilience.core.walk_graph import (
+from social_resilience.core.green.barrier_sides import no_barriers, split_barrier_sides
+from social_resilience.core.green.polygons import piece_probes, reachable_pieces
+from social_resilience.core.green.walk_graph import (
     SegmentIndex,
     WalkGraph,
     attach_points,

@@ -482,9 +482,9 @@ def test_network_distances_agree_with_native_service_area(osm):
         read_geometries,
         read_lines,
     )
-    from social_resilience.core.barrier_sides import no_barriers
-    from social_resilience.core.green_access import boundary_segments, build_access_network
-    from social_resilience.core.walk_graph import build_graph, pack_keys
+    from social_resilience.core.green.access import boundary_segments, build_access_network
+    from social_resilience.core.green.barrier_sides import no_barriers
+    from social_resilience.core.green.walk_graph import build_graph, pack_keys
 
     layers = osm("hoyerswerda.osm.pbf")
     context, feedback = QgsProcessingContext(), QgsProcessingFeedback()

@@ -1,4 +1,4 @@
-"""Gi*, Local Moran, global Moran, permutation inference and FDR (core.local_statistics) against esda."""
+"""Gi*, Local Moran, global Moran, permutation inference and FDR (core.hotspots.local_statistics) against esda."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 from scipy import sparse
-from social_resilience.core import local_statistics as ls
+from social_resilience.core.hotspots import local_statistics as ls
 
 from .conftest import shared_data
 from .test_spatial_weights import read_rings
@@ -157,7 +157,7 @@ def test_benjamini_hochberg_by_hand():
 
 @pytest.mark.parametrize("kind", ["queen", "rook"])
 def test_grid_island_gets_no_neighbours(kind):
-    from social_resilience.core import spatial_weights as sw
+    from social_resilience.core.hotspots import spatial_weights as sw
 
     rings, values = read_rings(shared_data("hotspots", "grid_island.gpkg"), "value")
     ref = read_reference("expected_grid_island.csv")

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
-from social_resilience.core.observation_stats import (
+from social_resilience.core.hotspots.observation_stats import (
     field_prefix,
     idw,
     parse_time,

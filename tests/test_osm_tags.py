@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from social_resilience.core.osm_tags import (
+from social_resilience.core.green.osm_tags import (
     DEFAULT_BARRIER_CLASSES,
     barrier_kind,
     crossing_kind,

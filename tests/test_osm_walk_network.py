@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from qgis.core import QgsGeometry, QgsProcessingException, QgsVectorLayer
-from social_resilience.core.osm_tags import parse_hstore
+from social_resilience.core.green.osm_tags import parse_hstore
 
 from .conftest import shared_data
 

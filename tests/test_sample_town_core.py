@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from shapely.geometry import LineString, Point, Polygon, box
 from shapely.ops import unary_union
-from social_resilience.core.sample_town import generate_town, validate_size
-from social_resilience.core.sample_town_sensors import HOURS, PROPERTIES, SENTINEL, csv_rows, traffic_profile
+from social_resilience.core.sample_town.sensors import HOURS, PROPERTIES, SENTINEL, csv_rows, traffic_profile
+from social_resilience.core.sample_town.town import generate_town, validate_size
 
 ARTERIALS = {"primary", "secondary"}
 

@@ -606,8 +606,8 @@ def test_detect_format_constructed_payloads():
 
 
 def test_csv_reads_the_sample_town_observations_csv(tmp_path):
-    from social_resilience.core.sample_town import generate_town
-    from social_resilience.core.sample_town_sensors import SENTINEL, csv_rows
+    from social_resilience.core.sample_town.sensors import SENTINEL, csv_rows
+    from social_resilience.core.sample_town.town import generate_town
 
     town = generate_town(seed=42, size_km=2.0)
     station_ids = town.layers["stations"].column("station_id")

@@ -1,4 +1,4 @@
-"""Spatial weights (core.spatial_weights) against libpysal/esda references and hand-made geometries."""
+"""Spatial weights (core.hotspots.spatial_weights) against libpysal/esda references and hand-made geometries."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from itertools import combinations
 import numpy as np
 import pytest
 from osgeo import ogr
-from social_resilience.core import spatial_weights as sw
+from social_resilience.core.hotspots import spatial_weights as sw
 
 from .conftest import shared_data
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .sample_town_layout import TownBuilder, lot_count
-from .sample_town_model import LAYER_DESCRIPTIONS, Layer, Point, rect, rounded
+from .layout import TownBuilder, lot_count
+from .model import LAYER_DESCRIPTIONS, Layer, Point, rect, rounded
 
 #: Residents' floor space per person (m²) and usable share of gross floor area.
 FLOOR_M2_PER_PERSON = 45.0

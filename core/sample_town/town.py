@@ -13,8 +13,8 @@ in the barrier layer with identical vertices. Built in so that barrier semantics
 * two green parcels in the north-west, each below 2 ha, are separated only by a 5-8 m footway
   and form one space of more than 2 ha when merged with a 10 m merge distance.
 
-Layout and network: :mod:`.sample_town_layout`; buildings: :mod:`.sample_town_buildings`; districts:
-:mod:`.sample_town_districts`; hourly sensor observations: :mod:`.sample_town_sensors`.
+Layout and network: :mod:`.layout`; buildings: :mod:`.buildings`; districts:
+:mod:`.districts`; hourly sensor observations: :mod:`.sensors`.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from .sample_town_buildings import buildings_layer
-from .sample_town_districts import districts_layer
-from .sample_town_layout import TownBuilder
-from .sample_town_model import (
+from .buildings import buildings_layer
+from .districts import districts_layer
+from .layout import TownBuilder
+from .model import (
     CRS_AUTHID,
     LAYER_DESCRIPTIONS,
     MAX_SIZE_KM,
@@ -38,7 +38,7 @@ from .sample_town_model import (
     SampleTown,
     validate_size,
 )
-from .sample_town_sensors import OBSERVATION_FIELDS, StationSite, generate_observations
+from .sensors import OBSERVATION_FIELDS, StationSite, generate_observations
 
 __all__ = [
     "CRS_AUTHID",

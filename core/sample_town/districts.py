@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .sample_town_layout import TownBuilder
-from .sample_town_model import LAYER_DESCRIPTIONS, PLACE_SUFFIXES, STREET_NAMES, Layer, Point, rect
+from .layout import TownBuilder
+from .model import LAYER_DESCRIPTIONS, PLACE_SUFFIXES, STREET_NAMES, Layer, Point, rect
 
 DISTRICT_FIELDS = [
     ("district_id", "int"),

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .sample_town_model import (
+from .model import (
     BLOCK_M,
     EDGE_M,
     LAYER_DESCRIPTIONS,

@@ -1,0 +1,1 @@
+"""Green access: walking graph, barrier sides, access points, catchment polygons, OSM tags."""

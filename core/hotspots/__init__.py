@@ -1,0 +1,1 @@
+"""Hotspot statistics: composite index, spatial weights, local statistics, observation statistics."""

@@ -1,0 +1,1 @@
+"""The synthetic sample town: layout, buildings, districts, sensors."""
