@@ -18,6 +18,7 @@ GROUPS = {
     "greenaccess": QT_TRANSLATE_NOOP("AlgorithmBase", "Green access"),
     "hotspots": QT_TRANSLATE_NOOP("AlgorithmBase", "Hotspots"),
     "sensors": QT_TRANSLATE_NOOP("AlgorithmBase", "Sensors"),
+    "decisions": QT_TRANSLATE_NOOP("AlgorithmBase", "Decisions"),
 }
 
 
@@ -82,3 +83,10 @@ class AlgorithmBase(QgsProcessingAlgorithm):
         if source is None and required:
             raise QgsProcessingException(self.invalidSourceError(parameters, name))
         return source
+
+    def postProcessAlgorithm(self, context, feedback) -> dict:  # noqa: N802
+        """Store the styles of GeoPackage outputs in the files (the sinks are closed by now)."""
+        from .style_on_load import store_default_styles
+
+        store_default_styles(context, feedback)
+        return {}

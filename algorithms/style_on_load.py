@@ -2,30 +2,68 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
+    QgsFeatureRenderer,
     QgsProcessingContext,
     QgsProcessingLayerPostProcessorInterface,
     QgsSymbol,
     QgsVectorLayer,
     QgsWkbTypes,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 
 from .base import PLUGIN_DIR
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
 
 
-class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
-    """Loads ``resources/styles/<name>`` into a vector layer (of one geometry type, if given).
+def tr(text: str) -> str:
+    """Translate a message of the style helpers."""
+    return QCoreApplication.translate("style_on_load", text)
+
+
+def apply_style(layer: QgsVectorLayer, style_name: str) -> str:
+    """Load ``resources/styles/<style_name>`` into ``layer``; return an error message or "".
 
     A categorized style made for another geometry type (e.g. buildings as polygons, the layer
-    as points) keeps its categories and colours with symbols of the layer's type.
+    as points) keeps its categories and colours with symbols of the layer's type; a classified
+    style whose field the layer lacks falls back to the layer's default symbol.
     """
+    path = str(STYLE_DIR / style_name)
+    message, ok = layer.loadNamedStyle(path)
+    if not ok and not _adapt_categories(layer, path):
+        return message
+    attribute = getattr(layer.renderer(), "classAttribute", lambda: "")()
+    if attribute and layer.fields().lookupField(attribute) < 0:
+        layer.setRenderer(QgsFeatureRenderer.defaultRenderer(layer.geometryType()))
+    return ""
+
+
+def _adapt_categories(layer: QgsVectorLayer, path: str) -> bool:
+    """Apply the style's categories with symbols of the layer's geometry type."""
+    template = QgsVectorLayer("Polygon?crs=EPSG:4326", "style", "memory")
+    template.loadNamedStyle(path)
+    renderer = template.renderer().clone()
+    if not isinstance(renderer, QgsCategorizedSymbolRenderer):
+        return False
+    for i, category in enumerate(renderer.categories()):
+        symbol = QgsSymbol.defaultSymbol(layer.geometryType())
+        if symbol is not None:
+            symbol.setColor(category.symbol().color())
+            renderer.updateCategorySymbol(i, symbol)
+    layer.setRenderer(renderer)
+    return True
+
+
+class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Loads ``resources/styles/<name>`` into a vector layer (of one geometry type, if given)."""
 
     def __init__(self, style_name: str, geometry_type: int | None = None) -> None:
         super().__init__()
-        self.path = str(STYLE_DIR / style_name)
+        self.style_name = style_name
         self.geometry_type = geometry_type
 
     def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802, D102
@@ -33,40 +71,47 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
             return
         if self.geometry_type is not None and layer.geometryType() != self.geometry_type:
             return
-        message, ok = layer.loadNamedStyle(self.path)
-        if not ok and not self._adapt_categories(layer) and feedback is not None:
+        message = apply_style(layer, self.style_name)
+        if message and feedback is not None:
             feedback.reportError(message)
         layer.triggerRepaint()
-
-    def _adapt_categories(self, layer: QgsVectorLayer) -> bool:
-        """Apply the style's categories with symbols of the layer's geometry type."""
-        template = QgsVectorLayer("Polygon?crs=EPSG:4326", "style", "memory")
-        template.loadNamedStyle(self.path)
-        renderer = template.renderer().clone()
-        if not isinstance(renderer, QgsCategorizedSymbolRenderer):
-            return False
-        for i, category in enumerate(renderer.categories()):
-            symbol = QgsSymbol.defaultSymbol(layer.geometryType())
-            if symbol is not None:
-                symbol.setColor(category.symbol().color())
-                renderer.updateCategorySymbol(i, symbol)
-        layer.setRenderer(renderer)
-        return True
 
 
 # Processing does not own post-processors and deletes the algorithm copy before it loads the
 # layers, so the post-processors live here (one per style and geometry type; they hold no state).
 _KEEP: dict[tuple[str, int | None], StyleOnLoad] = {}
+#: Outputs to style per run (key: id of the processing context), written after the sinks are closed.
+_PENDING: dict[int, list[tuple[str, str, int | None]]] = {}
 
 
 def style_on_load(
     context: QgsProcessingContext, dest_id: str, style_name: str, polygons_only: bool = False
 ) -> None:
-    """Style output ``dest_id`` with ``style_name`` if the run loads it into the project."""
+    """Style output ``dest_id`` with ``style_name`` if the run loads it into the project.
+
+    A GeoPackage output also gets the style as its default (``layer_styles``) once the algorithm
+    has finished (:func:`store_default_styles`), so it shows styled in any QGIS.
+    """
+    geometry_type = QgsWkbTypes.PolygonGeometry if polygons_only else None
+    _PENDING.setdefault(id(context), []).append((dest_id, style_name, geometry_type))
     if not context.willLoadLayerOnCompletion(dest_id):
         return
-    geometry_type = QgsWkbTypes.PolygonGeometry if polygons_only else None
     key = (style_name, geometry_type)
     if key not in _KEEP:
         _KEEP[key] = StyleOnLoad(style_name, geometry_type)
     context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(_KEEP[key])
+
+
+def store_default_styles(context: QgsProcessingContext, feedback=None) -> None:
+    """Save the styles of this run's GeoPackage outputs as their default style (``layer_styles``)."""
+    for dest_id, style_name, geometry_type in _PENDING.pop(id(context), []):
+        path = dest_id.split("|")[0]
+        if not path.lower().endswith(".gpkg"):
+            continue
+        layer = QgsVectorLayer(dest_id, "output", "ogr")
+        if not layer.isValid() or (geometry_type is not None and layer.geometryType() != geometry_type):
+            continue
+        error = apply_style(layer, style_name) or layer.saveStyleToDatabase(
+            Path(style_name).stem, "Social Resilience Toolkit", True, "")
+        if error and feedback is not None:
+            feedback.pushWarning(tr("The style could not be stored in {}: {}").format(path, error))
