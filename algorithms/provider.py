@@ -28,14 +28,15 @@ def algorithm_classes() -> list[type]:
     from .osm_walk_network import OsmWalkNetworkAlgorithm
     from .report import ReportAlgorithm
 
+    # The order of the workflow: it is the order of the plugin menu.
     return [
         CreateSampleTownAlgorithm,
         OsmWalkNetworkAlgorithm,
         GreenSpaceCatchmentsAlgorithm,
-        HotspotScoreAlgorithm,
-        AggregateObservationsAlgorithm,
-        LocalHotspotsAlgorithm,
         ImportSensorFeedAlgorithm,
+        AggregateObservationsAlgorithm,
+        HotspotScoreAlgorithm,
+        LocalHotspotsAlgorithm,
         ReportAlgorithm,
     ]
 
