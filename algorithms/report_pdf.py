@@ -12,9 +12,6 @@ from qgis.PyQt.QtSvg import QSvgRenderer
 from ..core.report.content import ReportContent
 from ..core.report.html import ReportHtml
 
-PAGE_WIDTH_PX = 700
-
-
 def _svg_image(svg: str) -> QImage:
     """Render an inline SVG chart to an image (Qt's text engine shows no SVG)."""
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
@@ -30,9 +27,13 @@ def _svg_image(svg: str) -> QImage:
     return image
 
 
-def pdf_document(content: ReportContent, language: str, translate) -> QTextDocument:
-    """A text document of the report: maps and charts as image resources scaled to the page."""
+def pdf_document(content: ReportContent, language: str, translate, page: QSizeF) -> QTextDocument:
+    """A text document of the report on pages of ``page`` (points): figures as images of the page's width."""
     document = QTextDocument()
+    document.setPageSize(page)
+    font = document.defaultFont()
+    font.setPointSizeF(9)
+    document.setDefaultFont(font)
     charts = []
     for number, figure in enumerate(content.maps + content.charts):
         name = f"figure{number}.png"
@@ -44,7 +45,7 @@ def pdf_document(content: ReportContent, language: str, translate) -> QTextDocum
         target = printable.maps if figure in content.maps else printable.charts
         target.append(type(figure)(figure.title, src=name, caption=figure.caption))
     text = ReportHtml(language, translate).render(printable)
-    width = f'width="{PAGE_WIDTH_PX}"'
+    width = f'width="{int(page.width()) - 20}"'
     text = re.sub(r'<img src="(figure\d+\.png)"', lambda m: f'<img {width} src="{m.group(1)}"', text)
     document.setHtml(text)
     return document
@@ -58,10 +59,9 @@ def _decode(src: str) -> bytes:
 
 def write_pdf(content: ReportContent, language: str, translate, path: str) -> None:
     """Write the report as an A4 PDF to ``path``."""
-    document = pdf_document(content, language, translate)
     printer = QPrinter(QPrinter.HighResolution)
     printer.setOutputFormat(QPrinter.PdfFormat)
     printer.setOutputFileName(path)
     printer.setPageLayout(QPageLayout(QPageSize(QPageSize.A4), QPageLayout.Portrait, QMarginsF(15, 15, 15, 15)))
-    document.setPageSize(QSizeF(printer.pageRect(QPrinter.Point).size()))
-    document.print_(printer)
+    page = QSizeF(printer.pageRect(QPrinter.Point).size())
+    pdf_document(content, language, translate, page).print_(printer)
