@@ -13,6 +13,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .base import PLUGIN_DIR
@@ -77,9 +78,10 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
         layer.triggerRepaint()
 
 
-# Processing does not own post-processors and deletes the algorithm copy before it loads the
-# layers, so the post-processors live here (one per style and geometry type; they hold no state).
-_KEEP: dict[tuple[str, int | None], StyleOnLoad] = {}
+# Processing deletes the algorithm copy before it loads the layers, and QGIS deletes a
+# post-processor with the context that used it, so each use gets its own post-processor, kept
+# alive here until QGIS has deleted it.
+_KEEP: list[StyleOnLoad] = []
 #: Outputs to style per run (key: id of the processing context), written after the sinks are closed.
 _PENDING: dict[int, list[tuple[str, str, int | None]]] = {}
 
@@ -96,10 +98,10 @@ def style_on_load(
     _PENDING.setdefault(id(context), []).append((dest_id, style_name, geometry_type))
     if not context.willLoadLayerOnCompletion(dest_id):
         return
-    key = (style_name, geometry_type)
-    if key not in _KEEP:
-        _KEEP[key] = StyleOnLoad(style_name, geometry_type)
-    context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(_KEEP[key])
+    _KEEP[:] = [kept for kept in _KEEP if not sip.isdeleted(kept)]
+    post_processor = StyleOnLoad(style_name, geometry_type)
+    _KEEP.append(post_processor)
+    context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(post_processor)
 
 
 def store_default_styles(context: QgsProcessingContext, feedback=None) -> None:
@@ -110,6 +112,8 @@ def store_default_styles(context: QgsProcessingContext, feedback=None) -> None:
             continue
         layer = QgsVectorLayer(dest_id, "output", "ogr")
         if not layer.isValid() or (geometry_type is not None and layer.geometryType() != geometry_type):
+            continue
+        if layer.listStylesInDatabase()[0] > 0:  # the writer stored its own style (e.g. the sample town)
             continue
         error = apply_style(layer, style_name) or layer.saveStyleToDatabase(
             Path(style_name).stem, "Social Resilience Toolkit", True, "")
