@@ -117,7 +117,7 @@ class ReportAlgorithm(AlgorithmBase):
         return results
 
     def _layers(self, parameters, context, feedback) -> dict:
-        """The given layers as memory copies (name -> QgsVectorLayer)."""
+        """Return the given layers as memory copies (name -> QgsVectorLayer)."""
         layers = {}
         for name in self.LAYERS:
             source = self.parameterAsSource(parameters, name, context)
@@ -198,7 +198,7 @@ class ReportAlgorithm(AlgorithmBase):
 
     @staticmethod
     def _copy(layer):
-        """A second layer on the same features (a layer has one style at a time)."""
+        """Copy a layer to style the same features twice (a layer has one style at a time)."""
         return layer.materialize(QgsFeatureRequest())
 
     @staticmethod

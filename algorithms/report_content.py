@@ -72,7 +72,7 @@ def _text(feature, field: str) -> str | None:
 
 
 def residential_access(layer: QgsVectorLayer, population_field: str | None) -> AccessSummary:
-    """Served population (or homes) of ``OUTPUT_RESIDENTIAL`` of the catchments."""
+    """Count the served population (or homes) of ``OUTPUT_RESIDENTIAL`` of the catchments."""
     missing = [n for n in ("served", "served_eucl") if layer.fields().lookupField(n) < 0]
     if missing:
         raise QgsProcessingException(tr(
@@ -88,7 +88,7 @@ def residential_access(layer: QgsVectorLayer, population_field: str | None) -> A
 
 
 def areas_access(layer: QgsVectorLayer) -> AccessSummary:
-    """Served population from the equity fields of the areas (when no RESIDENTIAL is given)."""
+    """Sum the served population from the equity fields of the areas (when no RESIDENTIAL is given)."""
     total = served = straight = 0.0
     for feature in layer.getFeatures():
         pop = _value(feature, "pop") or 0.0
@@ -99,7 +99,7 @@ def areas_access(layer: QgsVectorLayer) -> AccessSummary:
 
 
 def name_field(layer: QgsVectorLayer) -> str | None:
-    """The field that names an area: ``name``, else the first text field."""
+    """Find the field that names an area: ``name``, else the first text field."""
     for field in layer.fields():
         if field.name().lower() == "name":
             return field.name()
@@ -140,7 +140,7 @@ def hotspots(layer: QgsVectorLayer) -> HotspotSummary:
 
 
 def indicators(layer: QgsVectorLayer | None) -> list[str]:
-    """Indicators of the hotspot score: fields with both ``<x>_n`` and ``<x>_cls``."""
+    """List the indicators of the hotspot score: fields with both ``<x>_n`` and ``<x>_cls``."""
     if layer is None:
         return []
     names = set(layer.fields().names())
@@ -148,7 +148,7 @@ def indicators(layer: QgsVectorLayer | None) -> list[str]:
 
 
 def first_value(layer: QgsVectorLayer | None, field: str) -> float | None:
-    """The first non-null value of ``field`` (e.g. ``distance_m`` of the catchments)."""
+    """Return the first non-null value of ``field`` (e.g. ``distance_m`` of the catchments)."""
     if layer is None or layer.fields().lookupField(field) < 0:
         return None
     for feature in layer.getFeatures():
@@ -159,7 +159,7 @@ def first_value(layer: QgsVectorLayer | None, field: str) -> float | None:
 
 
 def green_facts(facts: MethodFacts, green: QgsVectorLayer | None) -> None:
-    """Number and total area of the qualifying green spaces."""
+    """Add the number and total area of the qualifying green spaces."""
     if green is None:
         return
     facts.n_green_spaces = green.featureCount()
@@ -170,7 +170,7 @@ def green_facts(facts: MethodFacts, green: QgsVectorLayer | None) -> None:
 
 
 def data_sources(layers: list[QgsVectorLayer], extra: str) -> list[str]:
-    """Sources and licences: given by the user, OpenStreetMap (``osm_id``) and synthetic data."""
+    """List the sources and licences: given by the user, OpenStreetMap (``osm_id``) and synthetic data."""
     sources = [line.strip() for line in extra.replace(";", "\n").splitlines() if line.strip()]
     if any(layer.fields().lookupField("osm_id") >= 0 for layer in layers):
         sources.append(tr("Map data © OpenStreetMap contributors, licensed under the Open Database License "

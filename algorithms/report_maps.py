@@ -43,7 +43,7 @@ def tr(text: str) -> str:
 
 
 def style_label(label: str) -> str:
-    """A legend label of the plugin's styles in the user's language."""
+    """Translate a legend label of the plugin's styles in the user's language."""
     labels = {
         "served": tr("served"), "not served": tr("not served"),
         "Hot spot, 99 % confidence": tr("Hot spot, 99 % confidence"),
@@ -75,7 +75,7 @@ class MapLayer:
 
 
 def styled(item: MapLayer) -> QgsVectorLayer:
-    """The item's layer in its style, with legend labels in the user's language."""
+    """Style the item's layer, with legend labels in the user's language."""
     layer = item.layer
     layer.setName(item.name)
     apply_style(layer, item.style)
@@ -90,7 +90,7 @@ def styled(item: MapLayer) -> QgsVectorLayer:
 
 
 def map_crs(layers: list[QgsVectorLayer], metric: QgsCoordinateReferenceSystem) -> QgsCoordinateReferenceSystem:
-    """The CRS of the map: the first projected layer CRS, else ``metric`` (UTM of the data)."""
+    """Choose the CRS of the map: the first projected layer CRS, else ``metric`` (UTM of the data)."""
     for layer in layers:
         if layer.crs().isValid() and not layer.crs().isGeographic():
             return layer.crs()
@@ -193,7 +193,7 @@ def _draw_legend(painter: QPainter, legend: QgsLegendRenderer, left: int) -> Non
 
 
 def nice_length(target: float) -> float:
-    """The largest 1, 2 or 5 × 10^k not above ``target`` (a round scale-bar segment)."""
+    """Return the largest 1, 2 or 5 × 10^k not above ``target`` (a round scale-bar segment)."""
     power = 10 ** math.floor(math.log10(target))
     return max(step * power for step in (1, 2, 5) if step * power <= target)
 

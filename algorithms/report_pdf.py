@@ -12,6 +12,7 @@ from qgis.PyQt.QtSvg import QSvgRenderer
 from ..core.report.content import ReportContent
 from ..core.report.html import ReportHtml
 
+
 def _svg_image(svg: str) -> QImage:
     """Render an inline SVG chart to an image (Qt's text engine shows no SVG)."""
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
@@ -28,7 +29,7 @@ def _svg_image(svg: str) -> QImage:
 
 
 def pdf_document(content: ReportContent, language: str, translate, page: QSizeF) -> QTextDocument:
-    """A text document of the report on pages of ``page`` (points): figures as images of the page's width."""
+    """Lay out the report on pages of ``page`` (points): figures as images of the page's width."""
     document = QTextDocument()
     document.setPageSize(page)
     font = document.defaultFont()
@@ -41,7 +42,7 @@ def pdf_document(content: ReportContent, language: str, translate, page: QSizeF)
         document.addResource(QTextDocument.ImageResource, QUrl(name), image)
         charts.append((figure, name, image))
     printable = ReportContent(**{**content.__dict__, "maps": [], "charts": []})
-    for figure, name, image in charts:
+    for figure, name, _image in charts:
         target = printable.maps if figure in content.maps else printable.charts
         target.append(type(figure)(figure.title, src=name, caption=figure.caption))
     text = ReportHtml(language, translate).render(printable)

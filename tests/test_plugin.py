@@ -17,6 +17,7 @@ MENU_ORDER = [
     "aggregateobservations",
     "hotspotscore",
     "localhotspots",
+    "report",
 ]
 
 

@@ -6,7 +6,6 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-
 from social_resilience.core.report.content import (
     AreaRow,
     Figure,
