@@ -20,6 +20,7 @@ GROUPS = {
     "hotspots": QT_TRANSLATE_NOOP("AlgorithmBase", "Hotspots"),
     "sensors": QT_TRANSLATE_NOOP("AlgorithmBase", "Sensors"),
     "decisions": QT_TRANSLATE_NOOP("AlgorithmBase", "Decisions"),
+    "workflows": QT_TRANSLATE_NOOP("AlgorithmBase", "Workflows"),
 }
 
 
