@@ -20,8 +20,10 @@ def _child(model, child_id: str, algorithm: str, description: str, x: float, sou
     """Add a child algorithm; ``sources`` maps parameter -> ('param', name) | ('child', id, output) | ('value', v)."""
     from qgis.core import (
         QgsProcessingModelChildAlgorithm,
-        QgsProcessingModelChildParameterSource as Source,
         QgsProcessingModelOutput,
+    )
+    from qgis.core import (
+        QgsProcessingModelChildParameterSource as Source,
     )
     from qgis.PyQt.QtCore import QPointF
 
@@ -128,7 +130,7 @@ def main() -> int:
     plugin.initProcessing()
     MODELS.mkdir(parents=True, exist_ok=True)
     for model in (sensor_model(),):
-        errors = [e for child in model.childAlgorithms().values() for e in (child.algorithm() is None and [child.childId()] or [])]
+        errors = [child.childId() for child in model.childAlgorithms().values() if child.algorithm() is None]
         if errors:
             sys.exit(f"unknown algorithms in {model.name()}: {errors}")
         path = MODELS / f"{model.name()}.model3"
