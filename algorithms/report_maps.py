@@ -26,7 +26,7 @@ from qgis.core import (
     QgsUnitTypes,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QSize, QSizeF
+from qgis.PyQt.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QRectF, QSize, QSizeF
 from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter
 
 from .style_on_load import apply_style
@@ -215,6 +215,8 @@ def _draw_scale_bar(painter: QPainter, settings: QgsMapSettings, height: int) ->
     scale.scale = settings.scale()
     scale.size = QSizeF(2 * scale.segmentWidth + 20, 12)
     painter.save()
+    width = (2 * scale.segmentWidth + 16) * MM
+    painter.fillRect(QRectF(4, height - 14 * MM, width, 13 * MM), QColor(255, 255, 255, 215))
     painter.translate(10, height - 12 * MM)
     context = QgsRenderContext.fromQPainter(painter)
     context.setScaleFactor(MM)

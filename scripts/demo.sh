@@ -67,6 +67,30 @@ run socialresilience:greenspacecatchments --NETWORK="$TOWN|layername=network" \
   --OUTPUT_CATCHMENTS="$OUT/green_catchments.gpkg" --OUTPUT_GREEN_SPACES="$OUT/green_spaces_2ha.gpkg" \
   --OUTPUT_RESIDENTIAL="$OUT/buildings_green_access.gpkg"
 
+# The report for the council: maps, key figures in words, districts ranked, method, sources.
+echo "== socialresilience:report"
+REPORT_JSON="$(mktemp)"
+if ! qp --json run socialresilience:report --AREAS="$OUT/hotspot_clusters.gpkg" \
+  --RESIDENTIAL="$OUT/buildings_green_access.gpkg" --POPULATION_FIELD=population \
+  --CATCHMENTS="$OUT/green_catchments.gpkg" --GREEN_SPACES="$OUT/green_spaces_2ha.gpkg" \
+  --HOTSPOTS="$OUT/hotspot_clusters.gpkg" --STATIONS="$OUT/stations_no2.gpkg" --MIN_AREA_HA=2 \
+  --TITLE="Sample town: green access and environmental hotspots" \
+  --DATA_SOURCES="Sample town: synthetic data made by the Social Resilience Toolkit (seed 42), no licence restrictions" \
+  --OUTPUT_HTML="$OUT/report.html" --OUTPUT_PDF="$OUT/report.pdf" >"$REPORT_JSON" 2>&1; then
+  cat "$REPORT_JSON"
+  echo "FAILED: socialresilience:report" >&2
+  exit 1
+fi
+"$PYTHON" - "$REPORT_JSON" <<'PY'
+import json, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+results = json.loads(text[text.index("{"):])["results"]
+print(f"Report: {results['OUTPUT_HTML']} (PDF: {results['OUTPUT_PDF']})")
+for sentence in results["KEY_FIGURES"].splitlines():
+    print(f"  {sentence}")
+PY
+rm -f "$REPORT_JSON"
+
 echo
 echo "Done. Results in $OUT:"
 echo "  sample_town.gpkg                 the synthetic town (all input layers)"
@@ -76,4 +100,5 @@ echo "  hotspot_score.gpkg               socio-ecological hotspot score per dist
 echo "  hotspot_clusters.gpkg            Getis-Ord Gi* and Local Moran clusters of the score"
 echo "  green_catchments.gpkg            400 m walking catchments of green spaces >= 2 ha"
 echo "  buildings_green_access.gpkg      buildings served / not served (net_dist_m, served)"
+echo "  report.html, report.pdf          the report for decision makers (open in any browser)"
 echo "Open them in QGIS (drag and drop), or see README.md for the GUI and models."
