@@ -28,7 +28,7 @@ from ..core.report.html import ReportHtml
 from ..core.report.words import ReportWords
 from . import report_content as read
 from .base import AlgorithmBase, user_language
-from .common import check_writable, metric_crs
+from .common import check_writable
 from .report_maps import MapLayer, map_crs, png_data_uri, render_map
 
 POLYGONS = [QgsProcessing.TypeVectorPolygon]
@@ -187,7 +187,7 @@ class ReportAlgorithm(AlgorithmBase):
         if read.has_fields(get("AREAS"), ("score_pct",)):
             themes.append((self.tr("Hotspot score per area"), [
                 MapLayer(self._copy(get("AREAS")), "hotspot_score.qml", self.tr("Score percentile"))], ""))
-        crs = map_crs(list(layers.values()), self._metric(layers))
+        crs = map_crs(list(layers.values()))
         figures = []
         for title, items, caption in themes:
             items = [item for item in items if item.layer is not None]
@@ -200,11 +200,6 @@ class ReportAlgorithm(AlgorithmBase):
     def _copy(layer):
         """Copy a layer to style the same features twice (a layer has one style at a time)."""
         return layer.materialize(QgsFeatureRequest())
-
-    @staticmethod
-    def _metric(layers: dict):
-        first = next(iter(layers.values()))
-        return metric_crs(first.crs(), first.extent())
 
     def _results(self, content: ReportContent, language: str, html_path: str) -> dict[str, Any]:
         words = ReportWords(language, QCoreApplication.translate).key_figures(content)

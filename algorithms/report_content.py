@@ -33,9 +33,8 @@ def tr(text: str) -> str:
 
 def memory_copy(source, name: str, feedback) -> QgsVectorLayer:
     """All features of a Processing source as a memory layer (invalid geometries kept, as drawn)."""
-    layer = QgsVectorLayer(f"{_geometry_uri(source)}?crs={source.sourceCrs().authid()}", name, "memory")
-    if source.sourceCrs().isValid() and not source.sourceCrs().authid():
-        layer.setCrs(source.sourceCrs())
+    layer = QgsVectorLayer(_geometry_uri(source), name, "memory")
+    layer.setCrs(source.sourceCrs())  # an invalid CRS stays invalid: drawn in the layer's own units
     provider = layer.dataProvider()
     provider.addAttributes(source.fields().toList())
     layer.updateFields()

@@ -29,6 +29,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QRectF, QSize, QSizeF
 from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter
 
+from .common import metric_crs
 from .style_on_load import apply_style
 
 DPI = 144
@@ -89,12 +90,20 @@ def styled(item: MapLayer) -> QgsVectorLayer:
     return layer
 
 
-def map_crs(layers: list[QgsVectorLayer], metric: QgsCoordinateReferenceSystem) -> QgsCoordinateReferenceSystem:
-    """Choose the CRS of the map: the first projected layer CRS, else ``metric`` (UTM of the data)."""
-    for layer in layers:
-        if layer.crs().isValid() and not layer.crs().isGeographic():
+def map_crs(layers: list[QgsVectorLayer]) -> QgsCoordinateReferenceSystem:
+    """Choose the CRS of the map: the first projected layer CRS, else the UTM zone of the data.
+
+    Layers without a CRS, or with coordinates that do not fit their geographic CRS, are drawn in
+    their own coordinates (an invalid CRS: no transformation).
+    """
+    valid = [layer for layer in layers if layer.crs().isValid()]
+    for layer in valid:
+        if not layer.crs().isGeographic():
             return layer.crs()
-    return metric
+    try:
+        return metric_crs(valid[0].crs(), valid[0].extent()) if valid else QgsCoordinateReferenceSystem()
+    except ValueError:  # projected coordinates labelled as longitude/latitude: draw them as they are
+        return QgsCoordinateReferenceSystem()
 
 
 def full_extent(layers, crs, transform_context: QgsCoordinateTransformContext) -> QgsRectangle:

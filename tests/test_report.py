@@ -106,7 +106,7 @@ def test_report_ranks_by_score_when_areas_have_no_equity_fields(chain, tmp_path)
     assert "Served on foot" not in page
 
 
-def test_report_needs_a_layer(tmp_path):
+def test_report_needs_a_layer(provider, tmp_path):
     import processing
 
     with pytest.raises(QgsProcessingException, match="at least one of AREAS"):
@@ -204,3 +204,60 @@ def test_report_through_qgis_process(chain, qgis_process, tmp_path):
     assert results["SERVED_SHARE"] == pytest.approx(chain["catchments"]["SERVED_SHARE"], abs=1e-12)
     assert results["N_HOT"] == chain["hotspots"]["N_HOT"]
     assert len(embedded_images(html.read_text(encoding="utf-8"))) == 4
+
+
+def _areas_without_crs():
+    from qgis.core import QgsFeature, QgsField, QgsGeometry
+    from qgis.PyQt.QtCore import QVariant
+
+    layer = QgsVectorLayer("Polygon", "areas", "memory")  # QGIS may label it WGS 84: coordinates do not fit
+    layer.dataProvider().addAttributes([QgsField("name", QVariant.String), QgsField("score_pct", QVariant.Double),
+                                        QgsField("gi_bin", QVariant.Int), QgsField("lisa_cluster", QVariant.String)])
+    layer.updateFields()
+    shapes = [
+        ("square", "POLYGON((500000 5500000, 500100 5500000, 500100 5500100, 500000 5500100, 500000 5500000))", 40),
+        ("bow tie", "POLYGON((500100 5500000, 500200 5500100, 500200 5500000, 500100 5500100, 500100 5500000))", 90),
+        ("empty", "", 60),
+    ]
+    features = []
+    for name, wkt, score in shapes:
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromWkt(wkt) if wkt else QgsGeometry())
+        feature.setAttributes([name, score, 1 if score > 50 else 0, "High-High" if score > 50 else "Not significant"])
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+@pytest.mark.parametrize("crs", ["as QGIS loads it", "none"])
+def test_report_of_areas_without_crs_with_invalid_and_empty_geometries(provider, tmp_path, crs):
+    import processing
+    from qgis.core import QgsCoordinateReferenceSystem
+
+    html = tmp_path / "report.html"
+    layer = _areas_without_crs()
+    if crs == "none":
+        layer.setCrs(QgsCoordinateReferenceSystem())
+    result = processing.run(ALG, {"AREAS": layer, "OUTPUT_HTML": str(html)})
+    page = html.read_text(encoding="utf-8")
+    table = page[page.index('<table class="areas">'):page.index("</table>")]
+    assert re.findall(r'<td class="num">\d+</td><td>([^<]+)</td>', table) == ["bow tie", "empty", "square"]
+    assert result["N_HOT"] == 2
+    images = embedded_images(page)
+    assert len(images) == 3  # Gi*, Local Moran, score
+    assert all(not image.isNull() for image in images)
+
+
+def test_geopackage_outputs_carry_their_style(chain):
+    """Dragged into any QGIS, the result files show styled: the style is the GeoPackage's default."""
+    from qgis.core import QgsCategorizedSymbolRenderer, QgsGraduatedSymbolRenderer
+
+    expected = {"hotspots.gpkg": ("gi_bin", QgsCategorizedSymbolRenderer),
+                "score.gpkg": ("score_pct", QgsGraduatedSymbolRenderer),
+                "homes.gpkg": ("served", QgsCategorizedSymbolRenderer)}
+    for name, (attribute, kind) in expected.items():
+        layer = QgsVectorLayer(str(chain["out"] / name), name, "ogr")  # loads the default style, as QGIS does
+        assert isinstance(layer.renderer(), kind), name
+        assert layer.renderer().classAttribute() == attribute
+        count, _ids, names, _descriptions, _error = layer.listStylesInDatabase()
+        assert count == 1, names

@@ -50,6 +50,7 @@ def test_sensor_workflow_through_qgis_process(sensor_feed, qgis_process, tmp_pat
     assert report["results"]["report:OUTPUT_HTML"] == str(html)
     layer = QgsVectorLayer(str(hotspots), "hotspots", "ogr")
     assert layer.featureCount() == 64
+    assert layer.renderer().classAttribute() == "gi_bin"  # the style stored in the GeoPackage by qgis_process
     assert layer.fields().lookupField("sensor_mean_n") >= 0  # the feed's NO2 entered the score
     n_hot = sum(1 for f in layer.getFeatures() if f["gi_bin"] and f["gi_bin"] > 0)
     page = html.read_text(encoding="utf-8")
