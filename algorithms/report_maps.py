@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 
 from qgis.core import (
-    QgsCategorizedSymbolRenderer,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsCoordinateTransformContext,
@@ -30,7 +29,7 @@ from qgis.PyQt.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, Q
 from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter
 
 from .common import metric_crs
-from .style_on_load import apply_style
+from .style_on_load import apply_style, translate_legend
 
 DPI = 144
 MAP_WIDTH_PX = 1100
@@ -41,29 +40,6 @@ MM = DPI / 25.4  # pixels per millimetre
 def tr(text: str) -> str:
     """Translate a text of the report maps."""
     return QCoreApplication.translate("report_maps", text)
-
-
-def style_label(label: str) -> str:
-    """Translate a legend label of the plugin's styles in the user's language."""
-    labels = {
-        "served": tr("served"), "not served": tr("not served"),
-        "Hot spot, 99 % confidence": tr("Hot spot, 99 % confidence"),
-        "Hot spot, 95 % confidence": tr("Hot spot, 95 % confidence"),
-        "Hot spot, 90 % confidence": tr("Hot spot, 90 % confidence"),
-        "Not significant": tr("Not significant"),
-        "Cold spot, 90 % confidence": tr("Cold spot, 90 % confidence"),
-        "Cold spot, 95 % confidence": tr("Cold spot, 95 % confidence"),
-        "Cold spot, 99 % confidence": tr("Cold spot, 99 % confidence"),
-        "No neighbours / no data": tr("No neighbours / no data"),
-        "High-High (hot spot)": tr("High-High (hot spot)"), "Low-Low (cold spot)": tr("Low-Low (cold spot)"),
-        "Low-High (low outlier)": tr("Low-High (low outlier)"),
-        "High-Low (high outlier)": tr("High-Low (high outlier)"),
-        "No neighbours": tr("No neighbours"), "No data": tr("No data"),
-        "0–25 (lowest quarter)": tr("0–25 (lowest quarter)"), "75–90 (high)": tr("75–90 (high)"),
-        "90–100 (highest tenth)": tr("90–100 (highest tenth)"),
-        "roadside": tr("roadside"), "background": tr("background"), "park": tr("park"),
-    }
-    return labels.get(label, label)
 
 
 @dataclass
@@ -80,13 +56,7 @@ def styled(item: MapLayer) -> QgsVectorLayer:
     layer = item.layer
     layer.setName(item.name)
     apply_style(layer, item.style)
-    renderer = layer.renderer()
-    if isinstance(renderer, QgsCategorizedSymbolRenderer):
-        for i, category in enumerate(renderer.categories()):
-            renderer.updateCategoryLabel(i, style_label(category.label()))
-    elif hasattr(renderer, "ranges"):
-        for i, class_range in enumerate(renderer.ranges()):
-            renderer.updateRangeLabel(i, style_label(class_range.label()))
+    translate_legend(layer)
     return layer
 
 

@@ -7,8 +7,10 @@ from pathlib import Path
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsFeatureRenderer,
+    QgsGraduatedSymbolRenderer,
     QgsProcessingContext,
     QgsProcessingLayerPostProcessorInterface,
+    QgsRuleBasedRenderer,
     QgsSymbol,
     QgsVectorLayer,
     QgsWkbTypes,
@@ -24,6 +26,24 @@ STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
 def tr(text: str) -> str:
     """Translate a message of the style helpers."""
     return QCoreApplication.translate("style_on_load", text)
+
+
+def translate_legend(layer: QgsVectorLayer) -> None:
+    """Legend labels of the layer's renderer in the user's language (context ``styles``)."""
+    renderer = layer.renderer()
+
+    def tr(label: str) -> str:
+        return QCoreApplication.translate("styles", label)
+
+    if isinstance(renderer, QgsCategorizedSymbolRenderer):
+        for index, category in enumerate(renderer.categories()):
+            renderer.updateCategoryLabel(index, tr(category.label()))
+    elif isinstance(renderer, QgsGraduatedSymbolRenderer):
+        for index, class_range in enumerate(renderer.ranges()):
+            renderer.updateRangeLabel(index, tr(class_range.label()))
+    elif isinstance(renderer, QgsRuleBasedRenderer):
+        for rule in renderer.rootRule().descendants():
+            rule.setLabel(tr(rule.label()))
 
 
 def apply_style(layer: QgsVectorLayer, style_name: str) -> str:
@@ -75,6 +95,7 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
         message = apply_style(layer, self.style_name)
         if message and feedback is not None:
             feedback.reportError(message)
+        translate_legend(layer)
         layer.triggerRepaint()
 
 
@@ -115,7 +136,9 @@ def store_default_styles(context: QgsProcessingContext, feedback=None) -> None:
             continue
         if layer.listStylesInDatabase()[0] > 0:  # the writer stored its own style (e.g. the sample town)
             continue
-        error = apply_style(layer, style_name) or layer.saveStyleToDatabase(
-            Path(style_name).stem, "Social Resilience Toolkit", True, "")
+        error = apply_style(layer, style_name)
+        if not error:
+            translate_legend(layer)
+            error = layer.saveStyleToDatabase(Path(style_name).stem, "Social Resilience Toolkit", True, "")
         if error and feedback is not None:
             feedback.pushWarning(tr("The style could not be stored in {}: {}").format(path, error))
