@@ -117,7 +117,13 @@ def sensor_model():
 
 
 def main() -> int:
+    import argparse
+
     from qgis.core import QgsApplication
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=MODELS, help="folder for the .model3 files")
+    args = parser.parse_args()
 
     app = QgsApplication([], False)
     app.initQgis()
@@ -128,15 +134,15 @@ def main() -> int:
 
     plugin = social_resilience.classFactory(None)
     plugin.initProcessing()
-    MODELS.mkdir(parents=True, exist_ok=True)
+    args.output.mkdir(parents=True, exist_ok=True)
     for model in (sensor_model(),):
         errors = [child.childId() for child in model.childAlgorithms().values() if child.algorithm() is None]
         if errors:
             sys.exit(f"unknown algorithms in {model.name()}: {errors}")
-        path = MODELS / f"{model.name()}.model3"
+        path = args.output / f"{model.name()}.model3"
         if not model.toFile(str(path)):
             sys.exit(f"could not write {path}")
-        print(f"wrote {path.relative_to(REPO)}")
+        print(f"wrote {path}")
     return 0
 
 
