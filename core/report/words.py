@@ -47,7 +47,7 @@ class ReportWords(Translatable):
         if content.n_priority is not None:
             sentences.append(
                 self.tr("{n} of {total} areas are priority areas: among the most burdened quarter, "
-                        "with a served share below the whole area's.").format(
+                        "with a low served share.").format(
                     n=self.count(content.n_priority), total=self.count(len(content.areas)))
             )
         if content.gini is not None:
@@ -109,7 +109,8 @@ class ReportWords(Translatable):
         if facts.equity:
             items.append(self.tr(
                 "Equity by area: a home belongs to the area that contains it; served share = residents served "
-                "/ residents; priority = burden percentile above 75 and served share below the whole area's."))
+                "/ residents; priority = burden percentile above 75 and served share below the threshold of the "
+                "equity analysis (default 50 %)."))
         if facts.indicators:
             items.append(self.tr("Hotspot score from the indicators: {fields}.").format(
                 fields=", ".join(facts.indicators)))
