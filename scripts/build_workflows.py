@@ -116,6 +116,53 @@ def sensor_model():
     return model
 
 
+def green_model():
+    """OSM file -> walking network -> catchments -> equity by area -> report."""
+    from qgis.core import (
+        QgsProcessing,
+        QgsProcessingModelAlgorithm,
+        QgsProcessingParameterFeatureSource,
+        QgsProcessingParameterField,
+        QgsProcessingParameterFile,
+        QgsProcessingParameterNumber,
+        QgsProcessingParameterString,
+    )
+
+    model = QgsProcessingModelAlgorithm("greenaccessworkflow", "workflows")
+    _inputs(model, [
+        QgsProcessingParameterFile("OSM_FILE", "OpenStreetMap file (.osm, .osm.gz, .osm.pbf)"),
+        QgsProcessingParameterFeatureSource("AREAS", "Areas (districts)", [QgsProcessing.TypeVectorPolygon]),
+        QgsProcessingParameterField("BURDEN_FIELD", "Burden field of the areas (higher = more burdened)",
+                                    parentLayerParameterName="AREAS", type=QgsProcessingParameterField.Numeric,
+                                    optional=True),
+        QgsProcessingParameterNumber("DISTANCE", "Walking distance (m)", QgsProcessingParameterNumber.Double,
+                                     defaultValue=400.0, minValue=1.0),
+        QgsProcessingParameterNumber("MIN_AREA_HA", "Minimum green-space area (ha)",
+                                     QgsProcessingParameterNumber.Double, defaultValue=2.0, minValue=0.0),
+        QgsProcessingParameterString("TITLE", "Report title", defaultValue="Green access"),
+    ])
+    _child(model, "network", "socialresilience:osmwalknetwork", "Prepare walking network from OpenStreetMap", 120, {
+        "INPUT": ("param", "OSM_FILE"),
+    })
+    network = {name: ("child", "network", f"OUTPUT_{name}")
+               for name in ("NETWORK", "BARRIERS", "CROSSINGS", "GREEN_SPACES")}
+    _child(model, "catchments", "socialresilience:greenspacecatchments", "Barrier-aware green-space catchments",
+           340, {**network, "RESIDENTIAL": ("child", "network", "OUTPUT_BUILDINGS"),
+                 "STANDARD": ("value", 0), "DISTANCE": ("param", "DISTANCE"), "MIN_AREA_HA": ("param", "MIN_AREA_HA")},
+           outputs=[("OUTPUT_RESIDENTIAL", "Homes with green access")])
+    _child(model, "equity", "socialresilience:greenequity", "Green access equity by area", 560, {
+        "RESIDENTIAL": ("child", "catchments", "OUTPUT_RESIDENTIAL"), "AREAS": ("param", "AREAS"),
+        "BURDEN_FIELD": ("param", "BURDEN_FIELD"),
+    }, outputs=[("OUTPUT", "Green access by area")])
+    _child(model, "report", "socialresilience:report", "Report for decision makers", 780, {
+        "AREAS": ("child", "equity", "OUTPUT"), "RESIDENTIAL": ("child", "catchments", "OUTPUT_RESIDENTIAL"),
+        "CATCHMENTS": ("child", "catchments", "OUTPUT_CATCHMENTS"),
+        "GREEN_SPACES": ("child", "catchments", "OUTPUT_GREEN_SPACES"),
+        "DISTANCE": ("param", "DISTANCE"), "MIN_AREA_HA": ("param", "MIN_AREA_HA"), "TITLE": ("param", "TITLE"),
+    }, outputs=[("OUTPUT_HTML", "Report")])
+    return model
+
+
 def main() -> int:
     import argparse
 
