@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -149,7 +148,7 @@ class ReportAlgorithm(AlgorithmBase):
             content.access = read.residential_access(residential, population)
         elif facts.equity:
             content.access = read.areas_access(areas)
-            facts.population_field = "pop"
+        facts.counts_residents = bool(population) or (residential is None and facts.equity)
         statistics = hot if read.has_fields(hot, read.LOCAL_FIELDS) else areas
         if read.has_fields(statistics, read.LOCAL_FIELDS):
             content.hotspots = read.hotspots(statistics)
@@ -191,7 +190,9 @@ class ReportAlgorithm(AlgorithmBase):
         figures = []
         for title, items, caption in themes:
             items = [item for item in items if item.layer is not None]
-            if items and not feedback.isCanceled():
+            if feedback.isCanceled():
+                raise QgsProcessingException(self.tr("Cancelled."))
+            if items:
                 image = render_map(items, crs, context.transformContext())
                 figures.append(Figure(title, src=png_data_uri(image), caption=caption))
         return figures
@@ -211,5 +212,5 @@ class ReportAlgorithm(AlgorithmBase):
             "NOT_SERVED": access.not_served if access else None,
             "N_HOT": content.hotspots.n_hot if content.hotspots else None,
             "N_PRIORITY": content.n_priority,
-            "KEY_FIGURES": os.linesep.join(words),
+            "KEY_FIGURES": "\n".join(words),
         }

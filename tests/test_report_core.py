@@ -77,7 +77,8 @@ def _content() -> ReportContent:
         areas=rank_areas([AreaRow("Nord & Süd", pop=100, served_share=0.25, score_pct=80, gi_bin=3,
                                   lisa_cluster="High-High", priority=1), AreaRow("West", pop=50, served_share=0.5)]),
         n_priority=1,
-        method=MethodFacts(distance_m=400, min_area_ha=2.0, population_field="population", n_green_spaces=3,
+        method=MethodFacts(distance_m=400, min_area_ha=2.0, population_field="population", counts_residents=True,
+                           n_green_spaces=3,
                            green_area_ha=12.34, indicators=["no2_mean", "income"], local_statistics=True),
         maps=[Figure("Green access", src="data:image/png;base64,iVBORw0KGgo=")],
         charts=[Figure("Served share", svg='<svg xmlns="http://www.w3.org/2000/svg"></svg>')],
@@ -141,3 +142,12 @@ def test_html_leaves_out_columns_and_sections_without_data():
     assert "Hotspot score (percentile)" in page
     assert "<h2>Maps</h2>" not in page
     assert "<h2>Key figures</h2>" not in page
+
+
+def test_key_figures_count_homes_without_a_population_field():
+    content = _content()
+    content.method = MethodFacts(distance_m=500)
+    sentences = ReportWords("en").key_figures(content)
+    assert sentences[0] == ("25.9 % of homes lie within 500 m on foot of a qualifying green space; "
+                            "61.1 % would in a straight line.")
+    assert sentences[1].startswith("20,458 homes are not served")

@@ -69,6 +69,8 @@ class MethodFacts:
     n_green_spaces: int | None = None
     green_area_ha: float | None = None
     population_field: str | None = None
+    #: Whether the access figures count residents (else homes).
+    counts_residents: bool = False
     indicators: list[str] = field(default_factory=list)
     local_statistics: bool = False
     n_stations: int | None = None

@@ -69,7 +69,7 @@ class ReportWords(Translatable):
             self.tr("a green space of at least {area}").format(area=format_hectares(method.min_area_ha, self.language))
             if method.min_area_ha else self.tr("a qualifying green space")
         )
-        if method.population_field:
+        if method.counts_residents:
             first = self.tr("{share} of residents live {distance} of {green}; {share_eucl} would in a straight line.")
             second = self.tr("{n} residents are not served; for {gap} of them the green space is close in a "
                              "straight line, but a barrier or a detour lies in between.")
