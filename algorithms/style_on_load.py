@@ -103,7 +103,8 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
 # post-processor with the context that used it, so each use gets its own post-processor, kept
 # alive here until QGIS has deleted it.
 _KEEP: list[StyleOnLoad] = []
-#: Outputs to style per run (key: id of the processing context), written after the sinks are closed.
+#: Outputs to style per run (key: address of the C++ processing context, the same whichever Python
+#: wrapper a call gets), written after the sinks are closed.
 _PENDING: dict[int, list[tuple[str, str, int | None]]] = {}
 
 
@@ -116,7 +117,7 @@ def style_on_load(
     has finished (:func:`store_default_styles`), so it shows styled in any QGIS.
     """
     geometry_type = QgsWkbTypes.PolygonGeometry if polygons_only else None
-    _PENDING.setdefault(id(context), []).append((dest_id, style_name, geometry_type))
+    _PENDING.setdefault(sip.unwrapinstance(context), []).append((dest_id, style_name, geometry_type))
     if not context.willLoadLayerOnCompletion(dest_id):
         return
     _KEEP[:] = [kept for kept in _KEEP if not sip.isdeleted(kept)]
@@ -127,7 +128,7 @@ def style_on_load(
 
 def store_default_styles(context: QgsProcessingContext, feedback=None) -> None:
     """Save the styles of this run's GeoPackage outputs as their default style (``layer_styles``)."""
-    for dest_id, style_name, geometry_type in _PENDING.pop(id(context), []):
+    for dest_id, style_name, geometry_type in _PENDING.pop(sip.unwrapinstance(context), []):
         path = dest_id.split("|")[0]
         if not path.lower().endswith(".gpkg"):
             continue
