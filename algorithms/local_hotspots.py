@@ -374,13 +374,14 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         total = max(len(features), 1)
         batch = []
         for i, feature in enumerate(features):
+            if i % 2000 == 0:
+                self.check_cancelled(feedback)
             attributes = feature.attributes()
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
             out.setAttributes(attributes + list(rows[i]))
             batch.append(out)
             if len(batch) == 2000:
-                self.check_cancelled(feedback)
                 sink.addFeatures(batch, QgsFeatureSink.FastInsert)
                 batch = []
                 feedback.setProgress(70 + 30.0 * i / total)

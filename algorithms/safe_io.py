@@ -205,8 +205,8 @@ def shapefile_names(fields: QgsFields) -> list[tuple[str, str]]:
     """``(name, name in the shapefile)`` for every field whose name the shapefile driver changes."""
     from osgeo import gdal, ogr
 
-    path = f"/vsimem/srt_{uuid.uuid4().hex}.shp"
-    data = ogr.GetDriverByName("ESRI Shapefile").CreateDataSource(path)
+    folder = f"/vsimem/srt_{uuid.uuid4().hex}"
+    data = ogr.GetDriverByName("ESRI Shapefile").CreateDataSource(folder)
     layer = data.CreateLayer("names", geom_type=ogr.wkbNone)
     gdal.PushErrorHandler("CPLQuietErrorHandler")
     try:
@@ -217,7 +217,7 @@ def shapefile_names(fields: QgsFields) -> list[tuple[str, str]]:
     definition = layer.GetLayerDefn()
     written = [definition.GetFieldDefn(i).GetName() for i in range(definition.GetFieldCount())]
     layer = data = None
-    ogr.GetDriverByName("ESRI Shapefile").DeleteDataSource(path)
+    gdal.RmdirRecursive(folder)
     return [(old, new) for old, new in zip(fields.names(), written) if old != new]
 
 
