@@ -425,7 +425,7 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         )
         layer = self._layer(source, "multipolygons", subset)
         request, index = _request(layer, ["osm_id", "osm_way_id", *names, "other_tags"])
-        report = ReadReport(f"{self.INPUT} (multipolygons)")
+        report = ReadReport(f"{self.INPUT} (multipolygons)", keeps_features=False)
         for feature in layer.getFeatures(request):
             self.check_cancelled(feedback)
             columns = _columns(feature, index)

@@ -64,6 +64,7 @@ class ReadReport:
     dropped: int = 0
     duplicates: int = 0
     multipart: bool = False
+    keeps_features: bool = True
     _seen: set = field(default_factory=set, repr=False)
 
     def message(self) -> str | None:
@@ -71,9 +72,11 @@ class ReadReport:
         parts = []
         if self.repaired:
             parts.append(tr("{} invalid geometry(ies) repaired (makeValid)").format(self.repaired))
-        if self.dropped:
-            parts.append(tr("{} invalid geometry(ies) that could not be repaired, read as no geometry").format(
+        if self.dropped and self.keeps_features:
+            parts.append(tr("{} invalid geometry(ies) that could not be repaired, kept without geometry").format(
                 self.dropped))
+        elif self.dropped:
+            parts.append(tr("{} invalid geometry(ies) that could not be repaired, left out").format(self.dropped))
         if self.no_geometry:
             parts.append(tr("{} feature(s) without geometry (null or empty)").format(self.no_geometry))
         if self.duplicates:

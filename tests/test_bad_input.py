@@ -24,7 +24,7 @@ from qgis.core import (
 )
 
 from .test_aggregate_observations import WINDOW, observation_layer, station_layer
-from .test_green_space_catchments import Recorder, grid_params, square
+from .test_green_space_catchments import Recorder, grid_params
 from .test_green_space_catchments import _layer as catchment_layer
 from .test_local_hotspots import grid_wkts, memory_layer
 
@@ -89,14 +89,16 @@ def test_invalid_polygons_then_normal_runs_in_one_process(provider):
     feedback = Recorder()
     local = local_run(grid_layer(values, 4, invalid=5), feedback)
     records = list(local["OUTPUT"].getFeatures())
-    assert len(records) == 16 and all(r["gi_z"] != NULL for r in records)
+    assert len(records) == 16
+    assert all(r["gi_z"] != NULL for r in records)
     assert records[5]["n_neighbors"] == 8  # the repaired bow-tie (two triangles) still touches its 8 neighbours
     assert warned(feedback, "INPUT", "1 invalid geometry(ies) repaired")
 
     feedback = Recorder()
     areas = memory_layer("Polygon", [bowtie(X0 + 900, Y0 + 900, 400)], [1.0])
     aggregated = list(aggregate_run(areas, feedback).getFeatures())
-    assert len(aggregated) == 1 and aggregated[0].geometry().isGeosValid()
+    assert len(aggregated) == 1
+    assert aggregated[0].geometry().isGeosValid()
     assert aggregated[0]["agg_method"] == "inside"  # station A (1000, 1000) lies in the lower triangle
     assert warned(feedback, "AREAS", "1 invalid geometry(ies) repaired")
 
@@ -161,8 +163,10 @@ def test_infinite_and_nan_values_are_left_out_with_a_warning(provider):
     assert warned(feedback, "3 feature(s) hold an infinite or not-a-number value in value")
     z = [f["gi_z"] for f in result["OUTPUT"].getFeatures()]
     assert [i for i, v in enumerate(z) if v == NULL] == [3, 9, 12]
-    assert np.isfinite([v for v in z if v != NULL]).all() and any(abs(v) > 0.1 for v in z if v != NULL)
-    assert math.isfinite(result["GLOBAL_MORAN_I"]) and result["N_NO_DATA"] == 3
+    assert np.isfinite([v for v in z if v != NULL]).all()
+    assert any(abs(v) > 0.1 for v in z if v != NULL)  # not the silent -0.0 of an overflow
+    assert math.isfinite(result["GLOBAL_MORAN_I"])
+    assert result["N_NO_DATA"] == 3
 
     feedback = Recorder()
     scored = score_run(grid_layer(values, 4), feedback)
@@ -202,7 +206,8 @@ def test_observation_values_that_overflow_are_skipped_with_a_warning(provider):
                                "OUTPUT_STATIONS": "memory:", **WINDOW}, feedback)["OUTPUT_STATIONS"]  # fmt: skip
     assert warned(feedback, "1 observations with an infinite, not-a-number or too large value")
     mean = {f["station_id"]: f["NO2_mean"] for f in stations.getFeatures()}["A"]
-    assert math.isfinite(mean) and mean < 100
+    assert math.isfinite(mean)
+    assert mean < 100
 
 
 # -- CRS ----------------------------------------------------------------------------------------
@@ -212,7 +217,7 @@ def test_metric_crs_says_what_to_set(qgis_app):
     from social_resilience.algorithms.common import metric_crs
 
     projected_extent = QgsRectangle(531000.0, 5681000.0, 532000.0, 5682000.0)
-    with pytest.raises(QgsProcessingException, match="declared as EPSG:4326.*cannot be degrees.*EPSG:25832"):
+    with pytest.raises(QgsProcessingException, match=r"declared as EPSG:4326.*cannot be degrees.*EPSG:25832"):
         metric_crs(QgsCoordinateReferenceSystem("EPSG:4326"), projected_extent, "INPUT")
     with pytest.raises(QgsProcessingException, match="cannot be degrees"):
         metric_crs(QgsCoordinateReferenceSystem("EPSG:4258"), projected_extent, "INPUT")
@@ -242,11 +247,25 @@ def test_layer_without_crs(provider):
     result = local_run(grid_layer(values, crs=""), feedback, WEIGHTS=3, DISTANCE=150)
     assert warned(feedback, "INPUT has no CRS: its coordinates are taken as metres")
     assert {f["n_neighbors"] for f in result["OUTPUT"].getFeatures()} == {3, 5, 8}  # queen-like at 150 m
-    stations = station_layer()
     no_crs = memory_layer("Polygon", grid_wkts(1), [1.0], crs="")
     with pytest.raises(QgsProcessingException, match=r"AREAS has no CRS, but STATIONS \(EPSG:25832\) has one"):
         aggregate_run(no_crs)
-    assert stations.crs().isValid()
+
+
+def test_catchments_with_all_inputs_without_crs_work_in_metres(provider):
+    """metric_crs takes coordinates that cannot be degrees as metres (helper of the catchments)."""
+    with_crs = grid_params()
+    without = {}
+    for name in ("NETWORK", "GREEN_SPACES"):
+        layer = with_crs[name]
+        kind = "LineString" if name == "NETWORK" else "Polygon"
+        copy = QgsVectorLayer(f"{kind}?crs=", name, "memory")
+        copy.dataProvider().addFeatures(list(layer.getFeatures()))
+        assert not copy.crs().isValid()
+        without[name] = copy
+    expected = run(CATCHMENTS, grid_params())["OUTPUT_GREEN_SPACES"]
+    result = run(CATCHMENTS, {**grid_params(), **without})["OUTPUT_GREEN_SPACES"]
+    assert [f["area_ha"] for f in result.getFeatures()] == [f["area_ha"] for f in expected.getFeatures()] == [1.0]
 
 
 # -- cancelling and outputs ---------------------------------------------------------------------
@@ -323,11 +342,14 @@ def test_repair_rule(qgis_app):
     from social_resilience.algorithms.safe_io import output_file, repaired
 
     fixed = repaired(QgsGeometry.fromWkt(bowtie(0, 0, 10)))
-    assert fixed.isGeosValid() and fixed.isMultipart() and fixed.area() == pytest.approx(50.0)
+    assert fixed.isGeosValid()
+    assert fixed.isMultipart()
+    assert fixed.area() == pytest.approx(50.0)
     assert repaired(QgsGeometry.fromWkt("POLYGON((0 0,10 0,0 0,0 0))")) is None
     assert str(output_file("/data/out.gpkg|layername=x")) == "/data/out.gpkg"
     assert str(output_file("ogr:dbname='/data/a b.gpkg' table=\"t\" (geom)")) == "/data/a b.gpkg"
-    assert output_file("memory:") is None and output_file("postgres://host/db") is None
+    assert output_file("memory:") is None
+    assert output_file("postgres://host/db") is None
 
 
 def test_invalid_polygon_through_qgis_process(qgis_process, provider, tmp_path):
