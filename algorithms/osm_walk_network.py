@@ -259,9 +259,10 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
             QgsWkbTypes.LineString, QgsWkbTypes.LineString, QgsWkbTypes.Point,
             QgsWkbTypes.MultiPolygon, QgsWkbTypes.MultiPolygon,
         )  # fmt: skip
-        for (name, _label, _kind), (count, _c), features, fields, wkb in zip(
+        for number, ((name, _label, _kind), (count, _c), features, fields, wkb) in enumerate(zip(
             self.OUTPUTS, self.COUNTS, layers, all_fields, geometry_types
-        ):
+        )):
+            feedback.setProgress(90 + 2 * number)
             self.check_cancelled(feedback)
             sink, dest = self.create_sink(parameters, name, context, fields, wkb, target, feedback)
             if not sink.addFeatures(features, QgsFeatureSink.FastInsert):
@@ -459,9 +460,12 @@ def _repaired(geometry: QgsGeometry, transform: QgsCoordinateTransform, report: 
     geometry.transform(transform)
     if not geometry.isGeosValid():
         geometry = repaired(geometry)
-        report.repaired += geometry is not None
-    if geometry is None or geometry.isEmpty() or geometry.area() <= 0:
-        report.dropped += 1
+        if geometry is None:
+            report.dropped += 1
+            return None
+        report.repaired += 1
+    if geometry.isEmpty() or geometry.area() <= 0:  # clipped at the edge of the extract
+        report.no_geometry += 1
         return None
     geometry.convertToMultiType()
     return geometry

@@ -110,7 +110,8 @@ def test_invalid_polygons_then_normal_runs_in_one_process(provider):
     assert score_run(grid_layer(values, 4)).featureCount() == 16
     assert local_run(grid_layer(values, 4))["N_NO_DATA"] == 0
     assert len(list(aggregate_run(memory_layer("Polygon", grid_wkts(1), [1.0])).getFeatures())) == 1
-    assert run(CATCHMENTS, grid_params())["SERVED_SHARE"] is not None
+    normal = run(CATCHMENTS, grid_params())["OUTPUT_GREEN_SPACES"]
+    assert [f["area_ha"] for f in normal.getFeatures()] == [1.0]
 
 
 def test_null_empty_and_unrepairable_geometries_are_counted(provider):
@@ -364,3 +365,19 @@ def test_invalid_polygon_through_qgis_process(qgis_process, provider, tmp_path):
     assert out.featureCount() == 16
     assert all(f.geometry().isGeosValid() for f in out.getFeatures())
     assert "1 invalid geometry(ies) repaired" in str(report)
+
+
+def test_osm_areas_are_counted_and_a_cancelled_run_leaves_no_file(provider, tmp_path):
+    from .conftest import shared_data
+
+    osm = str(shared_data("osm", "kaiserslautern_cc.osm.gz"))
+    names = ("OUTPUT_NETWORK", "OUTPUT_BARRIERS", "OUTPUT_CROSSINGS", "OUTPUT_GREEN_SPACES", "OUTPUT_BUILDINGS")
+    feedback = Recorder()
+    result = run("socialresilience:osmwalknetwork", {"INPUT": osm, **dict.fromkeys(names, "memory:")}, feedback)
+    [message] = warned(feedback, "INPUT (multipolygons)")
+    assert "invalid geometry(ies) repaired (makeValid)" in message
+    assert all(f.geometry().isGeosValid() for f in result["OUTPUT_GREEN_SPACES"].getFeatures())
+    files = {name: str(tmp_path / f"{name.lower()}.gpkg") for name in names}
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        run("socialresilience:osmwalknetwork", {"INPUT": osm, **files}, CancelAt(92))  # after the first output
+    assert list(tmp_path.iterdir()) == []
