@@ -156,7 +156,7 @@ def iter_features(
     else:
         request.setInvalidGeometryCheck(QgsFeatureRequest.GeometryNoCheck)
         iterator = source.getFeatures(request)
-    with_geometry = not request.flags() & QgsFeatureRequest.NoGeometry
+    with_geometry = not request.flags() & QgsFeatureRequest.NoGeometry and source.wkbType() != QgsWkbTypes.NoGeometry
     for number, feature in enumerate(iterator):
         if number % CANCEL_EVERY == 0:
             raise_if_cancelled(feedback)

@@ -130,6 +130,19 @@ def test_null_empty_and_unrepairable_geometries_are_counted(provider):
     assert "1 invalid geometry(ies) that could not be repaired" in message
 
 
+def test_a_table_without_geometry_gets_no_geometry_warning(provider):
+    table = QgsVectorLayer("None?field=uid:integer&field=value:double", "table", "memory")
+    rows = []
+    for i in range(5):
+        row = QgsFeature(table.fields())
+        row.setAttributes([i, float(i)])
+        rows.append(row)
+    table.dataProvider().addFeatures(rows)
+    feedback = Recorder()
+    assert score_run(table, feedback).featureCount() == 5
+    assert not warned(feedback, "without geometry")
+
+
 def test_duplicate_geometries_are_warned_with_their_count(provider):
     values = [float((i * 7) % 11) for i in range(9)]
     twice = memory_layer("Polygon", grid_wkts(3) * 2, values * 2)
