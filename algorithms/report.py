@@ -124,7 +124,8 @@ class ReportAlgorithm(AlgorithmBase):
                 if parameters.get(name):
                     raise QgsProcessingException(self.invalidSourceError(parameters, name))
                 continue
-            layers[name] = read.memory_copy(source, name, feedback)
+            features, reading = self.read_features(source, name, feedback)
+            layers[name] = read.memory_layer(source, name, features, reading.output_type(source.wkbType()))
         return layers
 
     def _content(self, layers: dict, parameters, context) -> ReportContent:
@@ -186,7 +187,7 @@ class ReportAlgorithm(AlgorithmBase):
         if read.has_fields(get("AREAS"), ("score_pct",)):
             themes.append((self.tr("Hotspot score per area"), [
                 MapLayer(self._copy(get("AREAS")), "hotspot_score.qml", self.tr("Score percentile"))], ""))
-        crs = map_crs(list(layers.values()))
+        crs = map_crs(list(layers.values()), feedback)
         figures = []
         for title, items, caption in themes:
             items = [item for item in items if item.layer is not None]

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from qgis.core import (
-    NULL,
-    QgsFeatureRequest,
-    QgsProcessingException,
-    QgsProcessingFeatureSource,
-    QgsVectorLayer,
-)
+from qgis.core import NULL, QgsProcessingException, QgsVectorLayer, QgsWkbTypes
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
 from ..core.report.content import (
@@ -31,27 +25,16 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("report_content", text)
 
 
-def memory_copy(source, name: str, feedback) -> QgsVectorLayer:
-    """All features of a Processing source as a memory layer (invalid geometries kept, as drawn)."""
-    layer = QgsVectorLayer(_geometry_uri(source), name, "memory")
+def memory_layer(source, name: str, features: list, wkb_type: int) -> QgsVectorLayer:
+    """Put the features read from a Processing source into a memory layer to compute on and draw."""
+    layer = QgsVectorLayer(QgsWkbTypes.displayString(wkb_type) or "None", name, "memory")
     layer.setCrs(source.sourceCrs())  # an invalid CRS stays invalid: drawn in the layer's own units
     provider = layer.dataProvider()
     provider.addAttributes(source.fields().toList())
     layer.updateFields()
-    features = []
-    for feature in source.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks):
-        if feedback.isCanceled():
-            raise QgsProcessingException(tr("Cancelled."))
-        features.append(feature)
     provider.addFeatures(features)
     layer.updateExtents()
     return layer
-
-
-def _geometry_uri(source) -> str:
-    from qgis.core import QgsWkbTypes
-
-    return QgsWkbTypes.displayString(source.wkbType()) or "None"
 
 
 def has_fields(layer: QgsVectorLayer | None, names) -> bool:

@@ -60,20 +60,17 @@ def styled(item: MapLayer) -> QgsVectorLayer:
     return layer
 
 
-def map_crs(layers: list[QgsVectorLayer]) -> QgsCoordinateReferenceSystem:
+def map_crs(layers: list[QgsVectorLayer], feedback=None) -> QgsCoordinateReferenceSystem:
     """Choose the CRS of the map: the first projected layer CRS, else the UTM zone of the data.
 
-    Layers without a CRS, or with coordinates that do not fit their geographic CRS, are drawn in
-    their own coordinates (an invalid CRS: no transformation).
+    Without any CRS the layers are drawn in their own coordinates (taken as metres, with a warning);
+    the rules and messages are those of ``metric_crs``.
     """
-    valid = [layer for layer in layers if layer.crs().isValid()]
-    for layer in valid:
-        if not layer.crs().isGeographic():
+    for layer in layers:
+        if layer.crs().isValid() and not layer.crs().isGeographic():
             return layer.crs()
-    try:
-        return metric_crs(valid[0].crs(), valid[0].extent()) if valid else QgsCoordinateReferenceSystem()
-    except ValueError:  # projected coordinates labelled as longitude/latitude: draw them as they are
-        return QgsCoordinateReferenceSystem()
+    first = next((layer for layer in layers if layer.crs().isValid()), layers[0])
+    return metric_crs(first.crs(), first.extent(), first.name(), feedback)
 
 
 def full_extent(layers, crs, transform_context: QgsCoordinateTransformContext) -> QgsRectangle:

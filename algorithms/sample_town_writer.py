@@ -41,6 +41,7 @@ from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QVar
 from ..core.sample_town.sensors import csv_rows
 from ..core.sample_town.town import CRS_AUTHID, SYNTHETIC_NOTE, Layer, SampleTown
 from .base import PLUGIN_DIR
+from .safe_io import raise_if_cancelled
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
 FIELD_TYPES = {"int": QVariant.Int, "real": QVariant.Double, "str": QVariant.String, "datetime": QVariant.DateTime}
@@ -56,6 +57,13 @@ CHUNK = 5000
 def tr(text: str) -> str:
     """Translate a message of the sample-town writer."""
     return QCoreApplication.translate("sample_town_writer", text)
+
+
+def default_file_mode() -> int:
+    """Mode of a new file under the process's umask (what ``open`` would give)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def write_geopackage(
@@ -77,8 +85,7 @@ def write_geopackage(
             writer = _create_writer(layer, temporary, index == 0, description)
             try:
                 for start in range(0, len(layer.rows), CHUNK):
-                    if feedback.isCanceled():
-                        raise QgsProcessingException(tr("Canceled."))
+                    raise_if_cancelled(feedback)
                     chunk = _features(layer, start, start + CHUNK)
                     if not writer.addFeatures(chunk):
                         message = tr("Could not write layer {}: {}").format(layer.name, writer.errorMessage())
@@ -108,6 +115,7 @@ def write_observations_csv(town: SampleTown, path: str, transform_context: QgsCo
     folder = Path(path).expanduser().resolve().parent
     handle, temporary = tempfile.mkstemp(prefix=f".{Path(path).stem}.", suffix=".csv", dir=folder)
     try:
+        os.chmod(temporary, default_file_mode())  # mkstemp makes it 600; the CSV is a user-facing output
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
             csv.writer(stream).writerows(csv_rows(town.layers["observations"].rows, lookup))
     except BaseException:

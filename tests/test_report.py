@@ -210,7 +210,7 @@ def _areas_without_crs():
     from qgis.core import QgsFeature, QgsField, QgsGeometry
     from qgis.PyQt.QtCore import QVariant
 
-    layer = QgsVectorLayer("Polygon", "areas", "memory")  # QGIS may label it WGS 84: coordinates do not fit
+    layer = QgsVectorLayer("Polygon", "areas", "memory")
     layer.dataProvider().addAttributes([QgsField("name", QVariant.String), QgsField("score_pct", QVariant.Double),
                                         QgsField("gi_bin", QVariant.Int), QgsField("lisa_cluster", QVariant.String)])
     layer.updateFields()
@@ -229,15 +229,13 @@ def _areas_without_crs():
     return layer
 
 
-@pytest.mark.parametrize("crs", ["as QGIS loads it", "none"])
-def test_report_of_areas_without_crs_with_invalid_and_empty_geometries(provider, tmp_path, crs):
+def test_report_of_areas_without_crs_with_invalid_and_empty_geometries(provider, tmp_path):
     import processing
     from qgis.core import QgsCoordinateReferenceSystem
 
     html = tmp_path / "report.html"
     layer = _areas_without_crs()
-    if crs == "none":
-        layer.setCrs(QgsCoordinateReferenceSystem())
+    layer.setCrs(QgsCoordinateReferenceSystem())
     result = processing.run(ALG, {"AREAS": layer, "OUTPUT_HTML": str(html)})
     page = html.read_text(encoding="utf-8")
     table = page[page.index('<table class="areas">'):page.index("</table>")]
@@ -246,6 +244,17 @@ def test_report_of_areas_without_crs_with_invalid_and_empty_geometries(provider,
     images = embedded_images(page)
     assert len(images) == 3  # Gi*, Local Moran, score
     assert all(not image.isNull() for image in images)
+
+
+def test_report_refuses_metres_declared_as_degrees(provider, tmp_path):
+    import processing
+    from qgis.core import QgsCoordinateReferenceSystem
+
+    layer = _areas_without_crs()
+    layer.setCrs(QgsCoordinateReferenceSystem("EPSG:4326"))
+    with pytest.raises(QgsProcessingException, match="cannot be degrees"):
+        processing.run(ALG, {"AREAS": layer, "OUTPUT_HTML": str(tmp_path / "r.html")})
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_geopackage_outputs_carry_their_style(chain):

@@ -263,7 +263,7 @@ def test_existing_output_survives_a_cancelled_run_and_is_replaced_by_a_good_one(
     before = out.read_bytes()
     feedback = QgsProcessingFeedback()
     feedback.progressChanged.connect(lambda progress: progress > 40 and feedback.cancel())
-    with pytest.raises(QgsProcessingException, match="Canceled"):
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
         run({"SEED": 2, "SIZE_KM": 1.0, "OUTPUT": str(out)}, feedback)
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["town.gpkg"]
@@ -351,6 +351,8 @@ def test_csv_output_for_the_sensor_importer(provider, tmp_path):
     out, table = tmp_path / "town.gpkg", tmp_path / "observations.csv"
     results = run({"SEED": 5, "SIZE_KM": 1.0, "OUTPUT": str(out), "OUTPUT_CSV": str(table)})
     assert results["OUTPUT_CSV"] == str(table)
+    assert table.stat().st_mode & 0o777 == out.stat().st_mode & 0o777  # readable like any other output
+    assert table.stat().st_mode & 0o044, "the CSV must not be private to its owner (mkstemp's 600)"
     with table.open(encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert list(rows[0]) == ["station_id", "name", "lon", "lat", "property", "unit", "time", "value"]
