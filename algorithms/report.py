@@ -191,8 +191,7 @@ class ReportAlgorithm(AlgorithmBase):
         figures = []
         for title, items, caption in themes:
             items = [item for item in items if item.layer is not None]
-            if feedback.isCanceled():
-                raise QgsProcessingException(self.tr("Cancelled."))
+            self.check_cancelled(feedback)
             if items:
                 image = render_map(items, crs, context.transformContext())
                 figures.append(Figure(title, src=png_data_uri(image), caption=caption))
