@@ -358,7 +358,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
         results: dict[str, Any] = {
             self.SERVED_SHARE: to_qvariant(float(total_share)),
             "GINI": to_qvariant(inequality),
-            "N_PRIORITY": int(np.nansum(priority)) if priority is not None else None,
+            "N_PRIORITY": int(np.nansum(priority)) if priority is not None else NULL,
             "N_OUTSIDE": n_outside,
         }
         for g, name in enumerate(group_fields):

@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-
 from social_resilience.core.charts import bar_chart_svg, lorenz_curve_svg
 from social_resilience.core.green.equity import (
     area_equity,
@@ -47,7 +46,8 @@ def test_grouped_median_agrees_with_one_group_at_a_time():
     for g in range(22):
         expected = weighted_median(values[group == g], weights[group == g])
         assert (np.isnan(medians[g]) and expected is None) or medians[g] == expected
-    assert np.isnan(medians[20]) and np.isnan(medians[21])  # groups without members
+    assert np.isnan(medians[20])
+    assert np.isnan(medians[21])
 
 
 # -- Gini and Lorenz curve --------------------------------------------------------------------
@@ -77,7 +77,8 @@ def test_gini_is_one_minus_twice_the_area_under_the_lorenz_curve():
     area = float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
     assert gini(population, share) == pytest.approx(1 - 2 * area)
     assert (x[0], y[0], x[-1], y[-1]) == (0, 0, 1, 1)
-    assert np.all(np.diff(y) >= 0) and np.all(y <= x + 1e-12)  # below the line of equality
+    assert np.all(np.diff(y) >= 0)
+    assert np.all(y <= x + 1e-12)
 
 
 # -- priority rule ----------------------------------------------------------------------------
@@ -159,14 +160,18 @@ def _texts(svg: str) -> list[str]:
 def test_bar_chart_sorted_descending_with_no_data_last_and_escaped_labels():
     svg = bar_chart_svg(["Au", "Feld <Nord> & Co", "Hof", "Tal"], [0.3, 0.8, None, 0.55], "Served share")
     root = ET.fromstring(svg)  # well-formed standalone SVG
-    assert root.tag == f"{SVG}svg" and "href" not in svg
+    assert root.tag == f"{SVG}svg"
+    assert "href" not in svg
     texts = _texts(svg)
     labels = [t for t in texts if t in ("Au", "Feld <Nord> & Co", "Hof", "Tal")]
     assert labels == ["Feld <Nord> & Co", "Tal", "Au", "Hof"]
-    assert "no data" in texts and "80 %" in texts and "55 %" in texts
+    assert "no data" in texts
+    assert "80 %" in texts
+    assert "55 %" in texts
     bars = [r for r in root.iter(f"{SVG}rect")][1:]  # after the background
     widths = [float(r.get("width")) for r in bars]
-    assert len(bars) == 3 and widths == sorted(widths, reverse=True)
+    assert len(bars) == 3
+    assert widths == sorted(widths, reverse=True)
     assert widths[0] / widths[1] == pytest.approx(0.8 / 0.55, rel=0.01)
 
 
@@ -174,7 +179,9 @@ def test_bar_chart_plain_numbers_and_translation():
     svg = bar_chart_svg(["a", "b"], [120.0, None], "Median distance", percent=False,
                         translate=lambda text: {"no data": "keine Daten"}.get(text, text))  # fmt: skip
     texts = _texts(svg)
-    assert "120" in texts and "keine Daten" in texts and not any("%" in t for t in texts)
+    assert "120" in texts
+    assert "keine Daten" in texts
+    assert not any("%" in t for t in texts)
 
 
 def test_lorenz_curve_shows_gini_and_runs_from_corner_to_corner():
@@ -184,6 +191,8 @@ def test_lorenz_curve_shows_gini_and_runs_from_corner_to_corner():
     curve = next(root.iter(f"{SVG}polyline")).get("points").split()
     first, last = (tuple(map(float, p.split(","))) for p in (curve[0], curve[-1]))
     assert len(curve) == 4  # origin + three populated areas
-    assert first[0] < last[0] and first[1] > last[1]  # from bottom left to top right
+    assert first[0] < last[0]
+    assert first[1] > last[1]
     empty = lorenz_curve_svg([0], [None], "Lorenz curve")
-    assert "no data" in _texts(empty) and "Gini coefficient –" in _texts(empty)
+    assert "no data" in _texts(empty)
+    assert "Gini coefficient –" in _texts(empty)

@@ -7,7 +7,7 @@
       <rule label="50–75 % served" filter="&quot;served_share&quot; >= 0.5 AND &quot;served_share&quot; &lt; 0.75" symbol="2" key="{9dd96428-4f9d-4c41-92ce-1cb71446c652}"/>
       <rule label="≥ 75 % served" filter="&quot;served_share&quot; >= 0.75" symbol="3" key="{95d3761f-7ba0-49ee-af9c-0166cbe75fc6}"/>
       <rule label="no residents" filter="&quot;served_share&quot; IS NULL" symbol="4" key="{6f71e532-72fa-4f38-bf52-0483b06c18b7}"/>
-      <rule label="priority area (high burden, low green access)" filter="attribute(@feature, 'priority') = 1" symbol="5" key="{a5b2ffec-98bb-43ec-8e4e-edc7f315a8ad}"/>
+      <rule label="priority area (high burden, low green access)" filter="&quot;priority&quot; = 1" symbol="5" key="{a5b2ffec-98bb-43ec-8e4e-edc7f315a8ad}"/>
     </rules>
     <symbols>
       <symbol clip_to_extent="1" force_rhr="0" type="fill" name="0" alpha="0.85">
