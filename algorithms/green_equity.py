@@ -247,8 +247,9 @@ class GreenEquityAlgorithm(AlgorithmBase):
         feedback: QgsProcessingFeedback,
     ) -> Residents:
         """Read representative points in the areas' CRS and the numbers of every residential feature."""
-        names = [*ACCESS_FIELDS, *([pop_field] if pop_field else []), *group_fields]
+        names = list(dict.fromkeys([*ACCESS_FIELDS, *([pop_field] if pop_field else []), *group_fields]))
         fields = source.fields()
+        columns = AttributeColumns([fields.lookupField(name) for name in names])
         request = QgsFeatureRequest().setSubsetOfAttributes(names, fields)
         if source.sourceCrs().isValid() and areas.sourceCrs().isValid() and source.sourceCrs() != areas.sourceCrs():
             request.setDestinationCrs(areas.sourceCrs(), context.transformContext())
@@ -256,11 +257,11 @@ class GreenEquityAlgorithm(AlgorithmBase):
         total = max(source.featureCount(), 1)
         xs: list[float] = []
         ys: list[float] = []
-        rows: list[list] = []
         for n, feature in enumerate(source.getFeatures(request, SKIP_INVALID)):
             if n % CHUNK == 0:
                 self._stop_if_cancelled(feedback)
                 feedback.setProgress(60 * n / total)
+                columns.flush()
             geometry = feature.geometry()
             if simple_points:
                 try:
@@ -274,53 +275,49 @@ class GreenEquityAlgorithm(AlgorithmBase):
                 x, y = representative_point(geometry)
                 xs.append(x)
                 ys.append(y)
-            rows.append(feature.attributes())
-        if not rows:
+            columns.rows.append(feature.attributes())
+        if not xs:
             raise QgsProcessingException(
                 self.tr("RESIDENTIAL has no features. Choose a layer with residential features.")
             )
         xy = np.column_stack([np.array(xs, dtype=float), np.array(ys, dtype=float)])
-        return self._residents_arrays(xy, rows, fields, pop_field, group_fields, feedback)
+        values = dict(zip(names, columns.arrays()))
+        return self._residents_arrays(xy, values, pop_field, group_fields, feedback)
 
     def _residents_arrays(
         self,
         xy: np.ndarray,
-        rows: list[list],
-        fields: Any,
+        values: dict[str, np.ndarray],
         pop_field: str,
         group_fields: list[str],
         feedback: QgsProcessingFeedback,
     ) -> Residents:
-        """Numeric columns of the attribute rows; warnings for what cannot be used."""
+        """Residents from the points and numeric columns; warnings for what cannot be used."""
         no_geometry = ~np.isfinite(xy).all(axis=1)
         if no_geometry.any():
             feedback.pushWarning(
                 self.tr("{} residential features have no geometry (or no point on their surface) and are left out.")
                 .format(int(no_geometry.sum()))
             )  # fmt: skip
-
-        def column(name: str) -> np.ndarray:
-            return numeric_column([row[fields.lookupField(name)] for row in rows])
-
-        population = column(pop_field) if pop_field else np.ones(len(rows))
+        population = values[pop_field].copy() if pop_field else np.ones(len(xy))
         population = self._non_negative(population, pop_field, self.tr("they count as 0 inhabitants"), feedback)
-        served = column("served")
-        served_eucl = column("served_eucl")
-        for name, values in (("served", served), ("served_eucl", served_eucl)):
-            bad = int(np.count_nonzero(np.isnan(values)))
+        served = values["served"]
+        served_eucl = values["served_eucl"]
+        for name, flags in (("served", served), ("served_eucl", served_eucl)):
+            bad = int(np.count_nonzero(np.isnan(flags)))
             if bad:
                 feedback.pushWarning(
                     self.tr("{} residential features have no value in {}; they count as not served.").format(bad, name)
                 )
-        groups = np.zeros((len(rows), len(group_fields)))
+        groups = np.zeros((len(xy), len(group_fields)))
         for g, name in enumerate(group_fields):
-            groups[:, g] = self._non_negative(column(name), name, self.tr("they count as 0 members"), feedback)
+            groups[:, g] = self._non_negative(values[name], name, self.tr("they count as 0 members"), feedback)
         return Residents(
             xy=xy,
             population=population,
             served=np.nan_to_num(served) > 0,
             served_eucl=np.nan_to_num(served_eucl) > 0,
-            net_dist=column("net_dist_m"),
+            net_dist=values["net_dist_m"],
             groups=groups,
             n_no_geometry=int(no_geometry.sum()),
         )
@@ -412,6 +409,28 @@ class GreenEquityAlgorithm(AlgorithmBase):
             sink.addFeature(out, QgsFeatureSink.FastInsert)
         style_on_load(context, dest_id, "green_equity.qml")
         return dest_id
+
+
+class AttributeColumns:
+    """Numeric columns of attribute rows, converted chunk by chunk (bounded memory)."""
+
+    def __init__(self, indices: list[int]) -> None:
+        self.indices = indices
+        self.rows: list[list] = []
+        self.parts: list[list[np.ndarray]] = [[] for _ in indices]
+
+    def flush(self) -> None:
+        """Convert the collected rows and forget them."""
+        if not self.rows:
+            return
+        for index, parts in zip(self.indices, self.parts):
+            parts.append(numeric_column([row[index] for row in self.rows]))
+        self.rows = []
+
+    def arrays(self) -> list[np.ndarray]:
+        """One float array (NaN for NULL) per column index."""
+        self.flush()
+        return [np.concatenate(parts) if parts else np.zeros(0) for parts in self.parts]
 
 
 def representative_point(geometry: QgsGeometry) -> tuple[float, float]:
