@@ -342,3 +342,26 @@ def test_qgis_process_on_the_sample_town(provider, sample_town, qgis_process, tm
     assert written.featureCount() == 64
     assert {"served_share", "barrier_gap", "pop_65plus_share", "priority"} <= set(written.fields().names())
     assert not math.isnan(results["SERVED_SHARE"])
+
+
+def test_point_on_surface_falls_back_to_the_repaired_geometry():
+    """QGIS 3.22 returns a null point on surface for some invalid polygons (PLATFORM.md)."""
+    from social_resilience.algorithms.green_equity import representative_point
+
+    class NoPointOnSurface:  # an invalid polygon whose pointOnSurface() is null
+        def isNull(self) -> bool:  # noqa: N802
+            return False
+
+        def isEmpty(self) -> bool:  # noqa: N802
+            return False
+
+        def pointOnSurface(self) -> QgsGeometry:  # noqa: N802
+            return QgsGeometry()
+
+        def makeValid(self) -> QgsGeometry:  # noqa: N802
+            return QgsGeometry.fromWkt("POLYGON((0 0, 4 0, 4 2, 0 2, 0 0))")
+
+    x, y = representative_point(NoPointOnSurface())
+    assert 0 < x < 4
+    assert 0 < y < 2
+    assert all(math.isnan(v) for v in representative_point(QgsGeometry.fromWkt("POLYGON EMPTY")))
