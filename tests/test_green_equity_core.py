@@ -196,3 +196,21 @@ def test_lorenz_curve_shows_gini_and_runs_from_corner_to_corner():
     empty = lorenz_curve_svg([0], [None], "Lorenz curve")
     assert "no data" in _texts(empty)
     assert "Gini coefficient –" in _texts(empty)
+
+
+def test_locate_points_in_a_detailed_area_uses_strips_with_the_same_result():
+    from social_resilience.core.green.equity import _crossings, _inside
+
+    angle = np.linspace(0, 2 * np.pi, 5001)
+    radius = 100 + 20 * np.sin(7 * angle)  # a wavy outline of 5000 edges
+    ring = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])
+    ring[-1] = ring[0]
+    hole = (ring * 0.3)[::-1]
+    edges = np.vstack([np.hstack([r[:-1], r[1:]]) for r in (ring, hole)])
+    rng = np.random.default_rng(11)
+    points = rng.uniform(-130, 130, size=(4000, 2))
+    strips = _inside(points[:, 0], points[:, 1], edges)  # 4000 x 10000 > threshold: strips
+    brute = _crossings(points[:, 0], points[:, 1], edges) % 2 == 1
+    assert np.array_equal(strips, brute)
+    assert 0 < strips.sum() < len(points)
+    assert np.array_equal(locate_points(points, [[ring, hole]]) == 0, brute)

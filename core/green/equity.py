@@ -201,18 +201,46 @@ def _area_edges(rings: list[list[np.ndarray]]) -> tuple[np.ndarray, np.ndarray, 
     return all_edges, offsets, boxes
 
 
-def _inside(px: np.ndarray, py: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Even-odd rule (ray to +x, half-open in y) for points against one area's edges (all rings)."""
+def _crossings(px: np.ndarray, py: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Count the edges that a ray from each point to +x crosses (half-open in y)."""
     x0, y0, x1, y1 = edges.T
     dy = y1 - y0
     slope = np.divide(x1 - x0, dy, out=np.zeros_like(dy), where=dy != 0)
     crossings = np.zeros(len(px), dtype=np.int64)
-    step = max(1, 2_000_000 // max(len(edges), 1))  # bounded memory: candidates x edges per chunk
+    step = max(1, 2_000_000 // max(len(edges), 1))  # bounded memory: points x edges per chunk
     for start in range(0, len(px), step):
         qx, qy = px[start : start + step, None], py[start : start + step, None]
         spans = (y0 > qy) != (y1 > qy)
         crossings[start : start + step] = (spans & (qx < x0 + (qy - y0) * slope)).sum(axis=1)
-    return crossings % 2 == 1
+    return crossings
+
+
+def _inside(px: np.ndarray, py: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Even-odd rule for points against one area's edges (all rings).
+
+    A detailed area with many points is cut into horizontal strips; each point is tested only
+    against the edges whose y-range reaches into its strip (all edges a ray from it can cross).
+    """
+    if len(px) * len(edges) <= 4_000_000 or len(edges) < 64:
+        return _crossings(px, py, edges) % 2 == 1
+    low, high = np.minimum(edges[:, 1], edges[:, 3]), np.maximum(edges[:, 1], edges[:, 3])
+    n_strips = min(1024, len(edges) // 8)
+    bottom = float(low.min())
+    height = (float(high.max()) - bottom) / n_strips or 1.0
+
+    def strip(y: np.ndarray) -> np.ndarray:
+        return np.clip((y - bottom) // height, 0, n_strips - 1).astype(np.int64)
+
+    first, last, point_strip = strip(low), strip(high), strip(py)
+    order = np.argsort(point_strip, kind="stable")
+    bounds = np.searchsorted(point_strip[order], np.arange(n_strips + 1))
+    inside = np.zeros(len(px), dtype=bool)
+    for k in range(n_strips):
+        members = order[bounds[k] : bounds[k + 1]]
+        if len(members):
+            near = edges[(first <= k) & (last >= k)]
+            inside[members] = _crossings(px[members], py[members], near) % 2 == 1
+    return inside
 
 
 def locate_points(
