@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -180,7 +181,8 @@ def main() -> None:
         ratio = report["native_s"] / report["ours_s"]
         line += (f", native:countpointsinpolygon {report['native_s']:.1f} s (CPU {report['native_cpu_s']:.1f} s),"
                  f" native / ours {ratio:.2f}")  # fmt: skip
-    print(line, f"load average {os.getloadavg()[0]:.1f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(line, f"load average {os.getloadavg()[0]:.1f}, peak RSS {peak:.0f} MB")
     print({k: v for k, v in report.items() if not k.endswith("_s")})
     del plugin
 
