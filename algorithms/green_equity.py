@@ -195,6 +195,11 @@ class GreenEquityAlgorithm(AlgorithmBase):
             self._check_numeric(areas.fields(), burden_field, self.BURDEN_FIELD, self.AREAS)
         if len(set(group_fields)) != len(group_fields):
             raise QgsProcessingException(self.tr("GROUP_FIELDS lists a field twice; choose each group once."))
+        if any(name.lower() in ACCESS_FIELDS for name in group_fields):
+            raise QgsProcessingException(
+                self.tr("GROUP_FIELDS: served, served_eucl and net_dist_m are access fields, not the population of "
+                        "a group. Choose fields that count residents, e.g. pop_65plus.")
+            )  # fmt: skip
 
     def _check_numeric(self, fields: Any, name: str, parameter: str, layer: str) -> None:
         index = fields.lookupField(name)

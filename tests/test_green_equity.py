@@ -215,6 +215,7 @@ def test_shapefile_output(provider, tmp_path):
         ({"POPULATION_FIELD": "label"}, "POPULATION_FIELD: field label is of type"),
         ({"BURDEN_FIELD": "nope"}, "BURDEN_FIELD: nope is not a field of AREAS"),
         ({"AREAS": "empty_areas"}, "AREAS has no features"),
+        ({"GROUP_FIELDS": ["pop_65plus", "served"]}, "GROUP_FIELDS: served, served_eucl and net_dist_m are access"),
     ],
 )
 def test_bad_input_is_rejected_with_a_clear_message(provider, tmp_path, change, message):
@@ -225,7 +226,7 @@ def test_bad_input_is_rejected_with_a_clear_message(provider, tmp_path, change, 
     }
     target = tmp_path / "equity.gpkg"
     params = hand_params(OUTPUT=str(target))
-    params.update({k: layers.get(v, v) for k, v in change.items()})
+    params.update({k: layers.get(v, v) if isinstance(v, str) else v for k, v in change.items()})
     with pytest.raises(QgsProcessingException, match=message):
         run(params)
     assert not target.exists()  # nothing half-written
