@@ -37,15 +37,43 @@ from ..core.green.equity import (
     share,
 )
 from .base import AlgorithmBase
-from .common import to_float, to_qvariant, with_result_fields
+from .columns import AttributeColumns, direct_layer, number, read_columns
+from .common import to_qvariant, with_result_fields
 from .green_geometry import SKIP_INVALID, polygonal, vertex_arrays
 from .style_on_load import style_on_load
 
 #: Fields of RESIDENTIAL that the catchments write and this algorithm needs.
 ACCESS_FIELDS = ("served", "served_eucl", "net_dist_m")
 NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
-PLAIN_NUMBERS = (int, float)
 CHUNK = 16384  # features between two progress/cancel checks
+
+
+@dataclass
+class ReadFields:
+    """The fields read from RESIDENTIAL: access fields (contract name -> name in the layer), population, groups."""
+
+    access: dict[str, str]
+    population: str
+    groups: list[str]
+
+    def names(self) -> list[str]:
+        """Every field to read, once."""
+        return list(dict.fromkeys([*self.access.values(), *([self.population] if self.population else []),
+                                   *self.groups]))  # fmt: skip
+
+
+def access_field_names(fields: Any) -> dict[str, str]:
+    """Map ``served``, ``served_eucl`` and ``net_dist_m`` to their names in ``fields``.
+
+    A shapefile cuts field names to 10 characters (``served_euc``); the cut name is accepted.
+    """
+    found = {}
+    for name in ACCESS_FIELDS:
+        for candidate in (name, name[:10]):
+            if fields.lookupField(candidate) >= 0:
+                found[name] = candidate
+                break
+    return found
 
 
 @dataclass
@@ -126,12 +154,13 @@ class GreenEquityAlgorithm(AlgorithmBase):
         group_fields = self.parameterAsFields(parameters, self.GROUP_FIELDS, context)
         burden_field = self.parameterAsString(parameters, self.BURDEN_FIELD, context)
         threshold = self.parameterAsDouble(parameters, self.SERVED_SHARE, context)
-        self._check_inputs(residential, areas_source, pop_field, group_fields, burden_field)
+        access = self._check_inputs(residential, areas_source, pop_field, group_fields, burden_field)
 
         feedback.setProgressText(self.tr("Reading the areas…"))
         area_features, rings = self._read_areas(areas_source, feedback)
         feedback.setProgressText(self.tr("Reading the residential features…"))
-        residents = self._read_residents(residential, areas_source, pop_field, group_fields, context, feedback)
+        fields = ReadFields(access, pop_field, group_fields)
+        residents = self._read_residents(parameters, residential, areas_source, fields, context, feedback)
         self._stop_if_cancelled(feedback)
         feedback.setProgressText(self.tr("Finding the area of each residential feature…"))
         area_index = locate_points(residents.xy, rings, feedback.isCanceled)
@@ -149,7 +178,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
                              residents.served_eucl, residents.net_dist, residents.groups)  # fmt: skip
         burden = None
         if burden_field:
-            burden = np.array([_number(f[burden_field]) for f in area_features], dtype=float)
+            burden = np.array([number(f[burden_field]) for f in area_features], dtype=float)
         priority = priority_flags(burden, equity.served_share, threshold) if burden is not None else None
         results = self._results(equity, priority, group_fields, n_outside, feedback)
         dest_id = self._write(parameters, context, feedback, areas_source, area_features, equity, group_fields,
@@ -167,8 +196,8 @@ class GreenEquityAlgorithm(AlgorithmBase):
         pop_field: str,
         group_fields: list[str],
         burden_field: str,
-    ) -> None:
-        """Raise a clear error for a wrong geometry type or a missing or non-numeric field."""
+    ) -> dict[str, str]:
+        """Return the names of the access fields in RESIDENTIAL; raise for a wrong type or field."""
         if QgsWkbTypes.geometryType(areas.wkbType()) != QgsWkbTypes.PolygonGeometry:
             raise QgsProcessingException(self.tr("AREAS must contain polygons. Choose a polygon layer of areas."))
         if QgsWkbTypes.geometryType(residential.wkbType()) not in (
@@ -179,7 +208,8 @@ class GreenEquityAlgorithm(AlgorithmBase):
                 self.tr("RESIDENTIAL must contain points or polygons. Choose a layer of homes or buildings.")
             )
         fields = residential.fields()
-        missing = [name for name in ACCESS_FIELDS if fields.lookupField(name) < 0]
+        access = access_field_names(fields)
+        missing = [name for name in ACCESS_FIELDS if name not in access]
         if missing:
             raise QgsProcessingException(
                 self.tr(
@@ -195,11 +225,12 @@ class GreenEquityAlgorithm(AlgorithmBase):
             self._check_numeric(areas.fields(), burden_field, self.BURDEN_FIELD, self.AREAS)
         if len(set(group_fields)) != len(group_fields):
             raise QgsProcessingException(self.tr("GROUP_FIELDS lists a field twice; choose each group once."))
-        if any(name.lower() in ACCESS_FIELDS for name in group_fields):
+        if any(name in access.values() for name in group_fields):
             raise QgsProcessingException(
                 self.tr("GROUP_FIELDS: served, served_eucl and net_dist_m are access fields, not the population of "
                         "a group. Choose fields that count residents, e.g. pop_65plus.")
             )  # fmt: skip
+        return access
 
     def _check_numeric(self, fields: Any, name: str, parameter: str, layer: str) -> None:
         index = fields.lookupField(name)
@@ -244,19 +275,48 @@ class GreenEquityAlgorithm(AlgorithmBase):
 
     def _read_residents(
         self,
+        parameters: dict[str, Any],
         source: QgsProcessingFeatureSource,
         areas: QgsProcessingFeatureSource,
-        pop_field: str,
-        group_fields: list[str],
+        fields: ReadFields,
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
     ) -> Residents:
         """Read representative points in the areas' CRS and the numbers of every residential feature."""
-        names = list(dict.fromkeys([*ACCESS_FIELDS, *([pop_field] if pop_field else []), *group_fields]))
+        names = fields.names()
+        transform = source.sourceCrs().isValid() and areas.sourceCrs().isValid()
+        transform = transform and source.sourceCrs() != areas.sourceCrs()
+        layer = direct_layer(
+            parameters.get(self.RESIDENTIAL), self.parameterAsVectorLayer(parameters, self.RESIDENTIAL, context)
+        )
+        columns = None
+        if layer is not None and not transform:  # a whole file layer: its columns at once
+            columns = read_columns(layer, names, representative_point, feedback.isCanceled)
+        self._stop_if_cancelled(feedback)
+        if columns is None:
+            columns = self._iterate_residents(source, areas, names, transform, context, feedback)
+        xy, values = columns
+        if not len(xy):
+            raise QgsProcessingException(
+                self.tr("RESIDENTIAL has no features. Choose a layer with residential features.")
+            )
+        values.update({name: values[actual] for name, actual in fields.access.items()})
+        return self._residents_arrays(xy, values, fields.population, fields.groups, feedback)
+
+    def _iterate_residents(
+        self,
+        source: QgsProcessingFeatureSource,
+        areas: QgsProcessingFeatureSource,
+        names: list[str],
+        transform: bool,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Read representative points and numeric columns through the Processing feature iterator."""
         fields = source.fields()
         columns = AttributeColumns([fields.lookupField(name) for name in names])
         request = QgsFeatureRequest().setSubsetOfAttributes(names, fields)
-        if source.sourceCrs().isValid() and areas.sourceCrs().isValid() and source.sourceCrs() != areas.sourceCrs():
+        if transform:
             request.setDestinationCrs(areas.sourceCrs(), context.transformContext())
         simple_points = QgsWkbTypes.flatType(source.wkbType()) == QgsWkbTypes.Point
         total = max(source.featureCount(), 1)
@@ -281,13 +341,9 @@ class GreenEquityAlgorithm(AlgorithmBase):
                 xs.append(x)
                 ys.append(y)
             columns.rows.append(feature.attributes())
-        if not xs:
-            raise QgsProcessingException(
-                self.tr("RESIDENTIAL has no features. Choose a layer with residential features.")
-            )
+        self._stop_if_cancelled(feedback)
         xy = np.column_stack([np.array(xs, dtype=float), np.array(ys, dtype=float)])
-        values = dict(zip(names, columns.arrays()))
-        return self._residents_arrays(xy, values, pop_field, group_fields, feedback)
+        return xy, dict(zip(names, columns.arrays()))
 
     def _residents_arrays(
         self,
@@ -416,28 +472,6 @@ class GreenEquityAlgorithm(AlgorithmBase):
         return dest_id
 
 
-class AttributeColumns:
-    """Numeric columns of attribute rows, converted chunk by chunk (bounded memory)."""
-
-    def __init__(self, indices: list[int]) -> None:
-        self.indices = indices
-        self.rows: list[list] = []
-        self.parts: list[list[np.ndarray]] = [[] for _ in indices]
-
-    def flush(self) -> None:
-        """Convert the collected rows and forget them."""
-        if not self.rows:
-            return
-        for index, parts in zip(self.indices, self.parts):
-            parts.append(numeric_column([row[index] for row in self.rows]))
-        self.rows = []
-
-    def arrays(self) -> list[np.ndarray]:
-        """One float array (NaN for NULL) per column index."""
-        self.flush()
-        return [np.concatenate(parts) if parts else np.zeros(0) for parts in self.parts]
-
-
 def representative_point(geometry: QgsGeometry) -> tuple[float, float]:
     """Return a point on the surface of ``geometry`` (repaired when invalid); NaN when there is none."""
     if geometry.isNull() or geometry.isEmpty():
@@ -450,21 +484,6 @@ def representative_point(geometry: QgsGeometry) -> tuple[float, float]:
         return np.nan, np.nan
     xy = point.asPoint()
     return xy.x(), xy.y()
-
-
-def numeric_column(values: list) -> np.ndarray:
-    """Attribute values as floats; NULL, empty and text that is no number become NaN."""
-    try:
-        out = np.array(values, dtype=float)
-    except (TypeError, ValueError):
-        out = np.array([v if type(v) in PLAIN_NUMBERS else _number(v) for v in values], dtype=float)
-    out[~np.isfinite(out)] = np.nan
-    return out
-
-
-def _number(value: Any) -> float:
-    number = to_float(value)
-    return np.nan if number is None else number
 
 
 def _text(value: Any) -> str:
