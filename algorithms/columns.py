@@ -105,14 +105,19 @@ def wkb_points(
         xy[~np.isin(codes, POINT_CODES)] = np.nan
         xy[np.ma.getmaskarray(geometries)] = np.nan
         return xy
-    xy = np.full((n, 2), np.nan)
+    xs, ys = [np.nan] * n, [np.nan] * n
+    geometry = QgsGeometry()
     for i, wkb in enumerate(geometries.tolist()):
         if wkb is None or wkb is np.ma.masked:
             continue
-        geometry = QgsGeometry()
         geometry.fromWkb(bytes(wkb))
-        xy[i] = point_on_surface(geometry)
-    return xy
+        point = geometry.pointOnSurface()
+        if point.isNull():  # empty, or an invalid polygon GEOS cannot handle: repair or give up
+            xs[i], ys[i] = point_on_surface(geometry)
+        else:
+            xy = point.asPoint()
+            xs[i], ys[i] = xy.x(), xy.y()
+    return np.column_stack([np.array(xs, dtype=float), np.array(ys, dtype=float)])
 
 
 class AttributeColumns:
