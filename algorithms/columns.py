@@ -52,7 +52,12 @@ def read_columns(
     if not hasattr(ogr.Layer, "GetArrowStreamAsNumPy"):
         return None
     parts = QgsProviderRegistry.instance().decodeUri("ogr", layer.source())
-    data = ogr.Open(parts.get("path", ""))
+    if parts.get("vsiPrefix") or not parts.get("path"):  # inside an archive: leave it to QGIS
+        return None
+    try:
+        data = ogr.Open(parts["path"])
+    except RuntimeError:  # GDAL set to raise exceptions
+        return None
     if data is None:
         return None
     name = parts.get("layerName")
