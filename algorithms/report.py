@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
+from ..core.charts import bar_chart_svg, lorenz_curve_svg
+from ..core.green.equity import gini
 from ..core.report.content import Figure, MethodFacts, ReportContent, rank_areas
 from ..core.report.html import ReportHtml
 from ..core.report.words import ReportWords
@@ -100,6 +103,7 @@ class ReportAlgorithm(AlgorithmBase):
         feedback.setProgress(20)
         feedback.setProgressText(self.tr("Rendering the maps…"))
         content.maps = self._maps(layers, context, feedback)
+        content.charts = self._charts(content) if content.method.equity else []
         language = user_language()
         text = ReportHtml(language, QCoreApplication.translate).render(content)
         Path(html_path).write_text(text, encoding="utf-8")
@@ -158,6 +162,8 @@ class ReportAlgorithm(AlgorithmBase):
             content.areas = rank_areas(read.area_rows(table))
         if read.has_fields(table, ("priority",)):
             content.n_priority = sum(1 for row in content.areas if row.priority)
+        if facts.equity:
+            content.gini = gini([row.pop for row in content.areas], [row.served_share for row in content.areas])
         content.sources = read.data_sources(
             list(layers.values()), self.parameterAsString(parameters, "DATA_SOURCES", context))
         return content
@@ -172,6 +178,10 @@ class ReportAlgorithm(AlgorithmBase):
                 MapLayer(get("CATCHMENTS"), "catchments.qml", self.tr("Catchments")),
             ], self.tr("homes served (green) and not served (red) within the walking distance")),
         ]
+        if read.has_fields(get("AREAS"), read.EQUITY_FIELDS):
+            themes.append((self.tr("Green access per area"), [
+                MapLayer(self._copy(get("AREAS")), "green_equity.qml", self.tr("Served share"))],
+                self.tr("share of residents served on foot; priority areas outlined")))
         hot = get("HOTSPOTS") if read.has_fields(get("HOTSPOTS"), read.LOCAL_FIELDS) else None
         if hot is None and read.has_fields(get("AREAS"), read.LOCAL_FIELDS):
             hot = get("AREAS")
@@ -196,6 +206,20 @@ class ReportAlgorithm(AlgorithmBase):
                 image = render_map(items, crs, context.transformContext())
                 figures.append(Figure(title, src=png_data_uri(image), caption=caption))
         return figures
+
+    def _charts(self, content: ReportContent) -> list[Figure]:
+        """Chart the served share per area (bars) and the Lorenz curve of green access."""
+        translate = partial(QCoreApplication.translate, "charts")
+        names = [row.name for row in content.areas]
+        shares = [row.served_share for row in content.areas]
+        population = [row.pop or 0.0 for row in content.areas]
+        bars, lorenz = self.tr("Served share per area"), self.tr("Lorenz curve of green access")
+        return [
+            Figure(bars, svg=bar_chart_svg(names, shares, bars, percent=True, translate=translate),
+                   caption=self.tr("areas from the best to the least served")),
+            Figure(lorenz, svg=lorenz_curve_svg(population, shares, lorenz, translate=translate),
+                   caption=self.tr("the farther the curve lies below the diagonal, the more unequal the access")),
+        ]
 
     @staticmethod
     def _copy(layer):

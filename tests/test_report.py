@@ -41,13 +41,17 @@ def chain(sample_town, tmp_path_factory) -> dict:
         "INPUT": str(out / "score.gpkg"), "FIELD": "score", "WEIGHTS": 0, "PERMUTATIONS": 99, "SEED": 1,
         "OUTPUT": str(out / "hotspots.gpkg"),
     })
-    return {"out": out, "town": sample_town, "catchments": catchments, "hotspots": hotspots}
+    equity = processing.run("socialresilience:greenequity", {
+        "RESIDENTIAL": str(out / "homes.gpkg"), "POPULATION_FIELD": "population", "AREAS": str(out / "hotspots.gpkg"),
+        "BURDEN_FIELD": "score_pct", "OUTPUT": str(out / "equity.gpkg"),
+    })
+    return {"out": out, "town": sample_town, "catchments": catchments, "hotspots": hotspots, "equity": equity}
 
 
 def report_parameters(chain: dict, html) -> dict:
     out = chain["out"]
     return {
-        "AREAS": str(out / "hotspots.gpkg"), "RESIDENTIAL": str(out / "homes.gpkg"), "POPULATION_FIELD": "population",
+        "AREAS": str(out / "equity.gpkg"), "RESIDENTIAL": str(out / "homes.gpkg"), "POPULATION_FIELD": "population",
         "CATCHMENTS": str(out / "catchments.gpkg"), "GREEN_SPACES": str(out / "green.gpkg"),
         "HOTSPOTS": str(out / "hotspots.gpkg"), "STATIONS": f"{chain['town']}|layername=stations",
         "MIN_AREA_HA": 2, "TITLE": "Sample town", "DATA_SOURCES": "Sample town: synthetic data",
@@ -62,6 +66,7 @@ def embedded_images(page: str) -> list[QImage]:
 
 def test_report_of_the_sample_town_chain(chain, tmp_path):
     import processing
+    from social_resilience.algorithms.common import to_float
 
     html = tmp_path / "report.html"
     pdf = tmp_path / "report.pdf"
@@ -71,6 +76,7 @@ def test_report_of_the_sample_town_chain(chain, tmp_path):
     assert result["SERVED_SHARE_EUCLIDEAN"] == pytest.approx(catchments["SERVED_SHARE_EUCLIDEAN"], abs=1e-12)
     assert result["NOT_SERVED"] == catchments["TOTAL_POPULATION"] - catchments["SERVED_POPULATION"]
     assert result["N_HOT"] == hotspots["N_HOT"]
+    assert result["N_PRIORITY"] == chain["equity"]["N_PRIORITY"] > 0
     page = html.read_text(encoding="utf-8")
     share = f"{100 * catchments['SERVED_SHARE']:.1f} %"
     straight = f"{100 * catchments['SERVED_SHARE_EUCLIDEAN']:.1f} %"
@@ -79,14 +85,25 @@ def test_report_of_the_sample_town_chain(chain, tmp_path):
     assert sentence in page
     assert sentence in result["KEY_FIGURES"]
     assert f"{hotspots['N_HOT']} of 64 areas are hot spots and {hotspots['N_COLD']} cold spots" in page
+    assert f"{chain['equity']['N_PRIORITY']} of 64 areas are priority areas" in page
+    assert f"(Gini coefficient): {chain['equity']['GINI']:.2f} " in page
+    assert chain["equity"]["SERVED_SHARE"] == pytest.approx(catchments["SERVED_SHARE"], abs=1e-12)
     table = page[page.index('<table class="areas">'):page.index("</table>")]
     districts = QgsVectorLayer(f"{chain['town']}|layername=districts", "d", "ogr")
     assert table.count("<tr") == 1 + districts.featureCount()
     names = {f["name"] for f in districts.getFeatures()}
+    rows = re.findall(r"<tr( class=\"priority\")?><td", table)
+    n_priority = chain["equity"]["N_PRIORITY"]
+    assert [bool(r) for r in rows] == [True] * n_priority + [False] * (64 - n_priority)  # priority areas first
     assert set(re.findall(r'<td class="num">\d+</td><td>([^<]+)</td>', table)) == names
     images = embedded_images(page)
-    assert len(images) == 4  # green access, Gi*, Local Moran, hotspot score
+    assert len(images) == 5  # green access, equity per area, Gi*, Local Moran, hotspot score
     assert all(not image.isNull() and image.width() > 1000 for image in images)
+    charts = re.findall(r"<svg .*?</svg>", page, re.S)
+    assert len(charts) == 2  # served share per area, Lorenz curve
+    equity = QgsVectorLayer(str(chain["out"] / "equity.gpkg"), "equity", "ogr")
+    with_share = sum(1 for f in equity.getFeatures() if to_float(f["served_share"]) is not None)
+    assert charts[0].count("<rect") == 1 + with_share  # background and a bar per area with residents
     assert "Sample town: synthetic data" in page
     assert "no2, noise_lden, heat_days, green_m2_per_inh" in page
     assert pdf.read_bytes().startswith(b"%PDF")
@@ -184,9 +201,10 @@ def test_report_opens_in_a_real_browser(chain, tmp_path):
     result = _browser("--virtual-time-budget=10000", "--dump-dom", probe.as_uri(), profile=tmp_path / "chromium")
     found = re.search(r'data-probe="(\d+)/(\d+)/(\d+)/(\d+)/(\d+)"', result.stdout)
     assert found, result.stderr[-2000:]
-    images, loaded, _svgs, rows, height = (int(v) for v in found.groups())
-    assert images == 4
+    images, loaded, svgs, rows, height = (int(v) for v in found.groups())
+    assert images == 5
     assert loaded == images
+    assert svgs == 2
     assert rows == 1 + 64
     assert height > 3000
     shot = tmp_path / "shot.png"
@@ -203,7 +221,7 @@ def test_report_through_qgis_process(chain, qgis_process, tmp_path):
     results = report["results"]
     assert results["SERVED_SHARE"] == pytest.approx(chain["catchments"]["SERVED_SHARE"], abs=1e-12)
     assert results["N_HOT"] == chain["hotspots"]["N_HOT"]
-    assert len(embedded_images(html.read_text(encoding="utf-8"))) == 4
+    assert len(embedded_images(html.read_text(encoding="utf-8"))) == 5
 
 
 def _areas_without_crs():
