@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qgis.core import QgsProcessingModelAlgorithm, QgsProcessingParameterEnum
+from qgis.core import Qgis, QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingParameterEnum
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QUrl
 
 from .base import GROUPS, PLUGIN_DIR, help_path, load_help
@@ -11,6 +11,7 @@ MODEL_DIR = PLUGIN_DIR / "resources" / "models"
 
 #: Model file -> English display name (translated in context "WorkflowAlgorithm").
 WORKFLOWS = {
+    "greenaccessworkflow.model3": QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Workflow: OpenStreetMap to green access report"),
     "sensorhotspotworkflow.model3": QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Workflow: sensor feed to hotspot report"),
 }
 
@@ -29,6 +30,13 @@ TEXTS = (
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Report title"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Hotspots"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Report"),
+    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "OpenStreetMap file (.osm, .osm.gz, .osm.pbf)"),
+    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Areas (districts)"),
+    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Burden field of the areas (higher = more burdened)"),
+    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Walking distance (m)"),
+    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Minimum green-space area (ha)"),
+    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Homes with green access"),
+    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Green access by area"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Additive"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Multiple-burden count"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "CalEnviroScreen product"),
@@ -77,5 +85,11 @@ class WorkflowAlgorithm(QgsProcessingModelAlgorithm):
 
 
 def workflow_algorithms() -> list[WorkflowAlgorithm]:
-    """One algorithm per shipped workflow."""
-    return [WorkflowAlgorithm(name) for name in WORKFLOWS]
+    """One algorithm per shipped workflow; a file that cannot be read is reported in the log and left out."""
+    algorithms = []
+    for name in WORKFLOWS:
+        try:
+            algorithms.append(WorkflowAlgorithm(name))
+        except RuntimeError as error:
+            QgsMessageLog.logMessage(str(error), "Social Resilience Toolkit", Qgis.Warning)
+    return algorithms

@@ -182,7 +182,7 @@ def main() -> int:
     plugin = social_resilience.classFactory(None)
     plugin.initProcessing()
     args.output.mkdir(parents=True, exist_ok=True)
-    for model in (sensor_model(),):
+    for model in (green_model(), sensor_model()):
         errors = [child.childId() for child in model.childAlgorithms().values() if child.algorithm() is None]
         if errors:
             sys.exit(f"unknown algorithms in {model.name()}: {errors}")

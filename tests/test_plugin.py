@@ -21,7 +21,7 @@ MENU_ORDER = [
     "report",
 ]
 #: The shipped workflows (graphical models): in the toolbox, not in the plugin menu.
-WORKFLOWS = ["sensorhotspotworkflow"]
+WORKFLOWS = ["greenaccessworkflow", "sensorhotspotworkflow"]
 
 
 def test_metadata_is_complete():

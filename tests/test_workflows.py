@@ -12,7 +12,7 @@ from .conftest import REPO
 MODELS = REPO / "resources" / "models"
 
 
-@pytest.mark.parametrize("name", ["sensorhotspotworkflow"])
+@pytest.mark.parametrize("name", ["greenaccessworkflow", "sensorhotspotworkflow"])
 def test_model_file_opens_like_in_the_model_designer(provider, name):
     model = QgsProcessingModelAlgorithm()
     assert model.fromFile(str(MODELS / f"{name}.model3"))
@@ -74,3 +74,45 @@ def test_model_files_are_what_the_build_script_writes(tmp_path):
         built = canonicalize(from_file=str(tmp_path / committed.name), strip_text=True)
         assert built == canonicalize(from_file=str(committed), strip_text=True), \
             f"{committed.name} is stale: run scripts/build_workflows.py"
+
+
+def _grid_over(osm_file, path, cell: float = 500.0) -> str:
+    """Square areas of ``cell`` metres over the extent of an OSM file, in its UTM zone."""
+    import processing
+    from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
+
+    from social_resilience.algorithms.common import metric_crs
+
+    lines = QgsVectorLayer(f"{osm_file}|layername=lines", "lines", "ogr")
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    utm = metric_crs(wgs84, lines.extent())
+    extent = QgsCoordinateTransform(wgs84, utm, QgsProject.instance()).transformBoundingBox(lines.extent())
+    processing.run("native:creategrid", {
+        "TYPE": 2, "EXTENT": f"{extent.xMinimum()},{extent.xMaximum()},{extent.yMinimum()},{extent.yMaximum()} "
+                            f"[{utm.authid()}]",
+        "HSPACING": cell, "VSPACING": cell, "CRS": utm, "OUTPUT": str(path)})
+    return str(path)
+
+
+def test_green_workflow_through_qgis_process(provider, qgis_process, tmp_path):
+    from .conftest import shared_data
+
+    osm = shared_data("osm", "hoyerswerda.osm.pbf")
+    areas = _grid_over(osm, tmp_path / "areas.gpkg")
+    html, homes = tmp_path / "report.html", tmp_path / "homes.gpkg"
+    report = qgis_process.run_algorithm("socialresilience:greenaccessworkflow", {
+        "OSM_FILE": osm, "AREAS": areas, "DISTANCE": 400, "MIN_AREA_HA": 2, "TITLE": "Hoyerswerda",
+        "report:OUTPUT_HTML": html, "catchments:OUTPUT_RESIDENTIAL": homes, "equity:OUTPUT": tmp_path / "equity.gpkg",
+    })
+    assert report["results"]["report:OUTPUT_HTML"] == str(html)
+    buildings = [f["served"] for f in QgsVectorLayer(str(homes), "homes", "ogr").getFeatures()]
+    share = sum(1 for served in buildings if served == 1) / len(buildings)
+    assert 0 < share < 1
+    page = html.read_text(encoding="utf-8")
+    assert f"{100 * share:.1f} % of homes lie within 400 m on foot of a green space of at least 2 ha" in page
+    n_areas = QgsVectorLayer(areas, "areas", "ogr").featureCount()
+    table = page[page.index('<table class="areas">'):page.index("</table>")]
+    assert table.count("<tr") == 1 + n_areas
+    assert "© OpenStreetMap contributors" in page
+    assert len(re.findall(r"<svg ", page)) == 2
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 2  # green access, equity per area
