@@ -11,7 +11,9 @@ MODEL_DIR = PLUGIN_DIR / "resources" / "models"
 
 #: Model file -> English display name (translated in context "WorkflowAlgorithm").
 WORKFLOWS = {
-    "greenaccessworkflow.model3": QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Workflow: OpenStreetMap to green access report"),
+    "greenaccessworkflow.model3": QT_TRANSLATE_NOOP(
+        "WorkflowAlgorithm", "Workflow: OpenStreetMap to green access report"
+    ),
     "sensorhotspotworkflow.model3": QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Workflow: sensor feed to hotspot report"),
 }
 

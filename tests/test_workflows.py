@@ -80,7 +80,6 @@ def _grid_over(osm_file, path, cell: float = 500.0) -> str:
     """Square areas of ``cell`` metres over the extent of an OSM file, in its UTM zone."""
     import processing
     from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
-
     from social_resilience.algorithms.common import metric_crs
 
     lines = QgsVectorLayer(f"{osm_file}|layername=lines", "lines", "ogr")
