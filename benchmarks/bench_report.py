@@ -4,7 +4,7 @@ Run with the system Python that has QGIS:
 
     QT_QPA_PLATFORM=offscreen /usr/bin/python3 benchmarks/bench_report.py [--repeat 3]
 
-The sample town (seed 42, 2 km) and its chain (catchments, hotspot score, local hotspots) are
+The sample town (seed 42, 2 km) and its chain (catchments, hotspot score, local hotspots, green equity) are
 made first and not timed; then the report is timed in the same process, HTML only and HTML + PDF,
 once cold and ``--repeat`` times warm. There is no peer: today the report is made by hand.
 """
@@ -60,8 +60,11 @@ def chain(out: Path) -> dict:
         "METHOD": 2, "OUTPUT": str(out / "score.gpkg")})
     processing.run("socialresilience:localhotspots", {
         "INPUT": str(out / "score.gpkg"), "FIELD": "score", "OUTPUT": str(out / "hotspots.gpkg")})
+    processing.run("socialresilience:greenequity", {
+        "RESIDENTIAL": str(out / "homes.gpkg"), "POPULATION_FIELD": "population", "AREAS": str(out / "hotspots.gpkg"),
+        "BURDEN_FIELD": "score_pct", "OUTPUT": str(out / "equity.gpkg")})
     return {
-        "AREAS": str(out / "hotspots.gpkg"), "RESIDENTIAL": str(out / "homes.gpkg"), "POPULATION_FIELD": "population",
+        "AREAS": str(out / "equity.gpkg"), "RESIDENTIAL": str(out / "homes.gpkg"), "POPULATION_FIELD": "population",
         "CATCHMENTS": str(out / "catchments.gpkg"), "GREEN_SPACES": str(out / "green.gpkg"),
         "HOTSPOTS": str(out / "hotspots.gpkg"), "STATIONS": layer + "stations", "MIN_AREA_HA": 2,
     }

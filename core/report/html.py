@@ -14,7 +14,8 @@ body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:60em;margin:2em auto;p
 h1{font-size:1.7em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ccc}
 .created{color:#666}.key li{font-size:1.1em;margin:.4em 0}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{color:#555;font-size:.9em}
-table{border-collapse:collapse;font-size:.9em}th,td{border:1px solid #ccc;padding:.25em .5em}
+.table{overflow-x:auto}table{border-collapse:collapse;font-size:.85em}
+th,td{border:1px solid #ccc;padding:.25em .5em;white-space:nowrap}th{white-space:normal}
 th{background:#f0f0f0}td.num{text-align:right}tr.priority td{background:#fde0dd}
 footer{margin-top:2em;color:#777;font-size:.85em}
 """
@@ -70,7 +71,8 @@ class ReportHtml(Translatable):
             css = ' class="priority"' if row.priority else ""
             lines.append(f'<tr{css}><td class="num">{rank}</td><td>{escape(row.name)}</td>{cells}</tr>')
         table = "\n".join(lines)
-        return [f"<h2>{escape(self.tr('Areas ranked by priority'))}</h2>", f'<table class="areas">\n{table}\n</table>']
+        return [f"<h2>{escape(self.tr('Areas ranked by priority'))}</h2>",
+                f'<div class="table"><table class="areas">\n{table}\n</table></div>']
 
     def _cell(self, value, show: Callable) -> str:
         if value is None:
