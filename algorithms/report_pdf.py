@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from dataclasses import replace
 
 from qgis.PyQt.QtCore import QByteArray, QMarginsF, QSizeF, QUrl
 from qgis.PyQt.QtGui import QImage, QPageLayout, QPageSize, QPainter, QTextDocument
@@ -10,7 +12,7 @@ from qgis.PyQt.QtPrintSupport import QPrinter
 from qgis.PyQt.QtSvg import QSvgRenderer
 
 from ..core.report.content import ReportContent
-from ..core.report.html import ReportHtml
+from ..core.report.html import PRINT_STYLE, ReportHtml
 
 
 def _svg_image(svg: str) -> QImage:
@@ -29,32 +31,30 @@ def _svg_image(svg: str) -> QImage:
 
 
 def pdf_document(content: ReportContent, language: str, translate, page: QSizeF) -> QTextDocument:
-    """Lay out the report on pages of ``page`` (points): figures as images of the page's width."""
+    """Lay out the report on pages of ``page`` (points): each figure as large as fits on one page."""
     document = QTextDocument()
     document.setPageSize(page)
     font = document.defaultFont()
     font.setPointSizeF(9)
     document.setDefaultFont(font)
-    charts = []
+    widths = {}
+    printable = replace(content, maps=[], charts=[])
     for number, figure in enumerate(content.maps + content.charts):
         name = f"figure{number}.png"
         image = _svg_image(figure.svg) if figure.svg else QImage.fromData(_decode(figure.src))
         document.addResource(QTextDocument.ImageResource, QUrl(name), image)
-        charts.append((figure, name, image))
-    printable = ReportContent(**{**content.__dict__, "maps": [], "charts": []})
-    for figure, name, _image in charts:
-        target = printable.maps if figure in content.maps else printable.charts
-        target.append(type(figure)(figure.title, src=name, caption=figure.caption))
-    text = ReportHtml(language, translate).render(printable)
-    width = f'width="{int(page.width()) - 20}"'
-    text = re.sub(r'<img src="(figure\d+\.png)"', lambda m: f'<img {width} src="{m.group(1)}"', text)
+        fit_height = (page.height() - 80) * image.width() / max(image.height(), 1)
+        widths[name] = int(min(page.width() - 20, fit_height))
+        target = printable.maps if number < len(content.maps) else printable.charts
+        target.append(replace(figure, src=name, svg=""))
+    text = ReportHtml(language, translate).render(printable, PRINT_STYLE)
+    sized = lambda m: f'<img width="{widths[m.group(1)]}" src="{m.group(1)}"'  # noqa: E731
+    text = re.sub(r'<img src="(figure\d+\.png)"', sized, text)
     document.setHtml(text)
     return document
 
 
 def _decode(src: str) -> bytes:
-    import base64
-
     return base64.b64decode(src.split(",", 1)[1]) if src.startswith("data:") else b""
 
 

@@ -19,17 +19,19 @@ th,td{border:1px solid #ccc;padding:.25em .5em;white-space:nowrap}th{white-space
 th{background:#f0f0f0}td.num{text-align:right}tr.priority td{background:#fde0dd}
 footer{margin-top:2em;color:#777;font-size:.85em}
 """
+#: For Qt's text layout (PDF): a page has a fixed width, so the table is set smaller.
+PRINT_STYLE = STYLE + "table{font-size:6.5pt}th,td{padding:1px 3px}\n"
 
 
 class ReportHtml(Translatable):
     """Write a :class:`ReportContent` as HTML in the report's language."""
 
-    def render(self, content: ReportContent) -> str:
-        """Return the whole page."""
+    def render(self, content: ReportContent, style: str = STYLE) -> str:
+        """Return the whole page (``style``: the CSS, e.g. ``PRINT_STYLE`` for Qt's PDF layout)."""
         words = ReportWords(self.language, self._translate)
         parts = [
             f'<!DOCTYPE html>\n<html lang="{escape(self.language)}">\n<head>\n<meta charset="utf-8">',
-            f"<title>{escape(content.title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>",
+            f"<title>{escape(content.title)}</title>\n<style>{style}</style>\n</head>\n<body>",
             f"<h1>{escape(content.title)}</h1>",
         ]
         if content.created:
@@ -57,7 +59,7 @@ class ReportHtml(Translatable):
         for figure in figures:
             body = figure.svg or f'<img src="{escape(figure.src)}" alt="{escape(figure.title)}">'
             caption = escape(figure.title) + (f": {escape(figure.caption)}" if figure.caption else "")
-            parts.append(f"<figure>\n{body}\n<figcaption>{caption}</figcaption>\n</figure>")
+            parts.append(f"<figure>\n<div>{body}</div>\n<figcaption>{caption}</figcaption>\n</figure>")
         return parts
 
     def _areas(self, rows: list[AreaRow]) -> list[str]:
