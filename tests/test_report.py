@@ -288,3 +288,23 @@ def test_geopackage_outputs_carry_their_style(chain):
         assert attribute in layer.renderer().dump()
         count, _ids, names, _descriptions, _error = layer.listStylesInDatabase()
         assert count == 1, names
+
+
+def test_pdf_figures_fit_on_a_page(provider):
+    """A tall chart (many areas) is scaled to the page's height, a wide map to its width."""
+    from qgis.PyQt.QtCore import QSizeF
+
+    from social_resilience.algorithms.report_maps import png_data_uri
+    from social_resilience.algorithms.report_pdf import pdf_document
+    from social_resilience.core.report.content import Figure, ReportContent
+
+    wide = QImage(2000, 1000, QImage.Format_ARGB32)
+    wide.fill(0xFF3A7D44)
+    tall = '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="2000"><rect width="400" height="2000"/></svg>'
+    content = ReportContent("t", maps=[Figure("map", src=png_data_uri(wide))], charts=[Figure("chart", svg=tall)])
+    page = QSizeF(555, 770)
+    document = pdf_document(content, "en", lambda context, text: text, page)
+    widths = [int(w) for w in re.findall(r'<img[^>]* width="(\d+)"', document.toHtml())]
+    assert widths[0] == 535  # the map: page width
+    assert widths[1] == int((770 - 80) * 400 / 2000)  # the chart: page height
+    assert document.pageCount() == 2
