@@ -44,9 +44,11 @@ ANALYTIC, PERMUTATION = 0, 1
 BENJAMINI_HOCHBERG, BONFERRONI = 0, 1
 #: Weights of Local and global Moran's I (``transform``).
 ROW_STANDARDISED, BINARY = 0, 1
-#: Global Moran's I uses at most this many permutations of all values: one test needs no
-#: more (smallest p 0.001), and each costs a pass over all links.
-GLOBAL_PERMUTATIONS = 999
+#: Permutation counts for global Moran's I: the largest of them not above PERMUTATIONS whose
+#: permuted values (count × units) stay within ``GLOBAL_BUDGET``, at least the last. One test
+#: needs no more (smallest p 0.001), and each permutation costs a pass over all links.
+GLOBAL_PERMUTATIONS = (999, 499, 199, 99)
+GLOBAL_BUDGET = 10_000_000
 
 
 class StatisticsError(ValueError):
@@ -79,6 +81,7 @@ class HotspotResult:
     n_valid: int
     n_islands: int
     moran_p_sim: float = float("nan")
+    moran_permutations: int = 0
 
 
 def two_sided_p(z: np.ndarray) -> np.ndarray:
@@ -107,7 +110,7 @@ def bonferroni(p: np.ndarray) -> np.ndarray:
 
 
 def adjust(p: np.ndarray, correction: int) -> np.ndarray:
-    """p adjusted for multiple testing by ``BENJAMINI_HOCHBERG`` or ``BONFERRONI``."""
+    """Return p adjusted for multiple testing by ``BENJAMINI_HOCHBERG`` or ``BONFERRONI``."""
     return bonferroni(p) if correction == BONFERRONI else benjamini_hochberg(p)
 
 
@@ -208,28 +211,38 @@ def global_moran(
     return moran, expectation, float(score), float(two_sided_p(np.array([score]))[0])
 
 
+def global_permutations(permutations: int, units: int) -> int:
+    """Permutations global Moran's I uses for ``units`` units (see ``GLOBAL_PERMUTATIONS``)."""
+    fitting = [p for p in GLOBAL_PERMUTATIONS if p * units <= GLOBAL_BUDGET] or [GLOBAL_PERMUTATIONS[-1]]
+    return max(0, min(int(permutations), fitting[0]))
+
+
 def global_moran_pseudo_p(
     x: np.ndarray, weights: sparse.csr_matrix, transform: int, permutations: int, seed: int | None
-) -> float:
-    """Pseudo p of global Moran's I from random permutations of all values (tie rule as local).
+) -> tuple[float, int]:
+    """(pseudo p, permutations used) of global Moran's I from random permutations of all values.
 
-    Uses at most ``GLOBAL_PERMUTATIONS`` permutations, with its own random stream from ``seed``.
+    Tie rule as the local pseudo p; the count is ``global_permutations``; the random stream is
+    derived from ``seed`` apart from that of the local statistics.
     """
-    permutations = min(int(permutations), GLOBAL_PERMUTATIONS)
+    permutations = global_permutations(permutations, len(x))
     w = transformed(weights, transform)
     if permutations <= 0 or w.nnz == 0:
-        return float("nan")
+        return float("nan"), 0
     z = x - x.mean()
     observed = float(z @ (w @ z))
     rng = np.random.default_rng(None if seed is None else [int(seed), 1])
     greater = lower = 0
-    block = max(1, min(permutations, 10_000_000 // max(len(z), 1)))
+    block = max(1, min(permutations, 4_000_000 // max(len(z), 1)))
     for start in range(0, permutations, block):
-        shuffled = rng.permuted(np.broadcast_to(z, (min(block, permutations - start), len(z))), axis=1)
-        statistic = np.einsum("ij,ji->i", shuffled, w @ shuffled.T)
+        shuffled = np.empty((min(block, permutations - start), len(z)))
+        for row in shuffled:
+            row[:] = rng.permutation(z)
+        statistic = np.einsum("ij,ji->i", shuffled, w @ np.ascontiguousarray(shuffled.T))
         greater += int(np.sum(statistic >= observed))
         lower += int(np.sum(statistic <= observed))
-    return float(folded_pseudo_p(np.array([greater]), np.array([lower]), permutations)[0])
+    p = folded_pseudo_p(np.array([greater]), np.array([lower]), permutations)[0]
+    return float(p), permutations
 
 
 def _sample_without_replacement(rng: np.random.Generator, rows: int, k: int, population: int) -> np.ndarray:
@@ -300,7 +313,7 @@ def folded_pseudo_p(greater: np.ndarray, lower: np.ndarray, permutations: int) -
 
 
 def _binary_valid(values: np.ndarray, weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
-    """(indices of the finite values, neighbours with a value per unit, binary weights among them)."""
+    """Return the finite values' indices, neighbours with a value per unit, binary weights among them."""
     valid = np.flatnonzero(np.isfinite(values))
     if len(valid) < 3:
         raise StatisticsError(f"Only {len(valid)} unit(s) have a value; at least 3 are needed.")
@@ -316,7 +329,7 @@ def _binary_valid(values: np.ndarray, weights: sparse.csr_matrix) -> tuple[np.nd
 
 
 def gi_bin_p(gi_p: np.ndarray, gi_p_sim: np.ndarray, bins_from: int) -> np.ndarray:
-    """The two-sided p the Gi* bins use: analytic, or twice the folded pseudo p (capped at 1)."""
+    """Return the two-sided p of the Gi* bins: analytic, or twice the folded pseudo p (capped at 1)."""
     return np.minimum(2.0 * gi_p_sim, 1.0) if bins_from == PERMUTATION else gi_p
 
 
@@ -368,6 +381,7 @@ def local_hotspots(
     cluster = lisa_clusters(q, lisa_p_fdr if fdr else lisa_p, alpha)
     cluster[~np.isfinite(values)] = NO_DATA
     moran = global_moran(x, w, transform)
+    moran_sim = global_moran_pseudo_p(x, w, transform, permutations, seed)
     return HotspotResult(
         n_neighbors=n_neighbors,
         gi_z=gi_z,
@@ -390,7 +404,8 @@ def local_hotspots(
         moran_p=moran[3],
         n_valid=len(valid),
         n_islands=int((~has).sum()),
-        moran_p_sim=global_moran_pseudo_p(x, w, transform, permutations, seed),
+        moran_p_sim=moran_sim[0],
+        moran_permutations=moran_sim[1],
     )
 
 

@@ -301,7 +301,7 @@ def knn_neighbours(points: np.ndarray, k: int, include_ties: bool = False) -> Kn
 
 
 def knn_weights(points: np.ndarray, k: int, include_ties: bool = False) -> sparse.csr_matrix:
-    """The matrix of ``knn_neighbours``."""
+    """Return the matrix of ``knn_neighbours``."""
     return knn_neighbours(points, k, include_ties).matrix
 
 
