@@ -66,7 +66,7 @@ def esda_weights(matrix):
 
 @pytest.mark.parametrize(("name", "kind"), CASES)
 def test_weights_equal_libpysal(name, kind):
-    rings, _, points = load(name)
+    _, _, points = load(name)
     path = str(EXAMPLES / DATASETS[name][0])
     ours, _ = our_weights(name, kind)
     if kind in ("queen", "rook"):
