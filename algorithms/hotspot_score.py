@@ -9,6 +9,7 @@ import numpy as np
 from qgis.core import (
     NULL,
     QgsFeature,
+    QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
     QgsFields,
@@ -54,6 +55,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
     MC_RUNS = "MC_RUNS"
     MC_SPREAD = "MC_SPREAD"
     SEED = "SEED"
+    REFERENCE = "REFERENCE"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
@@ -123,6 +125,14 @@ class HotspotScoreAlgorithm(AlgorithmBase):
                 maxValue=0.5,
             )
         )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.REFERENCE,
+                self.tr("Reference units for percentiles and maxima (e.g. the whole state; optional)"),
+                [QgsProcessing.TypeVector],
+                optional=True,
+            )
+        )
         advanced = [
             QgsProcessingParameterEnum(
                 self.PERCENTILE_RULE,
@@ -185,6 +195,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
         features, values = self._read_values(source, names, feedback)
         if feedback.isCanceled():
             return {}
+        reference = self._read_reference(parameters, context, names, feedback)
         feedback.setProgressText(self.tr("Computing the index…"))
         runs = self.parameterAsInt(parameters, self.MC_RUNS, context)
 
@@ -200,6 +211,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
                 mc_spread=self.parameterAsDouble(parameters, self.MC_SPREAD, context),
                 seed=self.parameterAsInt(parameters, self.SEED, context),
                 progress=progress,
+                reference=reference,
             )
         except ci.IndexSpecError as error:
             raise QgsProcessingException(translate(error.message)) from None
@@ -352,6 +364,41 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             if fields.at(index).type() == QVariant.String:
                 feedback.pushWarning(self.tr("Text field {} was converted to numbers.").format(name))
         return features, values
+
+    def _read_reference(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, names: list[str], feedback
+    ) -> np.ndarray | None:
+        """Return the indicator matrix of REFERENCE (NaN = missing), None when no reference is given."""
+        if not parameters.get(self.REFERENCE):
+            return None
+        source = self.parameterAsSource(parameters, self.REFERENCE, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.REFERENCE))
+        fields = source.fields()
+        missing = [name for name in names if fields.lookupField(name) < 0]
+        if missing:
+            raise QgsProcessingException(
+                self.tr("REFERENCE has no field {}: it needs the indicator fields of INPUT, with the same names.")
+                .format(", ".join(missing))
+            )
+        indices = [fields.lookupField(name) for name in names]
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry).setSubsetOfAttributes(indices)
+        rows = []
+        for feature in source.getFeatures(request):
+            if feedback.isCanceled():
+                raise QgsProcessingException(self.tr("Cancelled."))
+            row = [_number(feature.attributes()[index]) for index in indices]
+            if None in row:
+                name = names[row.index(None)]
+                raise QgsProcessingException(
+                    self.tr("REFERENCE: field {} holds '{}' (feature {}), which is not a number; fix or empty it.")
+                    .format(name, feature.attributes()[fields.lookupField(name)], feature.id())
+                )
+            rows.append(row)
+        if not rows:
+            raise QgsProcessingException(self.tr("REFERENCE has no features."))
+        feedback.pushInfo(self.tr("Percentiles and maxima are taken from {} reference units.").format(len(rows)))
+        return np.array(rows, dtype=float)
 
     def _output_fields(
         self, fields: QgsFields, names: list[str], feedback: QgsProcessingFeedback
