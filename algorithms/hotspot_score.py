@@ -142,7 +142,9 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             ),
             QgsProcessingParameterString(
                 self.MAX_VALUES,
-                self.tr("Maxima for the product's 0-10 rescaling (env=…;social=…, default: maximum of REFERENCE or INPUT)"),
+                self.tr(
+                    "Maxima for the product's 0-10 rescaling (env=…;social=…, default: maximum of REFERENCE or INPUT)"
+                ),
                 optional=True,
                 defaultValue="",
             ),
