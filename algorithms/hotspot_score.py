@@ -125,14 +125,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
                 maxValue=0.5,
             )
         )
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                self.REFERENCE,
-                self.tr("Reference units for percentiles and maxima (e.g. the whole state; optional)"),
-                [QgsProcessing.TypeVector],
-                optional=True,
-            )
-        )
+        self._add_reference_parameter()
         advanced = [
             QgsProcessingParameterEnum(
                 self.PERCENTILE_RULE,
@@ -172,6 +165,17 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Hotspot score")))
+
+    def _add_reference_parameter(self) -> None:
+        """Add REFERENCE, the optional population that ranks and scales."""
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.REFERENCE,
+                self.tr("Reference units for percentiles and maxima (e.g. the whole state; optional)"),
+                [QgsProcessing.TypeVector],
+                optional=True,
+            )
+        )
 
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback

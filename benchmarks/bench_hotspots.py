@@ -57,8 +57,9 @@ def esda_worker(path: str, permutations: int, dump: str, global_permutations: in
         esda.G_Local(np.arange(100.0), small, transform="B", star=True, permutations=99, seed=1, n_jobs=1)
         esda.Moran_Local(np.arange(100.0), small, permutations=99, seed=1, n_jobs=1)
     start = time.perf_counter()
-    gi = esda.G_Local(y, weights, transform="B", star=True, permutations=permutations, seed=1, n_jobs=1)
-    lisa = esda.Moran_Local(y, weights, transformation="r", permutations=permutations, seed=1, n_jobs=1)
+    options = {"permutations": permutations, "seed": 1, "n_jobs": 1, "keep_simulations": False}
+    gi = esda.G_Local(y, weights, transform="B", star=True, **options)
+    lisa = esda.Moran_Local(y, weights, transformation="r", **options)
     esda.Moran(y, weights, transformation="r", permutations=global_permutations)
     if permutations:
         esda.fdr(gi.p_sim, 0.05)
@@ -242,7 +243,8 @@ def write_readme(rows: list[dict], meta: dict) -> None:
         "Benjamini-Hochberg FDR on regular grids of 100 m cells (GeoPackage, EPSG:25832), ours versus PySAL esda",
         f"({meta['esda']}, libpysal {meta['libpysal']}, numpy {meta['numpy']}, numba installed: {meta['numba']})",
         "run in its own venv `benchmarks/.venv-esda` as a subprocess of the same run, `n_jobs=1` (ours is",
-        "single-threaded too); numba compiles on a 10x10 warm-up grid before the timing.",
+        "single-threaded too), `keep_simulations=False` (with the default True esda keeps n x permutations",
+        "values per statistic: 8 GB each at 100k x 9,999); numba compiles on a 10x10 warm-up grid first.",
         f"Machine: {meta['cpu']}, {os.cpu_count()} cores shared with other jobs (load average "
         f"{meta['load_before']} before, {meta['load_after']} after the run); one run each, seconds.",
         "`weights` and `stats` exclude reading; `end to end` is `processing.run` from GeoPackage to",
