@@ -441,3 +441,17 @@ def test_reference_errors_are_clear(provider):
     blank.dataProvider().addFeatures([feature])
     with pytest.raises(QgsProcessingException, match="no values in the reference"):
         run({"INPUT": table, **CES, "REFERENCE": blank})
+
+
+def test_reference_through_qgis_process(qgis_process, tmp_path):
+    target = tmp_path / "score.gpkg"
+    params = {"ENV_FIELDS": "CRIME", "SOCIAL_FIELDS": "INC", "INVERT_FIELDS": "INC", "METHOD": 2}
+    report = qgis_process.run_algorithm(
+        ALG, {"INPUT": columbus_path(), "REFERENCE": columbus_path(), **params, "OUTPUT": str(target)}
+    )
+    layer = QgsVectorLayer(report["results"]["OUTPUT"], "out", "ogr")
+    assert layer.featureCount() == 49
+    alone = by_key(run({"INPUT": columbus_path(), **params}), "POLYID")
+    for feature in layer.getFeatures():  # the input as its own reference changes nothing
+        assert feature["score_pct"] == pytest.approx(alone[feature["POLYID"]]["score_pct"], rel=1e-12)
+        assert feature["score"] == pytest.approx(alone[feature["POLYID"]]["score"], rel=1e-12)
