@@ -263,7 +263,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         }
 
     def _add_statistics_parameters(self) -> None:
-        """BINS_FROM, CORRECTION, TRANSFORM and KNN_TIES (all but BINS_FROM advanced)."""
+        """Add BINS_FROM, CORRECTION, TRANSFORM and KNN_TIES (all but BINS_FROM advanced)."""
         choices = (
             (self.BINS_FROM, self.tr("p-value of the Gi* bins"),
              [self.tr("Analytic (normal distribution)"), self.tr("Permutations (pseudo p)")], False),
