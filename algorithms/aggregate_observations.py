@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingParameterDateTime,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -32,15 +34,19 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate, QDateTime, QVariant
 
 from ..core.hotspots.observation_stats import (
-    STATISTICS,
+    ALL_STATISTICS,
+    PERCENTILE_METHODS,
     field_prefix,
     idw,
+    no_statistics,
     parse_time,
     station_statistics,
-    window_statistics,
 )
+from ..core.sensors.daily import PRESETS, DailyRule, time_zone
+from ..core.sensors.sentinels import GENERIC_SENTINELS
 from .base import AlgorithmBase
 from .common import metric_crs, to_float, to_qvariant, utc_datetime, with_result_fields
+from .observation_times import offset_times
 
 DEFAULT_FIELDS = {
     "STATIONS_ID_FIELD": "station_id",
@@ -49,6 +55,10 @@ DEFAULT_FIELDS = {
     "VALUE_FIELD": "value",
     "PROPERTY_FIELD": "property",
 }
+#: Observations with a non-empty value in this field (written by sensorqualitycontrol) are skipped.
+QC_FLAG_FIELD = "qc_flag"
+#: PRESET index -> key of ``core.sensors.daily.PRESETS`` (0: the thresholds as given).
+PRESET_KEYS = (None, "dwd_heat", "who2021_pm25", "who2021_no2", "eu_pm10")
 
 
 def qt_time(value: Any) -> float | None:
@@ -99,6 +109,13 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
     POWER = "POWER"
     OUTPUT_STATIONS = "OUTPUT_STATIONS"
     OUTPUT_AREAS = "OUTPUT_AREAS"
+    TIMEZONE = "TIMEZONE"
+    MIN_COVERAGE = "MIN_COVERAGE"
+    PRESET = "PRESET"
+    DAY_MAX_THRESHOLD = "DAY_MAX_THRESHOLD"
+    DAY_MEAN_THRESHOLD = "DAY_MEAN_THRESHOLD"
+    NIGHT_MIN_THRESHOLD = "NIGHT_MIN_THRESHOLD"
+    PERCENTILE_METHOD = "PERCENTILE_METHOD"
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
         self.addParameter(
@@ -162,6 +179,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 self.POWER, self.tr("IDW power"), QgsProcessingParameterNumber.Double, 2.0, minValue=0.0, maxValue=10.0
             )
         )
+        self._add_daily_parameters()
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT_STATIONS, self.tr("Station statistics")))
         self.addParameter(
             QgsProcessingParameterFeatureSink(
@@ -179,13 +197,16 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         if start is not None and end is not None and end <= start:
             raise QgsProcessingException(self.tr("END must be later than START."))
         threshold = self._optional_number(parameters, self.THRESHOLD, context)
+        rule = self._daily_rule(parameters, context, feedback)
+        percentile = list(PERCENTILE_METHODS)[self.parameterAsEnum(parameters, self.PERCENTILE_METHOD, context)]
 
         property_name, rows = self._read_observations(parameters, context, observations, feedback)
         if feedback.isCanceled():
             return {}
         prefix = field_prefix(self.parameterAsString(parameters, self.PREFIX, context) or property_name or "obs")
         feedback.setProgressText(self.tr("Computing statistics…"))
-        stats = station_statistics(rows, start, end, threshold)
+        stats = station_statistics(rows, start, end, threshold, rule, percentile)
+        self._report_coverage(stats, rule, feedback)
         if feedback.isCanceled():
             return {}
         known = self._read_stations(parameters, context, stations)
@@ -214,7 +235,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             if area_rows is None:
                 return {}
 
-        stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in STATISTICS]
+        stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in ALL_STATISTICS]
         results = {}
         fields = with_result_fields(stations.fields(), stat_fields, feedback)
         sink, dest = self.parameterAsSink(
@@ -223,10 +244,10 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_STATIONS))
         for key, feature in known:
-            values = stats.get(key) or window_statistics(np.array([]), np.array([]), threshold)
+            values = stats.get(key) or no_statistics()
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
-            out.setAttributes(feature.attributes() + [_stat(values, name) for name in STATISTICS])
+            out.setAttributes(feature.attributes() + [_stat(values, name) for name in ALL_STATISTICS])
             sink.addFeature(out, QgsFeatureSink.FastInsert)
         results[self.OUTPUT_STATIONS] = dest
 
@@ -242,13 +263,93 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                     out.setGeometry(feature.geometry())
                     out.setAttributes(
                         feature.attributes()
-                        + [_stat(values, name) for name in STATISTICS]
+                        + [_stat(values, name) for name in ALL_STATISTICS]
                         + [how, used]
                     )
                     sink.addFeature(out, QgsFeatureSink.FastInsert)
                 results[self.OUTPUT_AREAS] = dest
         feedback.setProgress(100)
         return results
+
+    def _add_daily_parameters(self) -> None:
+        """TIMEZONE, MIN_COVERAGE, PRESET, the daily thresholds and PERCENTILE_METHOD."""
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.TIMEZONE, self.tr("Time zone of days and nights (IANA name)"), defaultValue="Europe/Berlin"
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.MIN_COVERAGE,
+                self.tr("Minimum coverage of an hour, day, night or the window (%)"),
+                QgsProcessingParameterNumber.Double,
+                75.0,
+                minValue=0.0,
+                maxValue=100.0,
+            )
+        )
+        presets = [
+            self.tr("None (the thresholds as given)"),
+            self.tr("DWD: hot days (max >= 30 °C) and tropical nights (min >= 20 °C)"),
+            self.tr("WHO 2021: PM2.5 daily mean above 15 µg/m³"),
+            self.tr("WHO 2021: NO2 daily mean above 25 µg/m³"),
+            self.tr("EU limit value: PM10 daily mean above 50 µg/m³"),
+        ]
+        self.addParameter(
+            QgsProcessingParameterEnum(self.PRESET, self.tr("Preset thresholds"), presets, defaultValue=0)
+        )
+        for name, label in (
+            (self.DAY_MAX_THRESHOLD, self.tr("Days whose maximum is at or above (e.g. 30 °C: hot day)")),
+            (self.DAY_MEAN_THRESHOLD, self.tr("Days whose mean is above (e.g. 15 µg/m³ PM2.5)")),
+            (self.NIGHT_MIN_THRESHOLD, self.tr("Nights whose minimum is at or above (e.g. 20 °C: tropical night)")),
+        ):
+            self.addParameter(
+                QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, optional=True)
+            )
+        methods = [self.tr("Linear interpolation (type 7)"), self.tr("Nearest rank")]
+        parameter = QgsProcessingParameterEnum(
+            self.PERCENTILE_METHOD, self.tr("95th percentile method"), methods, defaultValue=0
+        )
+        parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+        self.addParameter(parameter)
+
+    def _daily_rule(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> DailyRule:
+        """Return the time zone, coverage rule and thresholds; a preset fills the thresholds left empty."""
+        zone = self.parameterAsString(parameters, self.TIMEZONE, context).strip() or "Europe/Berlin"
+        try:
+            time_zone(zone)
+        except ValueError:
+            raise QgsProcessingException(
+                self.tr(
+                    "TIMEZONE '{}' is not a known time zone; use an IANA name such as Europe/Berlin or UTC."
+                ).format(zone)
+            ) from None
+        names = (self.DAY_MAX_THRESHOLD, self.DAY_MEAN_THRESHOLD, self.NIGHT_MIN_THRESHOLD)
+        thresholds = [self._optional_number(parameters, name, context) for name in names]
+        preset = PRESET_KEYS[self.parameterAsEnum(parameters, self.PRESET, context)]
+        if preset is not None:
+            thresholds = [own if own is not None else value for own, value in zip(thresholds, PRESETS[preset])]
+        used = ", ".join(f"{name} {value:g}" for name, value in zip(names, thresholds) if value is not None)
+        coverage = self.parameterAsDouble(parameters, self.MIN_COVERAGE, context)
+        feedback.pushInfo(
+            self.tr("Days and nights in {}, at least {:g} % of the hours; thresholds: {}.").format(
+                zone, coverage, used or self.tr("none")
+            )
+        )
+        return DailyRule(zone, coverage, *thresholds)
+
+    def _report_coverage(self, stats: dict[str, dict[str, float]], rule: DailyRule, feedback) -> None:
+        """Warn about stations whose window statistics are NULL for lack of coverage."""
+        short = sorted(key for key, values in stats.items() if values["coverage"] < rule.min_coverage - 1e-9)
+        if short:
+            feedback.pushWarning(
+                self.tr(
+                    "{} station(s) hold values in less than {:g} % of the window's hours; their window statistics "
+                    "are NULL (MIN_COVERAGE): {}"
+                ).format(len(short), rule.min_coverage, ", ".join(short[:10]))
+            )
 
     def _field_name(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
         """Return the chosen field name; the default when not set (an empty PROPERTY_FIELD means none)."""
@@ -296,18 +397,24 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                     self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.").format(name, key)
                 )
         wanted = self._choose_property(parameters, context, source, index[self.PROPERTY_FIELD])
-        low = self._optional_number(parameters, self.MIN_VALID, context)
-        high = self._optional_number(parameters, self.MAX_VALID, context)
+        index[QC_FLAG_FIELD] = fields.lookupField(QC_FLAG_FIELD)
         request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
         request.setSubsetOfAttributes([i for i in index.values() if i >= 0])
         if wanted and index[self.PROPERTY_FIELD] >= 0:
             column = QgsExpression.quotedColumnRef(names[self.PROPERTY_FIELD])
             request.setFilterExpression(f"lower(trim({column})) = {QgsExpression.quotedString(wanted.lower())}")
+        layer = self.parameterAsVectorLayer(parameters, self.OBSERVATIONS, context)
+        raw_times = offset_times(layer, names[self.TIME_FIELD]) if layer is not None else {}
+        if raw_times:
+            feedback.pushInfo(
+                self.tr("{} times with a UTC offset were read from the GeoPackage text.").format(len(raw_times))
+            )
+        screen = self._value_screen(parameters, context)
         rows: list[tuple[str, float, float]] = []
-        bad_time = bad_value = invalid = 0
+        skipped: Counter = Counter()
         total = max(source.featureCount(), 1)
-        station, value_index, time_index = (
-            index[k] for k in (self.STATION_ID_FIELD, self.VALUE_FIELD, self.TIME_FIELD)
+        station, value_index, time_index, flag_index = (
+            index[k] for k in (self.STATION_ID_FIELD, self.VALUE_FIELD, self.TIME_FIELD, QC_FLAG_FIELD)
         )
         for n, feature in enumerate(source.getFeatures(request)):
             if n % 5000 == 0:
@@ -316,23 +423,19 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 feedback.setProgress(min(50.0, 50 * n / total))
             attributes = feature.attributes()
             value = to_float(attributes[value_index])
-            if value is None:
-                bad_value += 1
-            elif (low is not None and value < low) or (high is not None and value > high):
-                invalid += 1
-            else:
-                time = qt_time(attributes[time_index])
-                key = station_key(attributes[station])
-                if time is None:
-                    bad_time += 1
-                elif key is not None:
-                    rows.append((key, time, value))
-        if bad_value:
-            feedback.pushInfo(self.tr("{} observations without a numeric value were skipped.").format(bad_value))
-        if invalid:
-            feedback.pushInfo(self.tr("{} observations outside the valid range were skipped.").format(invalid))
-        if bad_time:
-            feedback.pushWarning(self.tr("{} observations with an unreadable time were skipped.").format(bad_time))
+            flag = attributes[flag_index] if flag_index >= 0 else None
+            reason = f"qc:{flag}" if flag not in (None, NULL, "") else screen(value)
+            if not reason:
+                time = raw_times.get(feature.id()) if raw_times else None
+                time = qt_time(attributes[time_index]) if time is None else time
+                reason = "" if time is not None else "time"
+            if reason:
+                skipped[reason] += 1
+                continue
+            key = station_key(attributes[station])
+            if key is not None:
+                rows.append((key, time, value))
+        self._report_skipped(skipped, feedback)
         if not rows:
             raise QgsProcessingException(
                 self.tr("OBSERVATIONS has no usable observations of '{}' (with a value and a readable time).").format(
@@ -340,6 +443,51 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 )
             )
         return wanted, rows
+
+    def _value_screen(self, parameters: dict[str, Any], context: QgsProcessingContext):
+        """Return a function value -> skip reason (``""`` to keep): missing, outside MIN_VALID-MAX_VALID, sentinel.
+
+        Without MIN_VALID the usual "no measurement" codes (-999, -9999) are skipped.
+        """
+        low = self._optional_number(parameters, self.MIN_VALID, context)
+        high = self._optional_number(parameters, self.MAX_VALID, context)
+
+        def screen(value: float | None) -> str:
+            if value is None:
+                return "value"
+            if (low is not None and value < low) or (high is not None and value > high):
+                return "range"
+            if low is None and value in GENERIC_SENTINELS:
+                return "sentinel"
+            return ""
+
+        return screen
+
+    def _report_skipped(self, skipped: Counter, feedback: QgsProcessingFeedback) -> None:
+        """Say how many observations were skipped and why."""
+        if skipped["value"]:
+            feedback.pushInfo(self.tr("{} observations without a numeric value were skipped.").format(skipped["value"]))
+        if skipped["range"]:
+            feedback.pushInfo(self.tr("{} observations outside the valid range were skipped.").format(skipped["range"]))
+        if skipped["sentinel"]:
+            feedback.pushWarning(
+                self.tr(
+                    "{} observations with a no-data code (-999, -9999) were skipped; set MIN_VALID to keep or "
+                    "bound them explicitly."
+                ).format(skipped["sentinel"])
+            )
+        flagged = {key[3:]: count for key, count in skipped.items() if key.startswith("qc:")}
+        if flagged:
+            detail = ", ".join(f"{flag} {count}" for flag, count in sorted(flagged.items()))
+            feedback.pushInfo(
+                self.tr("{} observations flagged by quality control (qc_flag) were skipped: {}.").format(
+                    sum(flagged.values()), detail
+                )
+            )
+        if skipped["time"]:
+            feedback.pushWarning(
+                self.tr("{} observations with an unreadable time were skipped.").format(skipped["time"])
+            )
 
     def _choose_property(
         self, parameters: dict[str, Any], context: QgsProcessingContext, source: QgsProcessingFeatureSource, index: int
@@ -412,7 +560,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             points.append((point.x(), point.y()))
             table.append(stats[key])
         xy = np.array(points, dtype=float).reshape(-1, 2)
-        columns = {name: np.array([row[name] for row in table], dtype=float) for name in STATISTICS}
+        columns = {name: np.array([row[name] for row in table], dtype=float) for name in ALL_STATISTICS}
         rows = []
         total = max(areas.featureCount(), 1)
         for n, feature in enumerate(areas.getFeatures()):
@@ -428,12 +576,12 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             engine.prepareGeometry()
             inside = [i for i, (x, y) in enumerate(xy) if engine.intersects(QgsPoint(x, y))]
             if inside:
-                values = {name: _mean(columns[name][inside]) for name in STATISTICS}
+                values = {name: _mean(columns[name][inside]) for name in ALL_STATISTICS}
                 rows.append((feature, values, "inside", len(inside)))
                 continue
             centre = geometry.centroid().asPoint()
             values, used = {}, 0
-            for name in STATISTICS:
+            for name in ALL_STATISTICS:
                 values[name], count = idw((centre.x(), centre.y()), xy, columns[name], k, power)
                 used = max(used, count)
             rows.append((feature, values, "idw", used))

@@ -86,6 +86,12 @@ def window_statistics(values: np.ndarray, percentile: str = "linear") -> dict[st
     }
 
 
+def no_statistics() -> dict[str, float]:
+    """ALL_STATISTICS of a station without values in the window: zero counts, NaN otherwise."""
+    zero = {"count", "coverage", "days"}
+    return {key: (0.0 if key in zero else math.nan) for key in ALL_STATISTICS}
+
+
 def station_statistics(
     observations: Iterable[tuple[str, float, float]],
     start: float | None = None,
