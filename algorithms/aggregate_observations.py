@@ -392,7 +392,8 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         index = {}
         for key, name in names.items():
             index[key] = fields.lookupField(name) if name else -1
-            if index[key] < 0 and (name or key != self.PROPERTY_FIELD):
+            # a table without the default ``property`` field holds one property
+            if index[key] < 0 and name and not (key == self.PROPERTY_FIELD and name == DEFAULT_FIELDS[key]):
                 raise QgsProcessingException(
                     self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.").format(name, key)
                 )

@@ -26,6 +26,7 @@ def algorithm_classes() -> list[type]:
     from .import_sensor_feed import ImportSensorFeedAlgorithm
     from .local_hotspots import LocalHotspotsAlgorithm
     from .osm_walk_network import OsmWalkNetworkAlgorithm
+    from .sensor_quality_control import SensorQualityControlAlgorithm
 
     return [
         CreateSampleTownAlgorithm,
@@ -35,6 +36,7 @@ def algorithm_classes() -> list[type]:
         AggregateObservationsAlgorithm,
         LocalHotspotsAlgorithm,
         ImportSensorFeedAlgorithm,
+        SensorQualityControlAlgorithm,
     ]
 
 
