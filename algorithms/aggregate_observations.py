@@ -31,7 +31,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, QVariant
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QVariant
 
 from ..core.hotspots.observation_stats import (
     ALL_STATISTICS,
@@ -45,8 +45,8 @@ from ..core.hotspots.observation_stats import (
 from ..core.sensors.daily import PRESETS, DailyRule, time_zone
 from ..core.sensors.sentinels import GENERIC_SENTINELS
 from .base import AlgorithmBase
-from .common import metric_crs, to_float, to_qvariant, utc_datetime, with_result_fields
-from .observation_times import offset_times
+from .common import metric_crs, to_qvariant, with_result_fields
+from .observation_reading import RowCollector, plain_geopackage, read_features, read_geopackage
 
 DEFAULT_FIELDS = {
     "STATIONS_ID_FIELD": "station_id",
@@ -63,11 +63,14 @@ PRESET_KEYS = (None, "dwd_heat", "who2021_pm25", "who2021_no2", "eu_pm10")
 
 def qt_time(value: Any) -> float | None:
     """UTC epoch seconds of an attribute or parameter time (QDateTime, QDate, text); local time = UTC."""
+    if isinstance(value, QDateTime):
+        if not value.isValid():
+            return None
+        if value.timeSpec() == Qt.LocalTime:  # no zone (dialog widget, GeoPackage): read as UTC
+            value = QDateTime(value.date(), value.time(), Qt.UTC)
+        return value.toMSecsSinceEpoch() / 1000.0
     if value is None or value == NULL:
         return None
-    if isinstance(value, QDateTime):
-        moment = utc_datetime(value)
-        return None if moment is None else moment.timestamp()
     if isinstance(value, QDate):
         return parse_time(date(value.year(), value.month(), value.day())) if value.isValid() else None
     return parse_time(value if isinstance(value, (str, datetime, date)) else str(value))
@@ -399,43 +402,36 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 )
         wanted = self._choose_property(parameters, context, source, index[self.PROPERTY_FIELD])
         index[QC_FLAG_FIELD] = fields.lookupField(QC_FLAG_FIELD)
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
-        request.setSubsetOfAttributes([i for i in index.values() if i >= 0])
-        if wanted and index[self.PROPERTY_FIELD] >= 0:
-            column = QgsExpression.quotedColumnRef(names[self.PROPERTY_FIELD])
-            request.setFilterExpression(f"lower(trim({column})) = {QgsExpression.quotedString(wanted.lower())}")
+        collector = RowCollector(self._value_screen(parameters, context), qt_time, station_key)
         layer = self.parameterAsVectorLayer(parameters, self.OBSERVATIONS, context)
-        raw_times = offset_times(layer, names[self.TIME_FIELD]) if layer is not None else {}
-        if raw_times:
-            feedback.pushInfo(
-                self.tr("{} times with a UTC offset were read from the GeoPackage text.").format(len(raw_times))
+        located = plain_geopackage(layer, parameters.get(self.OBSERVATIONS))
+        if located is not None:
+            columns = {
+                "station": names[self.STATION_ID_FIELD],
+                "time": names[self.TIME_FIELD],
+                "value": names[self.VALUE_FIELD],
+                "property": names[self.PROPERTY_FIELD] if index[self.PROPERTY_FIELD] >= 0 else "",
+                "flag": QC_FLAG_FIELD if index[QC_FLAG_FIELD] >= 0 else "",
+            }
+            finished = read_geopackage(located, columns, wanted, collector, feedback, source.featureCount())
+        else:
+            request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+            request.setSubsetOfAttributes([i for i in index.values() if i >= 0])
+            if wanted and index[self.PROPERTY_FIELD] >= 0:
+                column = QgsExpression.quotedColumnRef(names[self.PROPERTY_FIELD])
+                request.setFilterExpression(f"lower(trim({column})) = {QgsExpression.quotedString(wanted.lower())}")
+            keys = {"station": self.STATION_ID_FIELD, "time": self.TIME_FIELD, "value": self.VALUE_FIELD}
+            positions = {short: index[long] for short, long in keys.items()} | {"flag": index[QC_FLAG_FIELD]}
+            finished = read_features(
+                source, request, positions, layer, names[self.TIME_FIELD], collector, feedback
             )
-        screen = self._value_screen(parameters, context)
-        rows: list[tuple[str, float, float]] = []
-        skipped: Counter = Counter()
-        total = max(source.featureCount(), 1)
-        station, value_index, time_index, flag_index = (
-            index[k] for k in (self.STATION_ID_FIELD, self.VALUE_FIELD, self.TIME_FIELD, QC_FLAG_FIELD)
-        )
-        for n, feature in enumerate(source.getFeatures(request)):
-            if n % 5000 == 0:
-                if feedback.isCanceled():
-                    return wanted, []
-                feedback.setProgress(min(50.0, 50 * n / total))
-            attributes = feature.attributes()
-            value = to_float(attributes[value_index])
-            flag = attributes[flag_index] if flag_index >= 0 else None
-            reason = f"qc:{flag}" if flag not in (None, NULL, "") else screen(value)
-            if not reason:
-                time = raw_times.get(feature.id()) if raw_times else None
-                time = qt_time(attributes[time_index]) if time is None else time
-                reason = "" if time is not None else "time"
-            if reason:
-                skipped[reason] += 1
-                continue
-            key = station_key(attributes[station])
-            if key is not None:
-                rows.append((key, time, value))
+        if not finished:
+            return wanted, []
+        if collector.offset_times:
+            feedback.pushInfo(
+                self.tr("{} times with a UTC offset were read from the GeoPackage text.").format(collector.offset_times)
+            )
+        rows, skipped = collector.rows, collector.skipped
         self._report_skipped(skipped, feedback)
         if not rows:
             raise QgsProcessingException(

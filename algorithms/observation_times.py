@@ -32,7 +32,7 @@ def geopackage_table(layer: QgsVectorLayer) -> tuple[str, str] | None:
         return None
     table = parts.get("layerName") or ""
     if not table:
-        with closing(_connect(path)) as connection:
+        with closing(read_only(path)) as connection:
             names = [r[0] for r in connection.execute("SELECT table_name FROM gpkg_contents")]
         if len(names) != 1:
             return None
@@ -51,7 +51,7 @@ def offset_times(layer: QgsVectorLayer, field: str) -> dict[int, float]:
     if index < 0 or layer.fields().at(index).type() != QVariant.DateTime:
         return {}
     path, table = located
-    with closing(_connect(path)) as connection:
+    with closing(read_only(path)) as connection:
         keys = [r[1] for r in connection.execute(f'PRAGMA table_info("{table}")') if r[5]]
         if len(keys) != 1:
             return {}
@@ -66,5 +66,6 @@ def offset_times(layer: QgsVectorLayer, field: str) -> dict[int, float]:
     return result
 
 
-def _connect(path: str) -> sqlite3.Connection:
+def read_only(path: str) -> sqlite3.Connection:
+    """Open a file read-only with sqlite3."""
     return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)

@@ -75,8 +75,12 @@ def test_typed_geopackage_datetime_with_offset_is_read_right(provider, tmp_path)
     assert raw.endswith("+02:00")
     provider_time = next(QgsVectorLayer(uri, "obs", "ogr").getFeatures())["time"]
     assert provider_time.toString("HH:mm") == "00:00"  # QGIS 3.22 drops the +02:00: 2 h off as UTC
+    (station,) = run({"STATIONS": one_station(), "OBSERVATIONS": uri, **DAILY})["OUTPUT_STATIONS"].getFeatures()
+    assert_hand_counts(station)  # a plain GeoPackage table: read with sqlite3, the text as stored
+    subset = QgsVectorLayer(uri, "obs", "ogr")
+    subset.setSubsetString('"value" > -100')  # a subset goes through QGIS features, offsets from the text
     messages = Messages()
-    results = run({"STATIONS": one_station(), "OBSERVATIONS": uri, **DAILY}, messages)
+    results = run({"STATIONS": one_station(), "OBSERVATIONS": subset, **DAILY}, messages)
     (station,) = results["OUTPUT_STATIONS"].getFeatures()
     assert_hand_counts(station)
     assert any("80 times with a UTC offset were read from the GeoPackage text" in m for m in messages.infos)
@@ -183,3 +187,16 @@ def score_with_nights(areas: QgsVectorLayer) -> QgsVectorLayer:
             "OUTPUT": "memory:",
         },
     )["OUTPUT"]
+
+
+def test_geopackage_reader_equals_the_qgis_features(provider, sample_town):
+    """The sqlite3 reader of plain GeoPackage tables and QGIS's features give the same statistics."""
+    layers = town_layers(sample_town)
+    params = {"STATIONS": layers["stations"], "PROPERTY": "no2", "THRESHOLD": 40, "PRESET": 3}
+    direct = by_key(run({**params, "OBSERVATIONS": layers["observations"]})["OUTPUT_STATIONS"], "station_id")
+    subset = QgsVectorLayer(layers["observations"], "obs", "ogr")
+    subset.setSubsetString('"fid" > 0')
+    through_qgis = by_key(run({**params, "OBSERVATIONS": subset})["OUTPUT_STATIONS"], "station_id")
+    assert direct.keys() == through_qgis.keys()
+    assert all(direct[k].attributes() == through_qgis[k].attributes() for k in direct)
+    assert sum(f["no2_days_mean_above"] for f in direct.values()) > 0

@@ -9,6 +9,7 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
+from operator import itemgetter
 
 import numpy as np
 
@@ -108,10 +109,16 @@ def station_statistics(
     NaN window statistics (its count, coverage and daily indicators stay).
     """
     rule = rule or DailyRule()
-    ids: dict[str, int] = {}
-    rows = [(ids.setdefault(key, len(ids)), time, value) for key, time, value in observations]
-    table = np.array(rows, dtype=float).reshape(-1, 3)
-    stations, times, values = table[:, 0].astype(np.int64), table[:, 1], table[:, 2]
+    rows = observations if isinstance(observations, list) else list(observations)
+    if not rows:
+        return {}
+    keys = list(map(itemgetter(0), rows))
+    ids: dict[str, int] = dict.fromkeys(keys)  # type: ignore[assignment]
+    for number, key in enumerate(ids):
+        ids[key] = number
+    stations = np.fromiter(map(ids.__getitem__, keys), dtype=np.int64, count=len(rows))
+    times = np.fromiter(map(itemgetter(1), rows), dtype=float, count=len(rows))
+    values = np.fromiter(map(itemgetter(2), rows), dtype=float, count=len(rows))
     keep = np.ones(times.size, dtype=bool)
     if start is not None:
         keep &= times >= start
