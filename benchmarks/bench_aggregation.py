@@ -10,7 +10,7 @@ weeks, in a GeoPackage (typed DateTime, UTC). Timed in one process:
 - ``pandas``: the same daily indicators written with pandas (groupby on local hours, days and
   nights), as a peer and an independent check: days, hot days and tropical nights must agree;
 - ``end to end``: ``processing.run("socialresilience:aggregateobservations")`` from the GeoPackage
-  to a GeoPackage (reading 1 million features through QGIS, statistics, writing).
+  to a GeoPackage (reading the 1 million rows with sqlite3, statistics, writing).
 
 Goal: end to end <= 20 s.
 
@@ -200,7 +200,7 @@ def main() -> None:
     parser.add_argument("--stations", type=int, default=115)
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
-    app, plugin = start_qgis()  # noqa: F841 (kept alive)
+    qgis = start_qgis()  # kept alive until the end
     stations, times, values = series(args.stations)
     folder = Path(tempfile.mkdtemp(prefix="srt_bench_agg_"))
     path = folder / "observations.gpkg"
@@ -223,6 +223,7 @@ def main() -> None:
     print(row)
     if args.write_readme:
         write_readme(row)
+    del qgis
 
 
 def write_readme(row: dict) -> None:
@@ -238,13 +239,17 @@ def write_readme(row: dict) -> None:
         "statistics, valid hours, local days and nights, DWD hot days and tropical nights, hours above 25);",
         f"`pandas` = the same days and nights written with pandas {pandas.__version__} (groupby on local",
         "days and nights), as peer and independent check; `end to end` = `processing.run` of",
-        "`aggregateobservations` from the GeoPackage to a GeoPackage (reading the features through QGIS,",
-        "statistics, writing). Same process, one run each, seconds.",
+        "`aggregateobservations` from the GeoPackage to a GeoPackage (reading, statistics, writing). Same",
+        "process, one run each, seconds. `core` does more than the peer (mean, median, p95 per station, the",
+        "coverage of every hour from the sampling interval, hours above), so the ratio is an upper bound.",
+        "A plain GeoPackage table is read with sqlite3: QGIS 3.22's feature iterator took 2.2 s for 87,264",
+        "rows of this table here (25 µs a row, about 25 s for the million) and drops UTC offsets; a layer with",
+        "a subset string, a selection or unsaved edits still goes through QGIS.",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores (shared with other jobs), Python "
         f"{platform.python_version()}, measured {datetime.now(timezone.utc):%Y-%m-%d}.",
         "",
-        "| observations | core | pandas | core / pandas | end to end | goal <= 20 s | days | hot days | tropical nights |"
-        " differences core vs pandas |",
+        "| observations | core | pandas | core / pandas | end to end | goal <= 20 s | days | hot days |"
+        " tropical nights | differences core vs pandas |",
         "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
         f"| {row['n']:,} | {row['core']:.2f} | {row['pandas']:.2f} | {row['core'] / row['pandas']:.2f} |"
         f" {row['end']:.2f} | {'met' if row['end'] <= GOAL_S else 'missed'} | {row['days']:,} |"
