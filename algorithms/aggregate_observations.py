@@ -199,17 +199,13 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         start, end = (self._time_parameter(parameters, name, context) for name in (self.START, self.END))
         if start is not None and end is not None and end <= start:
             raise QgsProcessingException(self.tr("END must be later than START."))
-        threshold = self._optional_number(parameters, self.THRESHOLD, context)
         rule = self._daily_rule(parameters, context, feedback)
-        percentile = list(PERCENTILE_METHODS)[self.parameterAsEnum(parameters, self.PERCENTILE_METHOD, context)]
 
         property_name, rows = self._read_observations(parameters, context, observations, feedback)
         if feedback.isCanceled():
             return {}
         prefix = field_prefix(self.parameterAsString(parameters, self.PREFIX, context) or property_name or "obs")
-        feedback.setProgressText(self.tr("Computing statistics…"))
-        stats = station_statistics(rows, start, end, threshold, rule, percentile)
-        self._report_coverage(stats, rule, feedback)
+        stats = self._station_statistics(parameters, context, rows, (start, end), rule, feedback)
         if feedback.isCanceled():
             return {}
         known = self._read_stations(parameters, context, stations)
@@ -343,8 +339,20 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         )
         return DailyRule(zone, coverage, *thresholds)
 
-    def _report_coverage(self, stats: dict[str, dict[str, float]], rule: DailyRule, feedback) -> None:
-        """Warn about stations whose window statistics are NULL for lack of coverage."""
+    def _station_statistics(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        rows: list[tuple[str, float, float]],
+        window: tuple[float | None, float | None],
+        rule: DailyRule,
+        feedback: QgsProcessingFeedback,
+    ) -> dict[str, dict[str, float]]:
+        """Window statistics and daily indicators per station; warn about stations with too little data."""
+        threshold = self._optional_number(parameters, self.THRESHOLD, context)
+        percentile = list(PERCENTILE_METHODS)[self.parameterAsEnum(parameters, self.PERCENTILE_METHOD, context)]
+        feedback.setProgressText(self.tr("Computing statistics…"))
+        stats = station_statistics(rows, *window, threshold, rule, percentile)
         short = sorted(key for key, values in stats.items() if values["coverage"] < rule.min_coverage - 1e-9)
         if short:
             feedback.pushWarning(
@@ -353,6 +361,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                     "are NULL (MIN_COVERAGE): {}"
                 ).format(len(short), rule.min_coverage, ", ".join(short[:10]))
             )
+        return stats
 
     def _field_name(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
         """Return the chosen field name; the default when not set (an empty PROPERTY_FIELD means none)."""
