@@ -28,6 +28,7 @@ def table() -> QgsVectorLayer:
     rows.append(("S", "air_temperature", hour(17), 22.4))  # duplicate of hour 17
     rows += [("S", "PM2.5", hour(h), 40.0) for h in range(4)]
     rows += [("S", "humidity", hour(h), rh) for h, rh in enumerate([95.0, 95.0, 40.0])]  # none at hour 3
+    rows.append(("S", "humidity", NULL, 50.0))  # no time
     features = []
     for row in rows:
         feature = QgsFeature(layer.fields())
@@ -44,7 +45,7 @@ def run_qc(params: dict, feedback=None) -> dict:
 
 
 def rows_of(layer: QgsVectorLayer, prop: str) -> list[QgsFeature]:
-    return sorted((f for f in layer.getFeatures() if f["property"] == prop), key=lambda f: (f["time"], f.id()))
+    return sorted((f for f in layer.getFeatures() if f["property"] == prop), key=lambda f: f.id())  # input order
 
 
 def test_flags_and_humidity_correction(provider):
@@ -59,10 +60,12 @@ def test_flags_and_humidity_correction(provider):
     dry = 0.524 * 40 - 0.0862 * 40 + 5.75
     assert [f["value_corrected"] for f in pm[:3]] == pytest.approx([humid, humid, dry])
     assert (pm[3]["qc_flag"], pm[3]["value_corrected"]) == ("no_humidity", NULL)
-    assert [f["value_corrected"] for f in rows_of(results["OUTPUT"], "humidity")] == [95.0, 95.0, 40.0]
-    assert results["N_FLAGGED"] == 11
+    humidity = rows_of(results["OUTPUT"], "humidity")
+    assert [f["value_corrected"] for f in humidity] == [95.0, 95.0, 40.0, NULL]
+    assert humidity[-1]["qc_flag"] == "time"
+    assert results["N_FLAGGED"] == 12
     assert results["N_CORRECTED"] == 3
-    text = "11 of 26 observations flagged: duplicate 1, no_humidity 1, range 1, spike 1, stuck 7"
+    text = "12 of 27 observations flagged: duplicate 1, no_humidity 1, range 1, spike 1, stuck 7, time 1"
     assert any(text in m for m in messages.infos)
 
 

@@ -175,50 +175,72 @@ def valid_hours(
     )
 
 
-def _per_period(
-    hours: HourTable, bounds_start: np.ndarray, bounds_end: np.ndarray, n_stations: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per (station, period): mask of its hours, valid hour count, sum of means, max, min (2-D)."""
-    n = bounds_start.size
+@dataclass
+class Periods:
+    """Periods (days or nights) of stations that hold at least one valid hour.
+
+    Per entry: station, period index, valid hours, sum of hourly means, maximum and minimum; sparse,
+    so memory grows with the data, not with stations x days.
+    """
+
+    station: np.ndarray
+    period: np.ndarray
+    count: np.ndarray
+    total: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+
+
+def _per_period(hours: HourTable, bounds_start: np.ndarray, bounds_end: np.ndarray) -> Periods:
+    """Group the valid hours into the periods [start, end) (days or nights) of each station."""
+    n = max(bounds_start.size, 1)
     index = np.searchsorted(bounds_start, hours.start, side="right") - 1
-    inside = (index >= 0) & (index < n)
+    inside = (index >= 0) & (index < bounds_start.size)
     inside[inside] = hours.start[inside] < bounds_end[index[inside]]
-    keys = hours.station[inside].astype(np.int64) * n + index[inside]
-    size = n_stations * n
-    count = np.bincount(keys, minlength=size).reshape(n_stations, n)
-    total = np.bincount(keys, weights=hours.mean[inside], minlength=size).reshape(n_stations, n)
-    high, low = np.full(size, -np.inf), np.full(size, np.inf)
+    keys = hours.station[inside].astype(np.int64) * n + index[inside]  # sorted: hours are
     runs = _runs(keys)
-    if runs.size:
-        high[keys[runs]] = np.maximum.reduceat(hours.max[inside], runs)
-        low[keys[runs]] = np.minimum.reduceat(hours.min[inside], runs)
-    return inside, count, total, high.reshape(n_stations, n), low.reshape(n_stations, n)
+    if not runs.size:
+        empty = np.zeros(0, dtype=np.int64)
+        return Periods(empty, empty, empty, np.zeros(0), np.zeros(0), np.zeros(0))
+    return Periods(
+        keys[runs] // n,
+        keys[runs] % n,
+        np.diff(np.r_[runs, keys.size]),
+        np.add.reduceat(hours.mean[inside], runs),
+        np.maximum.reduceat(hours.max[inside], runs),
+        np.minimum.reduceat(hours.min[inside], runs),
+    )
 
 
-def _counted(covered: np.ndarray, hits: np.ndarray | None) -> np.ndarray:
-    """Count the covered periods that are hits; NaN without a threshold or without a covered period."""
+def _counted(station: np.ndarray, covered: np.ndarray, hits: np.ndarray | None, n_stations: int) -> np.ndarray:
+    """Count per station the covered periods that are hits; NaN without a threshold or a covered period."""
     if hits is None:
-        return np.full(covered.shape[0], math.nan)
-    result = np.count_nonzero(covered & hits, axis=1).astype(float)
-    result[~covered.any(axis=1)] = math.nan
+        return np.full(n_stations, math.nan)
+    result = np.bincount(station[covered & hits], minlength=n_stations).astype(float)
+    result[np.bincount(station[covered], minlength=n_stations) == 0] = math.nan
     return result
 
 
 def daily_indicators(hours: HourTable, cal: Calendar, rule: DailyRule, n_stations: int) -> dict[str, np.ndarray]:
     """Return the DAILY_STATISTICS per station (arrays of length ``n_stations``)."""
     share = rule.min_coverage / 100.0
-    _, count, total, high, _ = _per_period(hours, cal.day_bounds[:-1], cal.day_bounds[1:], n_stations)
-    day_covered = (count > 0) & (count >= share * cal.day_hours - 1e-9)
-    _, n_count, _, _, n_low = _per_period(hours, cal.night_start, cal.night_end, n_stations)
-    night_covered = (n_count > 0) & (n_count >= share * cal.night_hours - 1e-9)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        day_mean = total / count
+    days = _per_period(hours, cal.day_bounds[:-1], cal.day_bounds[1:])
+    day_covered = days.count >= share * cal.day_hours[days.period] - 1e-9
+    nights = _per_period(hours, cal.night_start, cal.night_end)
+    night_covered = nights.count >= share * cal.night_hours[nights.period] - 1e-9
+    day_mean = days.total / days.count
     return {
         "coverage": 100.0 * np.bincount(hours.station, minlength=n_stations) / max(cal.window_hours, 1),
-        "days": np.count_nonzero(day_covered, axis=1).astype(float),
-        "days_max_above": _counted(day_covered, None if rule.day_max is None else high >= rule.day_max),
-        "days_mean_above": _counted(day_covered, None if rule.day_mean is None else day_mean > rule.day_mean),
-        "nights_above": _counted(night_covered, None if rule.night_min is None else n_low >= rule.night_min),
+        "days": np.bincount(days.station[day_covered], minlength=n_stations).astype(float),
+        "days_max_above": _counted(
+            days.station, day_covered, None if rule.day_max is None else days.high >= rule.day_max, n_stations
+        ),
+        "days_mean_above": _counted(
+            days.station, day_covered, None if rule.day_mean is None else day_mean > rule.day_mean, n_stations
+        ),
+        "nights_above": _counted(
+            nights.station, night_covered, None if rule.night_min is None else nights.low >= rule.night_min, n_stations
+        ),
     }
 
 
