@@ -177,3 +177,39 @@ def test_through_qgis_process(qgis_process, sample_town, tmp_path):
     assert flags.count("range") == 6  # the faulty sensor's -999 values
     assert flags.count("stuck") >= 96
     assert len(flags) == report["results"]["N_FLAGGED"]
+
+
+def test_real_sensor_community_archive(provider):
+    """SDS011 archive (one evening, Aberdeen): the PM10 spikes counted independently from the CSV."""
+    import csv as csv_module
+    from datetime import datetime, timezone
+
+    import processing
+
+    from .conftest import shared_data
+
+    path = shared_data("sensors", "sensor_community", "sc_archive_2018-07-07_sds011_sensor_15092_abdn.csv")
+    imported = processing.run(
+        "socialresilience:importsensorfeed",
+        {"FORMAT": 2, "SOURCE": str(path), "OUTPUT_STATIONS": "memory:", "OUTPUT_OBSERVATIONS": "memory:"},
+    )
+    params = {"PROPERTY": "PM10", "SPIKE_THRESHOLD": 3.0}
+    checked = run_qc({"INPUT": imported["OUTPUT_OBSERVATIONS"], **params})["OUTPUT"]
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv_module.DictReader(handle, delimiter=";"))
+    times = [datetime.fromisoformat(r["timestamp"]).replace(tzinfo=timezone.utc).timestamp() for r in rows]
+    values = [float(r["P1"]) for r in rows]
+    spikes = {
+        times[i]
+        for i in range(1, len(values) - 1)
+        if abs(values[i] - (values[i - 1] + values[i + 1]) / 2) - abs(values[i + 1] - values[i - 1]) / 2 > 3.0
+    }
+    flagged = {
+        flag: {f["time"].toMSecsSinceEpoch() / 1000 for f in checked.getFeatures() if f["qc_flag"] == flag}
+        for flag in ("spike", "stuck")
+    }
+    assert len(values) > 90
+    assert len(spikes) == 9  # readings every 145 s jump by more than 3 µg/m³ and back 9 times
+    assert flagged["spike"] == spikes
+    assert flagged["stuck"] == set()  # a working sensor
+    assert all(f["qc_flag"] == NULL for f in checked.getFeatures() if f["property"] == "PM2.5")  # defaults
