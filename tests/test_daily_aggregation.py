@@ -200,3 +200,22 @@ def test_geopackage_reader_equals_the_qgis_features(provider, sample_town):
     assert direct.keys() == through_qgis.keys()
     assert all(direct[k].attributes() == through_qgis[k].attributes() for k in direct)
     assert sum(f["no2_days_mean_above"] for f in direct.values()) > 0
+
+
+def test_hand_counts_through_qgis_process(qgis_process, tmp_path):
+    """The typed GeoPackage with offsets, STATIONS as a file too, run the way scheduled jobs run it."""
+    uri = geopackage(tmp_path / "typed.gpkg", ogr.OFTDateTime)
+    stations = tmp_path / "stations.gpkg"
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(str(stations))
+    table = source.CreateLayer("stations", geom_type=ogr.wkbPoint)
+    table.CreateField(ogr.FieldDefn("station_id", ogr.OFTString))
+    feature = ogr.Feature(table.GetLayerDefn())
+    feature.SetField("station_id", "S")
+    feature.SetGeometry(ogr.CreateGeometryFromWkt("POINT(9 49)"))
+    table.CreateFeature(feature)
+    source = None
+    target = tmp_path / "out.gpkg"
+    params = {**DAILY, "STATIONS": str(stations), "OBSERVATIONS": uri, "OUTPUT_STATIONS": str(target)}
+    report = qgis_process.run_algorithm("socialresilience:aggregateobservations", params)
+    (station,) = QgsVectorLayer(report["results"]["OUTPUT_STATIONS"], "out", "ogr").getFeatures()
+    assert_hand_counts(station)
