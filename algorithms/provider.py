@@ -27,6 +27,7 @@ def algorithm_classes() -> list[type]:
     from .import_sensor_feed import ImportSensorFeedAlgorithm
     from .local_hotspots import LocalHotspotsAlgorithm
     from .osm_walk_network import OsmWalkNetworkAlgorithm
+    from .sensor_quality_control import SensorQualityControlAlgorithm
 
     # The order of the workflow: it is the order of the plugin menu.
     return [
@@ -35,6 +36,7 @@ def algorithm_classes() -> list[type]:
         GreenSpaceCatchmentsAlgorithm,
         GreenEquityAlgorithm,
         ImportSensorFeedAlgorithm,
+        SensorQualityControlAlgorithm,
         AggregateObservationsAlgorithm,
         HotspotScoreAlgorithm,
         LocalHotspotsAlgorithm,
