@@ -28,6 +28,7 @@ def algorithm_classes() -> list[type]:
     from .local_hotspots import LocalHotspotsAlgorithm
     from .osm_walk_network import OsmWalkNetworkAlgorithm
     from .report import ReportAlgorithm
+    from .sensor_quality_control import SensorQualityControlAlgorithm
 
     # The order of the workflow: it is the order of the plugin menu.
     return [
@@ -36,6 +37,7 @@ def algorithm_classes() -> list[type]:
         GreenSpaceCatchmentsAlgorithm,
         GreenEquityAlgorithm,
         ImportSensorFeedAlgorithm,
+        SensorQualityControlAlgorithm,
         AggregateObservationsAlgorithm,
         HotspotScoreAlgorithm,
         LocalHotspotsAlgorithm,

@@ -15,6 +15,7 @@ MENU_ORDER = [
     "greenspacecatchments",
     "greenequity",
     "importsensorfeed",
+    "sensorqualitycontrol",
     "aggregateobservations",
     "hotspotscore",
     "localhotspots",
