@@ -8,6 +8,7 @@ a server never makes the importer open a local file (and no message quotes one).
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ import time
 
 import processing
 import pytest
-from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsProcessingFeedback
+from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsProcessingException, QgsProcessingFeedback
 
 from .conftest import PLUGIN_PARENT, shared_data
 from .sensor_http_server import SensorHttpServer, gzip_bomb
@@ -325,3 +326,71 @@ def test_live_task_in_a_worker_thread_ends_on_a_slow_server(servers, live_limits
     assert wait_until(lambda: bool(outcomes), BOUND_S)
     assert "timeout" in outcomes[0].error
     assert outcomes[0].fetch_thread != 0 and time.monotonic() - started < BOUND_S
+
+
+# -- the archive: one feed whatever the credentials, migration, busy ------------------------------------
+
+
+@pytest.fixture
+def sta_server():
+    from .sensor_http_server import StaFeed
+
+    with SensorHttpServer(lifetime=180, sta=StaFeed(things=2, streams=2, observations=30)) as server:
+        yield server
+
+
+def test_same_feed_with_and_without_credentials_in_the_url_is_one_feed(provider, sta_server, tmp_path):
+    from .sensor_http_server import STA_PREFIX
+
+    archive = str(tmp_path / "archive.gpkg")
+    with_credentials = f"http://reader:pw@127.0.0.1:{sta_server.port}{STA_PREFIX}"
+    first, _seconds, _log = timed_run({"SOURCE": with_credentials, "ARCHIVE": archive})
+    second, _seconds, _log = timed_run({"SOURCE": f"HTTP://127.0.0.1:{sta_server.port}{STA_PREFIX}",
+                                        "ARCHIVE": archive})
+    assert first["N_NEW"] == first["N_OBSERVATIONS"] == 2 * 2 * 30
+    assert second["N_NEW"] == 0 and second["N_OBSERVATIONS"] == first["N_OBSERVATIONS"]
+    connection = sqlite3.connect(archive)
+    sources = connection.execute("SELECT DISTINCT source FROM observations").fetchall()
+    stations = connection.execute("SELECT count(*) FROM stations").fetchone()[0]
+    connection.close()
+    assert sources == [(f"http://127.0.0.1:{sta_server.port}{STA_PREFIX}",)] and stations == 2
+    assert {f["source"] for f in second["OUTPUT_OBSERVATIONS"].getFeatures()} == {sources[0][0]}
+
+
+def test_archive_of_the_previous_version_is_migrated_on_first_use(provider, sta_server, tmp_path):
+    from .sensor_http_server import STA_PREFIX
+
+    archive = str(tmp_path / "archive.gpkg")
+    source = f"http://reader:pw@127.0.0.1:{sta_server.port}{STA_PREFIX}"
+    first, _seconds, _log = timed_run({"SOURCE": source, "ARCHIVE": archive})
+    connection = sqlite3.connect(archive)
+    with connection:  # as the previous version stored it: redact_url() of SOURCE
+        for table in ("observations", "stations"):
+            connection.execute(f"UPDATE {table} SET source = ?", (f"http://***@127.0.0.1:{sta_server.port}{STA_PREFIX}",))
+        connection.execute("DELETE FROM observations WHERE time > '2024-01-01T00:20'")  # rows the old run lacked
+    kept = connection.execute("SELECT count(*) FROM observations").fetchone()[0]
+    connection.close()
+    second, _seconds, _log = timed_run({"SOURCE": source, "ARCHIVE": archive})
+    assert second["N_NEW"] == first["N_OBSERVATIONS"] - kept > 0
+    connection = sqlite3.connect(archive)
+    assert connection.execute("SELECT count(*), count(DISTINCT source) FROM observations").fetchone() == (
+        first["N_OBSERVATIONS"], 1)
+    connection.close()
+
+
+def test_busy_archive_says_locked_by_another_import(provider, sta_server, tmp_path, monkeypatch):
+    from social_resilience.core.sensors.archive import ArchiveWriter
+
+    from .sensor_http_server import STA_PREFIX
+
+    archive = tmp_path / "archive.gpkg"
+    timed_run({"SOURCE": sta_server.url(STA_PREFIX), "ARCHIVE": str(archive)})
+    monkeypatch.setattr(ArchiveWriter, "LOCK_WAIT_S", 0.2)
+    other = sqlite3.connect(archive, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(QgsProcessingException, match="locked by another import, try again"):
+            timed_run({"SOURCE": sta_server.url(STA_PREFIX), "ARCHIVE": str(archive)})
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
