@@ -196,7 +196,8 @@ def test_sensorthings_self_link_and_file_link_end_the_import_with_what_was_fetch
     assert any("link loop" in w for w in result.warnings)
     fetcher = MemoryFetcher({url: json.dumps({**page, "@iot.nextLink": "file:///etc/shadow"}).encode()})
     result = import_feed(ImportOptions(source=url, retries=0), fetcher)
-    assert fetcher.requests == [url] and not result.complete
+    assert fetcher.requests == [url]
+    assert not result.complete
     assert any("link refused" in w for w in result.warnings)
 
 

@@ -102,8 +102,10 @@ def test_redirect_to_another_port_is_followed_without_credentials(provider, serv
     source = home.redirect(path, other.url(path))
     result, seconds, _log = timed_run({"FORMAT": fmt, "SOURCE": source, "AUTHCFG": basic_auth})
     assert home.headers_of(path)[0]["Authorization"].startswith("Basic ")  # the origin of SOURCE gets them
-    assert other.requested(path) and all("Authorization" not in h for h in other.headers)
-    assert result["COMPLETE"] == 1 and result["N_OBSERVATIONS"] > 0
+    assert other.requested(path)
+    assert all("Authorization" not in h for h in other.headers)
+    assert result["COMPLETE"] == 1
+    assert result["N_OBSERVATIONS"] > 0
     assert seconds < BOUND_S
 
 
@@ -199,8 +201,10 @@ def test_next_link_to_another_port_is_followed_without_credentials(provider, ser
     source = _sta_pages(home, other.url("/page2"))
     result, seconds, _log = timed_run({"FORMAT": 0, "SOURCE": source, "AUTHCFG": basic_auth})
     assert home.headers[0]["Authorization"].startswith("Basic ")
-    assert other.requested("/page2") and all("Authorization" not in h for h in other.headers)
-    assert result["COMPLETE"] == 1 and result["N_OBSERVATIONS"] == 4
+    assert other.requested("/page2")
+    assert all("Authorization" not in h for h in other.headers)
+    assert result["COMPLETE"] == 1
+    assert result["N_OBSERVATIONS"] == 4
     assert seconds < BOUND_S
 
 
@@ -208,8 +212,10 @@ def test_file_next_link_is_refused_and_not_read(provider, servers, secret_file):
     home, _other = servers
     source = _sta_pages(home, secret_file.as_uri())
     result, seconds, log = timed_run({"FORMAT": 0, "SOURCE": source})
-    assert result["COMPLETE"] == 0 and result["N_OBSERVATIONS"] == 3  # the first page is kept
-    assert "link refused" in log and SECRET not in log
+    assert result["COMPLETE"] == 0
+    assert result["N_OBSERVATIONS"] == 3
+    assert "link refused" in log
+    assert SECRET not in log
     values = [f["raw"] for f in result["OUTPUT_OBSERVATIONS"].getFeatures()]
     assert SECRET not in json.dumps(values)
     assert seconds < BOUND_S
@@ -219,7 +225,8 @@ def test_self_referencing_next_link_ends_the_import(provider, servers):
     home, _other = servers
     source = _sta_pages(home, home.url(STA_PATH))
     result, seconds, log = timed_run({"FORMAT": 0, "SOURCE": source})
-    assert result["COMPLETE"] == 0 and result["N_OBSERVATIONS"] == 3
+    assert result["COMPLETE"] == 0
+    assert result["N_OBSERVATIONS"] == 3
     assert "link loop" in log
     assert len(home.requested(STA_PATH)) == 1
     assert seconds < BOUND_S
@@ -231,8 +238,10 @@ def test_next_link_loop_over_two_pages_ends(provider, servers):
     home.add("/sta/v1.1/Datastreams(7)/Observations?$skip=3", json.dumps(
         {"value": [{"phenomenonTime": "2024-01-03T00:00:00Z", "result": 2.0}], "@iot.nextLink": source}))
     result, seconds, log = timed_run({"FORMAT": 0, "SOURCE": source})
-    assert result["COMPLETE"] == 0 and result["N_OBSERVATIONS"] == 4
-    assert "link loop" in log and seconds < BOUND_S
+    assert result["COMPLETE"] == 0
+    assert result["N_OBSERVATIONS"] == 4
+    assert "link loop" in log
+    assert seconds < BOUND_S
 
 
 def test_import_deadline_ends_an_endless_chain_of_new_links(provider, servers):
@@ -284,7 +293,8 @@ def test_live_redirect_and_next_link_to_another_port_get_no_credentials(servers,
     result, _seconds = _live_fetch(live_limits, home.url("/moved/v1.1"), authcfg=basic_auth)
     assert len(result.observations) == 1
     assert all(h["Authorization"].startswith("Basic ") for h in home.headers)
-    assert len(other.requests) == 2 and all("Authorization" not in h for h in other.headers)
+    assert len(other.requests) == 2
+    assert all("Authorization" not in h for h in other.headers)
     assert seconds < BOUND_S
 
 
@@ -307,7 +317,8 @@ def test_live_fetch_ends_on_hostile_answers(servers, secret_file, live_limits, c
     cause = {"file link": "link refused", "self link": "link loop", "redirect loop": "redirect loop",
              "one byte per second": "timeout", "gzip bomb": "size limit", "oversized answer": "size limit"}[case]
     assert isinstance(error, live_limits.FeedStopError), error
-    assert cause in str(error) and SECRET not in str(error)
+    assert cause in str(error)
+    assert SECRET not in str(error)
     assert seconds < BOUND_S
 
 
@@ -325,7 +336,8 @@ def test_live_task_in_a_worker_thread_ends_on_a_slow_server(servers, live_limits
     QgsApplication.taskManager().addTask(task)
     assert wait_until(lambda: bool(outcomes), BOUND_S)
     assert "timeout" in outcomes[0].error
-    assert outcomes[0].fetch_thread != 0 and time.monotonic() - started < BOUND_S
+    assert outcomes[0].fetch_thread != 0
+    assert time.monotonic() - started < BOUND_S
 
 
 # -- the archive: one feed whatever the credentials, migration, busy ------------------------------------
@@ -348,12 +360,14 @@ def test_same_feed_with_and_without_credentials_in_the_url_is_one_feed(provider,
     second, _seconds, _log = timed_run({"SOURCE": f"HTTP://127.0.0.1:{sta_server.port}{STA_PREFIX}",
                                         "ARCHIVE": archive})
     assert first["N_NEW"] == first["N_OBSERVATIONS"] == 2 * 2 * 30
-    assert second["N_NEW"] == 0 and second["N_OBSERVATIONS"] == first["N_OBSERVATIONS"]
+    assert second["N_NEW"] == 0
+    assert second["N_OBSERVATIONS"] == first["N_OBSERVATIONS"]
     connection = sqlite3.connect(archive)
     sources = connection.execute("SELECT DISTINCT source FROM observations").fetchall()
     stations = connection.execute("SELECT count(*) FROM stations").fetchone()[0]
     connection.close()
-    assert sources == [(f"http://127.0.0.1:{sta_server.port}{STA_PREFIX}",)] and stations == 2
+    assert sources == [(f"http://127.0.0.1:{sta_server.port}{STA_PREFIX}",)]
+    assert stations == 2
     assert {f["source"] for f in second["OUTPUT_OBSERVATIONS"].getFeatures()} == {sources[0][0]}
 
 
