@@ -316,3 +316,25 @@ def test_busy_archive_says_locked_by_another_import(tmp_path, monkeypatch):
         other.execute("ROLLBACK")
         other.close()
     assert archive_counts(path) == (0, 3)
+
+
+# -- no message quotes a local file's content ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "content"), [
+    (5, "root:TOPSECRET:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"),  # no time column
+    (5, "time,station_id,value\nTOPSECRET,a,1\n2024-01-01T00:00:00Z,a,2\n"),  # a row with an unreadable time
+    (1, "<config><password>TOPSECRET</password></config>"),
+    (0, "<html><title>TOPSECRET</title><body></body></html>"),
+    (3, '{"end_device_ids": "TOPSECRET" '),
+])
+def test_messages_about_a_local_source_never_quote_its_content(tmp_path, fmt, content):
+    path = tmp_path / "local.txt"
+    path.write_text(content)
+    try:
+        result = import_feed(ImportOptions(format=fmt, source=str(path), retries=0), FileFetcher())
+        messages = result.warnings
+    except FeedError as error:
+        messages = [str(error)]
+    assert messages
+    assert not any("TOPSECRET" in m for m in messages), messages

@@ -24,8 +24,10 @@ from ..core.sensors.fetch import (
     FeedStopError,
     FetchLimits,
     LinkGuard,
+    is_local,
     redact_url,
     source_key,
+    without_content,
 )
 from ..core.sensors.model import FeedResult
 
@@ -118,7 +120,12 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple
 
     text = get_text(config.url, config.authcfg, feedback)
     parse_threads.append(threading.get_ident())
-    return FORMAT_PARSERS[config.format](text, source), parse_threads
+    try:
+        return FORMAT_PARSERS[config.format](text, source), parse_threads
+    except FeedError as error:
+        if is_local(config.url):  # a message about a local file never quotes its content
+            raise FeedError(without_content(str(error))) from None
+        raise
 
 
 def archive_result(result: FeedResult, path: str, warnings: list[str]) -> int | None:

@@ -483,3 +483,18 @@ def read_local(url: str, max_bytes: int) -> bytes:
         raise FeedError(f"{path} is a folder, not a file; choose a file") from None
     except OSError as error:
         raise FeedError(f"cannot read {path}: {error.strerror}") from None
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+_CONTENT_TAIL = re.compile(r"(;?\s*(the )?header( is)?:|the answer starts with).*$", re.IGNORECASE)
+_PAGE_TITLE = re.compile(r"error page \([^)]*\)")
+
+
+def without_content(message: str) -> str:
+    """Return ``message`` without the quoted text and header lists that parsers copy from a document.
+
+    Used for a local SOURCE: a message about a local file names the problem, never its content.
+    """
+    message = _PAGE_TITLE.sub("error page", message)
+    message = _CONTENT_TAIL.sub("", message)
+    return _QUOTED.sub("'…'", message)

@@ -43,6 +43,7 @@ from .fetch import (
     is_local,
     redact_url,
     source_key,
+    without_content,
 )
 from .model import FeedResult, Observation, Station
 
@@ -108,11 +109,20 @@ def stream_feed(
 ) -> ImportSummary:
     """Import the feed, handing the kept observations to ``on_observations`` batch by batch."""
     run = _Run(options, on_observations, progress or (lambda _f: None), cancelled or (lambda: False), sleep)
-    if options.format == SENSORTHINGS:
-        _import_sensorthings(run, fetcher)
-    else:
-        _import_parsed(run, fetcher)
-    return run.summary()
+    local = is_local(options.source.strip())
+    try:
+        if options.format == SENSORTHINGS:
+            _import_sensorthings(run, fetcher)
+        else:
+            _import_parsed(run, fetcher)
+    except FeedFormatError as error:
+        if not local:
+            raise
+        raise FeedFormatError(without_content(str(error))) from None
+    summary = run.summary()
+    if local:  # messages about a local file name the problem, never its content
+        summary.warnings = [without_content(w) for w in summary.warnings]
+    return summary
 
 
 def import_feed(options: ImportOptions, fetcher: Fetcher, **kwargs: Any) -> FeedResult:
