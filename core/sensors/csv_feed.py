@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from urllib.parse import urlsplit
 
 from .collect import FeedBuilder
 from .errors import FeedFormatError
-from .jsontext import check_not_html, looks_like_json, strip_text
+from .jsontext import check_not_html, looks_like_json, strip_text, text_lines
 from .model import FeedResult
 from .times import parse_interval
 from .values import as_number
@@ -112,7 +111,7 @@ def parse(text: str, source: str, mapping: CsvMapping | None = None) -> FeedResu
     if looks_like_json(body):
         raise FeedFormatError("JSON, not CSV: choose the FORMAT that matches the service")
     delimiter = mapping.delimiter or _delimiter(body)
-    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
+    reader = csv.reader(text_lines(body), delimiter=delimiter)
     try:
         header = [name.strip() for name in next(reader)]
     except csv.Error as error:
@@ -157,7 +156,8 @@ def _rows(reader: Any, width: int) -> Iterator[tuple[int, list[str] | str]]:
         except StopIteration:
             return
         except csv.Error as error:
-            yield reader.line_num, f"line {reader.line_num}: {error} ({MAX_FIELD_CHARS} characters); row skipped"
+            yield reader.line_num, (f"line {reader.line_num}: a field is longer than {MAX_FIELD_CHARS} characters "
+                                    f"({error}); row skipped")
             continue
         if len(row) != width and any(cell.strip() for cell in row):
             yield reader.line_num, (f"line {reader.line_num}: {len(row)} cells where the header has {width}; "
@@ -260,7 +260,7 @@ def _epoch_column(name: str, body: str, delimiter: str, index: int, sample_rows:
     lowered = name.lower()
     if "epoch" in lowered or "unix" in lowered:
         return True
-    reader = csv.reader(io.StringIO(body[:1_000_000]), delimiter=delimiter)
+    reader = csv.reader(text_lines(body), delimiter=delimiter)
     next(reader, None)
     cells = []
     with contextlib.suppress(csv.Error):
@@ -273,7 +273,7 @@ def _epoch_column(name: str, body: str, delimiter: str, index: int, sample_rows:
 
 
 def _numeric_columns(body: str, delimiter: str, width: int, sample_rows: int = 50) -> list[int]:
-    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
+    reader = csv.reader(text_lines(body), delimiter=delimiter)
     next(reader, None)
     numeric = set()
     with contextlib.suppress(csv.Error):  # an over-long field ends the sample (its row is reported later)
