@@ -104,7 +104,10 @@ class QgisFetcher:
     def _result(self, url: str, answer: _Answer) -> bytes:
         where = redact_url(url)
         if answer.status is not None and answer.status >= 400:
-            hint = " (authentication needed: check AUTHCFG)" if answer.status in (401, 403) else ""
+            hint = ""
+            if answer.status in (401, 403):
+                hint = (" (authentication needed: check AUTHCFG)" if self.rules.sends_credentials(url) else
+                        " (another origin than SOURCE asks for a login: AUTHCFG is sent only to the origin of SOURCE)")
             raise FeedHttpError(f"HTTP {answer.status} {answer.reason}".strip() + f" from {where}{hint}",
                                 answer.status, url)
         if answer.error in (QNetworkReply.OperationCanceledError, QNetworkReply.TimeoutError):

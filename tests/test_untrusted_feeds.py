@@ -109,6 +109,17 @@ def test_redirect_to_another_port_is_followed_without_credentials(provider, serv
     assert seconds < BOUND_S
 
 
+def test_other_origin_asking_for_a_login_is_explained(provider, servers, basic_auth):
+    home, other = servers
+    path, body, content_type = document(3)
+    other.add(path, body, content_type)
+    other.require_basic_auth("/feeds", "reader:s3cr3t-pw")
+    source = home.redirect(path, other.url(path))
+    with pytest.raises(QgsProcessingException, match="AUTHCFG is sent only to the origin of SOURCE"):
+        timed_run({"FORMAT": 3, "SOURCE": source, "AUTHCFG": basic_auth, "RETRIES": 0})
+    assert all("Authorization" not in h for h in other.headers)
+
+
 def _redirect_loop(server: SensorHttpServer, path: str, _body: bytes, _secret) -> tuple[str, dict]:
     server.redirect(path, server.url("/loop/b"))
     server.redirect("/loop/b", server.url(path))
