@@ -307,6 +307,11 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         except sqlite3.Error as error:
             if writer is not None:
                 writer.rollback()
+            if "locked" in str(error) or "busy" in str(error):
+                raise QgsProcessingException(
+                    self.tr("The archive {} is locked by another import or program, try again; it is unchanged.")
+                    .format(archive_path)
+                ) from None
             raise QgsProcessingException(
                 self.tr("Cannot write the archive {}: {}. It is unchanged; check the disk space and that no other "
                         "program is writing to it.").format(archive_path, error)

@@ -419,3 +419,25 @@ def test_busy_archive_says_locked_by_another_import(provider, sta_server, tmp_pa
     finally:
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_archive_read_by_another_program_at_commit_is_locked_and_unchanged(provider, sta_server, tmp_path,
+                                                                           monkeypatch):
+    from social_resilience.core.sensors.archive import ArchiveWriter, archive_counts
+
+    from .sensor_http_server import STA_PREFIX
+
+    archive = tmp_path / "archive.gpkg"
+    timed_run({"SOURCE": sta_server.url(STA_PREFIX), "ARCHIVE": str(archive), "MAX_OBSERVATIONS": 10})
+    before = archive_counts(archive)
+    monkeypatch.setattr(ArchiveWriter, "LOCK_WAIT_S", 0.2)
+    reader = sqlite3.connect(archive, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM observations").fetchone()  # holds a shared lock, as a reading program does
+    try:
+        with pytest.raises(QgsProcessingException, match="locked by another import or program, try again"):
+            timed_run({"SOURCE": sta_server.url(STA_PREFIX), "ARCHIVE": str(archive)})
+    finally:
+        reader.execute("ROLLBACK")
+        reader.close()
+    assert archive_counts(archive) == before
