@@ -314,23 +314,22 @@ class FetchLimits:
         return deadline if ends is None else min(deadline, ends)
 
     def check_import(self) -> None:
-        """FeedStopError when the import's deadline has passed."""
+        """Raise FeedStopError when the import's deadline has passed."""
         ends = self.import_deadline()
         if ends is not None and self.clock() >= ends:
-            raise FeedStopError(
-                f"timeout: the import did not end within {self.import_timeout_s:g} s (IMPORT_TIMEOUT); "
-                "raise it or narrow START/END", "timeout")
+            raise self._import_timeout()
 
     def timeout_error(self, url: str) -> FeedStopError:
         """Return the error for a request that passed its deadline (the import's or its own)."""
         ends = self.import_deadline()
         if ends is not None and self.clock() >= ends - 0.01:
-            try:
-                self.check_import()
-            except FeedStopError as error:
-                return error
+            return self._import_timeout()
         return FeedTimeoutError(
             f"timeout: {redact_url(url)} did not answer completely within {self.timeout_s:g} s (TIMEOUT)")
+
+    def _import_timeout(self) -> FeedStopError:
+        return FeedStopError(f"timeout: the import did not end within {self.import_timeout_s:g} s (IMPORT_TIMEOUT); "
+                             "raise it or narrow START/END", "timeout")
 
     def size_error(self, url: str) -> FeedStopError:
         """Return the error for an answer over the size limit."""
