@@ -9,6 +9,7 @@ untrusted servers are pure (``core/sensors/fetch.py``); this module only applies
   to requests to the origin of SOURCE (a redirect to another origin is followed without them);
 - the body is read while it arrives and decompressed here (we ask for gzip/deflate ourselves, so
   Qt does not inflate it whole) with the size limit checked after every piece;
+- always from the network, never from (or into) QGIS's network cache: a feed changes;
 - a total deadline per request (TIMEOUT, including redirects, capped by the import's deadline)
   and cancelling ``feedback`` abort the reply within 50 ms, from a timer of the fetching thread
   (the request's event loop runs in that thread: a worker thread of a QgsTask or the main thread).
@@ -85,6 +86,9 @@ class QgisFetcher:
     def _once(self, url: str, deadline: float) -> _Answer:
         request = QNetworkRequest(QUrl.fromEncoded(url.encode("utf-8")))
         request.setAttribute(QNetworkRequest.RedirectPolicyAttribute, QNetworkRequest.ManualRedirectPolicy)
+        # feeds change: never an answer from QGIS's network cache, and no pages of a big import in it
+        request.setAttribute(QNetworkRequest.CacheLoadControlAttribute, QNetworkRequest.AlwaysNetwork)
+        request.setAttribute(QNetworkRequest.CacheSaveControlAttribute, False)
         request.setRawHeader(b"Accept", ACCEPT)
         request.setRawHeader(b"Accept-Encoding", b"gzip, deflate")  # inflated here, under the size limit
         credentials = bool(self.authcfg) and self.rules.sends_credentials(url)

@@ -441,3 +441,16 @@ def test_archive_read_by_another_program_at_commit_is_locked_and_unchanged(provi
         reader.execute("ROLLBACK")
         reader.close()
     assert archive_counts(archive) == before
+
+
+def test_feeds_are_never_answered_from_the_network_cache(servers):
+    from social_resilience.algorithms.qgis_fetcher import QgisFetcher
+
+    home, _other = servers
+    cacheable = {"Cache-Control": "public, max-age=3600", "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}
+    url = home.add("/cached.json", b'{"value": 1}', headers=cacheable)
+    fetcher = QgisFetcher(url)
+    assert fetcher.get(url) == b'{"value": 1}'
+    home.add("/cached.json", b'{"value": 2}', headers=cacheable)
+    assert fetcher.get(url) == b'{"value": 2}'
+    assert len(home.requested("/cached.json")) == 2
