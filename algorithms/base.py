@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from qgis.core import (
@@ -68,6 +70,36 @@ def load_help(algorithm_id: str, language: str | None = None) -> str:
     return re.sub(r"\s*\n\s*", " ", path.read_text(encoding="utf-8")).strip()
 
 
+def releasing_frames(process: Callable) -> Callable:
+    """Wrap ``processAlgorithm`` so that a failed run keeps no layer, feature or source alive.
+
+    QGIS keeps the exception of a failed Python ``processAlgorithm`` (and so its traceback, its
+    frames and their local layers and features) until the process ends; destroyed after QGIS has
+    shut down, they crash it. The wrapper empties the frames and raises a fresh error with the same
+    message; an unexpected error's traceback goes to the log first, for the bug report.
+    """
+
+    @functools.wraps(process)
+    def wrapper(self, parameters, context, feedback):
+        try:
+            return process(self, parameters, context, feedback)
+        except Exception as error:
+            message = str(error) if isinstance(error, QgsProcessingException) else _unexpected(error, feedback)
+            traceback.clear_frames(error.__traceback__)
+            del error, parameters, context, feedback
+        raise QgsProcessingException(message)
+
+    return wrapper
+
+
+def _unexpected(error: Exception, feedback) -> str:
+    """Log the traceback of an unexpected error and return the message for the user."""
+    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    if feedback is not None:
+        feedback.reportError(details)
+    return f"{type(error).__name__}: {error}"
+
+
 class AlgorithmBase(QgsProcessingAlgorithm):
     """Base of all algorithms of the toolkit.
 
@@ -80,6 +112,11 @@ class AlgorithmBase(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP_ID = ""
     ICON = "icon.svg"
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "processAlgorithm" in cls.__dict__:
+            cls.processAlgorithm = releasing_frames(cls.__dict__["processAlgorithm"])
 
     def tr(self, text: str) -> str:  # noqa: D102
         return QCoreApplication.translate(type(self).__name__, text)
