@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from qgis.core import (
     QgsApplication,
@@ -15,7 +16,16 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDateTime,
     QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, QUrl
@@ -63,6 +73,45 @@ def load_help(algorithm_id: str, language: str | None = None) -> str:
     if path is None:
         return ""
     return re.sub(r"\s*\n\s*", " ", path.read_text(encoding="utf-8")).strip()
+
+
+def _number(kind: QgsProcessingParameterNumber.Type) -> Callable[..., QgsProcessingParameterNumber]:
+    """Return a factory of number parameters of ``kind`` (integer or double)."""
+
+    def create(name: str, description: str, **options: Any) -> QgsProcessingParameterNumber:
+        return QgsProcessingParameterNumber(name, description, kind, **options)
+
+    return create
+
+
+#: Kind of a parameter-table row -> factory ``(name, description, **options)`` of the parameter.
+PARAMETER_KINDS: dict[str, Callable[..., QgsProcessingParameterDefinition]] = {
+    "source": QgsProcessingParameterFeatureSource,
+    "field": QgsProcessingParameterField,
+    "enum": QgsProcessingParameterEnum,
+    "int": _number(QgsProcessingParameterNumber.Integer),
+    "double": _number(QgsProcessingParameterNumber.Double),
+    "string": QgsProcessingParameterString,
+    "bool": QgsProcessingParameterBoolean,
+    "datetime": QgsProcessingParameterDateTime,
+    "sink": QgsProcessingParameterFeatureSink,
+    "file_out": QgsProcessingParameterFileDestination,
+}
+
+
+class Param(NamedTuple):
+    """One row of an algorithm's parameter table (see ``AlgorithmBase.add_parameters``)."""
+
+    kind: str
+    name: str
+    description: str
+    options: dict[str, Any]
+    advanced: bool = False
+
+
+def param(kind: str, name: str, description: str, advanced: bool = False, **options: Any) -> Param:
+    """Row of a parameter table: ``kind`` of ``PARAMETER_KINDS``, keyword ``options`` of its constructor."""
+    return Param(kind, name, description, options, advanced)
 
 
 class AlgorithmBase(QgsProcessingAlgorithm):
@@ -118,6 +167,15 @@ class AlgorithmBase(QgsProcessingAlgorithm):
         """Add ``parameter`` to the "Advanced parameters" section of the dialog."""
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(parameter)
+
+    def add_parameters(self, *rows: Param) -> None:
+        """Add the parameters of a table of ``param(...)`` rows, in order; advanced rows as advanced."""
+        for row in rows:
+            parameter = PARAMETER_KINDS[row.kind](row.name, row.description, **row.options)
+            if row.advanced:
+                self.add_advanced_parameter(parameter)
+            else:
+                self.addParameter(parameter)
 
     # -- reading and writing under the plugin's rules (algorithms/safe_io.py) --------------------
 
