@@ -23,13 +23,6 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
-    QgsProcessingParameterDateTime,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterString,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QVariant
@@ -46,7 +39,7 @@ from ..core.hotspots.observation_stats import (
 from ..core.hotspots.value_checks import LARGEST
 from ..core.sensors.daily import PRESETS, DailyRule, time_zone
 from ..core.sensors.sentinels import GENERIC_SENTINELS
-from .base import AlgorithmBase
+from .base import AlgorithmBase, Param, param
 from .common import (
     check_crs_known,
     check_degrees,
@@ -129,73 +122,39 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
     PERCENTILE_METHOD = "PERCENTILE_METHOD"
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(self.STATIONS, self.tr("Stations"), [QgsProcessing.TypeVectorPoint])
-        )
-        self.addParameter(
-            QgsProcessingParameterField(
-                self.STATIONS_ID_FIELD,
-                self.tr("Station id field of the stations"),
-                "station_id",
-                self.STATIONS,
-                optional=True,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(self.OBSERVATIONS, self.tr("Observations"), [QgsProcessing.TypeVector])
-        )
-        for name, label in (
-            (self.STATION_ID_FIELD, self.tr("Station id field of the observations")),
-            (self.TIME_FIELD, self.tr("Time field (UTC)")),
-            (self.VALUE_FIELD, self.tr("Value field")),
-            (self.PROPERTY_FIELD, self.tr("Property field")),
-        ):
-            self.addParameter(
-                QgsProcessingParameterField(name, label, DEFAULT_FIELDS[name], self.OBSERVATIONS, optional=True)
-            )
-        self.addParameter(
-            QgsProcessingParameterString(self.PROPERTY, self.tr("Property (e.g. NO2)"), optional=True, defaultValue="")
-        )
-        self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start (UTC, inclusive)"), optional=True))
-        self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End (UTC, exclusive)"), optional=True))
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.THRESHOLD, self.tr("Threshold for hours above"), QgsProcessingParameterNumber.Double, optional=True
-            )
-        )
-        for name, label in (
-            (self.MIN_VALID, self.tr("Lowest valid value (smaller values, e.g. -999, are skipped)")),
-            (self.MAX_VALID, self.tr("Highest valid value (larger values are skipped)")),
-        ):
-            self.add_advanced_parameter(
-                QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, optional=True)
-            )
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.PREFIX, self.tr("Field name prefix (default: the property)"), optional=True, defaultValue=""
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                self.AREAS, self.tr("Area units"), [QgsProcessing.TypeVectorPolygon], optional=True
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.K, self.tr("Nearest stations for IDW"), QgsProcessingParameterNumber.Integer, 3, minValue=1
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.POWER, self.tr("IDW power"), QgsProcessingParameterNumber.Double, 2.0, minValue=0.0, maxValue=10.0
-            )
-        )
-        self._add_daily_parameters()
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT_STATIONS, self.tr("Station statistics")))
-        self.addParameter(
-            QgsProcessingParameterFeatureSink(
-                self.OUTPUT_AREAS, self.tr("Area statistics"), QgsProcessing.TypeVectorPolygon, optional=True
-            )
+        observed = {"parentLayerParameterName": self.OBSERVATIONS, "optional": True}
+        self.add_parameters(
+            param("source", self.STATIONS, self.tr("Stations"), types=[QgsProcessing.TypeVectorPoint]),
+            param("field", self.STATIONS_ID_FIELD, self.tr("Station id field of the stations"),
+                  defaultValue="station_id", parentLayerParameterName=self.STATIONS, optional=True),
+            param("source", self.OBSERVATIONS, self.tr("Observations"), types=[QgsProcessing.TypeVector]),
+            *(
+                param("field", name, label, defaultValue=DEFAULT_FIELDS[name], **observed)
+                for name, label in (
+                    (self.STATION_ID_FIELD, self.tr("Station id field of the observations")),
+                    (self.TIME_FIELD, self.tr("Time field (UTC)")),
+                    (self.VALUE_FIELD, self.tr("Value field")),
+                    (self.PROPERTY_FIELD, self.tr("Property field")),
+                )
+            ),
+            param("string", self.PROPERTY, self.tr("Property (e.g. NO2)"), optional=True, defaultValue=""),
+            param("datetime", self.START, self.tr("Start (UTC, inclusive)"), optional=True),
+            param("datetime", self.END, self.tr("End (UTC, exclusive)"), optional=True),
+            param("double", self.THRESHOLD, self.tr("Threshold for hours above"), optional=True),
+            param("double", self.MIN_VALID, self.tr("Lowest valid value (smaller values, e.g. -999, are skipped)"),
+                  advanced=True, optional=True),
+            param("double", self.MAX_VALID, self.tr("Highest valid value (larger values are skipped)"),
+                  advanced=True, optional=True),
+            param("string", self.PREFIX, self.tr("Field name prefix (default: the property)"), optional=True,
+                  defaultValue=""),
+            param("source", self.AREAS, self.tr("Area units"), types=[QgsProcessing.TypeVectorPolygon],
+                  optional=True),
+            param("int", self.K, self.tr("Nearest stations for IDW"), defaultValue=3, minValue=1),
+            param("double", self.POWER, self.tr("IDW power"), defaultValue=2.0, minValue=0.0, maxValue=10.0),
+            *self._daily_parameters(),
+            param("sink", self.OUTPUT_STATIONS, self.tr("Station statistics")),
+            param("sink", self.OUTPUT_AREAS, self.tr("Area statistics"), type=QgsProcessing.TypeVectorPolygon,
+                  optional=True),
         )
 
     def processAlgorithm(  # noqa: N802, D102
@@ -271,23 +230,8 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         feedback.setProgress(100)
         return results
 
-    def _add_daily_parameters(self) -> None:
+    def _daily_parameters(self) -> list[Param]:
         """TIMEZONE, MIN_COVERAGE, PRESET, the daily thresholds and PERCENTILE_METHOD."""
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.TIMEZONE, self.tr("Time zone of days and nights (IANA name)"), defaultValue="Europe/Berlin"
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MIN_COVERAGE,
-                self.tr("Minimum coverage of an hour, day, night or the window (%)"),
-                QgsProcessingParameterNumber.Double,
-                75.0,
-                minValue=0.0,
-                maxValue=100.0,
-            )
-        )
         presets = [
             self.tr("None (the thresholds as given)"),
             self.tr("DWD: hot days (max >= 30 °C) and tropical nights (min >= 20 °C)"),
@@ -295,23 +239,21 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             self.tr("WHO 2021: NO2 daily mean above 25 µg/m³"),
             self.tr("EU limit value: PM10 daily mean above 50 µg/m³"),
         ]
-        self.addParameter(
-            QgsProcessingParameterEnum(self.PRESET, self.tr("Preset thresholds"), presets, defaultValue=0)
-        )
-        for name, label in (
-            (self.DAY_MAX_THRESHOLD, self.tr("Days whose maximum is at or above (e.g. 30 °C: hot day)")),
-            (self.DAY_MEAN_THRESHOLD, self.tr("Days whose mean is above (e.g. 15 µg/m³ PM2.5)")),
-            (self.NIGHT_MIN_THRESHOLD, self.tr("Nights whose minimum is at or above (e.g. 20 °C: tropical night)")),
-        ):
-            self.addParameter(
-                QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, optional=True)
-            )
-        methods = [self.tr("Linear interpolation (type 7)"), self.tr("Nearest rank")]
-        parameter = QgsProcessingParameterEnum(
-            self.PERCENTILE_METHOD, self.tr("95th percentile method"), methods, defaultValue=0
-        )
-        parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
-        self.addParameter(parameter)
+        return [
+            param("string", self.TIMEZONE, self.tr("Time zone of days and nights (IANA name)"),
+                  defaultValue="Europe/Berlin"),
+            param("double", self.MIN_COVERAGE, self.tr("Minimum coverage of an hour, day, night or the window (%)"),
+                  defaultValue=75.0, minValue=0.0, maxValue=100.0),
+            param("enum", self.PRESET, self.tr("Preset thresholds"), options=presets, defaultValue=0),
+            param("double", self.DAY_MAX_THRESHOLD, self.tr("Days whose maximum is at or above (e.g. 30 °C: hot day)"),
+                  optional=True),
+            param("double", self.DAY_MEAN_THRESHOLD, self.tr("Days whose mean is above (e.g. 15 µg/m³ PM2.5)"),
+                  optional=True),
+            param("double", self.NIGHT_MIN_THRESHOLD,
+                  self.tr("Nights whose minimum is at or above (e.g. 20 °C: tropical night)"), optional=True),
+            param("enum", self.PERCENTILE_METHOD, self.tr("95th percentile method"), advanced=True, defaultValue=0,
+                  options=[self.tr("Linear interpolation (type 7)"), self.tr("Nearest rank")]),
+        ]
 
     def _daily_rule(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
