@@ -16,6 +16,7 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
+    QgsFields,
     QgsGeometry,
     QgsPoint,
     QgsProcessing,
@@ -173,6 +174,38 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         stats = self._station_statistics(parameters, context, rows, (start, end), rule, feedback)
         self.check_cancelled(feedback)
         known = self._read_stations(parameters, context, stations, feedback)
+        self._check_coverage(known, stats, property_name, feedback)
+        feedback.setProgress(60)
+
+        area_rows = None
+        if areas is not None:
+            area_rows, area_type = self._area_statistics(parameters, context, areas, known, stats, feedback)
+        stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in ALL_STATISTICS]
+        fields = with_result_fields(stations.fields(), stat_fields, feedback)
+        sink, dest = self.create_sink(
+            parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs(), feedback
+        )
+        for key, feature in known:
+            self._add_feature(sink, fields, feature, stats.get(key) or no_statistics())
+        results = {self.OUTPUT_STATIONS: dest}
+        if area_rows is not None:
+            extra = [QgsField("agg_method", QVariant.String, len=8), QgsField("n_stations", QVariant.Int)]
+            fields = with_result_fields(areas.fields(), stat_fields + extra, feedback)
+            sink, dest = self.create_sink(
+                parameters, self.OUTPUT_AREAS, context, fields, area_type, areas.sourceCrs(), feedback, optional=True
+            )
+            if sink is not None:
+                for feature, values, how, used in area_rows:
+                    self._add_feature(sink, fields, feature, values, [how, used])
+                results[self.OUTPUT_AREAS] = dest
+        feedback.setProgress(100)
+        return results
+
+    def _check_coverage(
+        self, known: list[tuple[str, QgsFeature]], stats: dict[str, dict[str, float]], property_name: str,
+        feedback: QgsProcessingFeedback,
+    ) -> None:
+        """Warn about observations of unknown stations; raise when no station has observations."""
         unknown = sorted(set(stats) - {key for key, _ in known})
         if unknown:
             feedback.pushWarning(
@@ -190,45 +223,14 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         feedback.pushInfo(
             self.tr("{} of {} stations have observations in the window.").format(len(with_data), len(known))
         )
-        feedback.setProgress(60)
 
-        area_rows = None
-        if areas is not None:
-            area_rows, area_type = self._area_statistics(parameters, context, areas, known, stats, feedback)
-
-        stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in ALL_STATISTICS]
-        results = {}
-        fields = with_result_fields(stations.fields(), stat_fields, feedback)
-        sink, dest = self.create_sink(
-            parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs(), feedback
-        )
-        for key, feature in known:
-            values = stats.get(key) or no_statistics()
-            out = QgsFeature(fields)
-            out.setGeometry(feature.geometry())
-            out.setAttributes(feature.attributes() + [_stat(values, name) for name in ALL_STATISTICS])
-            sink.addFeature(out, QgsFeatureSink.FastInsert)
-        results[self.OUTPUT_STATIONS] = dest
-
-        if area_rows is not None:
-            extra = [QgsField("agg_method", QVariant.String, len=8), QgsField("n_stations", QVariant.Int)]
-            fields = with_result_fields(areas.fields(), stat_fields + extra, feedback)
-            sink, dest = self.create_sink(
-                parameters, self.OUTPUT_AREAS, context, fields, area_type, areas.sourceCrs(), feedback, optional=True
-            )
-            if sink is not None:
-                for feature, values, how, used in area_rows:
-                    out = QgsFeature(fields)
-                    out.setGeometry(feature.geometry())
-                    out.setAttributes(
-                        feature.attributes()
-                        + [_stat(values, name) for name in ALL_STATISTICS]
-                        + [how, used]
-                    )
-                    sink.addFeature(out, QgsFeatureSink.FastInsert)
-                results[self.OUTPUT_AREAS] = dest
-        feedback.setProgress(100)
-        return results
+    @staticmethod
+    def _add_feature(sink, fields, feature: QgsFeature, values: dict[str, float], extra: list | None = None) -> None:
+        """Write ``feature`` with its statistics (and ``extra`` attributes) to ``sink``."""
+        out = QgsFeature(fields)
+        out.setGeometry(feature.geometry())
+        out.setAttributes(feature.attributes() + [_stat(values, name) for name in ALL_STATISTICS] + (extra or []))
+        sink.addFeature(out, QgsFeatureSink.FastInsert)
 
     def _daily_parameters(self) -> list[Param]:
         """TIMEZONE, MIN_COVERAGE, PRESET, the daily thresholds and PERCENTILE_METHOD."""
@@ -340,18 +342,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
     ) -> tuple[str, list[tuple[str, float, float]]]:
         """Return the chosen property and its ``(station_id, time, value)`` rows."""
         fields = source.fields()
-        names = {
-            key: self._field_name(parameters, key, context)
-            for key in (self.STATION_ID_FIELD, self.TIME_FIELD, self.VALUE_FIELD, self.PROPERTY_FIELD)
-        }
-        index = {}
-        for key, name in names.items():
-            index[key] = fields.lookupField(name) if name else -1
-            # a table without the default ``property`` field holds one property
-            if index[key] < 0 and name and not (key == self.PROPERTY_FIELD and name == DEFAULT_FIELDS[key]):
-                raise QgsProcessingException(
-                    self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.").format(name, key)
-                )
+        names, index = self._observation_fields(parameters, context, fields)
         wanted = self._choose_property(parameters, context, source, index[self.PROPERTY_FIELD])
         index[QC_FLAG_FIELD] = fields.lookupField(QC_FLAG_FIELD)
         collector = RowCollector(self._value_screen(parameters, context), qt_time, station_key)
@@ -393,6 +384,24 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 )
             )
         return wanted, rows
+
+    def _observation_fields(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, fields: QgsFields
+    ) -> tuple[dict[str, str], dict[str, int]]:
+        """Chosen field names of the observations and their indices (-1: none); raise on a missing field."""
+        names = {
+            key: self._field_name(parameters, key, context)
+            for key in (self.STATION_ID_FIELD, self.TIME_FIELD, self.VALUE_FIELD, self.PROPERTY_FIELD)
+        }
+        index = {}
+        for key, name in names.items():
+            index[key] = fields.lookupField(name) if name else -1
+            # a table without the default ``property`` field holds one property
+            if index[key] < 0 and name and not (key == self.PROPERTY_FIELD and name == DEFAULT_FIELDS[key]):
+                raise QgsProcessingException(
+                    self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.").format(name, key)
+                )
+        return names, index
 
     def _value_screen(self, parameters: dict[str, Any], context: QgsProcessingContext):
         """Return a function value -> skip reason (``""`` to keep): missing, outside MIN_VALID-MAX_VALID, sentinel.
