@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QVariant
+from qgis.PyQt.QtCore import QVariant
 
 from ..core.hotspots.observation_stats import (
     ALL_STATISTICS,
@@ -34,7 +33,6 @@ from ..core.hotspots.observation_stats import (
     field_prefix,
     idw,
     no_statistics,
-    parse_time,
     station_statistics,
 )
 from ..core.hotspots.value_checks import LARGEST
@@ -44,6 +42,7 @@ from .base import AlgorithmBase, Param, param
 from .common import (
     check_crs_known,
     check_degrees,
+    epoch_seconds,
     metric_crs,
     to_qvariant,
     with_result_fields,
@@ -61,21 +60,6 @@ DEFAULT_FIELDS = {
 QC_FLAG_FIELD = "qc_flag"
 #: PRESET index -> key of ``core.sensors.daily.PRESETS`` (0: the thresholds as given).
 PRESET_KEYS = (None, "dwd_heat", "who2021_pm25", "who2021_no2", "eu_pm10")
-
-
-def qt_time(value: Any) -> float | None:
-    """UTC epoch seconds of an attribute or parameter time (QDateTime, QDate, text); local time = UTC."""
-    if isinstance(value, QDateTime):
-        if not value.isValid():
-            return None
-        if value.timeSpec() == Qt.LocalTime:  # no zone (dialog widget, GeoPackage): read as UTC
-            value = QDateTime(value.date(), value.time(), Qt.UTC)
-        return value.toMSecsSinceEpoch() / 1000.0
-    if value is None or value == NULL:
-        return None
-    if isinstance(value, QDate):
-        return parse_time(date(value.year(), value.month(), value.day())) if value.isValid() else None
-    return parse_time(value if isinstance(value, (str, datetime, date)) else str(value))
 
 
 def station_key(value: Any) -> str | None:
@@ -326,7 +310,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         if parameters.get(name) in (None, ""):
             return None
         value = self.parameterAsDateTime(parameters, name, context)
-        seconds = qt_time(value)
+        seconds = epoch_seconds(value)
         if seconds is None:
             raise QgsProcessingException(
                 self.tr("{} is not a valid date and time; use e.g. 2024-06-01T00:00:00Z.").format(name)
@@ -345,7 +329,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         names, index = self._observation_fields(parameters, context, fields)
         wanted = self._choose_property(parameters, context, source, index[self.PROPERTY_FIELD])
         index[QC_FLAG_FIELD] = fields.lookupField(QC_FLAG_FIELD)
-        collector = RowCollector(self._value_screen(parameters, context), qt_time, station_key)
+        collector = RowCollector(self._value_screen(parameters, context), epoch_seconds, station_key)
         layer = self.parameterAsVectorLayer(parameters, self.OBSERVATIONS, context)
         located = plain_geopackage(layer, parameters.get(self.OBSERVATIONS))
         if located is not None:

@@ -38,13 +38,12 @@ from ..core.green.equity import (
 )
 from .base import AlgorithmBase
 from .columns import AttributeColumns, direct_layer, number, read_columns
-from .common import to_qvariant, with_result_fields
+from .common import NUMERIC_TYPES, to_qvariant, with_result_fields
 from .green_geometry import SKIP_INVALID, polygonal, vertex_arrays
 from .style_on_load import style_on_load
 
 #: Fields of RESIDENTIAL that the catchments write and this algorithm needs.
 ACCESS_FIELDS = ("served", "served_eucl", "net_dist_m")
-NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
 CHUNK = 16384  # features between two progress/cancel checks
 
 

@@ -26,10 +26,8 @@ from qgis.PyQt.QtCore import QCoreApplication, QVariant
 from ..core.hotspots import composite_index as ci
 from ..core.hotspots import value_checks
 from .base import AlgorithmBase, param
-from .common import to_qvariant, with_result_fields
+from .common import NUMERIC_TYPES, to_qvariant, with_result_fields
 from .style_on_load import style_on_load
-
-NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
 
 
 class HotspotScoreAlgorithm(AlgorithmBase):
@@ -148,6 +146,22 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             feedback.pushWarning(translate(warning))
         self._warn_unscored(result, feedback)
 
+        dest_id = self._write(parameters, context, source, features, wkb_type, names, result, feedback)
+        style_on_load(context, dest_id, "hotspot_score.qml", polygons_only=True)
+        return {self.OUTPUT: dest_id}
+
+    def _write(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        source: QgsProcessingFeatureSource,
+        features: list[QgsFeature],
+        wkb_type: QgsWkbTypes.Type,
+        names: list[str],
+        result: ci.IndexResult,
+        feedback: QgsProcessingFeedback,
+    ) -> str:
+        """Create the sink (only now: nothing half-written on errors), write the scored units, return its id."""
         fields = self._output_fields(source.fields(), names, feedback)
         sink, dest_id = self.create_sink(
             parameters, self.OUTPUT, context, fields, wkb_type, source.sourceCrs(), feedback
@@ -173,8 +187,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             out.setAttributes(attributes)
             sink.addFeature(out, QgsFeatureSink.FastInsert)
             feedback.setProgress(80 + 20 * i / max(len(features), 1))
-        style_on_load(context, dest_id, "hotspot_score.qml", polygons_only=True)
-        return {self.OUTPUT: dest_id}
+        return dest_id
 
     def _warn_unscored(self, result: ci.IndexResult, feedback: QgsProcessingFeedback) -> None:
         """Say how many units got no score (their values are missing): the map shows them as "No data"."""

@@ -27,7 +27,7 @@ from ..core.hotspots import local_statistics as stats
 from ..core.hotspots import spatial_weights as sw
 from ..core.hotspots import value_checks
 from .base import AlgorithmBase, Param, param
-from .common import metric_crs, to_number, with_result_fields
+from .common import NUMERIC_TYPES, metric_crs, to_number, with_result_fields
 from .style_on_load import style_on_load
 
 STYLES = {
@@ -35,7 +35,6 @@ STYLES = {
     1: "lisa_clusters.qml",
 }
 QUEEN, ROOK, KNN, BAND = 0, 1, 2, 3
-NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
 #: Added fields: name (also the attribute of ``HotspotResult``) and type.
 NEW_FIELDS = (
     ("n_neighbors", QVariant.Int),

@@ -29,9 +29,9 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QVariant
 
 from ..core.sensors.quality import Limits, corrected_values, default_limits, property_kind, quality_flags
-from .aggregate_observations import DEFAULT_FIELDS, QC_FLAG_FIELD, qt_time, station_key
+from .aggregate_observations import DEFAULT_FIELDS, QC_FLAG_FIELD, station_key
 from .base import AlgorithmBase
-from .common import to_float, to_qvariant, with_result_fields
+from .common import epoch_seconds, to_float, to_qvariant, with_result_fields
 from .observation_times import offset_times
 
 #: Flag of an observation whose time cannot be read.
@@ -183,7 +183,7 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
             prop = attributes[index[self.PROPERTY_FIELD]] if index[self.PROPERTY_FIELD] >= 0 else None
             prop = "" if prop is None or prop == NULL else str(prop).strip()
             time = raw_times.get(feature.id()) if raw_times else None
-            time = qt_time(attributes[index[self.TIME_FIELD]]) if time is None else time
+            time = epoch_seconds(attributes[index[self.TIME_FIELD]]) if time is None else time
             value = to_float(attributes[index[self.VALUE_FIELD]])
             fids.append(feature.id())
             rows.append(
