@@ -160,10 +160,10 @@ class GreenEquityAlgorithm(AlgorithmBase):
         feedback.setProgressText(self.tr("Reading the residential features…"))
         fields = ReadFields(access, pop_field, group_fields)
         residents = self._read_residents(parameters, residential, areas_source, fields, context, feedback)
-        self._stop_if_cancelled(feedback)
+        self.check_cancelled(feedback)
         feedback.setProgressText(self.tr("Finding the area of each residential feature…"))
         area_index = locate_points(residents.xy, rings, feedback.isCanceled)
-        self._stop_if_cancelled(feedback)
+        self.check_cancelled(feedback)
         feedback.setProgress(85)
         outside = (area_index < 0) & np.isfinite(residents.xy[:, 0])
         n_outside = int(np.count_nonzero(outside))
@@ -251,7 +251,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
         features, rings = [], []
         repaired = empty = 0
         for feature in source.getFeatures(QgsFeatureRequest(), SKIP_INVALID):
-            self._stop_if_cancelled(feedback)
+            self.check_cancelled(feedback)
             geometry = feature.geometry()
             polygon = None if geometry.isNull() or geometry.isEmpty() else polygonal(geometry)
             if polygon is None:
@@ -291,7 +291,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
         columns = None
         if layer is not None and not transform:  # a whole file layer: its columns at once
             columns = read_columns(layer, names, representative_point, feedback.isCanceled)
-        self._stop_if_cancelled(feedback)
+        self.check_cancelled(feedback)
         if columns is None:
             columns = self._iterate_residents(source, areas, names, transform, context, feedback)
         xy, values = columns
@@ -323,7 +323,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
         ys: list[float] = []
         for n, feature in enumerate(source.getFeatures(request, SKIP_INVALID)):
             if n % CHUNK == 0:
-                self._stop_if_cancelled(feedback)
+                self.check_cancelled(feedback)
                 feedback.setProgress(60 * n / total)
                 columns.flush()
             geometry = feature.geometry()
@@ -340,7 +340,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
                 xs.append(x)
                 ys.append(y)
             columns.rows.append(feature.attributes())
-        self._stop_if_cancelled(feedback)
+        self.check_cancelled(feedback)
         xy = np.column_stack([np.array(xs, dtype=float), np.array(ys, dtype=float)])
         return xy, dict(zip(names, columns.arrays()))
 
@@ -395,10 +395,6 @@ class GreenEquityAlgorithm(AlgorithmBase):
             )
         return np.where(bad, 0.0, values)
 
-    def _stop_if_cancelled(self, feedback: QgsProcessingFeedback) -> None:
-        if feedback.isCanceled():
-            raise QgsProcessingException(self.tr("Cancelled."))
-
     # -- results and output ---------------------------------------------------------------------
 
     def _results(
@@ -452,11 +448,9 @@ class GreenEquityAlgorithm(AlgorithmBase):
         if priority is not None:
             new.append(QgsField("priority", QVariant.Int))
         fields = with_result_fields(source.fields(), new, feedback)
-        sink, dest_id = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
+        sink, dest_id = self.create_sink(
+            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs(), feedback
         )
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         columns = [equity.pop, equity.pop_served, equity.served_share, equity.served_share_eucl,
                    equity.barrier_gap, equity.dist_median_m, *equity.group_share.T]  # fmt: skip
         for i, feature in enumerate(features):

@@ -114,10 +114,7 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
     ) -> dict[str, Any]:
         source = self.source(parameters, self.INPUT, context)
         index = self._field_indices(parameters, context, source)
-        table = self._read(parameters, context, source, index, feedback)
-        if table is None:
-            return {}
-        stations, properties, names, times, values = table
+        stations, properties, names, times, values = self._read(parameters, context, source, index, feedback)
         streams = stations * max(len(names), 1) + properties
         low, high, spike = self._limits(parameters, context, names, properties)
         readable = ~np.isnan(times)
@@ -126,16 +123,13 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
         flags[readable] = quality_flags(
             streams[readable], times[readable], values[readable], low[readable], high[readable], spike[readable], stuck
         )
-        if feedback.isCanceled():
-            return {}
+        self.check_cancelled(feedback)
         pm25, humidity = self._correction_rows(parameters, context, names, properties)
         corrected = corrected_values(stations, times, values, flags, pm25, humidity)
         n_corrected = int(np.count_nonzero(pm25 & ~np.isnan(corrected))) if pm25 is not None else 0
         self._report(flags, n_corrected, feedback)
         feedback.setProgress(60)
         dest = self._write(parameters, context, source, flags, corrected, feedback)
-        if dest is None:
-            return {}
         return {self.OUTPUT: dest, self.N_FLAGGED: int(np.count_nonzero(flags != "")), self.N_CORRECTED: n_corrected}
 
     def _field_indices(
@@ -162,7 +156,7 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
         source: QgsProcessingFeatureSource,
         index: dict[str, int],
         feedback: QgsProcessingFeedback,
-    ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray] | None:
+    ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
         """Station codes, property codes, property names, times (NaN unreadable), values (NaN missing)."""
         layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
         time_name = source.fields().at(index[self.TIME_FIELD]).name()
@@ -175,8 +169,7 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
         total = max(source.featureCount(), 1)
         for n, feature in enumerate(source.getFeatures(request)):
             if n % 5000 == 0:
-                if feedback.isCanceled():
-                    return None
+                self.check_cancelled(feedback)
                 feedback.setProgress(30.0 * n / total)
             attributes = feature.attributes()
             station = station_key(attributes[index[self.STATION_ID_FIELD]]) or ""
@@ -262,21 +255,18 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
         flags: np.ndarray,
         corrected: np.ndarray,
         feedback: QgsProcessingFeedback,
-    ) -> str | None:
-        """Write the input rows with ``qc_flag`` and ``value_corrected``; None when cancelled."""
+    ) -> str:
+        """Write the input rows with ``qc_flag`` and ``value_corrected``; return the output's id."""
         results = [QgsField(QC_FLAG_FIELD, QVariant.String, len=16), QgsField("value_corrected", QVariant.Double)]
         fields = with_result_fields(source.fields(), results, feedback)
-        sink, dest = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
+        sink, dest = self.create_sink(
+            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs(), feedback
         )
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         total = max(flags.size, 1)
         position: dict[int, int] | None = None
         for n, feature in enumerate(source.getFeatures()):
             if n % 5000 == 0:
-                if feedback.isCanceled():
-                    return None
+                self.check_cancelled(feedback)
                 feedback.setProgress(60 + 40.0 * n / total)
             row = n
             if position is not None or n >= self._fids.size or self._fids[n] != feature.id():
