@@ -15,7 +15,6 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
-    QgsFields,
     QgsGeometry,
     QgsPoint,
     QgsProcessing,
@@ -47,29 +46,21 @@ from .common import (
     to_qvariant,
     with_result_fields,
 )
-from .observation_reading import RowCollector, plain_geopackage, read_features, read_geopackage
+from .observation_reading import (
+    OBSERVATION_FIELDS,
+    QC_FLAG_FIELD,
+    RowCollector,
+    observation_fields,
+    plain_geopackage,
+    read_features,
+    read_geopackage,
+    station_key,
+)
 
-DEFAULT_FIELDS = {
-    "STATIONS_ID_FIELD": "station_id",
-    "STATION_ID_FIELD": "station_id",
-    "TIME_FIELD": "time",
-    "VALUE_FIELD": "value",
-    "PROPERTY_FIELD": "property",
-}
-#: Observations with a non-empty value in this field (written by sensorqualitycontrol) are skipped.
-QC_FLAG_FIELD = "qc_flag"
+#: Field parameter -> default field name.
+DEFAULT_FIELDS = {"STATIONS_ID_FIELD": "station_id", **OBSERVATION_FIELDS}
 #: PRESET index -> key of ``core.sensors.daily.PRESETS`` (0: the thresholds as given).
 PRESET_KEYS = (None, "dwd_heat", "who2021_pm25", "who2021_no2", "eu_pm10")
-
-
-def station_key(value: Any) -> str | None:
-    """Station id as text (``7`` and ``7.0`` and ``"7"`` match); None for NULL or empty."""
-    if value is None or value == NULL:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
 
 
 class AggregateObservationsAlgorithm(AlgorithmBase):
@@ -255,7 +246,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 ).format(zone)
             ) from None
         names = (self.DAY_MAX_THRESHOLD, self.DAY_MEAN_THRESHOLD, self.NIGHT_MIN_THRESHOLD)
-        thresholds = [self._optional_number(parameters, name, context) for name in names]
+        thresholds = [self.optional_number(parameters, name, context) for name in names]
         preset = PRESET_KEYS[self.parameterAsEnum(parameters, self.PRESET, context)]
         if preset is not None:
             thresholds = [own if own is not None else value for own, value in zip(thresholds, PRESETS[preset])]
@@ -278,7 +269,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         feedback: QgsProcessingFeedback,
     ) -> dict[str, dict[str, float]]:
         """Window statistics and daily indicators per station; warn about stations with too little data."""
-        threshold = self._optional_number(parameters, self.THRESHOLD, context)
+        threshold = self.optional_number(parameters, self.THRESHOLD, context)
         percentile = list(PERCENTILE_METHODS)[self.parameterAsEnum(parameters, self.PERCENTILE_METHOD, context)]
         feedback.setProgressText(self.tr("Computing statistics…"))
         stats = station_statistics(rows, *window, threshold, rule, percentile)
@@ -293,17 +284,9 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         return stats
 
     def _field_name(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
-        """Return the chosen field name; the default when not set (an empty PROPERTY_FIELD means none)."""
+        """Return the chosen field name; the default when not set."""
         chosen = self.parameterAsFields(parameters, name, context)
-        if chosen and chosen[0]:
-            return chosen[0]
-        return "" if name == self.PROPERTY_FIELD and name in parameters else DEFAULT_FIELDS[name]
-
-    def _optional_number(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> float | None:
-        """Return an optional number parameter, None when not set."""
-        if parameters.get(name) in (None, ""):
-            return None
-        return self.parameterAsDouble(parameters, name, context)
+        return chosen[0] if chosen and chosen[0] else DEFAULT_FIELDS[name]
 
     def _time_parameter(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> float | None:
         """START or END as UTC epoch seconds (None when not set)."""
@@ -326,7 +309,9 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
     ) -> tuple[str, list[tuple[str, float, float]]]:
         """Return the chosen property and its ``(station_id, time, value)`` rows."""
         fields = source.fields()
-        names, index = self._observation_fields(parameters, context, fields)
+        names, index = observation_fields(
+            self, parameters, context, fields, self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.")
+        )
         wanted = self._choose_property(parameters, context, source, index[self.PROPERTY_FIELD])
         index[QC_FLAG_FIELD] = fields.lookupField(QC_FLAG_FIELD)
         collector = RowCollector(self._value_screen(parameters, context), epoch_seconds, station_key)
@@ -369,31 +354,13 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             )
         return wanted, rows
 
-    def _observation_fields(
-        self, parameters: dict[str, Any], context: QgsProcessingContext, fields: QgsFields
-    ) -> tuple[dict[str, str], dict[str, int]]:
-        """Chosen field names of the observations and their indices (-1: none); raise on a missing field."""
-        names = {
-            key: self._field_name(parameters, key, context)
-            for key in (self.STATION_ID_FIELD, self.TIME_FIELD, self.VALUE_FIELD, self.PROPERTY_FIELD)
-        }
-        index = {}
-        for key, name in names.items():
-            index[key] = fields.lookupField(name) if name else -1
-            # a table without the default ``property`` field holds one property
-            if index[key] < 0 and name and not (key == self.PROPERTY_FIELD and name == DEFAULT_FIELDS[key]):
-                raise QgsProcessingException(
-                    self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.").format(name, key)
-                )
-        return names, index
-
     def _value_screen(self, parameters: dict[str, Any], context: QgsProcessingContext):
         """Return a function value -> skip reason (``""`` to keep): missing, outside MIN_VALID-MAX_VALID, sentinel.
 
         Without MIN_VALID the usual "no measurement" codes (-999, -9999) are skipped.
         """
-        low = self._optional_number(parameters, self.MIN_VALID, context)
-        high = self._optional_number(parameters, self.MAX_VALID, context)
+        low = self.optional_number(parameters, self.MIN_VALID, context)
+        high = self.optional_number(parameters, self.MAX_VALID, context)
 
         def screen(value: float | None) -> str:
             if value is None:

@@ -163,6 +163,12 @@ class AlgorithmBase(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.invalidSourceError(parameters, name))
         return source
 
+    def optional_number(self, parameters: dict, name: str, context) -> float | None:
+        """Value of an optional number parameter, None when not set."""
+        if parameters.get(name) in (None, ""):
+            return None
+        return self.parameterAsDouble(parameters, name, context)
+
     def add_advanced_parameter(self, parameter: QgsProcessingParameterDefinition) -> None:
         """Add ``parameter`` to the "Advanced parameters" section of the dialog."""
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
