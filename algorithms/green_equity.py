@@ -19,10 +19,7 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
-    QgsProcessingParameterNumber,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
@@ -36,7 +33,7 @@ from ..core.green.equity import (
     priority_flags,
     share,
 )
-from .base import AlgorithmBase
+from .base import AlgorithmBase, param
 from .columns import AttributeColumns, direct_layer, number, read_columns
 from .common import NUMERIC_TYPES, to_qvariant, with_result_fields
 from .green_geometry import SKIP_INVALID, polygonal, vertex_arrays
@@ -105,37 +102,22 @@ class GreenEquityAlgorithm(AlgorithmBase):
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
         point, polygon = QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon
-        numeric = QgsProcessingParameterField.Numeric
-        add = self.addParameter
-        add(
-            QgsProcessingParameterFeatureSource(
-                self.RESIDENTIAL,
-                self.tr("Residential features with access (OUTPUT_RESIDENTIAL of the catchments)"),
-                [point, polygon],
-            )
+        numeric = {"type": QgsProcessingParameterField.Numeric, "optional": True}
+        self.add_parameters(
+            param("source", self.RESIDENTIAL,
+                  self.tr("Residential features with access (OUTPUT_RESIDENTIAL of the catchments)"),
+                  types=[point, polygon]),
+            param("field", self.POPULATION_FIELD, self.tr("Population field"),
+                  parentLayerParameterName=self.RESIDENTIAL, **numeric),
+            param("field", self.GROUP_FIELDS, self.tr("Population of social groups (e.g. 65+, children)"),
+                  parentLayerParameterName=self.RESIDENTIAL, allowMultiple=True, **numeric),
+            param("source", self.AREAS, self.tr("Areas (districts, statistical blocks)"), types=[polygon]),
+            param("field", self.BURDEN_FIELD, self.tr("Burden field of the areas (higher = more burdened)"),
+                  parentLayerParameterName=self.AREAS, **numeric),
+            param("double", self.SERVED_SHARE, self.tr("Priority below this served share (0-1)"),
+                  defaultValue=DEFAULT_SERVED_THRESHOLD, minValue=0.0, maxValue=1.0),
+            param("sink", self.OUTPUT, self.tr("Green access by area"), type=polygon),
         )
-        add(QgsProcessingParameterField(
-            self.POPULATION_FIELD, self.tr("Population field"), parentLayerParameterName=self.RESIDENTIAL,
-            type=numeric, optional=True))  # fmt: skip
-        add(QgsProcessingParameterField(
-            self.GROUP_FIELDS, self.tr("Population of social groups (e.g. 65+, children)"),
-            parentLayerParameterName=self.RESIDENTIAL, type=numeric, allowMultiple=True, optional=True))  # fmt: skip
-        add(QgsProcessingParameterFeatureSource(
-            self.AREAS, self.tr("Areas (districts, statistical blocks)"), [polygon]))  # fmt: skip
-        add(QgsProcessingParameterField(
-            self.BURDEN_FIELD, self.tr("Burden field of the areas (higher = more burdened)"),
-            parentLayerParameterName=self.AREAS, type=numeric, optional=True))  # fmt: skip
-        add(
-            QgsProcessingParameterNumber(
-                self.SERVED_SHARE,
-                self.tr("Priority below this served share (0-1)"),
-                QgsProcessingParameterNumber.Double,
-                defaultValue=DEFAULT_SERVED_THRESHOLD,
-                minValue=0.0,
-                maxValue=1.0,
-            )
-        )
-        add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Green access by area"), polygon))
         for name, label in (
             (self.SERVED_SHARE, self.tr("Served share (all areas)")),
             ("GINI", self.tr("Gini coefficient of the areas' served shares")),
