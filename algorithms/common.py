@@ -33,14 +33,14 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("common", text)
 
 
-def to_number(value: Any) -> float | None:
-    """Attribute value as a float (infinity and NaN kept), or None for NULL, empty or text."""
+def to_number(value: Any, blank: float | None = None) -> float | None:
+    """Attribute value as a float (infinity and NaN kept); ``blank`` for NULL or empty, None for text."""
     if value is None or value == NULL:
-        return None
+        return blank
     if isinstance(value, str):
         value = value.strip().replace(",", ".")
         if not value:
-            return None
+            return blank
     try:
         return float(value)
     except (TypeError, ValueError, OverflowError):

@@ -26,7 +26,7 @@ from qgis.PyQt.QtCore import QCoreApplication, QVariant
 from ..core.hotspots import composite_index as ci
 from ..core.hotspots import value_checks
 from .base import AlgorithmBase, param
-from .common import NUMERIC_TYPES, to_qvariant, with_result_fields
+from .common import NUMERIC_TYPES, to_number, to_qvariant, with_result_fields
 from .style_on_load import style_on_load
 
 
@@ -400,18 +400,8 @@ def translate(message: ci.Message) -> str:
 
 
 def _number(value: Any) -> float | None:
-    """Return a float (infinity kept), NaN for NULL/empty, None for text that is not a number."""
-    if value is None or value == NULL:
-        return math.nan
-    if isinstance(value, str):
-        text = value.strip().replace(",", ".")
-        if not text:
-            return math.nan
-        try:
-            value = float(text)
-        except ValueError:
-            return None
-    return float(value)
+    """Return a float (infinity kept), NaN for NULL/empty, None for a value that is not a number."""
+    return to_number(value, blank=math.nan)
 
 
 def _int(value: float) -> Any:

@@ -98,3 +98,18 @@ def test_time_conversions_are_one_pair(qgis_app):
     assert epoch_seconds("2024-06-01T02:00:00+02:00") == epoch_seconds(zone_less)
     assert epoch_seconds(QDateTime()) is None
     assert epoch_seconds(None) is None
+
+
+def test_to_number_reads_text_and_tells_blank_from_text(qgis_app):
+    import math
+
+    from qgis.core import NULL
+    from social_resilience.algorithms.common import to_number
+
+    assert to_number(" 3,5 ") == 3.5
+    assert to_number("inf") == math.inf
+    assert to_number(7) == 7.0
+    assert to_number("high") is None
+    assert to_number(NULL) is None and to_number("  ") is None
+    assert math.isnan(to_number(NULL, blank=math.nan)) and math.isnan(to_number("", blank=math.nan))
+    assert to_number("high", blank=math.nan) is None  # text that is not a number stays an error
