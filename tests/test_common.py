@@ -110,6 +110,8 @@ def test_to_number_reads_text_and_tells_blank_from_text(qgis_app):
     assert to_number("inf") == math.inf
     assert to_number(7) == 7.0
     assert to_number("high") is None
-    assert to_number(NULL) is None and to_number("  ") is None
-    assert math.isnan(to_number(NULL, blank=math.nan)) and math.isnan(to_number("", blank=math.nan))
+    assert to_number(NULL) is None
+    assert to_number("  ") is None
+    assert math.isnan(to_number(NULL, blank=math.nan))
+    assert math.isnan(to_number("", blank=math.nan))
     assert to_number("high", blank=math.nan) is None  # text that is not a number stays an error
