@@ -167,7 +167,10 @@ def _utc(value: Any) -> QDateTime | None:
     """Return a valid QDateTime in UTC (one without a zone, ``Qt.LocalTime``, read as UTC), else None."""
     if not isinstance(value, QDateTime) or not value.isValid():
         return None
-    if value.timeSpec() == Qt.LocalTime:  # no zone (dialog widget, GeoPackage): read as UTC
+    spec = value.timeSpec()
+    if spec == Qt.UTC:
+        return value
+    if spec == Qt.LocalTime:  # no zone (dialog widget, GeoPackage): read as UTC
         return QDateTime(value.date(), value.time(), Qt.UTC)
     return value.toUTC()
 
