@@ -7,6 +7,7 @@ import re
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from qgis.core import (
     QgsApplication,
@@ -17,7 +18,16 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDateTime,
     QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
     QgsWkbTypes,
 )
 from qgis.PyQt import sip
@@ -98,6 +108,43 @@ def _unexpected(error: Exception, feedback) -> str:
     if feedback is not None:
         feedback.reportError(details)
     return f"{type(error).__name__}: {error}"
+def _number(kind: QgsProcessingParameterNumber.Type) -> Callable[..., QgsProcessingParameterNumber]:
+    """Return a factory of number parameters of ``kind`` (integer or double)."""
+
+    def create(name: str, description: str, **options: Any) -> QgsProcessingParameterNumber:
+        return QgsProcessingParameterNumber(name, description, kind, **options)
+
+    return create
+
+
+#: Kind of a parameter-table row -> factory ``(name, description, **options)`` of the parameter.
+PARAMETER_KINDS: dict[str, Callable[..., QgsProcessingParameterDefinition]] = {
+    "source": QgsProcessingParameterFeatureSource,
+    "field": QgsProcessingParameterField,
+    "enum": QgsProcessingParameterEnum,
+    "int": _number(QgsProcessingParameterNumber.Integer),
+    "double": _number(QgsProcessingParameterNumber.Double),
+    "string": QgsProcessingParameterString,
+    "bool": QgsProcessingParameterBoolean,
+    "datetime": QgsProcessingParameterDateTime,
+    "sink": QgsProcessingParameterFeatureSink,
+    "file_out": QgsProcessingParameterFileDestination,
+}
+
+
+class Param(NamedTuple):
+    """One row of an algorithm's parameter table (see ``AlgorithmBase.add_parameters``)."""
+
+    kind: str
+    name: str
+    description: str
+    options: dict[str, Any]
+    advanced: bool = False
+
+
+def param(kind: str, name: str, description: str, advanced: bool = False, **options: Any) -> Param:
+    """Row of a parameter table: ``kind`` of ``PARAMETER_KINDS``, keyword ``options`` of its constructor."""
+    return Param(kind, name, description, options, advanced)
 
 
 class AlgorithmBase(QgsProcessingAlgorithm):
@@ -154,10 +201,25 @@ class AlgorithmBase(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.invalidSourceError(parameters, name))
         return source
 
+    def optional_number(self, parameters: dict, name: str, context) -> float | None:
+        """Value of an optional number parameter, None when not set."""
+        if parameters.get(name) in (None, ""):
+            return None
+        return self.parameterAsDouble(parameters, name, context)
+
     def add_advanced_parameter(self, parameter: QgsProcessingParameterDefinition) -> None:
         """Add ``parameter`` to the "Advanced parameters" section of the dialog."""
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(parameter)
+
+    def add_parameters(self, *rows: Param) -> None:
+        """Add the parameters of a table of ``param(...)`` rows, in order; advanced rows as advanced."""
+        for row in rows:
+            parameter = PARAMETER_KINDS[row.kind](row.name, row.description, **row.options)
+            if row.advanced:
+                self.add_advanced_parameter(parameter)
+            else:
+                self.addParameter(parameter)
 
     # -- reading and writing under the plugin's rules (algorithms/safe_io.py) --------------------
 

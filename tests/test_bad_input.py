@@ -418,7 +418,9 @@ def test_an_unexpected_error_is_logged_with_its_traceback(provider, monkeypatch)
         raise ZeroDivisionError("a bug")
 
     class Errors(QgsProcessingFeedback):
-        errors: list[str] = []
+        def __init__(self) -> None:
+            super().__init__()
+            self.errors: list[str] = []
 
         def reportError(self, error: str, fatal: bool = False) -> None:  # noqa: N802
             self.errors.append(error)
