@@ -35,13 +35,14 @@ from qgis.core import (
     QgsVectorLayerTemporalProperties,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QVariant
 
 from ..core.sensors.archive import ArchiveWriter
 from ..core.sensors.csv_feed import CsvMapping
 from ..core.sensors.errors import FeedError
 from ..core.sensors.fetch import DEFAULT_MAX_MB, MIB, FetchLimits, redact_url
-from ..core.sensors.importer import FORMAT_NAMES, ImportOptions, ImportSummary, parse_properties, stream_feed
+from ..core.sensors.formats import FEED_FORMATS, FORMAT_NAMES, SENSORTHINGS
+from ..core.sensors.importer import ImportOptions, ImportSummary, parse_properties, stream_feed
 from ..core.sensors.model import Observation
 from .base import AlgorithmBase
 from .common import check_writable, utc_datetime
@@ -147,16 +148,10 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
     _post_processors: ClassVar[dict[tuple[str, str], TemporalPostProcessor]] = {}
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
-        formats = [
-            self.tr("OGC SensorThings API"),
-            self.tr("openSenseMap"),
-            self.tr("Sensor.Community"),
-            self.tr("The Things Network v3 (JSON/NDJSON)"),
-            self.tr("ChirpStack v4"),
-            self.tr("CSV"),
-        ]
-        assert len(formats) == len(FORMAT_NAMES)
-        self.addParameter(QgsProcessingParameterEnum(self.FORMAT, self.tr("Feed format"), formats, defaultValue=0))
+        formats = [QCoreApplication.translate("feed_formats", fmt.name) for fmt in FEED_FORMATS]
+        self.addParameter(
+            QgsProcessingParameterEnum(self.FORMAT, self.tr("Feed format"), formats, defaultValue=SENSORTHINGS)
+        )
         self.addParameter(QgsProcessingParameterString(self.SOURCE, self.tr("Source (URL or file)")))
         self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start (UTC)"), optional=True))
         self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End (UTC)"), optional=True))

@@ -33,10 +33,11 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..core.live.feed_config import FORMAT_NAMES, FeedConfig
+from ..core.live.feed_config import FeedConfig
 from ..core.live.latest_values import STATUSES, LatestValue
+from ..core.sensors.formats import feed_format
 from . import feed_store
-from .feed_dialog import FeedDialog
+from .feed_dialog import FeedDialog, format_tr
 from .feed_runner import FeedRunner, layer_name
 from .fetch_task import FetchTask, SeriesTask, cancel_and_wait
 from .live_layer import FEED_ID_PROPERTY, STATUS_COLORS, LiveLayer
@@ -401,7 +402,8 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         source = config.url if config.transport == "http" else f"mqtt://{config.mqtt_host}:{config.mqtt_port}"
         name_item = self.feedTable.item(row, 0)
         name_item.setText(config.name)
-        name_item.setToolTip(f"{FORMAT_NAMES.get(config.format, '?')}\n{source}")
+        fmt = feed_format(config.format)
+        name_item.setToolTip(f"{format_tr(fmt.name) if fmt is not None else '?'}\n{source}")
         self.feedTable.item(row, 1).setText(str(len(runner.readings)))
         updated = runner.last_update.astimezone().strftime("%H:%M:%S") if runner.last_update else "–"
         self.feedTable.item(row, 2).setText(updated)
@@ -467,7 +469,8 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
                 self._chart_points = (self._chart_points[0], points, note)
         else:
             points, note = list(runner.history.get(self._selected_station, [])), tr("since the dock opened")
-            if load and (runner.config.archive_path or runner.config.format == 0):
+            fmt = feed_format(runner.config.format)
+            if load and (runner.config.archive_path or (fmt is not None and fmt.supports_history)):
                 self._load_series(runner, reading)
         self.chart.set_series(
             points, runner.config.thresholds, f"{reading.name}: {reading.property}", reading.unit, note
