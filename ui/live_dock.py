@@ -34,6 +34,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core.live.feed_config import FeedConfig
+from ..core.live.feed_state import FeedState
 from ..core.live.latest_values import STATUSES, LatestValue
 from ..core.sensors.formats import feed_format
 from . import feed_store
@@ -47,14 +48,14 @@ FORM_CLASS, _ = uic.loadUiType(str(Path(__file__).with_name("live_dock.ui")))
 #: Station, value, unit, time, status.
 STATION_COLUMNS = 5
 STATE_COLORS = {
-    "ok": "#1a9641",
-    "connected": "#1a9641",
-    "fetching": "#1f4e79",
-    "connecting": "#1f4e79",
-    "error": "#d7191c",
-    "retrying": "#d7191c",
-    "paused": "#777777",
-    "idle": "#777777",
+    FeedState.OK: "#1a9641",
+    FeedState.CONNECTED: "#1a9641",
+    FeedState.FETCHING: "#1f4e79",
+    FeedState.CONNECTING: "#1f4e79",
+    FeedState.ERROR: "#d7191c",
+    FeedState.RETRYING: "#d7191c",
+    FeedState.PAUSED: "#777777",
+    FeedState.IDLE: "#777777",
 }
 
 
@@ -63,19 +64,19 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("live_dock", text)
 
 
-def state_text(state: str) -> str:
+def state_text(state: FeedState) -> str:
     """Return the translated name of a feed state."""
     names = {
-        "idle": tr("waiting"),
-        "fetching": tr("fetching…"),
-        "ok": tr("ok"),
-        "error": tr("error"),
-        "paused": tr("paused"),
-        "connecting": tr("connecting…"),
-        "connected": tr("connected"),
-        "retrying": tr("reconnecting"),
+        FeedState.IDLE: tr("waiting"),
+        FeedState.FETCHING: tr("fetching…"),
+        FeedState.OK: tr("ok"),
+        FeedState.ERROR: tr("error"),
+        FeedState.PAUSED: tr("paused"),
+        FeedState.CONNECTING: tr("connecting…"),
+        FeedState.CONNECTED: tr("connected"),
+        FeedState.RETRYING: tr("reconnecting"),
     }
-    return names.get(state, state)
+    return names.get(state, state.value)
 
 
 class StationTableModel(QAbstractTableModel):
