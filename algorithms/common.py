@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,22 @@ def utc_datetime(value: Any) -> datetime | None:
     d, t = value.date(), value.time()
     clock = (t.hour(), t.minute(), t.second(), t.msec() * 1000)
     return datetime(d.year(), d.month(), d.day(), *clock, tzinfo=timezone.utc)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def utc_qdatetime(moment: datetime | None) -> Any:
+    """Return ``moment`` as a UTC QDateTime (milliseconds kept), NULL for None; the inverse of ``utc_datetime``.
+
+    A datetime without a zone is read as UTC; others are converted.
+    """
+    if moment is None:
+        return NULL
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return QDateTime.fromMSecsSinceEpoch((moment - _EPOCH) // _MILLISECOND, Qt.UTC)
 
 
 def with_result_fields(fields: QgsFields, results: list[QgsField], feedback=None) -> QgsFields:

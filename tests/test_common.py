@@ -77,3 +77,22 @@ def test_with_result_fields_keeps_every_input_field(qgis_app):
     assert [f.name() for f in out] == ["id", "SCORE_in2", "score_in", "rank_in", "score", "rank"]
     assert out.at(4).type() == QVariant.Double
     assert len(warnings) == 2
+
+
+def test_utc_qdatetime_keeps_milliseconds_and_round_trips(qgis_app):
+    from datetime import datetime, timedelta, timezone
+
+    from qgis.PyQt.QtCore import Qt
+    from social_resilience.algorithms.common import utc_datetime, utc_qdatetime
+
+    moment = datetime(2024, 6, 1, 13, 45, 7, 123456, tzinfo=timezone.utc)
+    converted = utc_qdatetime(moment)
+    assert converted.timeSpec() == Qt.UTC
+    assert converted.toString("yyyy-MM-dd HH:mm:ss.zzz") == "2024-06-01 13:45:07.123"
+    assert utc_datetime(converted) == moment.replace(microsecond=123000)
+    berlin = timezone(timedelta(hours=2))
+    assert utc_qdatetime(moment.astimezone(berlin)) == converted  # converted to UTC
+    assert utc_qdatetime(moment.replace(tzinfo=None)) == converted  # no zone: read as UTC
+    before_1970 = datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)
+    assert utc_datetime(utc_qdatetime(before_1970)) == before_1970
+    assert utc_qdatetime(None) == NULL
