@@ -97,9 +97,7 @@ class MqttFeedClient(QObject):
     # -- network thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
-        import paho.mqtt.client as mqtt
-
-        from ..core.sensors import formats  # noqa: F401 (imported before the first message arrives)
+        import paho.mqtt.client as mqtt  # the parsers are imported with mqtt_messages, before any message
 
         client = mqtt.Client(clean_session=True)
         if self._username:
