@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from qgis.core import (
     QgsProject,
     QgsRectangle,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QVariant
 
 from ..core.crs import utm_epsg
 from ..core.hotspots.observation_stats import parse_time
@@ -189,13 +189,20 @@ def utc_datetime(value: Any) -> datetime | None:
     return datetime(d.year(), d.month(), d.day(), *clock, tzinfo=timezone.utc)
 
 
-def to_qdatetime(moment: datetime) -> QDateTime:
-    """Return ``moment`` as a UTC QDateTime (milliseconds kept; a naive ``moment`` is read as UTC)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def utc_qdatetime(moment: datetime | None) -> Any:
+    """Return ``moment`` as a UTC QDateTime (milliseconds kept), NULL for None; the inverse of ``utc_datetime``.
+
+    A datetime without a zone is read as UTC; others are converted.
+    """
+    if moment is None:
+        return NULL
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
-    clock = QTime(moment.hour, moment.minute, moment.second, moment.microsecond // 1000)
-    return QDateTime(QDate(moment.year, moment.month, moment.day), clock, Qt.UTC)
+    return QDateTime.fromMSecsSinceEpoch((moment - _EPOCH) // _MILLISECOND, Qt.UTC)
 
 
 def epoch_seconds(value: Any) -> float | None:

@@ -41,7 +41,7 @@ from qgis.PyQt.QtCore import QCoreApplication, QDateTime, QVariant
 from ..core.sample_town.sensors import csv_rows
 from ..core.sample_town.town import CRS_AUTHID, SYNTHETIC_NOTE, Layer, SampleTown
 from .base import PLUGIN_DIR
-from .common import to_qdatetime
+from .common import utc_qdatetime
 from .safe_io import raise_if_cancelled
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
@@ -183,7 +183,7 @@ def _features(layer: Layer, start: int, stop: int) -> list[QgsFeature]:
         values = list(row)
         for k in date_columns:
             if values[k] is not None:
-                values[k] = times.get(values[k]) or times.setdefault(values[k], to_qdatetime(values[k]))
+                values[k] = times.get(values[k]) or times.setdefault(values[k], utc_qdatetime(values[k]))
         feature.setAttributes(values)
         if geometry is not None:
             feature.setGeometry(_geometry(layer.geometry_type, geometry))
