@@ -18,7 +18,7 @@ qp() {
   QGIS_CUSTOM_CONFIG_PATH="$QGIS_HOME" QGIS_PLUGINPATH="$PLUGIN_PARENT" "$QGIS_PROCESS" "$@"
 }
 SUMMARY="$(mktemp)"
-trap 'rm -f "$SUMMARY"' EXIT
+trap 'rm -f "$SUMMARY" "$SUMMARY.err"' EXIT
 run() {   # run an algorithm; print its summary lines and results, or everything it said when it fails
   echo "== $1"
   if ! qp --json run "$@" >"$SUMMARY" 2>"$SUMMARY.err"; then
@@ -33,7 +33,7 @@ run() {   # run an algorithm; print its summary lines and results, or everything
 result() {   # the value of one result of the last run
   "$PYTHON" "$REPO/scripts/demo_summary.py" "$SUMMARY" "$1"
 }
-# Exits 1 with "already enabled" when the profile has it on (every later run): that is fine.
+# `plugins enable` exits 1 with "already enabled" when the profile has the plugin on (every later run).
 qp plugins enable social_resilience >/dev/null 2>&1 || true
 
 TOWN="$OUT/sample_town.gpkg"
