@@ -533,7 +533,8 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
                 continue
             sub = pieces.subset(mine)
             polygon = catchment_polygon(
-                sub.p0, sub.p1, piece_probes(sub), settings.width, split.barrier_p0, split.barrier_p1
+                sub.p0, sub.p1, piece_probes(sub, max(1.0, split.barrier_snap + 0.5)), settings.width,
+                split.barrier_p0, split.barrier_p1,
             )
             catchments.append((polygon, sub.total_length))
         return catchments

@@ -215,6 +215,110 @@ def test_bridge_without_shared_vertex_passes_the_barrier(provider):
     assert rows[0]["net_dist_m"] == pytest.approx(50 + 2 * math.hypot(50, 50) + 100, abs=0.02)
 
 
+# -- barriers from another source (BARRIER_MODE) ----------------------------------------------
+
+# One home inside every block, 20 m east of its western street and 35 m north of its southern
+# one, so its nearest way is unique.
+BLOCK_HOMES = [(x + 20.0, y + 35.0) for x in range(0, 400, 100) for y in range(0, 400, 100)]
+
+
+class Messages(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.infos: list[str] = []
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802
+        self.infos.append(info)
+        super().pushInfo(info)
+
+
+def distances(params: dict, feedback: QgsProcessingFeedback | None = None) -> list:
+    rows = residential_rows(run({**params, "RESIDENTIAL": points_layer(BLOCK_HOMES)}, feedback))
+    return [(f["net_dist_m"], f["served"]) for f in rows]
+
+
+def approx_rows(rows: list) -> list:
+    return [(pytest.approx(d, abs=0.01) if d != NULL else NULL, s) for d, s in rows]
+
+
+@pytest.mark.parametrize(
+    ("barrier", "extra", "chosen"),
+    [
+        ([(-100, 200), (300.4, 200)], {}, "0 features by topology, 1 geometric"),  # two vertices on the centreline
+        ([(-100, 203), (300.4, 203)], {"BARRIER_SNAP": 5.0}, "0 features by topology, 1 geometric"),  # 3 m beside
+        ([(-100, 200), (300, 200)], {}, "1 features by topology, 0 geometric"),  # ends on a network node
+    ],
+)
+def test_barrier_from_another_source_equals_the_osm_topology(provider, barrier, extra, chosen):
+    crossing = points_layer([(101.5, 198.0)])
+    osm = distances(grid_params(BARRIERS=lines_layer(BARRIER), CROSSINGS=crossing, BARRIER_MODE=1))
+    assert osm != distances(grid_params())  # the road really costs some homes distance
+    for mode in (0, 1, 2):
+        feedback = Messages()
+        other = distances(grid_params(BARRIERS=lines_layer([barrier]), CROSSINGS=crossing, BARRIER_MODE=mode, **extra),
+                          feedback)  # fmt: skip
+        assert other == approx_rows(osm), mode
+        if mode == 0:
+            assert any(chosen in info for info in feedback.infos)
+
+
+def rail_town(osm_style: bool, bridge: str | None = "yes", crossing: bool = True, **extra) -> dict:
+    """Grid with a road barrier along y = 200 (OSM-style) and a railway along x = 250.
+
+    A footbridge crosses the railway between (200, 100) and (300, 100), a level crossing at
+    (250, 300). OSM-style: the railway, the rows and the road barrier share a vertex at x = 250;
+    otherwise the railway is a two-vertex line from another source.
+    """
+    xs = [0, 100, 200, 250, 300, 400] if osm_style else [0, 100, 200, 300, 400]
+    rows = [[(x, y) for x in xs] for y in range(0, 500, 100)]
+    cols = [[(x, y) for y in range(0, 500, 100)] for x in range(0, 500, 100)]
+    footbridge = [(200, 100), (240, 130), (260, 130), (300, 100)]
+    fields = [("bridge", QVariant.String)]
+    values = [[NULL]] * (len(rows) + len(cols)) + [[bridge if bridge else NULL]]
+    network = _layer("LineString", [QgsGeometry.fromPolylineXY([_xy(x, y) for x, y in line])
+                                    for line in [*rows, *cols, footbridge]], UTM, fields, values)  # fmt: skip
+    road = [(-100, 200), (0, 200), (100, 200), (200, 200), (250, 200), (300, 200)]
+    rail = [(250, -50), *[(250, y) for y in range(0, 500, 100)], (250, 450)] if osm_style else [(250, -50), (250, 450)]
+    params = grid_params(NETWORK=network, BARRIERS=lines_layer([road if osm_style else BARRIER[0], rail]), **extra)
+    if crossing:
+        params["CROSSINGS"] = points_layer([(250, 300)])
+    return params
+
+
+def test_railway_with_footbridge_and_level_crossing_equals_the_osm_topology(provider):
+    osm = distances(rail_town(True, BARRIER_MODE=1))
+    feedback = Messages()
+    automatic = distances(rail_town(False, BARRIER_MODE=0), feedback)
+    assert automatic == approx_rows(osm)
+    assert any("1 features by topology, 1 geometric" in info for info in feedback.infos)
+    assert distances(rail_town(False, BARRIER_MODE=2)) == approx_rows(osm)
+    east = [i for i, (x, _) in enumerate(BLOCK_HOMES) if x > 250]
+    # topology alone takes the two-vertex railway for a bridge everywhere: too short
+    topology = distances(rail_town(False, BARRIER_MODE=1))
+    assert all(topology[i][0] < osm[i][0] - 1 for i in east if osm[i][0] != NULL)
+    # without the bridge attribute the footbridge is cut; without the crossing, so is the street
+    no_bridge = distances(rail_town(False, bridge=None, BARRIER_MODE=0))
+    no_crossing = distances(rail_town(False, crossing=False, BARRIER_MODE=0))
+    home = BLOCK_HOMES.index((320.0, 135.0))  # beside the footbridge's eastern end
+    assert osm[home][0] == pytest.approx(50 + 100 + 100 + 2 * math.hypot(40, 30) + 20 + 35 + 20, abs=0.01)
+    # without the bridge attribute the footbridge is cut too, and the road barrier along y = 200
+    # keeps the west from the level crossing: the whole east is cut off
+    assert all(no_bridge[i][0] == NULL for i in east) and all(osm[i][0] != NULL for i in east)
+    assert no_crossing[home][0] == pytest.approx(osm[home][0], abs=0.01)
+    # north of the road and west of the railway: over the footbridge, round the road's end at
+    # (300, 200) and back west over the level crossing, which nothing else replaces
+    north_west = BLOCK_HOMES.index((220.0, 335.0))
+    assert osm[north_west][0] == pytest.approx(425.0 - 20 - 35 + 100 + 100 + 100 + 20 + 35, abs=0.01)
+    assert no_crossing[north_west][0] == NULL
+
+
+def test_barrier_touching_nothing_is_reported(provider):
+    feedback = Messages()
+    far = lines_layer([[(1000, 1000), (1100, 1000)], BARRIER[0]])
+    run(grid_params(BARRIERS=far, RESIDENTIAL=points_layer([(0, 300)])), feedback)
+    assert any("1 barrier features touch the network nowhere" in w for w in feedback.warnings)
+
+
 def test_geographic_and_mixed_crs_give_metres(provider):
     homes = [(100, 0), (200, 300), (250, 330)]
     metric = residential_rows(run(grid_params(RESIDENTIAL=points_layer(homes))))

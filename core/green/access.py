@@ -208,6 +208,7 @@ class AccessNetwork:
     green: np.ndarray
     sources: np.ndarray
     barrier_index: SegmentIndex | None
+    along_offset: float = 0.0
 
 
 def edge_boundary_hits(
@@ -266,17 +267,29 @@ def nearest_green(
     return dist, green
 
 
-def barrier_rejector(points: np.ndarray, graph: WalkGraph, barrier_index: SegmentIndex | None) -> Rejector:
-    """Refuse attachments across a barrier: connectors crossing one, or a barrier edge's far-side copy."""
+def barrier_rejector(
+    points: np.ndarray, graph: WalkGraph, barrier_index: SegmentIndex | None, along_offset: float = 0.0
+) -> Rejector:
+    """Refuse attachments across a barrier: connectors crossing one, or a barrier edge's far-side copy.
+
+    A copy of an edge along a barrier stands for the walk on its side, up to ``along_offset`` m
+    from the edge (a barrier a few metres beside the road centreline): the connector is tested
+    up to a point that far to the copy's side.
+    """
 
     def reject(ids: np.ndarray, seg: np.ndarray, proj: np.ndarray) -> np.ndarray:
         bad = np.zeros(len(ids), dtype=bool)
         along = graph.side[seg] != 0
+        target = np.array(proj, dtype=float, copy=True)
         if np.any(along):
-            s = side_of(points[ids[along]], graph.xy[graph.u[seg[along]]], graph.xy[graph.v[seg[along]]])
-            bad[along] = s * graph.side[seg[along]] < 0
+            p0, p1 = graph.xy[graph.u[seg[along]]], graph.xy[graph.v[seg[along]]]
+            side = graph.side[seg[along]]
+            bad[along] = side_of(points[ids[along]], p0, p1) * side < 0
+            d = p1 - p0
+            left = np.column_stack([-d[:, 1], d[:, 0]]) / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
+            target[along] += left * (side * (along_offset + 0.01))[:, None]
         if barrier_index is not None:
-            bad |= barrier_index.crossed(points[ids], proj)
+            bad |= barrier_index.crossed(points[ids], target)
         return bad
 
     return reject
@@ -289,6 +302,7 @@ def entrance_access(
     contains: ContainFn,
     barrier_index: SegmentIndex | None,
     entrance_snap: float = 50.0,
+    along_offset: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Entrances within ``entrance_snap`` m of a green space, snapped to the network on their side.
 
@@ -298,7 +312,8 @@ def entrance_access(
     d_green, g_green = nearest_green(entrances, boundary, contains)
     pts, green = entrances[d_green <= entrance_snap], g_green[d_green <= entrance_snap]
     index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
-    seg, t, walk = attach_points(pts, index, entrance_snap, reject=barrier_rejector(pts, graph, barrier_index))
+    reject = barrier_rejector(pts, graph, barrier_index, along_offset)
+    seg, t, walk = attach_points(pts, index, entrance_snap, reject=reject)
     got = seg >= 0
     return seg[got], t[got], green[got], pts[got], walk[got]
 
@@ -347,7 +362,7 @@ def build_access_network(
     ent_xy, ent_walk, ent_green = np.zeros((0, 2)), np.zeros(0), np.zeros(0, np.int64)
     if entrances is not None and len(entrances) and graph.n_edges:
         seg, t, ent_green, ent_xy, ent_walk = entrance_access(
-            graph, entrances, boundary, contains, barrier_index, entrance_snap
+            graph, entrances, boundary, contains, barrier_index, entrance_snap, split.barrier_snap
         )
         e_edge, e_t = np.concatenate([e_edge, seg]), np.concatenate([e_t, t])
     final, hit_nodes = split_edges(graph, e_edge, e_t)
@@ -357,7 +372,7 @@ def build_access_network(
     green_of_node[sources] = np.concatenate([src_green, e_green, ent_green])
     dist, origin = nearest_source(final, sources, limit)
     green = np.where(origin >= 0, green_of_node[np.maximum(origin, 0)], -1)
-    return AccessNetwork(final, dist, green, np.unique(sources), barrier_index)
+    return AccessNetwork(final, dist, green, np.unique(sources), barrier_index, split.barrier_snap)
 
 
 def attach_residential(net: AccessNetwork, points: np.ndarray, max_connector: float) -> tuple[np.ndarray, np.ndarray]:
@@ -371,6 +386,6 @@ def attach_residential(net: AccessNetwork, points: np.ndarray, max_connector: fl
     if not len(points) or not graph.n_edges:
         return np.full(len(points), np.inf), np.full(len(points), -1, dtype=np.int64)
     index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
-    reject = barrier_rejector(points, graph, net.barrier_index)
+    reject = barrier_rejector(points, graph, net.barrier_index, net.along_offset)
     seg, t, conn = attach_points(points, index, max_connector, reject=reject)
     return point_distances(graph, net.dist, net.green, seg, t, conn)

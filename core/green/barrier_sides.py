@@ -56,6 +56,7 @@ class SideSplit:
     n_geometric: int = 0
     n_cuts: int = 0
     n_untouched: int = 0
+    barrier_snap: float = 0.0
 
 
 @dataclass
@@ -340,6 +341,7 @@ def split_barrier_sides(
         n_geometric=int(np.count_nonzero(geometric)),
         n_cuts=len(cut_feature),
         n_untouched=int(np.count_nonzero(~touched)),
+        barrier_snap=barrier_snap,
     )
 
 
