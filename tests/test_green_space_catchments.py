@@ -303,7 +303,8 @@ def test_railway_with_footbridge_and_level_crossing_equals_the_osm_topology(prov
     assert osm[home][0] == pytest.approx(50 + 100 + 100 + 2 * math.hypot(40, 30) + 20 + 35 + 20, abs=0.01)
     # without the bridge attribute the footbridge is cut too, and the road barrier along y = 200
     # keeps the west from the level crossing: the whole east is cut off
-    assert all(no_bridge[i][0] == NULL for i in east) and all(osm[i][0] != NULL for i in east)
+    assert all(no_bridge[i][0] == NULL for i in east)
+    assert all(osm[i][0] != NULL for i in east)
     assert no_crossing[home][0] == pytest.approx(osm[home][0], abs=0.01)
     # north of the road and west of the railway: over the footbridge, round the road's end at
     # (300, 200) and back west over the level crossing, which nothing else replaces
