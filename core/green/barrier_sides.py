@@ -33,6 +33,8 @@ AUTOMATIC, TOPOLOGY, GEOMETRIC = 0, 1, 2
 BARRIER_SNAP = 1.0
 #: Barrier directions at a node closer than this (radians) are one direction.
 ANGLE_TOL = 0.1
+#: Barrier segments up to this much (m) farther from a node than the nearest one also split it.
+NEAREST_TOL = 0.1
 
 
 @dataclass
@@ -142,7 +144,9 @@ def barrier_directions(
     A node within ``barrier_snap`` of a segment's end takes the segment's direction away from
     that end; elsewhere on the segment both directions. A node whose every edge is a bridge or
     tunnel is on a barrier only at a vertex it shares with it (a road bridge that is itself a
-    barrier). Nearly equal directions at a node count once.
+    barrier). Only the barrier segments nearest to the node count (all of them where barriers
+    meet at the node; one where two barrier lines pass within ``barrier_snap``, as the two
+    carriageways of a road). Nearly equal directions at a node count once.
     """
     at_grade = np.zeros(graph.n_nodes, dtype=bool)
     at_grade[graph.u[~graph.grade]] = True
@@ -159,6 +163,9 @@ def barrier_directions(
     to_start, to_end = t * length, (1.0 - t) * length
     at_vertex = np.minimum(to_start, to_end) <= SNAP
     near = (dist <= tol) & (at_grade[qi] | at_vertex)
+    nearest = np.full(graph.n_nodes, np.inf)
+    np.minimum.at(nearest, qi[near], dist[near])
+    near &= dist <= nearest[qi] + NEAREST_TOL  # only the nearest barrier line counts
     qi, si, to_start, to_end, tol = qi[near], si[near], to_start[near], to_end[near], tol[near]
     at_start = (to_start <= tol) & (to_start <= to_end)
     at_end = (to_end <= tol) & ~at_start
@@ -201,20 +208,85 @@ def joined_nodes(
     return np.unique(barrier_nodes[idx[np.isfinite(dist)]])
 
 
+def _nearest_barrier(
+    barriers: BarrierSegments, points: np.ndarray, radius: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest barrier segment within ``radius`` of each point: (segment or -1, distance, foot point)."""
+    seg = np.full(len(points), -1, dtype=np.int64)
+    dist = np.full(len(points), np.inf)
+    foot = np.array(points, dtype=float, copy=True)
+    if not len(points) or not len(barriers.p0):
+        return seg, dist, foot
+    qi, si = SegmentIndex(barriers.p0, barriers.p1).pairs_near_segments(points, points, margin=radius)
+    _, proj, d = project_on_segments(points[qi], barriers.p0[si], barriers.p1[si])
+    order = np.lexsort([d, qi])
+    first = order[np.r_[True, qi[order][1:] != qi[order][:-1]]] if len(order) else order
+    hit = first[d[first] <= radius]
+    seg[qi[hit]], dist[qi[hit]], foot[qi[hit]] = si[hit], d[hit], proj[hit]
+    return seg, dist, foot
+
+
 def along_barrier(
-    graph: WalkGraph, on_barrier: np.ndarray, barriers: BarrierSegments, barrier_snap: float
+    graph: WalkGraph, on_barrier: np.ndarray, barriers: BarrierSegments, barrier_snap: float, max_angle: float = 0.5
 ) -> np.ndarray:
-    """Edges between two barrier nodes whose middle lies within ``barrier_snap`` of a barrier line."""
+    """Edges along a barrier: between two barrier nodes, the middle within ``barrier_snap`` of a barrier line.
+
+    The line must run nearly parallel (within ``max_angle`` radians): a short way across a
+    road between two nodes near its centreline crosses it, it does not run along it.
+    """
     along = np.zeros(graph.n_edges, dtype=bool)
     cand = np.flatnonzero(on_barrier[graph.u] & on_barrier[graph.v])
     if not len(cand) or not len(barriers.p0):
         return along
-    mid = (graph.xy[graph.u[cand]] + graph.xy[graph.v[cand]]) / 2
-    index = SegmentIndex(barriers.p0, barriers.p1)
-    qi, si = index.pairs_near_segments(mid, mid, margin=barrier_snap)
-    _, _, dist = project_on_segments(mid[qi], barriers.p0[si], barriers.p1[si])
-    along[cand[qi[dist <= max(barrier_snap, SNAP)]]] = True
+    a, b = graph.xy[graph.u[cand]], graph.xy[graph.v[cand]]
+    seg, _, _ = _nearest_barrier(barriers, (a + b) / 2, max(barrier_snap, SNAP))
+    ok = seg >= 0
+    d_edge, d_bar = (b - a)[ok], (barriers.p1 - barriers.p0)[seg[ok]]
+    cross = np.abs(d_edge[:, 0] * d_bar[:, 1] - d_edge[:, 1] * d_bar[:, 0])
+    norms = np.hypot(*d_edge.T) * np.hypot(*d_bar.T)
+    along[cand[ok][cross <= np.sin(max_angle) * norms]] = True
     return along
+
+
+def attachment_angles(
+    graph: WalkGraph, on_barrier: np.ndarray, barriers: BarrierSegments, barrier_snap: float, along: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Direction by which each edge is sorted into a sector at its ``u`` and at its ``v`` end.
+
+    Normally the edge's own direction. A node beside the barrier line (within ``barrier_snap``
+    but not on it) keeps an edge that does not cross the line on its own side: such an edge
+    takes the direction from the line to the node. Edges ``along`` the barrier keep their own.
+    """
+    d_uv = graph.xy[graph.v] - graph.xy[graph.u]
+    a_u = _angles(d_uv) if graph.n_edges else np.zeros(0)
+    a_v = _angles(-d_uv) if graph.n_edges else np.zeros(0)
+    nodes = np.flatnonzero(on_barrier)
+    _, dist, foot = _nearest_barrier(barriers, graph.xy[nodes], max(barrier_snap, SNAP))
+    beside = np.full(graph.n_nodes, np.nan)
+    off = dist > SNAP
+    beside[nodes[off]] = _angles(graph.xy[nodes[off]] - foot[off]) if np.any(off) else 0.0
+    ends_beside = np.isfinite(beside[graph.u]) | np.isfinite(beside[graph.v])
+    edges = np.flatnonzero(ends_beside & ~along & ~_crosses_barrier(graph, ends_beside & ~along, barriers))
+    for end, angle in ((graph.u, a_u), (graph.v, a_v)):
+        own = edges[np.isfinite(beside[end[edges]])]
+        angle[own] = beside[end[own]]
+    return a_u, a_v
+
+
+def _crosses_barrier(graph: WalkGraph, mask: np.ndarray, barriers: BarrierSegments) -> np.ndarray:
+    """Whether each edge in ``mask`` crosses a barrier segment away from its ends (False elsewhere)."""
+    out = np.zeros(graph.n_edges, dtype=bool)
+    edges = np.flatnonzero(mask)
+    if not len(edges) or not len(barriers.p0):
+        return out
+    a0, a1 = graph.xy[graph.u[edges]], graph.xy[graph.v[edges]]
+    qi, si = SegmentIndex(barriers.p0, barriers.p1).pairs_near_segments(a0, a1)
+    hit, t = _intersections(a0[qi], a1[qi], barriers.p0[si], barriers.p1[si])
+    length = graph.length[edges[qi]]
+    t = np.where(hit, t, 0.0)
+    inner = hit & (t * length > SNAP) & ((1.0 - t) * length > SNAP)
+    out[edges[qi[inner]]] = True
+    return out
 
 
 @dataclass
@@ -275,14 +347,14 @@ class _Sectors:
         return probe
 
 
-def _sided_graph(graph: WalkGraph, sectors: _Sectors, along: np.ndarray) -> tuple[WalkGraph, np.ndarray]:
+def _sided_graph(
+    graph: WalkGraph, sectors: _Sectors, along: np.ndarray, angles: tuple[np.ndarray, np.ndarray]
+) -> tuple[WalkGraph, np.ndarray]:
     """Edges re-attached to node copies; edges along a barrier once per side. Returns graph, copy_node."""
     n_copies = np.where(sectors.split, sectors.degree, 1)
     copy_node = np.repeat(np.arange(graph.n_nodes), n_copies)
     u, v = graph.u, graph.v
-    d_uv = graph.xy[v] - graph.xy[u]
-    a_uv = _angles(d_uv) if len(u) else np.zeros(0)
-    a_vu = _angles(-d_uv) if len(u) else np.zeros(0)
+    a_uv, a_vu = angles
     plain = ~along
     bu, bv, au, av = u[along], v[along], a_uv[along], a_vu[along]
     left_u, right_u = sectors.copy(bu, au, 0, True), sectors.copy(bu, au, -1, True)
@@ -326,7 +398,8 @@ def split_barrier_sides(
     on_barrier[node] = True
     joined = joined_nodes(cut.xy, np.flatnonzero(on_barrier), crossings, crossing_snap)
     sectors = _Sectors.build(cut.n_nodes, node, angle, joined)
-    sided, copy_node = _sided_graph(cut, sectors, along_barrier(cut, on_barrier, barriers, barrier_snap))
+    along = along_barrier(cut, on_barrier, barriers, barrier_snap)
+    sided, copy_node = _sided_graph(cut, sectors, along, attachment_angles(cut, on_barrier, barriers, barrier_snap, along))
     touched = np.zeros(len(geometric), dtype=bool)
     touched[np.concatenate([cut_feature, dir_feature]).astype(np.int64)] = True
     return SideSplit(
