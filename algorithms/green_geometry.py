@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,16 +104,18 @@ class LayerGeometries:
 
 def _finite(geometry: QgsGeometry) -> bool:
     box = geometry.boundingBox()
-    return bool(np.all(np.isfinite([box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()])))
+    return all(math.isfinite(v) for v in (box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()))
 
 
 def usable_geometry(geometry: QgsGeometry, kind: int) -> tuple[QgsGeometry | None, bool]:
     """``geometry`` as a valid geometry of type ``kind`` (repaired when invalid) or None; and whether repaired."""
-    if geometry.isNull() or geometry.isEmpty() or not _finite(geometry):
+    if geometry.isNull() or geometry.isEmpty():
         return None, False
-    if kind == QgsWkbTypes.PointGeometry or geometry.isGeosValid():
+    if kind == QgsWkbTypes.PointGeometry:
+        return (geometry if geometry.type() == kind and _finite(geometry) else None), False
+    if geometry.isGeosValid():  # GEOS finds non-finite coordinates invalid
         return (geometry if geometry.type() == kind else None), False
-    fixed = geometry.makeValid()
+    fixed = geometry.makeValid() if _finite(geometry) else QgsGeometry()
     if not fixed.isNull() and fixed.type() != kind:
         parts = [part for part in fixed.asGeometryCollection() if part.type() == kind]
         fixed = QgsGeometry.collectGeometry(parts) if parts else QgsGeometry()

@@ -399,7 +399,8 @@ def split_barrier_sides(
     joined = joined_nodes(cut.xy, np.flatnonzero(on_barrier), crossings, crossing_snap)
     sectors = _Sectors.build(cut.n_nodes, node, angle, joined)
     along = along_barrier(cut, on_barrier, barriers, barrier_snap)
-    sided, copy_node = _sided_graph(cut, sectors, along, attachment_angles(cut, on_barrier, barriers, barrier_snap, along))
+    angles = attachment_angles(cut, on_barrier, barriers, barrier_snap, along)
+    sided, copy_node = _sided_graph(cut, sectors, along, angles)
     touched = np.zeros(len(geometric), dtype=bool)
     touched[np.concatenate([cut_feature, dir_feature]).astype(np.int64)] = True
     return SideSplit(

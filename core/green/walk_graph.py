@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -269,14 +270,15 @@ class SegmentIndex:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         mid = (q0 + q1) / 2
         radius = np.hypot(*(q1 - q0).T) / 2 + self.spacing / 2 + margin + 1e-6
-        hits = self.tree.query_ball_point(mid, radius)
-        counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-        if not counts.sum():
+        hits = self.tree.query_ball_point(mid, radius, return_sorted=False)
+        counts = np.fromiter(map(len, hits), dtype=np.int64, count=len(hits))
+        total = int(counts.sum())
+        if not total:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         qi = np.repeat(np.arange(len(q0)), counts)
-        si = self.sample_seg[np.concatenate([np.asarray(h, dtype=np.int64) for h in hits if h])]
-        pairs = np.unique(np.column_stack([qi, si]), axis=0)
-        return pairs[:, 0], pairs[:, 1]
+        si = self.sample_seg[np.fromiter(chain.from_iterable(hits), dtype=np.int64, count=total)]
+        code = np.unique(qi * np.int64(len(self.p0)) + si)  # one int64 per pair: much faster than axis=0
+        return code // len(self.p0), code % len(self.p0)
 
     def crossed(self, q0: np.ndarray, q1: np.ndarray) -> np.ndarray:
         """Whether each query segment crosses an indexed segment (a touch at ``q1`` does not count)."""
@@ -344,18 +346,23 @@ def _try_candidates(
     rows = np.arange(n)[:, None]
     cand, t, dist, proj = cand[rows, order], t[rows, order], dist[rows, order], proj[rows, order]
     dist[:, 1:][cand[:, 1:] == cand[:, :-1]] = np.inf  # the same segment from another sample
+    choice = np.full(n, -1, dtype=np.int64)
+    # the nearest candidate first (it is taken almost always), then all others of the rest at once
+    for cols in (slice(0, 1), slice(1, None)):
+        rows, col = np.nonzero((choice < 0)[:, None] & np.isfinite(dist[:, cols]))
+        col = col + cols.start
+        if not len(rows):
+            continue
+        ok = np.ones(len(rows), dtype=bool)
+        if reject is not None:
+            ok = ~reject(ids[rows], cand[rows, col], proj[rows, col])
+        rows, col = rows[ok], col[ok]
+        if not len(rows):
+            continue
+        first = np.r_[True, rows[1:] != rows[:-1]]  # nonzero is row-major: nearest accepted first
+        choice[rows[first]] = col[first]
+    took = np.flatnonzero(choice >= 0)
     seg_out = np.full(n, -1, dtype=np.int64)
     t_out, d_out = np.zeros(n), np.full(n, np.inf)
-    open_ = np.ones(n, dtype=bool)
-    n_cols = int(np.max(np.flatnonzero(np.isfinite(dist).any(axis=0)), initial=-1)) + 1
-    for col in range(n_cols):
-        rows_open = np.flatnonzero(open_ & np.isfinite(dist[:, col]))
-        if not len(rows_open):
-            continue
-        ok = np.ones(len(rows_open), dtype=bool)
-        if reject is not None:
-            ok = ~reject(ids[rows_open], cand[rows_open, col], proj[rows_open, col])
-        took = rows_open[ok]
-        seg_out[took], t_out[took], d_out[took] = cand[took, col], t[took, col], dist[took, col]
-        open_[took] = False
+    seg_out[took], t_out[took], d_out[took] = (a[took, choice[took]] for a in (cand, t, dist))
     return seg_out, t_out, d_out, exhausted
