@@ -114,12 +114,15 @@ def usable_geometry(geometry: QgsGeometry, kind: int) -> tuple[QgsGeometry | Non
     if kind == QgsWkbTypes.PointGeometry:
         return (geometry if geometry.type() == kind and _finite(geometry) else None), False
     if geometry.isGeosValid():  # GEOS finds non-finite coordinates invalid
-        return (geometry if geometry.type() == kind else None), False
+        usable = geometry.type() == kind and (kind != QgsWkbTypes.PolygonGeometry or geometry.area() > 0)
+        return (geometry if usable else None), False
     fixed = geometry.makeValid() if _finite(geometry) else QgsGeometry()
     if not fixed.isNull() and fixed.type() != kind:
         parts = [part for part in fixed.asGeometryCollection() if part.type() == kind]
         fixed = QgsGeometry.collectGeometry(parts) if parts else QgsGeometry()
     if fixed.isNull() or fixed.isEmpty() or not _finite(fixed):
+        return None, True
+    if kind == QgsWkbTypes.PolygonGeometry and fixed.area() <= 0:
         return None, True
     return fixed, True
 

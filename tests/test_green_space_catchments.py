@@ -9,6 +9,7 @@ through ``socialresilience:osmwalknetwork``.
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from qgis.core import (
@@ -16,6 +17,7 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeature,
+    QgsFeatureRequest,
     QgsField,
     QgsGeometry,
     QgsPointXY,
@@ -660,3 +662,80 @@ def test_benchmark_module_runs_on_the_sample_town(provider, sample_town):
     assert row["native_s"] > row["native_service_s"] > 0
     assert row["traced_peak_mb"] > 0
     assert "| ours_s |" in bench.report([row])
+
+
+def served_ids(result: dict) -> set[str]:
+    return {f["osm_id"] for f in residential_rows(result) if f["served"]}
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_kaiserslautern_simplified_barriers_serve_the_same_set(osm):
+    """Barriers from another source: the OSM barriers simplified by 5 m share few vertices with the network."""
+    import processing
+
+    layers = osm("kaiserslautern.osm.gz")
+    simplified = processing.run(
+        "native:simplifygeometries",
+        {"INPUT": layers["barriers"], "METHOD": 0, "TOLERANCE": 5.0, "OUTPUT": "TEMPORARY_OUTPUT"},
+    )["OUTPUT"]
+    vertices = lambda layer: sum(f.geometry().constGet().nCoordinates() for f in layer.getFeatures())  # noqa: E731
+    assert vertices(simplified) < 0.5 * vertices(QgsVectorLayer(layers["barriers"], "b", "ogr"))
+    original = served_ids(run(osm_params(layers, RESIDENTIAL=layers["buildings"])))
+    copied = served_ids(run(osm_params(layers, BARRIERS=simplified, BARRIER_SNAP=5.0, RESIDENTIAL=layers["buildings"])))
+    unbarred = served_ids(run(osm_params(layers, barriers=False, RESIDENTIAL=layers["buildings"])))
+    assert len(original) > 2000
+    assert len(original ^ unbarred) > 0.03 * len(original)  # the barriers matter here
+    assert len(original ^ copied) <= 0.01 * len(original)
+
+
+def raw_osm_buildings() -> QgsVectorLayer:
+    """The buildings of the Kaiserslautern extract as GDAL reads them (EPSG:4326, invalid ones included)."""
+    path = shared_data("osm", "kaiserslautern.osm.gz")
+    layer = QgsVectorLayer(f"/vsigzip/{path}|layername=multipolygons", "raw buildings", "ogr")
+    assert layer.setSubsetString("building IS NOT NULL")
+    return layer
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_kaiserslautern_raw_osm_buildings_run_and_the_invalid_ones_are_counted(osm):
+    layers = osm("kaiserslautern.osm.gz")
+    raw = raw_osm_buildings().materialize(QgsFeatureRequest())
+    invalid = sum(not f.geometry().isGeosValid() for f in raw.getFeatures())
+    flat = sum(f.geometry().isGeosValid() and f.geometry().area() == 0 for f in raw.getFeatures())
+    assert invalid > 0
+    assert flat > 0  # OSM ways of two nodes: "valid" polygons without area
+    feedback = Recorder()
+    result = run(osm_params(layers, RESIDENTIAL=raw), feedback)
+    counts = [re.search(r"(\d+) invalid geometries repaired .*, (\d+) features with", w) for w in feedback.warnings]
+    repaired, left_out = next(map(int, m.groups()) for m in counts if m)
+    assert repaired > 0
+    assert repaired + left_out == invalid + flat  # the invalid ones are repaired or, without area, left out
+    rows = residential_rows(result)
+    assert len(rows) == raw.featureCount() - left_out > 15_000
+    assert all(f.geometry().isGeosValid() for f in rows)
+    prepared = run(osm_params(layers, RESIDENTIAL=layers["buildings"]))
+    assert result["SERVED_SHARE"] == pytest.approx(prepared["SERVED_SHARE"], abs=0.005)
+
+
+@pytest.mark.shared_data
+def test_ways_meeting_at_an_inner_vertex_are_connected(osm):
+    """OSM way 113949656 (service) starts on the fifth vertex of Lauterstraße (way 153533459).
+
+    The first home lies on that vertex, so exactly on the barrier line of Lauterstraße.
+    """
+    layers = osm("kaiserslautern.osm.gz")
+    network = QgsVectorLayer(layers["network"], "n", "ogr")
+    ways = {f["osm_id"]: f.geometry() for f in network.getFeatures() if f["osm_id"] in ("113949656", "153533459")}
+    shared = ways["113949656"].vertexAt(0)
+    assert ways["153533459"].vertexAt(4) == shared
+    step = ways["113949656"].interpolate(20.0).asPoint()
+    homes = QgsVectorLayer(f"Point?crs={network.crs().authid()}", "homes", "memory")
+    homes.dataProvider().addFeatures([_point_feature(shared.x(), shared.y()), _point_feature(step.x(), step.y())])
+    for barriers in (False, True):
+        rows = residential_rows(run(osm_params(layers, barriers=barriers, RESIDENTIAL=homes)))
+        at_vertex, on_service = (f["net_dist_m"] for f in rows)
+        assert isinstance(at_vertex, float)
+        assert isinstance(on_service, float)
+        assert abs(on_service - at_vertex) <= 20.0 + 0.05  # 20 m apart on the service way

@@ -12,6 +12,7 @@ import numpy as np
 
 from .barrier_sides import SideSplit, probe_points, side_of
 from .walk_graph import (
+    SNAP,
     Rejector,
     SegmentIndex,
     WalkGraph,
@@ -289,7 +290,7 @@ def barrier_rejector(
             left = np.column_stack([-d[:, 1], d[:, 0]]) / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
             target[along] += left * (side * (along_offset + 0.01))[:, None]
         if barrier_index is not None:
-            bad |= barrier_index.crossed(points[ids], target)
+            bad |= barrier_index.crossed(points[ids], target, start_tol=SNAP)  # a point on a barrier may leave it
         return bad
 
     return reject

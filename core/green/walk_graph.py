@@ -198,11 +198,16 @@ def _crossing_fractions(
     return denom != 0, ta, tb
 
 
-def segments_cross(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray, end_tol: float = 1e-9) -> np.ndarray:
-    """Whether segment a crosses or touches segment b, ignoring a touch at ``a1`` (pairwise)."""
+def segments_cross(
+    a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray, end_tol: float = 1e-9, start: Any = 0.0
+) -> np.ndarray:
+    """Whether segment a crosses or touches segment b, ignoring a touch at ``a1`` (pairwise).
+
+    ``start`` (fraction along a, scalar or per pair): touches before it do not count either.
+    """
     proper, ta, tb = _crossing_fractions(a0, a1, b0, b1)
     with np.errstate(invalid="ignore"):
-        ok = proper & (ta >= 0) & (ta < 1 - end_tol) & (tb >= 0) & (tb <= 1)
+        ok = proper & (ta >= start) & (ta < 1 - end_tol) & (tb >= 0) & (tb <= 1)
     return np.nan_to_num(ok, nan=False).astype(bool)
 
 
@@ -280,14 +285,19 @@ class SegmentIndex:
         code = np.unique(qi * np.int64(len(self.p0)) + si)  # one int64 per pair: much faster than axis=0
         return code // len(self.p0), code % len(self.p0)
 
-    def crossed(self, q0: np.ndarray, q1: np.ndarray) -> np.ndarray:
-        """Whether each query segment crosses an indexed segment (a touch at ``q1`` does not count)."""
+    def crossed(self, q0: np.ndarray, q1: np.ndarray, start_tol: float = 0.0) -> np.ndarray:
+        """Whether each query segment crosses an indexed segment (a touch at ``q1`` does not count).
+
+        Nor does a touch within ``start_tol`` metres of ``q0`` (a point on the line itself).
+        """
         q0 = np.asarray(q0, dtype=float).reshape(-1, 2)
         q1 = np.asarray(q1, dtype=float).reshape(-1, 2)
         out = np.zeros(len(q0), dtype=bool)
         qi, si = self.pairs_near_segments(q0, q1)
         if len(qi):
-            hit = segments_cross(q0[qi], q1[qi], self.p0[si], self.p1[si])
+            with np.errstate(divide="ignore"):
+                start = start_tol / np.hypot(*(q1[qi] - q0[qi]).T) if start_tol > 0 else 0.0
+            hit = segments_cross(q0[qi], q1[qi], self.p0[si], self.p1[si], start=start)
             out[qi[hit]] = True
         return out
 
