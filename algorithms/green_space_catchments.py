@@ -242,7 +242,15 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             self.tr("Topology (OpenStreetMap: ways crossing without a shared vertex are bridges or underpasses)"),
             self.tr("Geometric (barriers from another source: ways are cut where they cross a barrier)"),
         ]
-        add(QgsProcessingParameterEnum(self.BARRIER_MODE, self.tr("Barrier mode"), modes, defaultValue=0))
+        mode = QgsProcessingParameterEnum(self.BARRIER_MODE, self.tr("Barrier mode"), modes, defaultValue=0)
+        mode.setHelp(
+            self.tr(
+                "Keep automatic for OpenStreetMap layers and for barriers from another source (ATKIS/ALKIS, drawn "
+                "or simplified lines); choose topology or geometric only to force one reading for every barrier. "
+                "When barrier lines lie a few metres beside the road centrelines, set BARRIER_SNAP to that offset."
+            )
+        )
+        add(mode)
         for name, label, default, minimum in (
             (self.CATCHMENT_BUFFER, self.tr("Catchment polygon width around reachable ways (m)"), 30.0, 1.0),
             (self.MAX_CONNECTOR, self.tr("Maximum distance from a residential feature to the network (m)"), 200.0, 0.0),
