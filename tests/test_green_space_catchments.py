@@ -412,6 +412,70 @@ def test_bad_input_is_rejected_with_a_clear_message(provider, tmp_path, change, 
     assert not out.exists()  # nothing half-written
 
 
+@pytest.mark.parametrize(
+    ("value", "feature"),
+    [(-3.0, 2), (float("nan"), 1), (float("inf"), 2), ("-inf", 1)],
+)
+def test_negative_or_non_finite_population_is_an_error_naming_the_feature(provider, tmp_path, value, feature):
+    values = [[10.0], [20.0]]
+    values[feature - 1] = [value]
+    kind = QVariant.String if isinstance(value, str) else QVariant.Double
+    homes = points_layer([(100, 0), (400, 400)], fields=[("pop", kind)], values=values)
+    out = tmp_path / "residential.gpkg"
+    params = grid_params(RESIDENTIAL=homes, POPULATION_FIELD="pop", OUTPUT_RESIDENTIAL=str(out))
+    with pytest.raises(QgsProcessingException, match=f"Residential feature {feature} has the population"):
+        run(params)
+    assert not out.exists()
+
+
+def test_implausibly_large_population_is_a_warning(provider):
+    homes = points_layer([(100, 0), (400, 400)], fields=[("pop", QVariant.Double)], values=[[25_000.0], [3.0]])
+    feedback = Recorder()
+    result = run(grid_params(RESIDENTIAL=homes, POPULATION_FIELD="pop"), feedback)
+    assert result["TOTAL_POPULATION"] == 25_003.0
+    assert any("1 residential features have more than 10,000 inhabitants" in w for w in feedback.warnings)
+
+
+def bow_tie(x0: float, y0: float, size: float = 60.0) -> QgsGeometry:
+    """An invalid self-intersecting square (two triangles meeting in a point)."""
+    ring = [(x0, y0), (x0 + size, y0 + size), (x0 + size, y0), (x0, y0 + size), (x0, y0)]
+    return QgsGeometry.fromPolygonXY([[_xy(x, y) for x, y in ring]])
+
+
+def test_invalid_and_empty_geometries_of_every_input_are_repaired_or_left_out(provider, tmp_path):
+    """Users' layers: bow ties, features without geometry, NaN points; one warning per layer."""
+    nan_point = QgsGeometry.fromPointXY(QgsPointXY(float("nan"), float("nan")))
+    network = _layer("LineString", [QgsGeometry.fromPolylineXY([_xy(x, y) for x, y in line]) for line in grid_lines()]
+                     + [QgsGeometry()])  # fmt: skip
+    greens = _layer("Polygon", [bow_tie(-50, -50, 100), QgsGeometry()])  # repaired: two 0.25 ha triangles
+    barriers = _layer("LineString", [QgsGeometry.fromPolylineXY([_xy(x, y) for x, y in BARRIER[0]]), QgsGeometry()])
+    crossings = _layer("Point", [QgsGeometry.fromPointXY(_xy(101.5, 198.0)), nan_point])
+    entrances = _layer("Point", [nan_point])
+    homes = _layer("Polygon", [bow_tie(110, 10, 20), square(210, 10, 230, 30), QgsGeometry()])
+    feedback = Recorder()
+    out = tmp_path / "homes.shp"
+    params = grid_params(NETWORK=network, GREEN_SPACES=greens, BARRIERS=barriers, CROSSINGS=crossings,
+                         ENTRANCES=entrances, RESIDENTIAL=homes, OUTPUT_RESIDENTIAL=str(out))  # fmt: skip
+    result = run(params, feedback)
+    pattern = r"(\w+): (\d+) invalid geometries repaired .*, (\d+) features with"
+    reports = [re.match(pattern, w) for w in feedback.warnings]
+    counts = sorted((m.group(1), int(m.group(2)), int(m.group(3))) for m in reports if m)
+    assert counts == sorted([("linestring", 0, 1), ("linestring", 0, 1), ("point", 0, 1), ("point", 0, 1),
+                             ("polygon", 1, 1), ("polygon", 1, 1)])  # fmt: skip  # six layers, one warning each
+    greens_out = list(result["OUTPUT_GREEN_SPACES"].getFeatures())
+    assert [g["area_ha"] for g in greens_out] == [pytest.approx(0.5)]  # the union of the two triangles
+    written = QgsVectorLayer(str(out), "homes", "ogr")
+    assert written.featureCount() == 2  # the repaired bow tie (two triangles) and the square
+    assert all(f.geometry().isGeosValid() for f in written.getFeatures())
+    # the same as with the repaired geometries given as valid input
+    valid_homes = _layer("MultiPolygon", [bow_tie(110, 10, 20).makeValid(), square(210, 10, 230, 30)])
+    valid_greens = _layer("Polygon", [bow_tie(-50, -50, 100).makeValid()])
+    repaired = grid_params(GREEN_SPACES=valid_greens, BARRIERS=barriers, CROSSINGS=crossings, RESIDENTIAL=valid_homes)
+    expected = [f["net_dist_m"] for f in residential_rows(run(repaired))]
+    assert all(isinstance(d, float) for d in expected)
+    assert [f["net_dist_m"] for f in written.getFeatures()] == pytest.approx(expected)
+
+
 def test_cancel_stops_the_run(provider):
     with pytest.raises(QgsProcessingException, match="Cancelled"):
         run(grid_params(), Recorder(cancel_at=20))
@@ -570,6 +634,8 @@ def test_berlin_siegessaeule_is_reached_through_the_underpasses(osm):
     barred = residential_rows(run(osm_params(layers, RESIDENTIAL=home)))[0]
     assert plain != NULL
     assert barred["net_dist_m"] == pytest.approx(plain)  # tunnels pass under the roundabout: no shared node
+    geometric = residential_rows(run(osm_params(layers, RESIDENTIAL=home, BARRIER_MODE=2)))[0]
+    assert geometric["net_dist_m"] == pytest.approx(plain)  # and by their tunnel attribute, as osmwalknetwork writes it
     no_tunnels = QgsVectorLayer(layers["network"], "n", "ogr")
     no_tunnels.setSubsetString("tunnel IS NULL")
     cut = residential_rows(run(osm_params(layers, NETWORK=no_tunnels, RESIDENTIAL=home)))[0]
