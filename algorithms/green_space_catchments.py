@@ -429,8 +429,8 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             feedback.pushWarning(
                 self.tr(
                     "{} barrier features touch the network nowhere (no network node within BARRIER_SNAP, no way "
-                    "cut) and have no effect. Check their CRS and position, choose BARRIER_MODE geometric or raise "
-                    "BARRIER_SNAP when they lie beside the ways."
+                    "cut) and have no effect, as a railway that only passes bridges and tunnels. If they should cut "
+                    "ways, check their CRS and position, or raise BARRIER_SNAP when they lie beside the ways."
                 ).format(split.n_untouched)
             )
 
