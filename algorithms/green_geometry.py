@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from qgis.core import (
+    NULL,
     QgsCoordinateTransform,
+    QgsCsException,
     QgsFeature,
     QgsFeatureRequest,
     QgsGeometry,
@@ -23,6 +26,8 @@ from qgis.PyQt.QtCore import QCoreApplication
 from ..core.green.walk_graph import pack_keys
 
 SKIP_INVALID = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
+#: Fields of a network layer that mark bridges and tunnels (as ``osmwalknetwork`` writes them).
+GRADE_FIELDS = ("bridge", "tunnel")
 
 
 def _read_wkb(data: bytes, pos: int, out: list[np.ndarray]) -> int:
@@ -70,44 +75,143 @@ def vertex_arrays(geometry: QgsGeometry) -> list[np.ndarray]:
     return out
 
 
+@dataclass
+class LayerGeometries:
+    """Features of a layer with usable geometries in the target CRS, and what was done to the rest."""
+
+    features: list[QgsFeature] = field(default_factory=list)
+    geometries: list[QgsGeometry] = field(default_factory=list)
+    repaired: int = 0
+    left_out: int = 0
+
+    def warn(self, source: QgsProcessingFeatureSource, feedback: QgsProcessingFeedback) -> None:
+        """One warning for the layer when geometries were repaired or left out."""
+        if not (self.repaired or self.left_out):
+            return
+        message = QCoreApplication.translate(
+            "green_geometry",
+            "{}: {} invalid geometries repaired (makeValid), {} features with a null, empty or unusable "
+            "geometry left out.",
+        )
+        feedback.pushWarning(message.format(source.sourceName(), self.repaired, self.left_out))
+
+    def drop(self, keep: list[bool]) -> None:
+        """Leave out the features where ``keep`` is False (counted as left out)."""
+        self.left_out += keep.count(False)
+        self.features = [f for f, k in zip(self.features, keep) if k]
+        self.geometries = [g for g, k in zip(self.geometries, keep) if k]
+
+
+def _finite(geometry: QgsGeometry) -> bool:
+    box = geometry.boundingBox()
+    return all(math.isfinite(v) for v in (box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()))
+
+
+def usable_geometry(geometry: QgsGeometry, kind: int) -> tuple[QgsGeometry | None, bool]:
+    """``geometry`` as a valid geometry of type ``kind`` (repaired when invalid) or None; and whether repaired."""
+    if geometry.isNull() or geometry.isEmpty():
+        return None, False
+    if kind == QgsWkbTypes.PointGeometry:
+        return (geometry if geometry.type() == kind and _finite(geometry) else None), False
+    if geometry.isGeosValid():  # GEOS finds non-finite coordinates invalid
+        usable = geometry.type() == kind and (kind != QgsWkbTypes.PolygonGeometry or geometry.area() > 0)
+        return (geometry if usable else None), False
+    fixed = geometry.makeValid() if _finite(geometry) else QgsGeometry()
+    if not fixed.isNull() and fixed.type() != kind:
+        parts = [part for part in fixed.asGeometryCollection() if part.type() == kind]
+        fixed = QgsGeometry.collectGeometry(parts) if parts else QgsGeometry()
+    if fixed.isNull() or fixed.isEmpty() or not _finite(fixed):
+        return None, True
+    if kind == QgsWkbTypes.PolygonGeometry and fixed.area() <= 0:
+        return None, True
+    return fixed, True
+
+
+def read_layer(
+    source: QgsProcessingFeatureSource,
+    transform: QgsCoordinateTransform | None,
+    feedback: QgsProcessingFeedback,
+    attributes: list[str] | None = None,
+    warn: bool = True,
+) -> LayerGeometries:
+    """Features and valid geometries in the target CRS: invalid ones repaired, unusable ones left out."""
+    request = QgsFeatureRequest()
+    if attributes is not None:
+        request.setSubsetOfAttributes(attributes, source.fields())
+    kind = QgsWkbTypes.geometryType(source.wkbType())
+    out = LayerGeometries()
+    for feature in source.getFeatures(request, SKIP_INVALID):
+        if feedback.isCanceled():
+            break
+        geometry = feature.geometry()
+        if transform is not None and not geometry.isNull():
+            try:
+                geometry.transform(transform)
+            except QgsCsException:
+                geometry = QgsGeometry()
+        geometry, repaired = usable_geometry(geometry, kind)
+        if geometry is None:
+            out.left_out += 1
+            continue
+        out.repaired += repaired
+        out.features.append(feature)
+        out.geometries.append(geometry)
+    if warn:
+        out.warn(source, feedback)
+    return out
+
+
 def read_geometries(
     source: QgsProcessingFeatureSource,
     transform: QgsCoordinateTransform | None,
     feedback: QgsProcessingFeedback,
     attributes: list[str] | None = None,
 ) -> tuple[list[QgsFeature], list[QgsGeometry]]:
-    """Features and their geometries in the target CRS (invalid geometries read as they are)."""
-    request = QgsFeatureRequest()
-    if attributes is not None:
-        request.setSubsetOfAttributes(attributes, source.fields())
-    features, geometries = [], []
-    skipped = 0
-    for feature in source.getFeatures(request, SKIP_INVALID):
-        if feedback.isCanceled():
-            break
-        geometry = feature.geometry()
-        if geometry.isNull() or geometry.isEmpty():
-            skipped += 1
-            continue
-        if transform is not None:
-            geometry.transform(transform)
-        features.append(feature)
-        geometries.append(geometry)
-    if skipped:
-        message = QCoreApplication.translate("green_geometry", "{} features of {} have no geometry and are left out.")
-        feedback.pushWarning(message.format(skipped, source.sourceName()))
-    return features, geometries
+    """Features and their geometries in the target CRS (see :func:`read_layer`)."""
+    layer = read_layer(source, transform, feedback, attributes)
+    return layer.features, layer.geometries
+
+
+def read_line_features(
+    source: QgsProcessingFeatureSource,
+    transform: QgsCoordinateTransform | None,
+    feedback: QgsProcessingFeedback,
+    attributes: list[str] | None = None,
+) -> tuple[list[np.ndarray], np.ndarray, list[QgsFeature]]:
+    """Vertex arrays of every line part, the index of the feature of each, and the features."""
+    features, geometries = read_geometries(source, transform, feedback, attributes=attributes or [])
+    lines: list[np.ndarray] = []
+    owner: list[int] = []
+    for i, geometry in enumerate(geometries):
+        parts = vertex_arrays(geometry)
+        lines.extend(parts)
+        owner.extend([i] * len(parts))
+    return lines, np.array(owner, dtype=np.int64), features
 
 
 def read_lines(
     source: QgsProcessingFeatureSource, transform: QgsCoordinateTransform | None, feedback: QgsProcessingFeedback
 ) -> list[np.ndarray]:
     """Vertex arrays of every line part of ``source`` in the target CRS."""
-    _, geometries = read_geometries(source, transform, feedback, attributes=[])
-    lines: list[np.ndarray] = []
-    for geometry in geometries:
-        lines.extend(vertex_arrays(geometry))
-    return lines
+    return read_line_features(source, transform, feedback)[0]
+
+
+def grade_separated(value: object) -> bool:
+    """Whether a ``bridge``/``tunnel`` attribute marks a grade-separated way (not empty, not "no")."""
+    if value is None or value == NULL:
+        return False
+    text = str(value).strip().lower()
+    return text not in ("", "no", "null")
+
+
+def read_network(
+    source: QgsProcessingFeatureSource, transform: QgsCoordinateTransform | None, feedback: QgsProcessingFeedback
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Vertex arrays of the network lines and per line whether it is a bridge or tunnel."""
+    names = [n for n in GRADE_FIELDS if source.fields().lookupField(n) >= 0]
+    lines, owner, features = read_line_features(source, transform, feedback, names)
+    flags = np.array([any(grade_separated(f[n]) for n in names) for f in features], dtype=bool)
+    return lines, flags[owner] if len(owner) else np.zeros(0, dtype=bool)
 
 
 def read_points(
@@ -120,15 +224,20 @@ def read_points(
 
 
 def representative_points(geometries: list[QgsGeometry]) -> np.ndarray:
-    """Return a point on each geometry: the point itself, or a point on the surface of a polygon."""
-    xy = np.empty((len(geometries), 2))
+    """Return a point on each geometry: the point itself, or a point on the surface (NaN when none)."""
+    xy = np.full((len(geometries), 2), np.nan)
     for i, geometry in enumerate(geometries):
+        if geometry.isNull() or geometry.isEmpty():
+            continue
         if geometry.type() == QgsWkbTypes.PointGeometry and not geometry.isMultipart():
             point = geometry.asPoint()
         else:
-            point = geometry.pointOnSurface().asPoint()
-            if geometry.type() != QgsWkbTypes.PolygonGeometry:
-                point = geometry.centroid().asPoint() if point.isEmpty() else point
+            surface = geometry.pointOnSurface()
+            if surface.isNull() or surface.isEmpty():
+                surface = geometry.centroid()
+            if surface.isNull() or surface.isEmpty():
+                continue
+            point = surface.asPoint()
         xy[i] = point.x(), point.y()
     return xy
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ from qgis.core import (
     QgsFeatureSink,
     QgsField,
     QgsFields,
+    QgsGeometry,
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
@@ -32,6 +35,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.green.access import (
     SEARCH_FACTOR,
+    AccessNetwork,
     attach_residential,
     boundary_segments,
     build_access_network,
@@ -40,7 +44,7 @@ from ..core.green.access import (
     served_statistics,
     standard_values,
 )
-from ..core.green.barrier_sides import no_barriers, split_barrier_sides
+from ..core.green.barrier_sides import BARRIER_SNAP, SideSplit, no_barriers, split_barrier_sides
 from ..core.green.polygons import piece_probes, reachable_pieces
 from ..core.green.walk_graph import build_graph
 from .base import AlgorithmBase
@@ -52,8 +56,9 @@ from .green_geometry import (
     merge_parcels,
     polygon_rings,
     polygonal,
-    read_geometries,
-    read_lines,
+    read_layer,
+    read_line_features,
+    read_network,
     read_points,
     representative_points,
 )
@@ -66,6 +71,71 @@ NEW_RESIDENTIAL_FIELDS = (
     ("eucl_dist_m", QVariant.Double),
     ("served_eucl", QVariant.Int),
 )
+
+
+#: Populations above this per feature are implausible for one building or address (warning).
+PLAUSIBLE_POPULATION = 10_000.0
+
+
+@dataclass
+class Sources:
+    """The input layers (optional ones None) and the metric CRS everything is computed in."""
+
+    network: QgsProcessingFeatureSource
+    greens: QgsProcessingFeatureSource
+    barriers: QgsProcessingFeatureSource | None
+    crossings: QgsProcessingFeatureSource | None
+    entrances: QgsProcessingFeatureSource | None
+    residential: QgsProcessingFeatureSource | None
+    target: QgsCoordinateReferenceSystem
+
+
+@dataclass
+class Settings:
+    """The numbers and choices of one run."""
+
+    distance: float
+    min_area: float
+    merge_distance: float
+    width: float
+    max_connector: float
+    crossing_snap: float
+    barrier_mode: int
+    barrier_snap: float
+    pop_field: str
+
+
+@dataclass
+class Greens:
+    """Qualifying green spaces with the fields of their largest parcel, boundaries and containment test."""
+
+    spaces: list[GreenSpace]
+    attributes: list[list]
+    boundary: tuple[np.ndarray, np.ndarray, np.ndarray]
+    contains: Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class Residents:
+    """Residential features with their point, population and distances (inf / -1 where none)."""
+
+    features: list[QgsFeature]
+    geometries: list[QgsGeometry]
+    population: np.ndarray
+    net_dist: np.ndarray
+    green: np.ndarray
+    eucl: np.ndarray
+    distance: float
+
+    @property
+    def served(self) -> np.ndarray:
+        """Within the walking distance on the network."""
+        return np.isfinite(self.net_dist) & (self.net_dist <= self.distance)
+
+    @property
+    def served_eucl(self) -> np.ndarray:
+        """Within the walking distance in a straight line."""
+        return np.isfinite(self.eucl) & (self.eucl <= self.distance)
 
 
 @dataclass
@@ -99,11 +169,36 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
     CATCHMENT_BUFFER = "CATCHMENT_BUFFER"
     MAX_CONNECTOR = "MAX_CONNECTOR"
     CROSSING_SNAP = "CROSSING_SNAP"
+    BARRIER_MODE = "BARRIER_MODE"
+    BARRIER_SNAP = "BARRIER_SNAP"
     OUTPUT_CATCHMENTS = "OUTPUT_CATCHMENTS"
     OUTPUT_GREEN_SPACES = "OUTPUT_GREEN_SPACES"
     OUTPUT_RESIDENTIAL = "OUTPUT_RESIDENTIAL"
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
+        self._add_inputs()
+        self._add_numbers()
+        polygon = QgsProcessing.TypeVectorPolygon
+        add = self.addParameter
+        add(QgsProcessingParameterFeatureSink(self.OUTPUT_CATCHMENTS, self.tr("Catchments"), polygon))
+        add(QgsProcessingParameterFeatureSink(self.OUTPUT_GREEN_SPACES, self.tr("Qualifying green spaces"), polygon))
+        add(
+            QgsProcessingParameterFeatureSink(
+                self.OUTPUT_RESIDENTIAL,
+                self.tr("Residential features with access"),
+                optional=True,
+                createByDefault=True,
+            )
+        )
+        for name, label in (
+            ("SERVED_POPULATION", self.tr("Served population")),
+            ("TOTAL_POPULATION", self.tr("Total population")),
+            ("SERVED_SHARE", self.tr("Served share (network)")),
+            ("SERVED_SHARE_EUCLIDEAN", self.tr("Served share (straight line)")),
+        ):
+            self.addOutput(QgsProcessingOutputNumber(name, label))
+
+    def _add_inputs(self) -> None:
         line, polygon, point = (
             QgsProcessing.TypeVectorLine,
             QgsProcessing.TypeVectorPolygon,
@@ -128,6 +223,9 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
                 optional=True,
             )
         )
+
+    def _add_numbers(self) -> None:
+        add = self.addParameter
         standards = [
             self.tr("Custom (DISTANCE, MIN_AREA_HA)"),
             self.tr("Kassel: 400 m to 2 ha"),
@@ -139,31 +237,30 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         add(self._number(self.DISTANCE, self.tr("Walking distance (m)"), 400.0, 1.0))
         add(self._number(self.MIN_AREA_HA, self.tr("Minimum green-space area (ha)"), 2.0, 0.0))
         add(self._number(self.MERGE_DISTANCE, self.tr("Merge green parcels closer than (m)"), 10.0, 0.0))
+        modes = [
+            self.tr("Automatic (per barrier: topology when it shares a vertex with the network, else geometric)"),
+            self.tr("Topology (OpenStreetMap: ways crossing without a shared vertex are bridges or underpasses)"),
+            self.tr("Geometric (barriers from another source: ways are cut where they cross a barrier)"),
+        ]
+        mode = QgsProcessingParameterEnum(self.BARRIER_MODE, self.tr("Barrier mode"), modes, defaultValue=0)
+        mode.setHelp(
+            self.tr(
+                "Keep automatic for OpenStreetMap layers and for barriers from another source (ATKIS/ALKIS, drawn "
+                "or simplified lines); choose topology or geometric only to force one reading for every barrier. "
+                "When barrier lines lie a few metres beside the road centrelines, set BARRIER_SNAP to that offset."
+            )
+        )
+        add(mode)
         for name, label, default, minimum in (
             (self.CATCHMENT_BUFFER, self.tr("Catchment polygon width around reachable ways (m)"), 30.0, 1.0),
             (self.MAX_CONNECTOR, self.tr("Maximum distance from a residential feature to the network (m)"), 200.0, 0.0),
             (self.CROSSING_SNAP, self.tr("Snap crossings to barrier nodes within (m)"), 5.0, 0.0),
-        ):
+            (self.BARRIER_SNAP, self.tr("Network nodes within this distance of a barrier lie on it (m)"),
+             BARRIER_SNAP, 0.0),
+        ):  # fmt: skip
             parameter = self._number(name, label, default, minimum)
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             add(parameter)
-        add(QgsProcessingParameterFeatureSink(self.OUTPUT_CATCHMENTS, self.tr("Catchments"), polygon))
-        add(QgsProcessingParameterFeatureSink(self.OUTPUT_GREEN_SPACES, self.tr("Qualifying green spaces"), polygon))
-        add(
-            QgsProcessingParameterFeatureSink(
-                self.OUTPUT_RESIDENTIAL,
-                self.tr("Residential features with access"),
-                optional=True,
-                createByDefault=True,
-            )
-        )
-        for name, label in (
-            ("SERVED_POPULATION", self.tr("Served population")),
-            ("TOTAL_POPULATION", self.tr("Total population")),
-            ("SERVED_SHARE", self.tr("Served share (network)")),
-            ("SERVED_SHARE_EUCLIDEAN", self.tr("Served share (straight line)")),
-        ):
-            self.addOutput(QgsProcessingOutputNumber(name, label))
 
     def _number(self, name: str, label: str, default: float, minimum: float) -> QgsProcessingParameterNumber:
         return QgsProcessingParameterNumber(
@@ -191,221 +288,306 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             )
         )
 
-    @staticmethod
     def _transform(
-        source: QgsProcessingFeatureSource, target: QgsCoordinateReferenceSystem, context: QgsProcessingContext
+        self, source: QgsProcessingFeatureSource, target: QgsCoordinateReferenceSystem, context: QgsProcessingContext
     ) -> QgsCoordinateTransform | None:
         crs = source.sourceCrs()
         if not crs.isValid() or crs == target:
             return None
         return QgsCoordinateTransform(crs, target, context.transformContext())
 
+    def _step(self, feedback: QgsProcessingFeedback, progress: float) -> None:
+        if feedback.isCanceled():
+            raise QgsProcessingException(self.tr("Cancelled."))
+        feedback.setProgress(progress)
+
     # -- main ---------------------------------------------------------------------------------
 
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
+        sources = self._read_sources(parameters, context)
+        settings = self._read_settings(parameters, context, sources)
+        feedback.pushInfo(
+            self.tr("Walking distance {} m, minimum area {} ha").format(settings.distance, settings.min_area)
+        )
+        if sources.target != sources.network.sourceCrs():
+            feedback.pushInfo(self.tr("Computing in {} (metres).").format(sources.target.authid()))
+        split = self._build_network(sources, settings, context, feedback)
+        self._step(feedback, 25)
+        greens = self._prepare_green(sources, settings, context, feedback)
+        self._step(feedback, 35)
+        entrances = self._points(sources.entrances, sources.target, context, feedback)
+        net = build_access_network(
+            split, greens.boundary, greens.contains, SEARCH_FACTOR * settings.distance, entrances
+        )
+        feedback.pushInfo(self.tr("{} access points on the network").format(len(net.sources)))
+        self._step(feedback, 55)
+        residents = self._attach_residents(sources, settings, net, greens, context, feedback)
+        self._step(feedback, 70)
+        catchments = self._catchments(net, split, greens, settings, feedback)
+        return self._write(parameters, context, feedback, sources, settings, greens, residents, catchments)
+
+    def _read_sources(self, parameters: dict, context: QgsProcessingContext) -> Sources:
+        """Read the input layers, check their geometry types and choose the metric CRS of the run."""
         network = self.source(parameters, self.NETWORK, context)
-        greens_src = self.source(parameters, self.GREEN_SPACES, context)
-        barriers_src = self.source(parameters, self.BARRIERS, context, required=False)
-        crossings_src = self.source(parameters, self.CROSSINGS, context, required=False)
-        entrances_src = self.source(parameters, self.ENTRANCES, context, required=False)
-        residential_src = self.source(parameters, self.RESIDENTIAL, context, required=False)
+        optional = {
+            name: self.source(parameters, name, context, required=False)
+            for name in (self.BARRIERS, self.CROSSINGS, self.ENTRANCES, self.RESIDENTIAL)
+        }
+        sources = Sources(
+            network=network,
+            greens=self.source(parameters, self.GREEN_SPACES, context),
+            barriers=optional[self.BARRIERS],
+            crossings=optional[self.CROSSINGS],
+            entrances=optional[self.ENTRANCES],
+            residential=optional[self.RESIDENTIAL],
+            target=metric_crs(network.sourceCrs(), network.sourceExtent()),
+        )
         line, point, polygon = QgsWkbTypes.LineGeometry, QgsWkbTypes.PointGeometry, QgsWkbTypes.PolygonGeometry
-        self._check_type(network, self.NETWORK, (line,))
-        self._check_type(greens_src, self.GREEN_SPACES, (polygon,))
-        self._check_type(barriers_src, self.BARRIERS, (line,))
-        self._check_type(crossings_src, self.CROSSINGS, (point,))
-        self._check_type(entrances_src, self.ENTRANCES, (point,))
-        self._check_type(residential_src, self.RESIDENTIAL, (point, polygon))
+        self._check_type(sources.network, self.NETWORK, (line,))
+        self._check_type(sources.greens, self.GREEN_SPACES, (polygon,))
+        self._check_type(sources.barriers, self.BARRIERS, (line,))
+        self._check_type(sources.crossings, self.CROSSINGS, (point,))
+        self._check_type(sources.entrances, self.ENTRANCES, (point,))
+        self._check_type(sources.residential, self.RESIDENTIAL, (point, polygon))
+        return sources
+
+    def _read_settings(self, parameters: dict, context: QgsProcessingContext, sources: Sources) -> Settings:
+        """Read the numbers of the run (the standard's distance and area where one is chosen)."""
         pop_field = self.parameterAsString(parameters, self.POPULATION_FIELD, context)
-        if pop_field and residential_src is not None and residential_src.fields().lookupField(pop_field) < 0:
+        if pop_field and sources.residential is not None and sources.residential.fields().lookupField(pop_field) < 0:
             raise QgsProcessingException(
                 self.tr("The population field {} is not a field of RESIDENTIAL. Choose one of its fields.").format(
                     pop_field
                 )
             )
-        standard = self.parameterAsEnum(parameters, self.STANDARD, context)
         distance, min_area = standard_values(
-            standard,
+            self.parameterAsEnum(parameters, self.STANDARD, context),
             self.parameterAsDouble(parameters, self.DISTANCE, context),
             self.parameterAsDouble(parameters, self.MIN_AREA_HA, context),
         )
-        merge_distance = self.parameterAsDouble(parameters, self.MERGE_DISTANCE, context)
-        width = self.parameterAsDouble(parameters, self.CATCHMENT_BUFFER, context)
-        max_connector = self.parameterAsDouble(parameters, self.MAX_CONNECTOR, context)
-        crossing_snap = self.parameterAsDouble(parameters, self.CROSSING_SNAP, context)
-        feedback.pushInfo(self.tr("Walking distance {} m, minimum area {} ha").format(distance, min_area))
+        number = lambda name: self.parameterAsDouble(parameters, name, context)  # noqa: E731
+        return Settings(
+            distance=distance,
+            min_area=min_area,
+            merge_distance=number(self.MERGE_DISTANCE),
+            width=number(self.CATCHMENT_BUFFER),
+            max_connector=number(self.MAX_CONNECTOR),
+            crossing_snap=number(self.CROSSING_SNAP),
+            barrier_mode=self.parameterAsEnum(parameters, self.BARRIER_MODE, context),
+            barrier_snap=number(self.BARRIER_SNAP),
+            pop_field=pop_field,
+        )
 
-        # 1. network in a metric CRS
-        target = metric_crs(network.sourceCrs(), network.sourceExtent())
-        if target != network.sourceCrs():
-            feedback.pushInfo(self.tr("Computing in {} (metres).").format(target.authid()))
-        lines = read_lines(network, self._transform(network, target, context), feedback)
+    def _points(
+        self,
+        source: QgsProcessingFeatureSource | None,
+        target: QgsCoordinateReferenceSystem,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> np.ndarray | None:
+        if source is None:
+            return None
+        return read_points(source, self._transform(source, target, context), feedback)
+
+    def _build_network(
+        self, sources: Sources, settings: Settings, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> SideSplit:
+        """Build the walking graph and split its nodes on barriers into one copy per side."""
+        network = sources.network
+        lines, grade = read_network(network, self._transform(network, sources.target, context), feedback)
         if not lines:
             raise QgsProcessingException(
                 self.tr("The network layer NETWORK has no lines. Choose a layer with walkable ways.")
             )
-        graph, keys = build_graph(lines)
+        graph, keys = build_graph(lines, grade_separated=grade)
         if not graph.n_edges:
             raise QgsProcessingException(self.tr("The network layer NETWORK has no line of non-zero length."))
         feedback.pushInfo(self.tr("Network: {} nodes, {} edges").format(graph.n_nodes, graph.n_edges))
         self._step(feedback, 15)
+        if sources.barriers is None:
+            return no_barriers(graph)
+        transform = self._transform(sources.barriers, sources.target, context)
+        barrier_lines, line_feature, _ = read_line_features(sources.barriers, transform, feedback)
+        crossings = self._points(sources.crossings, sources.target, context, feedback)
+        split = split_barrier_sides(
+            graph, keys, barrier_lines, crossings, settings.crossing_snap,
+            mode=settings.barrier_mode, barrier_snap=settings.barrier_snap, line_feature=line_feature,
+        )  # fmt: skip
+        self._report_barriers(split, feedback)
+        return split
 
-        # 2. barrier sides
-        if barriers_src is not None:
-            barrier_lines = read_lines(barriers_src, self._transform(barriers_src, target, context), feedback)
-            crossings = (
-                read_points(crossings_src, self._transform(crossings_src, target, context), feedback)
-                if crossings_src is not None
-                else None
-            )
-            split = split_barrier_sides(graph, keys, barrier_lines, crossings, crossing_snap)
-            feedback.pushInfo(
-                self.tr("Barriers: {} network nodes split by side, {} crossings").format(
-                    split.n_split, split.n_crossings
-                )
-            )
-        else:
-            split = no_barriers(graph)
-        self._step(feedback, 25)
-
-        # 3. green spaces: merge, filter
-        parcel_features, parcel_geometries = read_geometries(
-            greens_src, self._transform(greens_src, target, context), feedback
+    def _report_barriers(self, split: SideSplit, feedback: QgsProcessingFeedback) -> None:
+        feedback.pushInfo(
+            self.tr(
+                "Barriers: {} features by topology, {} geometric ({} ways cut where they cross one); "
+                "{} network nodes split by side, {} crossings"
+            ).format(split.n_topology, split.n_geometric, split.n_cuts, split.n_split, split.n_crossings)
         )
-        polygons = [(f, polygonal(g)) for f, g in zip(parcel_features, parcel_geometries)]
+        if split.n_untouched:
+            feedback.pushWarning(
+                self.tr(
+                    "{} barrier features touch the network nowhere (no network node within BARRIER_SNAP, no way "
+                    "cut) and have no effect, as a railway that only passes bridges and tunnels. If they should cut "
+                    "ways, check their CRS and position, or raise BARRIER_SNAP when they lie beside the ways."
+                ).format(split.n_untouched)
+            )
+
+    def _prepare_green(
+        self, sources: Sources, settings: Settings, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Greens:
+        """Merge green parcels and keep those of the minimum size, largest first."""
+        layer = read_layer(sources.greens, self._transform(sources.greens, sources.target, context), feedback)
+        polygons = [(f, polygonal(g)) for f, g in zip(layer.features, layer.geometries)]
         parcel_attributes = [f.attributes() for f, g in polygons if g is not None]
         parcels = [g for _, g in polygons if g is not None]
-        merged = merge_parcels(parcels, merge_distance)
-        greens = sorted((m for m in merged if m.area_ha >= min_area), key=lambda m: -m.area_ha)
+        merged = merge_parcels(parcels, settings.merge_distance)
+        spaces = sorted((m for m in merged if m.area_ha >= settings.min_area), key=lambda m: -m.area_ha)
         feedback.pushInfo(
             self.tr("Green spaces: {} parcels, {} after merging, {} of at least {} ha").format(
-                len(parcels), len(merged), len(greens), min_area
+                len(parcels), len(merged), len(spaces), settings.min_area
             )
         )
-        if not greens:
+        if not spaces:
             feedback.pushWarning(
                 self.tr(
                     "No green space of at least {} ha: nobody is served. Lower MIN_AREA_HA, raise MERGE_DISTANCE "
                     "or check GREEN_SPACES."
-                ).format(min_area)
+                ).format(settings.min_area)
             )
-        self._step(feedback, 35)
-
-        # 4. access points and ONE multi-source shortest-path run
-        green_geometries = [g.geometry for g in greens]
-        boundary = boundary_segments([polygon_rings(g) for g in green_geometries])
-        contains = containment(green_geometries)
-        entrances = (
-            read_points(entrances_src, self._transform(entrances_src, target, context), feedback)
-            if entrances_src is not None
-            else None
+        geometries = [g.geometry for g in spaces]
+        return Greens(
+            spaces=spaces,
+            attributes=[parcel_attributes[g.largest] for g in spaces],
+            boundary=boundary_segments([polygon_rings(g) for g in geometries]),
+            contains=containment(geometries),
         )
-        net = build_access_network(split, boundary, contains, SEARCH_FACTOR * distance, entrances)
-        feedback.pushInfo(self.tr("{} access points on the network").format(len(net.sources)))
-        self._step(feedback, 55)
 
-        # 5. residential features
-        residential = self._residential(
-            residential_src, pop_field, target, context, feedback, net, max_connector, distance, boundary, contains
-        )
-        self._step(feedback, 70)
+    def _attach_residents(
+        self,
+        sources: Sources,
+        settings: Settings,
+        net: AccessNetwork,
+        greens: Greens,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Residents | None:
+        """Compute network and straight-line distance of every residential feature to the nearest green space."""
+        source = sources.residential
+        if source is None:
+            return None
+        layer = read_layer(source, self._transform(source, sources.target, context), feedback, warn=False)
+        points = representative_points(layer.geometries)
+        usable = np.all(np.isfinite(points), axis=1)
+        layer.drop(usable.tolist())
+        layer.warn(source, feedback)
+        points = points[usable]
+        self._step(feedback, 60)
+        population = self._population(layer.features, settings.pop_field, feedback)
+        net_dist, green = attach_residential(net, points, settings.max_connector)
+        eucl, _ = nearest_green(points, greens.boundary, greens.contains)
+        n_far = int(np.count_nonzero(~np.isfinite(net_dist) & (green < 0)))
+        if n_far:
+            feedback.pushInfo(self.tr("{} residential features reach no green space on the network.").format(n_far))
+        return Residents(layer.features, layer.geometries, population, net_dist, green, eucl, settings.distance)
 
-        # 6. catchment polygons
-        pieces = reachable_pieces(net.graph, net.dist, net.green, distance)
+    def _population(self, features: list[QgsFeature], pop_field: str, feedback: QgsProcessingFeedback) -> np.ndarray:
+        """Return inhabitants per feature (1 without a field); raise for negative or non-finite values."""
+        if not pop_field:
+            return np.ones(len(features))
+        values = []
+        for feature in features:
+            raw = feature[pop_field]
+            value = to_float(raw)
+            if (value is None and _non_finite(raw)) or (value is not None and value < 0):
+                raise QgsProcessingException(
+                    self.tr(
+                        "Residential feature {} has the population {} in {}: populations must be finite and not "
+                        "negative. Correct the value or choose another POPULATION_FIELD."
+                    ).format(feature.id(), raw, pop_field)
+                )
+            values.append(value)
+        missing = sum(v is None for v in values)
+        if missing:
+            feedback.pushWarning(
+                self.tr("{} residential features have no numeric {}; they count as 0 inhabitants.").format(
+                    missing, pop_field
+                )
+            )
+        population = np.array([v if v is not None else 0.0 for v in values], dtype=float)
+        large = np.flatnonzero(population > PLAUSIBLE_POPULATION)
+        if len(large):
+            feedback.pushWarning(
+                self.tr("{} residential features have more than {:,.0f} inhabitants each (e.g. feature {}: {:,.0f}); "
+                        "check POPULATION_FIELD.").format(
+                    len(large), PLAUSIBLE_POPULATION, features[large[0]].id(), population[large[0]]
+                )
+            )  # fmt: skip
+        return population
+
+    def _catchments(
+        self, net: AccessNetwork, split: SideSplit, greens: Greens, settings: Settings, feedback: QgsProcessingFeedback
+    ) -> list:
+        """Return per green space (polygon, reachable network length), or None when nothing is reachable."""
+        pieces = reachable_pieces(net.graph, net.dist, net.green, settings.distance)
         catchments = []
-        for g in range(len(greens)):
-            self._step(feedback, 70 + 20 * g / max(len(greens), 1))
+        n = len(greens.spaces)
+        for g in range(n):
+            self._step(feedback, 70 + 20 * g / max(n, 1))
             mine = pieces.label == g
             if not np.any(mine):
                 catchments.append(None)
                 continue
             sub = pieces.subset(mine)
-            polygon = catchment_polygon(sub.p0, sub.p1, piece_probes(sub), width, split.barrier_p0, split.barrier_p1)
+            polygon = catchment_polygon(
+                sub.p0, sub.p1, piece_probes(sub, max(1.0, split.barrier_snap + 0.5)), settings.width,
+                split.barrier_p0, split.barrier_p1,
+            )
             catchments.append((polygon, sub.total_length))
+        return catchments
 
-        # 7. write (everything computed: no half-written outputs)
-        pop_per_green = np.zeros(len(greens))
-        if residential is not None:
+    def _write(
+        self,
+        parameters: dict,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+        sources: Sources,
+        settings: Settings,
+        greens: Greens,
+        residents: Residents | None,
+        catchments: list,
+    ) -> dict:
+        """Write all outputs and numbers (everything computed before: no half-written outputs)."""
+        pop_per_green = np.zeros(len(greens.spaces))
+        if residents is not None:
             pop_per_green = population_per_green(
-                residential["green"], residential["population"], residential["served"], len(greens)
+                residents.green, residents.population, residents.served, len(greens.spaces)
             )
-        greens_out = GreenOutputs(greens, [parcel_attributes[g.largest] for g in greens], pop_per_green, catchments)
-        outputs = self._write_greens(parameters, context, feedback, target, greens_src.fields(), greens_out, distance)
-        if residential is not None:
-            outputs.update(
-                self._write_residential(parameters, context, feedback, target, residential_src, residential)
-            )
-            stats = served_statistics(residential["population"], residential["served"], residential["served_eucl"])
-        else:
+        greens_out = GreenOutputs(greens.spaces, greens.attributes, pop_per_green, catchments)
+        outputs = self._write_greens(
+            parameters, context, feedback, sources.target, sources.greens.fields(), greens_out, settings.distance
+        )
+        if residents is None:
             stats = served_statistics(np.zeros(0), np.zeros(0), np.zeros(0))
+        else:
+            outputs.update(
+                self._write_residential(parameters, context, feedback, sources.target, sources.residential, residents)
+            )
+            stats = served_statistics(residents.population, residents.served, residents.served_eucl)
+            feedback.pushInfo(
+                self.tr("Served: {:.0f} of {:.0f} ({}); by straight line: {}").format(
+                    stats.served, stats.total, _percent(stats.share), _percent(stats.share_eucl)
+                )
+            )
         outputs.update(
             SERVED_POPULATION=float(stats.served),
             TOTAL_POPULATION=float(stats.total),
             SERVED_SHARE=to_qvariant(stats.share),
             SERVED_SHARE_EUCLIDEAN=to_qvariant(stats.share_eucl),
         )
-        if residential is not None:
-            feedback.pushInfo(
-                self.tr("Served: {:.0f} of {:.0f} ({}); by straight line: {}").format(
-                    stats.served, stats.total, _percent(stats.share), _percent(stats.share_eucl)
-                )
-            )
         feedback.setProgress(100)
         return outputs
-
-    def _step(self, feedback: QgsProcessingFeedback, progress: float) -> None:
-        if feedback.isCanceled():
-            raise QgsProcessingException(self.tr("Cancelled."))
-        feedback.setProgress(progress)
-
-    def _residential(
-        self,
-        source: QgsProcessingFeatureSource | None,
-        pop_field: str,
-        target: QgsCoordinateReferenceSystem,
-        context: QgsProcessingContext,
-        feedback: QgsProcessingFeedback,
-        net: Any,
-        max_connector: float,
-        distance: float,
-        boundary: tuple,
-        contains: Any,
-    ) -> dict | None:
-        if source is None:
-            return None
-        features, geometries = read_geometries(source, self._transform(source, target, context), feedback)
-        self._step(feedback, 60)
-        points = representative_points(geometries)
-        if pop_field:
-            values = [to_float(f[pop_field]) for f in features]
-            bad = sum(v is None for v in values)
-            if bad:
-                feedback.pushWarning(
-                    self.tr("{} residential features have no numeric {}; they count as 0 inhabitants.").format(
-                        bad, pop_field
-                    )
-                )
-            population = np.array([v if v is not None else 0.0 for v in values], dtype=float)
-        else:
-            population = np.ones(len(features))
-        net_dist, green = attach_residential(net, points, max_connector)
-        eucl, _ = nearest_green(points, boundary, contains)
-        n_far = int(np.count_nonzero(~np.isfinite(net_dist) & (green < 0)))
-        if n_far:
-            feedback.pushInfo(self.tr("{} residential features reach no green space on the network.").format(n_far))
-        return {
-            "features": features,
-            "geometries": geometries,
-            "points": points,
-            "population": population,
-            "net_dist": net_dist,
-            "green": green,
-            "served": np.isfinite(net_dist) & (net_dist <= distance),
-            "eucl": eucl,
-            "served_eucl": np.isfinite(eucl) & (eucl <= distance),
-        }
 
     def _write_greens(
         self,
@@ -470,34 +652,46 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         feedback: QgsProcessingFeedback,
         target: QgsCoordinateReferenceSystem,
         source: QgsProcessingFeatureSource,
-        res: dict,
+        res: Residents,
     ) -> dict:
         results = [QgsField(name, kind) for name, kind in NEW_RESIDENTIAL_FIELDS]
         fields = with_result_fields(source.fields(), results, feedback)
-        sink, dest = self.parameterAsSink(
-            parameters, self.OUTPUT_RESIDENTIAL, context, fields, source.wkbType(), target
-        )
+        wkb_type = source.wkbType()
+        if any(g.isMultipart() for g in res.geometries):  # repaired polygons may fall apart into several
+            wkb_type = QgsWkbTypes.multiType(wkb_type)
+        sink, dest = self.parameterAsSink(parameters, self.OUTPUT_RESIDENTIAL, context, fields, wkb_type, target)
         if sink is None:
             return {self.OUTPUT_RESIDENTIAL: None}
-        net_dist, green, served = res["net_dist"], res["green"], res["served"]
-        eucl, served_eucl = res["eucl"], res["served_eucl"]
+        served, served_eucl = res.served, res.served_eucl
         out = []
-        for i, feature in enumerate(res["features"]):
+        for i, feature in enumerate(res.features):
             attributes = [
                 *feature.attributes(),
-                round(float(net_dist[i]), 2) if np.isfinite(net_dist[i]) else NULL,
-                int(green[i]) + 1 if green[i] >= 0 else NULL,
+                round(float(res.net_dist[i]), 2) if np.isfinite(res.net_dist[i]) else NULL,
+                int(res.green[i]) + 1 if res.green[i] >= 0 else NULL,
                 int(bool(served[i])),
-                round(float(eucl[i]), 2) if np.isfinite(eucl[i]) else NULL,
+                round(float(res.eucl[i]), 2) if np.isfinite(res.eucl[i]) else NULL,
                 int(bool(served_eucl[i])),
             ]
             new = QgsFeature(fields)
-            new.setGeometry(res["geometries"][i])
+            new.setGeometry(res.geometries[i])
             new.setAttributes(attributes)
             out.append(new)
-        sink.addFeatures(out, QgsFeatureSink.FastInsert)
+        if not sink.addFeatures(out, QgsFeatureSink.FastInsert):
+            raise QgsProcessingException(self.writeFeatureError(sink, parameters, self.OUTPUT_RESIDENTIAL))
         style_on_load(context, dest, "residential_served.qml")
         return {self.OUTPUT_RESIDENTIAL: dest}
+
+
+def _non_finite(value: Any) -> bool:
+    """Whether an attribute value is a number that is NaN or infinite (text "inf" included)."""
+    if value is None or value == NULL:
+        return False
+    try:
+        number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        return False
+    return not math.isfinite(number)
 
 
 def _percent(share: float | None) -> str:

@@ -41,8 +41,18 @@ def prepare(osm_file: Path, folder: Path) -> dict[str, str]:
     return {name: result[f"OUTPUT_{name.upper()}"] for name in LAYERS}
 
 
-def params(layers: dict[str, str], barriers: bool = True, residential: bool = True) -> dict:
-    """Parameters of our algorithm on prepared layers (memory outputs)."""
+def raw_buildings(osm_file: Path):  # -> QgsVectorLayer
+    """The town's buildings as GDAL's OSM driver reads them, invalid ones included (memory layer, EPSG:4326)."""
+    from qgis.core import QgsFeatureRequest, QgsVectorLayer
+
+    source = f"/vsigzip/{osm_file}" if osm_file.suffix == ".gz" else str(osm_file)
+    layer = QgsVectorLayer(f"{source}|layername=multipolygons", "raw buildings", "ogr")
+    layer.setSubsetString("building IS NOT NULL")
+    return layer.materialize(QgsFeatureRequest())
+
+
+def params(layers: dict, barriers: bool = True, residential: bool = True) -> dict:
+    """Parameters of our algorithm on prepared layers (memory outputs); ``layers["residential"]`` overrides."""
     p = {
         "NETWORK": layers["network"],
         "GREEN_SPACES": layers["green_spaces"],
@@ -55,7 +65,7 @@ def params(layers: dict[str, str], barriers: bool = True, residential: bool = Tr
     if barriers:
         p.update(BARRIERS=layers["barriers"], CROSSINGS=layers["crossings"])
     if residential:
-        p["RESIDENTIAL"] = layers["buildings"]
+        p["RESIDENTIAL"] = layers.get("residential", layers["buildings"])
     return p
 
 
@@ -162,11 +172,29 @@ def time_native(network, starts, buffer: bool = True) -> tuple[float, float | No
     return service, time.perf_counter() - start, lines.featureCount()
 
 
-def run_case(name: str, layers: dict[str, str], native: bool = True, native_buffer: bool = True) -> dict:
+def time_raw(layers: dict, raw) -> dict:
+    """Our algorithm end to end with the raw OSM buildings: seconds and the invalid ones."""
+    invalid = sum(not f.geometry().isGeosValid() for f in raw.getFeatures())
+    runs = [time_ours({**layers, "residential": raw}) for _ in range(3)]
+    seconds = sorted(s for s, _ in runs)
+    return {
+        "raw_buildings": raw.featureCount(),
+        "raw_invalid": invalid,
+        "ours_raw_s": seconds[1],  # median of three
+        "ours_raw_min_s": seconds[0],
+        "raw_served_share": runs[0][1]["SERVED_SHARE"],
+    }
+
+
+def run_case(
+    name: str, layers: dict[str, str], native: bool = True, native_buffer: bool = True, raw=None
+) -> dict:
     """All timings of one town (``native_buffer`` False: time the native service area only)."""
+    import os
+
     from qgis.core import QgsVectorLayer
 
-    row: dict = {"town": name}
+    row: dict = {"town": name, "load_avg_1min_start": os.getloadavg()[0]}
     network = QgsVectorLayer(layers["network"])
     row["vertices"] = sum(f.geometry().constGet().nCoordinates() for f in network.getFeatures())
     row["buildings"] = QgsVectorLayer(layers["buildings"]).featureCount()
@@ -177,6 +205,8 @@ def run_case(name: str, layers: dict[str, str], native: bool = True, native_buff
     row["served_share"] = result["SERVED_SHARE"]
     row["green_spaces"] = result["OUTPUT_GREEN_SPACES"].featureCount()
     row["traced_peak_mb"] = traced_peak_mb(layers)
+    if raw is not None:
+        row.update(time_raw(layers, raw))
     if native:
         starts = access_points(layers)
         row["access_points"] = starts.featureCount()
@@ -188,7 +218,10 @@ def run_case(name: str, layers: dict[str, str], native: bool = True, native_buff
             row["native_buffer_s"] = buffered
             row["native_s"] = service + buffered
             row["ratio"] = row["native_s"] / row["ours_no_residential_s"]
+            if raw is not None:
+                row["ratio_raw_end_to_end"] = row["native_s"] / row["ours_raw_s"]
     row["peak_rss_mb"] = peak_rss_mb()
+    row["load_avg_1min_end"] = os.getloadavg()[0]
     return row
 
 
@@ -249,7 +282,8 @@ def main(argv: list[str] | None = None) -> None:
             start = time.perf_counter()
             layers = prepare(OSM / CASES[town], folder)
             print(f"{town}: osmwalknetwork {time.perf_counter() - start:.1f} s", flush=True)
-            rows.append(run_case(town, layers, not args.skip_native, town in args.native_buffer))
+            raw = raw_buildings(OSM / CASES[town]) if town == "Kaiserslautern" else None
+            rows.append(run_case(town, layers, not args.skip_native, town in args.native_buffer, raw))
             print(rows[-1], flush=True)
     print(report(rows))
     del plugin, app

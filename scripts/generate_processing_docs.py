@@ -36,6 +36,8 @@ def render(provider) -> str:
             description = param.description()
             if callable(options):
                 description += " (" + ", ".join(f"{i}: {o}" for i, o in enumerate(options())) + ")"
+            if param.help():
+                description += ". " + param.help()
             optional = bool(param.flags() & param.FlagOptional)
             lines.append(
                 f"| `{param.name()}` | {param.type()} | {_cell(description)} | "

@@ -22,7 +22,13 @@ from social_resilience.core.green.access import (
     split_edges,
     standard_values,
 )
-from social_resilience.core.green.barrier_sides import no_barriers, split_barrier_sides
+from social_resilience.core.green.barrier_sides import (
+    AUTOMATIC,
+    GEOMETRIC,
+    TOPOLOGY,
+    no_barriers,
+    split_barrier_sides,
+)
 from social_resilience.core.green.polygons import piece_probes, reachable_pieces
 from social_resilience.core.green.walk_graph import (
     SegmentIndex,
@@ -229,3 +235,88 @@ def test_standards():
     assert standard_values(4, 250.0, 1.5) == (300.0, 1.0)
     with pytest.raises(ValueError, match="Unknown standard"):
         standard_values(9, 1, 1)
+
+
+# -- barriers from another source ---------------------------------------------------------------
+
+RAIL_X = 250.0
+TWO_VERTEX_RAIL = [np.array([[RAIL_X, -50], [RAIL_X, 450]], float)]
+
+
+def test_topology_takes_a_crossing_without_shared_vertex_for_a_bridge_geometric_cuts_it():
+    graph, keys = build_graph(grid_lines())
+    plain = build_access_network(no_barriers(graph), boundary_segments(GREEN), contains, limit=5000.0)
+    home = np.array([[400.0, 0.0]])
+    free, _ = attach_residential(plain, home, 1.0)
+    for mode, expected in ((TOPOLOGY, free[0]), (GEOMETRIC, np.inf), (AUTOMATIC, np.inf)):
+        split = split_barrier_sides(graph, keys, TWO_VERTEX_RAIL, mode=mode)
+        net = build_access_network(split, boundary_segments(GREEN), contains, limit=5000.0)
+        dist, _ = attach_residential(net, home, 1.0)
+        assert dist[0] == expected, mode  # the rail spans the whole grid: no way round
+    split = split_barrier_sides(graph, keys, TWO_VERTEX_RAIL, mode=GEOMETRIC)
+    assert (split.n_topology, split.n_geometric, split.n_cuts, split.n_split) == (0, 1, 5, 5)
+
+
+def test_geometric_cut_reopened_by_a_crossing_and_passed_by_a_bridge():
+    lines = grid_lines()
+    graph, keys = build_graph(lines)
+    home = np.array([[400.0, 0.0]])
+    split = split_barrier_sides(graph, keys, TWO_VERTEX_RAIL, np.array([[RAIL_X + 3.0, 301.0]]), mode=GEOMETRIC)
+    net = build_access_network(split, boundary_segments(GREEN), contains, limit=5000.0)
+    # up to y = 300, west over the crossing to (250, 300), which is 500 m from the green
+    assert attach_residential(net, home, 1.0)[0][0] == pytest.approx(300 + 150 + 500)
+    grade = np.r_[np.zeros(len(lines), bool), True]  # a footbridge along y = 0 between (200, 0) and (300, 0)
+    bridge = np.array([[200.0, 0.0], [250.0, 10.0], [300.0, 0.0]])
+    graph, keys = build_graph([*lines, bridge], grade_separated=grade)
+    net = build_access_network(
+        split_barrier_sides(graph, keys, TWO_VERTEX_RAIL, mode=GEOMETRIC), boundary_segments(GREEN), contains, 5000.0
+    )
+    assert attach_residential(net, home, 1.0)[0][0] == pytest.approx(150 + 2 * np.hypot(50, 10) + 100)
+
+
+def test_node_within_barrier_snap_is_split_without_a_barrier_vertex():
+    graph, keys = build_graph(grid_lines())
+    beside = [np.array([[-100, 202.0], [300.4, 202.0]], float)]  # 2 m north of the row y = 200
+    near = split_barrier_sides(graph, keys, beside, barrier_snap=3.0)
+    far = split_barrier_sides(graph, keys, beside, barrier_snap=1.0)
+    assert near.n_split == 3  # (0, 200), (100, 200), (200, 200); (300, 200) is at the barrier's end
+    assert near.n_cuts == 0  # the streets cross within BARRIER_SNAP of those nodes
+    assert far.n_split == 3  # new nodes where the streets x = 0, 100, 200 cross it; x = 300 meets its end
+    assert far.n_cuts == 4
+    net = build_access_network(near, boundary_segments(GREEN), contains, limit=5000.0)
+    dist, _ = attach_residential(net, np.array([[0.0, 300.0], [50.0, 210.0], [50.0, 190.0]]), max_connector=20.0)
+    assert dist == pytest.approx([850.0, 710.0, 210.0])  # as with the barrier on the centreline
+
+
+def test_connector_searches_past_many_candidates_across_a_barrier():
+    # 40 short ways just across a railway from the home; the only way on its side is 150 m away
+    across = [np.array([[x, 10.0], [x, 30.0]]) for x in np.arange(-40.0, 40.0, 2.0)]
+    mine = np.array([[-75.0, -150.0], [75.0, -150.0]])
+    graph, _ = build_graph([*across, mine])
+    rail = SegmentIndex(np.array([[-100.0, 5.0]]), np.array([[100.0, 5.0]]))
+    index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
+    home = np.array([[0.0, 0.0]])
+    seg, _, conn = attach_points(home, index, 200.0, reject=barrier_rejector(home, graph, rail))
+    assert conn[0] == pytest.approx(150.0)
+    assert graph.xy[graph.u[seg[0]], 1] == -150.0
+
+
+def test_entrance_walk_counts_in_the_distance():
+    graph, _ = build_graph(grid_lines())
+    inner = [[np.array([[120, 120], [180, 120], [180, 180], [120, 180], [120, 120]], float)]]
+    net = build_access_network(
+        no_barriers(graph), boundary_segments(inner), lambda p: points_in_rings(p, inner), 5000.0,
+        entrances=np.array([[150.0, 130.0]]),
+    )  # fmt: skip
+    dist, green = attach_residential(net, np.array([[400.0, 100.0]]), max_connector=1.0)
+    assert dist[0] == pytest.approx(250.0 + 30.0)
+    assert green[0] == 0
+
+
+def test_grade_flags_of_shared_edges():
+    graph, _ = build_graph(
+        [np.array([[0, 0], [10, 0]], float), np.array([[10, 0], [0, 0]], float), np.array([[0, 0], [0, 10]], float)],
+        grade_separated=[True, False, True],
+    )
+    by_end = {tuple(graph.xy[v]): bool(g) for v, g in zip(graph.v, graph.grade)}
+    assert by_end == {(10.0, 0.0): False, (0.0, 10.0): True}  # an at-grade copy keeps the edge at grade

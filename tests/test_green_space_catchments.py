@@ -9,6 +9,7 @@ through ``socialresilience:osmwalknetwork``.
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from qgis.core import (
@@ -16,6 +17,7 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeature,
+    QgsFeatureRequest,
     QgsField,
     QgsGeometry,
     QgsPointXY,
@@ -178,7 +180,7 @@ def test_features_without_geometry_are_reported(provider):
     feedback = Recorder()
     result = run(grid_params(RESIDENTIAL=homes), feedback)
     assert result["TOTAL_POPULATION"] == 2.0
-    assert any("1 features" in w and "no geometry" in w for w in feedback.warnings)
+    assert any("0 invalid geometries repaired" in w and "1 features with a null" in w for w in feedback.warnings)
 
 
 def test_barrier_cuts_off_and_crossing_reconnects(provider):
@@ -213,6 +215,111 @@ def test_bridge_without_shared_vertex_passes_the_barrier(provider):
     params["NETWORK"] = lines_layer([*grid_lines(), bridge])
     rows = residential_rows(run(params))
     assert rows[0]["net_dist_m"] == pytest.approx(50 + 2 * math.hypot(50, 50) + 100, abs=0.02)
+
+
+# -- barriers from another source (BARRIER_MODE) ----------------------------------------------
+
+# One home inside every block, 20 m east of its western street and 35 m north of its southern
+# one, so its nearest way is unique.
+BLOCK_HOMES = [(x + 20.0, y + 35.0) for x in range(0, 400, 100) for y in range(0, 400, 100)]
+
+
+class Messages(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.infos: list[str] = []
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802
+        self.infos.append(info)
+        super().pushInfo(info)
+
+
+def distances(params: dict, feedback: QgsProcessingFeedback | None = None) -> list:
+    rows = residential_rows(run({**params, "RESIDENTIAL": points_layer(BLOCK_HOMES)}, feedback))
+    return [(f["net_dist_m"], f["served"]) for f in rows]
+
+
+def approx_rows(rows: list) -> list:
+    return [(pytest.approx(d, abs=0.01) if d != NULL else NULL, s) for d, s in rows]
+
+
+@pytest.mark.parametrize(
+    ("barrier", "extra", "chosen"),
+    [
+        ([(-100, 200), (300.4, 200)], {}, "0 features by topology, 1 geometric"),  # two vertices on the centreline
+        ([(-100, 203), (300.4, 203)], {"BARRIER_SNAP": 5.0}, "0 features by topology, 1 geometric"),  # 3 m beside
+        ([(-100, 200), (300, 200)], {}, "1 features by topology, 0 geometric"),  # ends on a network node
+    ],
+)
+def test_barrier_from_another_source_equals_the_osm_topology(provider, barrier, extra, chosen):
+    crossing = points_layer([(101.5, 198.0)])
+    osm = distances(grid_params(BARRIERS=lines_layer(BARRIER), CROSSINGS=crossing, BARRIER_MODE=1))
+    assert osm != distances(grid_params())  # the road really costs some homes distance
+    for mode in (0, 1, 2):
+        feedback = Messages()
+        other = distances(grid_params(BARRIERS=lines_layer([barrier]), CROSSINGS=crossing, BARRIER_MODE=mode, **extra),
+                          feedback)  # fmt: skip
+        assert other == approx_rows(osm), mode
+        if mode == 0:
+            assert any(chosen in info for info in feedback.infos)
+
+
+def rail_town(osm_style: bool, bridge: str | None = "yes", crossing: bool = True, **extra) -> dict:
+    """Grid with a road barrier along y = 200 (OSM-style) and a railway along x = 250.
+
+    A footbridge crosses the railway between (200, 100) and (300, 100), a level crossing at
+    (250, 300). OSM-style: the railway, the rows and the road barrier share a vertex at x = 250;
+    otherwise the railway is a two-vertex line from another source.
+    """
+    xs = [0, 100, 200, 250, 300, 400] if osm_style else [0, 100, 200, 300, 400]
+    rows = [[(x, y) for x in xs] for y in range(0, 500, 100)]
+    cols = [[(x, y) for y in range(0, 500, 100)] for x in range(0, 500, 100)]
+    footbridge = [(200, 100), (240, 130), (260, 130), (300, 100)]
+    fields = [("bridge", QVariant.String)]
+    values = [[NULL]] * (len(rows) + len(cols)) + [[bridge if bridge else NULL]]
+    network = _layer("LineString", [QgsGeometry.fromPolylineXY([_xy(x, y) for x, y in line])
+                                    for line in [*rows, *cols, footbridge]], UTM, fields, values)  # fmt: skip
+    road = [(-100, 200), (0, 200), (100, 200), (200, 200), (250, 200), (300, 200)]
+    rail = [(250, -50), *[(250, y) for y in range(0, 500, 100)], (250, 450)] if osm_style else [(250, -50), (250, 450)]
+    params = grid_params(NETWORK=network, BARRIERS=lines_layer([road if osm_style else BARRIER[0], rail]), **extra)
+    if crossing:
+        params["CROSSINGS"] = points_layer([(250, 300)])
+    return params
+
+
+def test_railway_with_footbridge_and_level_crossing_equals_the_osm_topology(provider):
+    osm = distances(rail_town(True, BARRIER_MODE=1))
+    feedback = Messages()
+    automatic = distances(rail_town(False, BARRIER_MODE=0), feedback)
+    assert automatic == approx_rows(osm)
+    assert any("1 features by topology, 1 geometric" in info for info in feedback.infos)
+    assert distances(rail_town(False, BARRIER_MODE=2)) == approx_rows(osm)
+    east = [i for i, (x, _) in enumerate(BLOCK_HOMES) if x > 250]
+    # topology alone takes the two-vertex railway for a bridge everywhere: too short
+    topology = distances(rail_town(False, BARRIER_MODE=1))
+    assert all(topology[i][0] < osm[i][0] - 1 for i in east if osm[i][0] != NULL)
+    # without the bridge attribute the footbridge is cut; without the crossing, so is the street
+    no_bridge = distances(rail_town(False, bridge=None, BARRIER_MODE=0))
+    no_crossing = distances(rail_town(False, crossing=False, BARRIER_MODE=0))
+    home = BLOCK_HOMES.index((320.0, 135.0))  # beside the footbridge's eastern end
+    assert osm[home][0] == pytest.approx(50 + 100 + 100 + 2 * math.hypot(40, 30) + 20 + 35 + 20, abs=0.01)
+    # without the bridge attribute the footbridge is cut too, and the road barrier along y = 200
+    # keeps the west from the level crossing: the whole east is cut off
+    assert all(no_bridge[i][0] == NULL for i in east)
+    assert all(osm[i][0] != NULL for i in east)
+    assert no_crossing[home][0] == pytest.approx(osm[home][0], abs=0.01)
+    # north of the road and west of the railway: over the footbridge, round the road's end at
+    # (300, 200) and back west over the level crossing, which nothing else replaces
+    north_west = BLOCK_HOMES.index((220.0, 335.0))
+    assert osm[north_west][0] == pytest.approx(425.0 - 20 - 35 + 100 + 100 + 100 + 20 + 35, abs=0.01)
+    assert no_crossing[north_west][0] == NULL
+
+
+def test_barrier_touching_nothing_is_reported(provider):
+    feedback = Messages()
+    far = lines_layer([[(1000, 1000), (1100, 1000)], BARRIER[0]])
+    run(grid_params(BARRIERS=far, RESIDENTIAL=points_layer([(0, 300)])), feedback)
+    assert any("1 barrier features touch the network nowhere" in w for w in feedback.warnings)
 
 
 def test_geographic_and_mixed_crs_give_metres(provider):
@@ -282,7 +389,8 @@ def test_entrance_gives_access_to_a_park_away_from_the_network(provider):
     entrance = points_layer([(150, 110)])
     params = grid_params(GREEN_SPACES=inner, MIN_AREA_HA=0.0, RESIDENTIAL=homes, ENTRANCES=entrance)
     with_entrance = residential_rows(run(params))
-    assert with_entrance[0]["net_dist_m"] == pytest.approx(250.0)
+    # 250 m along the ways to (150, 100) plus the entrance's own 10 m walk to the network
+    assert with_entrance[0]["net_dist_m"] == pytest.approx(260.0)
 
 
 @pytest.mark.parametrize(
@@ -302,6 +410,70 @@ def test_bad_input_is_rejected_with_a_clear_message(provider, tmp_path, change, 
     with pytest.raises(QgsProcessingException, match=message):
         run(params)
     assert not out.exists()  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("value", "feature"),
+    [(-3.0, 2), (float("nan"), 1), (float("inf"), 2), ("-inf", 1)],
+)
+def test_negative_or_non_finite_population_is_an_error_naming_the_feature(provider, tmp_path, value, feature):
+    values = [[10.0], [20.0]]
+    values[feature - 1] = [value]
+    kind = QVariant.String if isinstance(value, str) else QVariant.Double
+    homes = points_layer([(100, 0), (400, 400)], fields=[("pop", kind)], values=values)
+    out = tmp_path / "residential.gpkg"
+    params = grid_params(RESIDENTIAL=homes, POPULATION_FIELD="pop", OUTPUT_RESIDENTIAL=str(out))
+    with pytest.raises(QgsProcessingException, match=f"Residential feature {feature} has the population"):
+        run(params)
+    assert not out.exists()
+
+
+def test_implausibly_large_population_is_a_warning(provider):
+    homes = points_layer([(100, 0), (400, 400)], fields=[("pop", QVariant.Double)], values=[[25_000.0], [3.0]])
+    feedback = Recorder()
+    result = run(grid_params(RESIDENTIAL=homes, POPULATION_FIELD="pop"), feedback)
+    assert result["TOTAL_POPULATION"] == 25_003.0
+    assert any("1 residential features have more than 10,000 inhabitants" in w for w in feedback.warnings)
+
+
+def bow_tie(x0: float, y0: float, size: float = 60.0) -> QgsGeometry:
+    """An invalid self-intersecting square (two triangles meeting in a point)."""
+    ring = [(x0, y0), (x0 + size, y0 + size), (x0 + size, y0), (x0, y0 + size), (x0, y0)]
+    return QgsGeometry.fromPolygonXY([[_xy(x, y) for x, y in ring]])
+
+
+def test_invalid_and_empty_geometries_of_every_input_are_repaired_or_left_out(provider, tmp_path):
+    """Users' layers: bow ties, features without geometry, NaN points; one warning per layer."""
+    nan_point = QgsGeometry.fromPointXY(QgsPointXY(float("nan"), float("nan")))
+    network = _layer("LineString", [QgsGeometry.fromPolylineXY([_xy(x, y) for x, y in line]) for line in grid_lines()]
+                     + [QgsGeometry()])  # fmt: skip
+    greens = _layer("Polygon", [bow_tie(-50, -50, 100), QgsGeometry()])  # repaired: two 0.25 ha triangles
+    barriers = _layer("LineString", [QgsGeometry.fromPolylineXY([_xy(x, y) for x, y in BARRIER[0]]), QgsGeometry()])
+    crossings = _layer("Point", [QgsGeometry.fromPointXY(_xy(101.5, 198.0)), nan_point])
+    entrances = _layer("Point", [nan_point])
+    homes = _layer("Polygon", [bow_tie(110, 10, 20), square(210, 10, 230, 30), QgsGeometry()])
+    feedback = Recorder()
+    out = tmp_path / "homes.shp"
+    params = grid_params(NETWORK=network, GREEN_SPACES=greens, BARRIERS=barriers, CROSSINGS=crossings,
+                         ENTRANCES=entrances, RESIDENTIAL=homes, OUTPUT_RESIDENTIAL=str(out))  # fmt: skip
+    result = run(params, feedback)
+    pattern = r"(\w+): (\d+) invalid geometries repaired .*, (\d+) features with"
+    reports = [re.match(pattern, w) for w in feedback.warnings]
+    counts = sorted((m.group(1), int(m.group(2)), int(m.group(3))) for m in reports if m)
+    assert counts == sorted([("linestring", 0, 1), ("linestring", 0, 1), ("point", 0, 1), ("point", 0, 1),
+                             ("polygon", 1, 1), ("polygon", 1, 1)])  # fmt: skip  # six layers, one warning each
+    greens_out = list(result["OUTPUT_GREEN_SPACES"].getFeatures())
+    assert [g["area_ha"] for g in greens_out] == [pytest.approx(0.5)]  # the union of the two triangles
+    written = QgsVectorLayer(str(out), "homes", "ogr")
+    assert written.featureCount() == 2  # the repaired bow tie (two triangles) and the square
+    assert all(f.geometry().isGeosValid() for f in written.getFeatures())
+    # the same as with the repaired geometries given as valid input
+    valid_homes = _layer("MultiPolygon", [bow_tie(110, 10, 20).makeValid(), square(210, 10, 230, 30)])
+    valid_greens = _layer("Polygon", [bow_tie(-50, -50, 100).makeValid()])
+    repaired = grid_params(GREEN_SPACES=valid_greens, BARRIERS=barriers, CROSSINGS=crossings, RESIDENTIAL=valid_homes)
+    expected = [f["net_dist_m"] for f in residential_rows(run(repaired))]
+    assert all(isinstance(d, float) for d in expected)
+    assert [f["net_dist_m"] for f in written.getFeatures()] == pytest.approx(expected)
 
 
 def test_cancel_stops_the_run(provider):
@@ -462,6 +634,8 @@ def test_berlin_siegessaeule_is_reached_through_the_underpasses(osm):
     barred = residential_rows(run(osm_params(layers, RESIDENTIAL=home)))[0]
     assert plain != NULL
     assert barred["net_dist_m"] == pytest.approx(plain)  # tunnels pass under the roundabout: no shared node
+    geometric = residential_rows(run(osm_params(layers, RESIDENTIAL=home, BARRIER_MODE=2)))[0]
+    assert geometric["net_dist_m"] == pytest.approx(plain)  # and by their tunnel attribute, as osmwalknetwork writes it
     no_tunnels = QgsVectorLayer(layers["network"], "n", "ogr")
     no_tunnels.setSubsetString("tunnel IS NULL")
     cut = residential_rows(run(osm_params(layers, NETWORK=no_tunnels, RESIDENTIAL=home)))[0]
@@ -554,3 +728,80 @@ def test_benchmark_module_runs_on_the_sample_town(provider, sample_town):
     assert row["native_s"] > row["native_service_s"] > 0
     assert row["traced_peak_mb"] > 0
     assert "| ours_s |" in bench.report([row])
+
+
+def served_ids(result: dict) -> set[str]:
+    return {f["osm_id"] for f in residential_rows(result) if f["served"]}
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_kaiserslautern_simplified_barriers_serve_the_same_set(osm):
+    """Barriers from another source: the OSM barriers simplified by 5 m share few vertices with the network."""
+    import processing
+
+    layers = osm("kaiserslautern.osm.gz")
+    simplified = processing.run(
+        "native:simplifygeometries",
+        {"INPUT": layers["barriers"], "METHOD": 0, "TOLERANCE": 5.0, "OUTPUT": "TEMPORARY_OUTPUT"},
+    )["OUTPUT"]
+    vertices = lambda layer: sum(f.geometry().constGet().nCoordinates() for f in layer.getFeatures())  # noqa: E731
+    assert vertices(simplified) < 0.5 * vertices(QgsVectorLayer(layers["barriers"], "b", "ogr"))
+    original = served_ids(run(osm_params(layers, RESIDENTIAL=layers["buildings"])))
+    copied = served_ids(run(osm_params(layers, BARRIERS=simplified, BARRIER_SNAP=5.0, RESIDENTIAL=layers["buildings"])))
+    unbarred = served_ids(run(osm_params(layers, barriers=False, RESIDENTIAL=layers["buildings"])))
+    assert len(original) > 2000
+    assert len(original ^ unbarred) > 0.03 * len(original)  # the barriers matter here
+    assert len(original ^ copied) <= 0.01 * len(original)
+
+
+def raw_osm_buildings() -> QgsVectorLayer:
+    """The buildings of the Kaiserslautern extract as GDAL reads them (EPSG:4326, invalid ones included)."""
+    path = shared_data("osm", "kaiserslautern.osm.gz")
+    layer = QgsVectorLayer(f"/vsigzip/{path}|layername=multipolygons", "raw buildings", "ogr")
+    assert layer.setSubsetString("building IS NOT NULL")
+    return layer
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_kaiserslautern_raw_osm_buildings_run_and_the_invalid_ones_are_counted(osm):
+    layers = osm("kaiserslautern.osm.gz")
+    raw = raw_osm_buildings().materialize(QgsFeatureRequest())
+    invalid = sum(not f.geometry().isGeosValid() for f in raw.getFeatures())
+    flat = sum(f.geometry().isGeosValid() and f.geometry().area() == 0 for f in raw.getFeatures())
+    assert invalid > 0
+    assert flat > 0  # OSM ways of two nodes: "valid" polygons without area
+    feedback = Recorder()
+    result = run(osm_params(layers, RESIDENTIAL=raw), feedback)
+    counts = [re.search(r"(\d+) invalid geometries repaired .*, (\d+) features with", w) for w in feedback.warnings]
+    repaired, left_out = next(map(int, m.groups()) for m in counts if m)
+    assert repaired > 0
+    assert repaired + left_out == invalid + flat  # the invalid ones are repaired or, without area, left out
+    rows = residential_rows(result)
+    assert len(rows) == raw.featureCount() - left_out > 15_000
+    assert all(f.geometry().isGeosValid() for f in rows)
+    prepared = run(osm_params(layers, RESIDENTIAL=layers["buildings"]))
+    assert result["SERVED_SHARE"] == pytest.approx(prepared["SERVED_SHARE"], abs=0.005)
+
+
+@pytest.mark.shared_data
+def test_ways_meeting_at_an_inner_vertex_are_connected(osm):
+    """OSM way 113949656 (service) starts on the fifth vertex of Lauterstraße (way 153533459).
+
+    The first home lies on that vertex, so exactly on the barrier line of Lauterstraße.
+    """
+    layers = osm("kaiserslautern.osm.gz")
+    network = QgsVectorLayer(layers["network"], "n", "ogr")
+    ways = {f["osm_id"]: f.geometry() for f in network.getFeatures() if f["osm_id"] in ("113949656", "153533459")}
+    shared = ways["113949656"].vertexAt(0)
+    assert ways["153533459"].vertexAt(4) == shared
+    step = ways["113949656"].interpolate(20.0).asPoint()
+    homes = QgsVectorLayer(f"Point?crs={network.crs().authid()}", "homes", "memory")
+    homes.dataProvider().addFeatures([_point_feature(shared.x(), shared.y()), _point_feature(step.x(), step.y())])
+    for barriers in (False, True):
+        rows = residential_rows(run(osm_params(layers, barriers=barriers, RESIDENTIAL=homes)))
+        at_vertex, on_service = (f["net_dist_m"] for f in rows)
+        assert isinstance(at_vertex, float)
+        assert isinstance(on_service, float)
+        assert abs(on_service - at_vertex) <= 20.0 + 0.05  # 20 m apart on the service way

@@ -12,12 +12,14 @@ import numpy as np
 
 from .barrier_sides import SideSplit, probe_points, side_of
 from .walk_graph import (
+    SNAP,
     Rejector,
     SegmentIndex,
     WalkGraph,
     attach_points,
     project_on_segments,
     segment_intersection_params,
+    split_edges,
 )
 
 #: (distance m, minimum area ha) of the ``STANDARD`` enum: 0 custom (the given values),
@@ -55,46 +57,6 @@ def cluster_labels(n: int, pairs_a: np.ndarray, pairs_b: np.ndarray) -> np.ndarr
     matrix = coo_matrix((ones, (np.asarray(pairs_a), np.asarray(pairs_b))), shape=(n, n)).tocsr()
     _, labels = connected_components(matrix, directed=False)
     return labels.astype(np.int64)
-
-
-def split_edges(graph: WalkGraph, edge: np.ndarray, t: np.ndarray, tol: float = 1e-9) -> tuple[WalkGraph, np.ndarray]:
-    """Insert nodes on edges at fractions ``t``; return the new graph and the node of each point.
-
-    Points at an edge end (``t`` within ``tol`` of 0 or 1) use the end node. Split edges
-    are replaced by their pieces; every other edge keeps its index.
-    """
-    edge = np.asarray(edge, dtype=np.int64)
-    t = np.asarray(t, dtype=float)
-    node = np.where(t <= tol, graph.u[edge], graph.v[edge]) if len(edge) else np.zeros(0, np.int64)
-    inner = (t > tol) & (t < 1 - tol)
-    if not np.any(inner):
-        return graph, node
-    e_in, t_in = edge[inner], t[inner]
-    uniq, inverse = np.unique(np.column_stack([e_in, t_in]), axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    ue, ut = uniq[:, 0].astype(np.int64), uniq[:, 1]
-    n0 = graph.n_nodes
-    new_ids = n0 + np.arange(len(ue))
-    xy_new = graph.xy[graph.u[ue]] + ut[:, None] * (graph.xy[graph.v[ue]] - graph.xy[graph.u[ue]])
-    first = np.r_[True, ue[1:] != ue[:-1]]
-    last = np.r_[ue[1:] != ue[:-1], True]
-    prev_node = np.where(first, graph.u[ue], np.r_[0, new_ids[:-1]])
-    prev_t = np.where(first, 0.0, np.r_[0.0, ut[:-1]])
-    piece_u = np.concatenate([prev_node, new_ids[last]])
-    piece_v = np.concatenate([new_ids, graph.v[ue[last]]])
-    piece_edge = np.concatenate([ue, ue[last]])
-    piece_frac = np.concatenate([ut - prev_t, 1.0 - ut[last]])
-    keep = np.ones(graph.n_edges, dtype=bool)
-    keep[ue] = False
-    split = WalkGraph(
-        xy=np.vstack([graph.xy, xy_new]),
-        u=np.concatenate([graph.u[keep], piece_u]),
-        v=np.concatenate([graph.v[keep], piece_v]),
-        length=np.concatenate([graph.length[keep], graph.length[piece_edge] * piece_frac]),
-        side=np.concatenate([graph.side[keep], graph.side[piece_edge]]),
-    )
-    node[inner] = new_ids[inverse]
-    return split, node
 
 
 def adjacency(graph: WalkGraph):  # -> scipy.sparse.csr_matrix
@@ -247,6 +209,7 @@ class AccessNetwork:
     green: np.ndarray
     sources: np.ndarray
     barrier_index: SegmentIndex | None
+    along_offset: float = 0.0
 
 
 def edge_boundary_hits(
@@ -305,20 +268,74 @@ def nearest_green(
     return dist, green
 
 
-def barrier_rejector(points: np.ndarray, graph: WalkGraph, barrier_index: SegmentIndex | None) -> Rejector:
-    """Refuse attachments across a barrier: connectors crossing one, or a barrier edge's far-side copy."""
+def barrier_rejector(
+    points: np.ndarray, graph: WalkGraph, barrier_index: SegmentIndex | None, along_offset: float = 0.0
+) -> Rejector:
+    """Refuse attachments across a barrier: connectors crossing one, or a barrier edge's far-side copy.
+
+    A copy of an edge along a barrier stands for the walk on its side, up to ``along_offset`` m
+    from the edge (a barrier a few metres beside the road centreline): the connector is tested
+    up to a point that far to the copy's side.
+    """
 
     def reject(ids: np.ndarray, seg: np.ndarray, proj: np.ndarray) -> np.ndarray:
         bad = np.zeros(len(ids), dtype=bool)
         along = graph.side[seg] != 0
+        target = np.array(proj, dtype=float, copy=True)
         if np.any(along):
-            s = side_of(points[ids[along]], graph.xy[graph.u[seg[along]]], graph.xy[graph.v[seg[along]]])
-            bad[along] = s * graph.side[seg[along]] < 0
+            p0, p1 = graph.xy[graph.u[seg[along]]], graph.xy[graph.v[seg[along]]]
+            side = graph.side[seg[along]]
+            bad[along] = side_of(points[ids[along]], p0, p1) * side < 0
+            d = p1 - p0
+            left = np.column_stack([-d[:, 1], d[:, 0]]) / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
+            target[along] += left * (side * (along_offset + 0.01))[:, None]
         if barrier_index is not None:
-            bad |= barrier_index.crossed(points[ids], proj)
+            bad |= barrier_index.crossed(points[ids], target, start_tol=SNAP)  # a point on a barrier may leave it
         return bad
 
     return reject
+
+
+def entrance_access(
+    graph: WalkGraph,
+    entrances: np.ndarray,
+    boundary: tuple[np.ndarray, np.ndarray, np.ndarray],
+    contains: ContainFn,
+    barrier_index: SegmentIndex | None,
+    entrance_snap: float = 50.0,
+    along_offset: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Entrances within ``entrance_snap`` m of a green space, snapped to the network on their side.
+
+    Returns (edge, fraction, green index, entrance xy, walk from the entrance to the network).
+    """
+    entrances = np.asarray(entrances, dtype=float).reshape(-1, 2)
+    d_green, g_green = nearest_green(entrances, boundary, contains)
+    pts, green = entrances[d_green <= entrance_snap], g_green[d_green <= entrance_snap]
+    index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
+    reject = barrier_rejector(pts, graph, barrier_index, along_offset)
+    seg, t, walk = attach_points(pts, index, entrance_snap, reject=reject)
+    got = seg >= 0
+    return seg[got], t[got], green[got], pts[got], walk[got]
+
+
+def with_entrance_walks(
+    graph: WalkGraph, at_node: np.ndarray, xy: np.ndarray, walk: np.ndarray
+) -> tuple[WalkGraph, np.ndarray]:
+    """Add each entrance as a node joined to its network point by an edge of its walk length.
+
+    Returns the graph and the entrance nodes (dead ends: no way passes through them).
+    """
+    nodes = graph.n_nodes + np.arange(len(xy))
+    extended = WalkGraph(
+        xy=np.vstack([graph.xy, xy]),
+        u=np.concatenate([graph.u, nodes]),
+        v=np.concatenate([graph.v, at_node]),
+        length=np.concatenate([graph.length, walk]),
+        side=np.concatenate([graph.side, np.zeros(len(xy), np.int8)]),
+        grade=np.concatenate([graph.grade, np.zeros(len(xy), bool)]),
+    )
+    return extended, nodes
 
 
 def build_access_network(
@@ -333,7 +350,8 @@ def build_access_network(
 
     Access points: node copies inside or on a green space (tested at a probe point on the
     copy's own side), points where edges cross a green-space boundary, and entrances within
-    ``entrance_snap`` m of a green space, snapped to the nearest network point on their side.
+    ``entrance_snap`` m of a green space, joined to the nearest network point on their side by
+    an edge as long as the walk there (so the walk counts in every distance).
     """
     graph = split.graph
     barrier_index = SegmentIndex(split.barrier_p0, split.barrier_p1) if len(split.barrier_p0) else None
@@ -341,24 +359,21 @@ def build_access_network(
     src_nodes = np.flatnonzero(node_green >= 0)
     src_green = node_green[src_nodes]
     e_edge, e_t, e_green = edge_boundary_hits(graph, *boundary)
+    n_hits = len(e_edge)
+    ent_xy, ent_walk, ent_green = np.zeros((0, 2)), np.zeros(0), np.zeros(0, np.int64)
     if entrances is not None and len(entrances) and graph.n_edges:
-        entrances = np.asarray(entrances, dtype=float).reshape(-1, 2)
-        d_green, g_green = nearest_green(entrances, boundary, contains)
-        ok = d_green <= entrance_snap
-        pts = entrances[ok]
-        index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
-        seg, t, _ = attach_points(pts, index, entrance_snap, reject=barrier_rejector(pts, graph, barrier_index))
-        got = seg >= 0
-        e_edge = np.concatenate([e_edge, seg[got]])
-        e_t = np.concatenate([e_t, t[got]])
-        e_green = np.concatenate([e_green, g_green[ok][got]])
+        seg, t, ent_green, ent_xy, ent_walk = entrance_access(
+            graph, entrances, boundary, contains, barrier_index, entrance_snap, split.barrier_snap
+        )
+        e_edge, e_t = np.concatenate([e_edge, seg]), np.concatenate([e_t, t])
     final, hit_nodes = split_edges(graph, e_edge, e_t)
-    sources = np.concatenate([src_nodes, hit_nodes]).astype(np.int64)
+    final, entrance_nodes = with_entrance_walks(final, hit_nodes[n_hits:], ent_xy, ent_walk)
+    sources = np.concatenate([src_nodes, hit_nodes[:n_hits], entrance_nodes]).astype(np.int64)
     green_of_node = np.full(final.n_nodes, -1, dtype=np.int64)
-    green_of_node[sources] = np.concatenate([src_green, e_green])
+    green_of_node[sources] = np.concatenate([src_green, e_green, ent_green])
     dist, origin = nearest_source(final, sources, limit)
     green = np.where(origin >= 0, green_of_node[np.maximum(origin, 0)], -1)
-    return AccessNetwork(final, dist, green, np.unique(sources), barrier_index)
+    return AccessNetwork(final, dist, green, np.unique(sources), barrier_index, split.barrier_snap)
 
 
 def attach_residential(net: AccessNetwork, points: np.ndarray, max_connector: float) -> tuple[np.ndarray, np.ndarray]:
@@ -372,6 +387,6 @@ def attach_residential(net: AccessNetwork, points: np.ndarray, max_connector: fl
     if not len(points) or not graph.n_edges:
         return np.full(len(points), np.inf), np.full(len(points), -1, dtype=np.int64)
     index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
-    reject = barrier_rejector(points, graph, net.barrier_index)
+    reject = barrier_rejector(points, graph, net.barrier_index, net.along_offset)
     seg, t, conn = attach_points(points, index, max_connector, reject=reject)
     return point_distances(graph, net.dist, net.green, seg, t, conn)

@@ -5,8 +5,15 @@ angular sectors (two for a barrier passing through, three at a T-junction of bar
 The node gets one copy per sector; an ordinary edge attaches to the copy of the sector its
 direction lies in; an edge running along the barrier is duplicated (one copy per side,
 like a sidewalk left and right). At a crossing and at the end of a barrier there is one
-sector only, so the sides join there. Ways that cross a barrier without a shared vertex
-are grade-separated and unaffected.
+sector only, so the sides join there.
+
+A node is on a barrier when it lies within ``barrier_snap`` of a barrier line, whether or
+not the barrier has a vertex there. How a way that crosses a barrier line elsewhere is
+treated depends on the barrier's mode: topology (OpenStreetMap: a crossing without a shared
+vertex is a bridge or underpass, so it passes) or geometric (barriers from another source:
+the way is cut at the intersection by a new node on the barrier, unless it is a bridge or
+tunnel). The automatic mode takes topology for a barrier that shares a vertex with the
+network, else geometric.
 """
 
 from __future__ import annotations
@@ -16,18 +23,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .walk_graph import SNAP, WalkGraph, line_segments, lookup_keys, unique_undirected, unpack_keys
+from .walk_graph import SNAP, SegmentIndex, WalkGraph, lookup_keys, pack_keys, project_on_segments, split_edges
+from .walk_graph import segment_intersection_params as _intersections
 
 TWO_PI = 2.0 * np.pi
+#: ``BARRIER_MODE`` values.
+AUTOMATIC, TOPOLOGY, GEOMETRIC = 0, 1, 2
+#: Default distance (m) within which a network node counts as lying on a barrier line.
+BARRIER_SNAP = 1.0
+#: Barrier directions at a node closer than this (radians) are one direction.
+ANGLE_TOL = 0.1
+#: Barrier segments up to this much (m) farther from a node than the nearest one also split it.
+NEAREST_TOL = 0.1
 
 
 @dataclass
 class SideSplit:
     """Result of :func:`split_barrier_sides`.
 
-    ``graph`` has one node per copy; ``copy_node`` maps copies to the original node;
-    ``probe_angle`` is the direction of the bisector of a copy's sector (NaN for unsplit
-    nodes): a point a little way along it lies on that copy's side.
+    ``graph`` has one node per copy; ``copy_node`` maps copies to the node of the network
+    after cutting (the first nodes are those of the input graph, in order); ``probe_angle``
+    is the direction of the bisector of a copy's sector (NaN for unsplit nodes): a point a
+    little way along it lies on that copy's side. The counts are for the log.
     """
 
     graph: WalkGraph
@@ -37,12 +54,321 @@ class SideSplit:
     n_crossings: int
     barrier_p0: np.ndarray
     barrier_p1: np.ndarray
+    n_topology: int = 0
+    n_geometric: int = 0
+    n_cuts: int = 0
+    n_untouched: int = 0
+    barrier_snap: float = 0.0
+
+
+@dataclass
+class BarrierSegments:
+    """Barrier lines as segments, with the barrier feature and mode of each segment."""
+
+    p0: np.ndarray
+    p1: np.ndarray
+    feature: np.ndarray
+    geometric: np.ndarray
+
+    @classmethod
+    def from_lines(
+        cls, lines: Sequence[np.ndarray], line_feature: np.ndarray, geometric_feature: np.ndarray
+    ) -> BarrierSegments:
+        """Segments of ``lines``; ``line_feature`` is the feature of each line."""
+        parts = [np.asarray(line, dtype=float).reshape(-1, 2) for line in lines]
+        p0 = [p[:-1] for p in parts if len(p) >= 2]
+        p1 = [p[1:] for p in parts if len(p) >= 2]
+        owner = [np.full(len(p) - 1, f) for p, f in zip(parts, line_feature) if len(p) >= 2]
+        if not p0:
+            return cls(np.zeros((0, 2)), np.zeros((0, 2)), np.zeros(0, np.int64), np.zeros(0, bool))
+        p0c, p1c, fc = np.concatenate(p0), np.concatenate(p1), np.concatenate(owner).astype(np.int64)
+        keep = np.hypot(*(p1c - p0c).T) > 0
+        return cls(p0c[keep], p1c[keep], fc[keep], np.asarray(geometric_feature, bool)[fc[keep]])
 
 
 def _angles(dxy: np.ndarray) -> np.ndarray:
     a = np.arctan2(dxy[:, 1], dxy[:, 0])
     a = np.where(a < 0, a + TWO_PI, a)
     return np.where(a >= TWO_PI, a - TWO_PI, a)
+
+
+def geometric_features(
+    node_keys: np.ndarray,
+    lines: Sequence[np.ndarray],
+    line_feature: np.ndarray,
+    mode: int,
+    snap: float = SNAP,
+) -> np.ndarray:
+    """Per barrier feature: True where it is treated geometrically under ``mode``.
+
+    Automatic: geometric unless the feature shares at least one vertex with the network.
+    """
+    n_features = int(line_feature.max()) + 1 if len(line_feature) else 0
+    if mode != AUTOMATIC:
+        return np.full(n_features, mode == GEOMETRIC)
+    shares = np.zeros(n_features, dtype=bool)
+    for line, feature in zip(lines, line_feature):
+        xy = np.asarray(line, dtype=float).reshape(-1, 2)
+        if len(xy) and not shares[feature]:
+            shares[feature] = bool(np.any(lookup_keys(node_keys, pack_keys(xy, snap)) >= 0))
+    return ~shares
+
+
+def cut_at_barriers(graph: WalkGraph, barriers: BarrierSegments, barrier_snap: float) -> tuple[WalkGraph, np.ndarray]:
+    """Insert a node where an at-grade edge crosses a geometric barrier segment.
+
+    Intersections within ``barrier_snap`` of an edge's end are left out: that end lies on the
+    barrier and is split there. Returns the new graph and the barrier feature of each cut.
+    """
+    geo = np.flatnonzero(barriers.geometric)
+    edges = np.flatnonzero(~graph.grade)
+    if not len(geo) or not len(edges):
+        return graph, np.zeros(0, np.int64)
+    a0, a1 = graph.xy[graph.u[edges]], graph.xy[graph.v[edges]]
+    index = SegmentIndex(barriers.p0[geo], barriers.p1[geo])
+    qi, si = index.pairs_near_segments(a0, a1)
+    hit, t = _intersections(a0[qi], a1[qi], index.p0[si], index.p1[si])
+    length = graph.length[edges[qi]]
+    tol = max(barrier_snap, SNAP)
+    t = np.where(hit, t, 0.0)
+    keep = hit & (t * length > tol) & ((1.0 - t) * length > tol)
+    cut, _ = split_edges(graph, edges[qi[keep]], t[keep])
+    return cut, barriers.feature[geo[si[keep]]]
+
+
+def barrier_directions(
+    graph: WalkGraph, barriers: BarrierSegments, barrier_snap: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Barrier directions at the nodes on a barrier: (node, angle, barrier feature) per direction.
+
+    A node within ``barrier_snap`` of a segment's end takes the segment's direction away from
+    that end; elsewhere on the segment both directions. A node whose every edge is a bridge or
+    tunnel is on a barrier only at a vertex it shares with it (a road bridge that is itself a
+    barrier). Only the barrier segments nearest to the node count (all of them where barriers
+    meet at the node; one where two barrier lines pass within ``barrier_snap``, as the two
+    carriageways of a road). Nearly equal directions at a node count once.
+    """
+    at_grade = np.zeros(graph.n_nodes, dtype=bool)
+    at_grade[graph.u[~graph.grade]] = True
+    at_grade[graph.v[~graph.grade]] = True
+    empty = np.zeros(0, np.int64)
+    if not len(barriers.p0) or not graph.n_nodes:
+        return empty, np.zeros(0), empty
+    index = SegmentIndex(barriers.p0, barriers.p1)
+    xy = graph.xy
+    qi, si = index.pairs_near_segments(xy, xy, margin=barrier_snap)
+    t, _, dist = project_on_segments(xy[qi], barriers.p0[si], barriers.p1[si])
+    tol = np.where(at_grade[qi], max(barrier_snap, SNAP), SNAP)
+    length = np.hypot(*(barriers.p1[si] - barriers.p0[si]).T)
+    to_start, to_end = t * length, (1.0 - t) * length
+    at_vertex = np.minimum(to_start, to_end) <= SNAP
+    near = (dist <= tol) & (at_grade[qi] | at_vertex)
+    nearest = np.full(graph.n_nodes, np.inf)
+    np.minimum.at(nearest, qi[near], dist[near])
+    near &= dist <= nearest[qi] + NEAREST_TOL  # only the nearest barrier line counts
+    qi, si, to_start, to_end, tol = qi[near], si[near], to_start[near], to_end[near], tol[near]
+    at_start = (to_start <= tol) & (to_start <= to_end)
+    at_end = (to_end <= tol) & ~at_start
+    forward = _angles(barriers.p1[si] - barriers.p0[si])
+    backward = np.where(forward >= np.pi, forward - np.pi, forward + np.pi)
+    use_fwd, use_bwd = ~at_end, ~at_start
+    node = np.concatenate([qi[use_fwd], qi[use_bwd]])
+    angle = np.concatenate([forward[use_fwd], backward[use_bwd]])
+    feature = np.concatenate([barriers.feature[si[use_fwd]], barriers.feature[si[use_bwd]]])
+    return _distinct_directions(node, angle, feature)
+
+
+def _distinct_directions(
+    node: np.ndarray, angle: np.ndarray, feature: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort by (node, angle) and drop directions within ``ANGLE_TOL`` of the previous one at a node."""
+    if not len(node):
+        return node, angle, feature
+    order = np.lexsort([angle, node])
+    node, angle, feature = node[order], angle[order], feature[order]
+    same_node = np.r_[False, node[1:] == node[:-1]]
+    keep = ~(same_node & (np.r_[np.inf, np.diff(angle)] < ANGLE_TOL))
+    node, angle, feature = node[keep], angle[keep], feature[keep]
+    last = np.r_[node[1:] != node[:-1], True]
+    first_angle = angle[np.searchsorted(node, node)]
+    wraps = last & (node == np.r_[-1, node[:-1]]) & (first_angle + TWO_PI - angle < ANGLE_TOL)
+    return node[~wraps], angle[~wraps], feature[~wraps]
+
+
+def joined_nodes(
+    xy: np.ndarray, barrier_nodes: np.ndarray, crossings: np.ndarray | None, crossing_snap: float
+) -> np.ndarray:
+    """Barrier nodes where a crossing joins the sides: the nearest one within ``crossing_snap`` of each crossing."""
+    from scipy.spatial import cKDTree
+
+    crossings = np.zeros((0, 2)) if crossings is None else np.asarray(crossings, dtype=float).reshape(-1, 2)
+    if not len(crossings) or not len(barrier_nodes):
+        return np.zeros(0, np.int64)
+    dist, idx = cKDTree(xy[barrier_nodes]).query(crossings, distance_upper_bound=crossing_snap)
+    return np.unique(barrier_nodes[idx[np.isfinite(dist)]])
+
+
+def _nearest_barrier(
+    barriers: BarrierSegments, points: np.ndarray, radius: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest barrier segment within ``radius`` of each point: (segment or -1, distance, foot point)."""
+    seg = np.full(len(points), -1, dtype=np.int64)
+    dist = np.full(len(points), np.inf)
+    foot = np.array(points, dtype=float, copy=True)
+    if not len(points) or not len(barriers.p0):
+        return seg, dist, foot
+    qi, si = SegmentIndex(barriers.p0, barriers.p1).pairs_near_segments(points, points, margin=radius)
+    _, proj, d = project_on_segments(points[qi], barriers.p0[si], barriers.p1[si])
+    order = np.lexsort([d, qi])
+    first = order[np.r_[True, qi[order][1:] != qi[order][:-1]]] if len(order) else order
+    hit = first[d[first] <= radius]
+    seg[qi[hit]], dist[qi[hit]], foot[qi[hit]] = si[hit], d[hit], proj[hit]
+    return seg, dist, foot
+
+
+def along_barrier(
+    graph: WalkGraph, on_barrier: np.ndarray, barriers: BarrierSegments, barrier_snap: float, max_angle: float = 0.5
+) -> np.ndarray:
+    """Edges along a barrier: between two barrier nodes, the middle within ``barrier_snap`` of a barrier line.
+
+    The line must run nearly parallel (within ``max_angle`` radians): a short way across a
+    road between two nodes near its centreline crosses it, it does not run along it.
+    """
+    along = np.zeros(graph.n_edges, dtype=bool)
+    cand = np.flatnonzero(on_barrier[graph.u] & on_barrier[graph.v])
+    if not len(cand) or not len(barriers.p0):
+        return along
+    a, b = graph.xy[graph.u[cand]], graph.xy[graph.v[cand]]
+    seg, _, _ = _nearest_barrier(barriers, (a + b) / 2, max(barrier_snap, SNAP))
+    ok = seg >= 0
+    d_edge, d_bar = (b - a)[ok], (barriers.p1 - barriers.p0)[seg[ok]]
+    cross = np.abs(d_edge[:, 0] * d_bar[:, 1] - d_edge[:, 1] * d_bar[:, 0])
+    norms = np.hypot(*d_edge.T) * np.hypot(*d_bar.T)
+    along[cand[ok][cross <= np.sin(max_angle) * norms]] = True
+    return along
+
+
+def attachment_angles(
+    graph: WalkGraph, on_barrier: np.ndarray, barriers: BarrierSegments, barrier_snap: float, along: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Direction by which each edge is sorted into a sector at its ``u`` and at its ``v`` end.
+
+    Normally the edge's own direction. A node beside the barrier line (within ``barrier_snap``
+    but not on it) keeps an edge that does not cross the line on its own side: such an edge
+    takes the direction from the line to the node. Edges ``along`` the barrier keep their own.
+    """
+    d_uv = graph.xy[graph.v] - graph.xy[graph.u]
+    a_u = _angles(d_uv) if graph.n_edges else np.zeros(0)
+    a_v = _angles(-d_uv) if graph.n_edges else np.zeros(0)
+    nodes = np.flatnonzero(on_barrier)
+    _, dist, foot = _nearest_barrier(barriers, graph.xy[nodes], max(barrier_snap, SNAP))
+    beside = np.full(graph.n_nodes, np.nan)
+    off = dist > SNAP
+    beside[nodes[off]] = _angles(graph.xy[nodes[off]] - foot[off]) if np.any(off) else 0.0
+    ends_beside = np.isfinite(beside[graph.u]) | np.isfinite(beside[graph.v])
+    edges = np.flatnonzero(ends_beside & ~along & ~_crosses_barrier(graph, ends_beside & ~along, barriers))
+    for end, angle in ((graph.u, a_u), (graph.v, a_v)):
+        own = edges[np.isfinite(beside[end[edges]])]
+        angle[own] = beside[end[own]]
+    return a_u, a_v
+
+
+def _crosses_barrier(graph: WalkGraph, mask: np.ndarray, barriers: BarrierSegments) -> np.ndarray:
+    """Whether each edge in ``mask`` crosses a barrier segment away from its ends (False elsewhere)."""
+    out = np.zeros(graph.n_edges, dtype=bool)
+    edges = np.flatnonzero(mask)
+    if not len(edges) or not len(barriers.p0):
+        return out
+    a0, a1 = graph.xy[graph.u[edges]], graph.xy[graph.v[edges]]
+    qi, si = SegmentIndex(barriers.p0, barriers.p1).pairs_near_segments(a0, a1)
+    hit, t = _intersections(a0[qi], a1[qi], barriers.p0[si], barriers.p1[si])
+    length = graph.length[edges[qi]]
+    t = np.where(hit, t, 0.0)
+    inner = hit & (t * length > SNAP) & ((1.0 - t) * length > SNAP)
+    out[edges[qi[inner]]] = True
+    return out
+
+
+@dataclass
+class _Sectors:
+    """Sorted barrier directions of the split nodes and the first copy of every node."""
+
+    node: np.ndarray
+    angle: np.ndarray
+    start: np.ndarray
+    degree: np.ndarray
+    split: np.ndarray
+    first_copy: np.ndarray
+
+    @classmethod
+    def build(cls, n: int, node: np.ndarray, angle: np.ndarray, joined: np.ndarray) -> _Sectors:
+        degree = np.bincount(node, minlength=n)
+        split = degree >= 2
+        split[joined] = False
+        n_copies = np.where(split, degree, 1)
+        keep = split[node]
+        s_node, s_angle = node[keep], angle[keep]  # sorted by (node, angle) already
+        first_copy = np.cumsum(n_copies) - n_copies
+        return cls(s_node, s_angle, np.searchsorted(s_node, np.arange(n)), degree, split, first_copy)
+
+    def position(self, node: np.ndarray, angle: np.ndarray, nearest: bool = False) -> np.ndarray:
+        """Index of the sector of split ``node`` that ``angle`` lies in (or of the nearest direction)."""
+        deg = self.degree[node]
+        pos = np.searchsorted(self.node * 8.0 + self.angle, node * 8.0 + angle, side="right") - 1 - self.start[node]
+        pos = np.where(pos < 0, deg - 1, pos)
+        if nearest:
+            nxt = (pos + 1) % deg
+            gap_here = np.abs(np.angle(np.exp(1j * (angle - self.angle[self.start[node] + pos]))))
+            gap_next = np.abs(np.angle(np.exp(1j * (angle - self.angle[self.start[node] + nxt]))))
+            pos = np.where(gap_next < gap_here, nxt, pos)
+        return pos
+
+    def copy(self, node: np.ndarray, angle: np.ndarray, shift: int = 0, nearest: bool = False) -> np.ndarray:
+        """Copy of ``node`` for an edge leaving at ``angle``; ``shift`` -1 takes the sector before."""
+        out = self.first_copy[node].copy()
+        m = self.split[node]
+        if np.any(m):
+            nd = node[m]
+            pos = (self.position(nd, angle[m], nearest) + shift) % self.degree[nd]
+            out[m] = self.first_copy[nd] + pos
+        return out
+
+    def probe_angles(self, n_copies: int) -> np.ndarray:
+        """Bisector of each copy's sector (NaN for unsplit nodes)."""
+        probe = np.full(n_copies, np.nan)
+        if len(self.node):
+            nxt = np.arange(len(self.node)) + 1
+            last = np.r_[self.node[1:] != self.node[:-1], True]
+            nxt[last] = self.start[self.node[last]]
+            end = self.angle[nxt]
+            end = np.where(end <= self.angle, end + TWO_PI, end)
+            local = np.arange(len(self.node)) - self.start[self.node]
+            probe[self.first_copy[self.node] + local] = (self.angle + end) / 2
+        return probe
+
+
+def _sided_graph(
+    graph: WalkGraph, sectors: _Sectors, along: np.ndarray, angles: tuple[np.ndarray, np.ndarray]
+) -> tuple[WalkGraph, np.ndarray]:
+    """Edges re-attached to node copies; edges along a barrier once per side. Returns graph, copy_node."""
+    n_copies = np.where(sectors.split, sectors.degree, 1)
+    copy_node = np.repeat(np.arange(graph.n_nodes), n_copies)
+    u, v = graph.u, graph.v
+    a_uv, a_vu = angles
+    plain = ~along
+    bu, bv, au, av = u[along], v[along], a_uv[along], a_vu[along]
+    left_u, right_u = sectors.copy(bu, au, 0, True), sectors.copy(bu, au, -1, True)
+    left_v, right_v = sectors.copy(bv, av, -1, True), sectors.copy(bv, av, 0, True)
+    n_along = len(bu)
+    sided = WalkGraph(
+        graph.xy[copy_node],
+        np.concatenate([sectors.copy(u[plain], a_uv[plain]), left_u, right_u]),
+        np.concatenate([sectors.copy(v[plain], a_vu[plain]), left_v, right_v]),
+        np.concatenate([graph.length[plain], graph.length[along], graph.length[along]]),
+        np.concatenate([np.zeros(int(plain.sum()), np.int8), np.ones(n_along, np.int8), -np.ones(n_along, np.int8)]),
+        np.concatenate([graph.grade[plain], graph.grade[along], graph.grade[along]]),
+    )
+    return sided, copy_node
 
 
 def split_barrier_sides(
@@ -52,101 +378,44 @@ def split_barrier_sides(
     crossings: np.ndarray | None = None,
     crossing_snap: float = 5.0,
     snap: float = SNAP,
+    mode: int = AUTOMATIC,
+    barrier_snap: float = BARRIER_SNAP,
+    line_feature: np.ndarray | None = None,
 ) -> SideSplit:
     """Split ``graph`` (from :func:`build_graph`, node keys ``node_keys``) at ``barrier_lines``.
 
-    ``crossings`` are points; each joins the sides at the nearest network node on a barrier
-    within ``crossing_snap`` metres.
+    ``mode`` is ``AUTOMATIC``, ``TOPOLOGY`` or ``GEOMETRIC`` (see the module); ``line_feature``
+    gives the barrier feature of each line (default: each line is a feature). ``crossings``
+    are points; each joins the sides at the nearest network node on a barrier within
+    ``crossing_snap`` metres.
     """
-    from scipy.spatial import cKDTree
-
-    bka, bkb = unique_undirected(*line_segments(barrier_lines, snap))
-    n = graph.n_nodes
-    # Barrier directions at network nodes (both directions of every barrier segment).
-    from_key = np.concatenate([bka, bkb])
-    to_key = np.concatenate([bkb, bka])
-    at = lookup_keys(node_keys, from_key)
-    on_net = at >= 0
-    at, to_key = at[on_net], to_key[on_net]
-
-    dir_angle = _angles(unpack_keys(to_key, snap) - graph.xy[at]) if len(at) else np.zeros(0)
-    degree = np.bincount(at, minlength=n)
-
-    joined = np.zeros(n, dtype=bool)
-    n_crossings = 0
-    crossings = np.zeros((0, 2)) if crossings is None else np.asarray(crossings, dtype=float).reshape(-1, 2)
-    barrier_nodes = np.flatnonzero(degree > 0)
-    if len(crossings) and len(barrier_nodes):
-        dist, idx = cKDTree(graph.xy[barrier_nodes]).query(crossings, distance_upper_bound=crossing_snap)
-        hit = np.isfinite(dist)
-        joined[barrier_nodes[idx[hit]]] = True
-        n_crossings = int(np.count_nonzero(np.unique(barrier_nodes[idx[hit]])))
-    split = (degree >= 2) & ~joined
-    n_copies = np.where(split, degree, 1)
-    first_copy = np.cumsum(n_copies) - n_copies
-    copy_node = np.repeat(np.arange(n), n_copies)
-
-    # Sorted barrier directions of split nodes: sector i of a node starts at its i-th angle.
-    keep = split[at]
-    s_node, s_angle = at[keep], dir_angle[keep]
-    order = np.lexsort([s_angle, s_node])
-    s_node, s_angle = s_node[order], s_angle[order]
-    s_key = s_node * 8.0 + s_angle
-    s_start = np.searchsorted(s_node, np.arange(n))
-
-    def sector(node: np.ndarray, angle: np.ndarray, ending: bool = False) -> np.ndarray:
-        """Copy id of the sector of ``node`` starting (or ending) at direction ``angle``."""
-        out = first_copy[node].copy()
-        m = split[node]
-        if np.any(m):
-            nd, an = node[m], angle[m]
-            pos = np.searchsorted(s_key, nd * 8.0 + an, side="right") - 1 - s_start[nd]
-            pos = np.where(pos < 0, degree[nd] - 1, pos)
-            if ending:
-                pos = (pos - 1) % degree[nd]
-            out[m] = first_copy[nd] + pos
-        return out
-
-    u, v = graph.u, graph.v
-    d_uv = graph.xy[v] - graph.xy[u]
-    a_uv = _angles(d_uv) if len(u) else np.zeros(0)
-    a_vu = _angles(-d_uv) if len(u) else np.zeros(0)
-    bu_id, bv_id = lookup_keys(node_keys, bka), lookup_keys(node_keys, bkb)
-    both = (bu_id >= 0) & (bv_id >= 0)
-    barrier_codes = np.minimum(bu_id, bv_id)[both] * n + np.maximum(bu_id, bv_id)[both]
-    along = np.isin(np.minimum(u, v) * n + np.maximum(u, v), barrier_codes)
-    plain = ~along
-    cu_plain = sector(u[plain], a_uv[plain])
-    cv_plain = sector(v[plain], a_vu[plain])
-    bu, bv = u[along], v[along]
-    left_u, left_v = sector(bu, a_uv[along]), sector(bv, a_vu[along], ending=True)
-    right_u, right_v = sector(bu, a_uv[along], ending=True), sector(bv, a_vu[along])
-    new_u = np.concatenate([cu_plain, left_u, right_u])
-    new_v = np.concatenate([cv_plain, left_v, right_v])
-    n_along = int(np.count_nonzero(along))
-    length = np.concatenate([graph.length[plain], graph.length[along], graph.length[along]])
-    side = np.concatenate([np.zeros(len(cu_plain), np.int8), np.ones(n_along, np.int8), -np.ones(n_along, np.int8)])
-
-    probe = np.full(len(copy_node), np.nan)
-    if len(s_node):
-        nxt = np.arange(len(s_node)) + 1
-        last = np.r_[s_node[1:] != s_node[:-1], True]
-        nxt[last] = s_start[s_node[last]]
-        end = s_angle[nxt]
-        end = np.where(end <= s_angle, end + TWO_PI, end)
-        local = np.arange(len(s_node)) - s_start[s_node]
-        probe[first_copy[s_node] + local] = (s_angle + end) / 2
-
-    barrier_xy0 = unpack_keys(bka, snap)
-    barrier_xy1 = unpack_keys(bkb, snap)
+    feature_of = np.arange(len(barrier_lines)) if line_feature is None else np.asarray(line_feature, np.int64)
+    geometric = geometric_features(node_keys, barrier_lines, feature_of, mode, snap)
+    barriers = BarrierSegments.from_lines(barrier_lines, feature_of, geometric)
+    cut, cut_feature = cut_at_barriers(graph, barriers, barrier_snap)
+    node, angle, dir_feature = barrier_directions(cut, barriers, barrier_snap)
+    on_barrier = np.zeros(cut.n_nodes, dtype=bool)
+    on_barrier[node] = True
+    joined = joined_nodes(cut.xy, np.flatnonzero(on_barrier), crossings, crossing_snap)
+    sectors = _Sectors.build(cut.n_nodes, node, angle, joined)
+    along = along_barrier(cut, on_barrier, barriers, barrier_snap)
+    angles = attachment_angles(cut, on_barrier, barriers, barrier_snap, along)
+    sided, copy_node = _sided_graph(cut, sectors, along, angles)
+    touched = np.zeros(len(geometric), dtype=bool)
+    touched[np.concatenate([cut_feature, dir_feature]).astype(np.int64)] = True
     return SideSplit(
-        graph=WalkGraph(graph.xy[copy_node], new_u, new_v, length, side),
+        graph=sided,
         copy_node=copy_node,
-        probe_angle=probe,
-        n_split=int(np.count_nonzero(split)),
-        n_crossings=n_crossings,
-        barrier_p0=barrier_xy0,
-        barrier_p1=barrier_xy1,
+        probe_angle=sectors.probe_angles(len(copy_node)),
+        n_split=int(np.count_nonzero(sectors.split)),
+        n_crossings=len(joined),
+        barrier_p0=barriers.p0,
+        barrier_p1=barriers.p1,
+        n_topology=int(np.count_nonzero(~geometric)),
+        n_geometric=int(np.count_nonzero(geometric)),
+        n_cuts=len(cut_feature),
+        n_untouched=int(np.count_nonzero(~touched)),
+        barrier_snap=barrier_snap,
     )
 
 
