@@ -59,9 +59,57 @@ def _plugin_path() -> str:
     return str(parent)
 
 
+def plain_client(url: str) -> dict:
+    """The floor: download the same pages (following nextLinks) and parse their JSON, nothing else."""
+    root = url.rstrip("/")
+    things = json.loads(urllib.request.urlopen(f"{root}/Things?$expand=Locations,Datastreams&$top=1000").read())
+    links = [f"{root}/Datastreams({d['@iot.id']})/Observations?$select=phenomenonTime,result"
+             "&$orderby=phenomenonTime%20asc&$top=1000" for t in things["value"] for d in t["Datastreams"]]
+    count = 0
+    while links:
+        page = json.loads(urllib.request.urlopen(links.pop()).read())
+        count += len(page["value"])
+        if page.get("@iot.nextLink"):
+            links.append(page["@iot.nextLink"])
+    return {"observations": count}
+
+
+def run_algorithm(url: str, archive: str) -> dict:
+    """The plugin as users run it: processing.run into the archive and a GeoPackage output layer."""
+    from qgis.analysis import QgsNativeAlgorithms
+    from qgis.core import QgsApplication
+
+    sys.path.insert(0, "/usr/share/qgis/python/plugins")
+    import processing
+    from social_resilience.algorithms.provider import SocialResilienceProvider
+
+    QgsApplication.processingRegistry().addProvider(QgsNativeAlgorithms())
+    provider = SocialResilienceProvider()  # the registry does not keep the Python object alive
+    QgsApplication.processingRegistry().addProvider(provider)
+    output = os.path.join(os.path.dirname(archive), "observations.gpkg")
+    result = processing.run("socialresilience:importsensorfeed", {
+        "FORMAT": 0, "SOURCE": url, "PAGE_SIZE": 1000, "ARCHIVE": archive, "TIMEOUT": 30,
+        "OUTPUT_STATIONS": "TEMPORARY_OUTPUT", "OUTPUT_OBSERVATIONS": output,
+    })
+    return {"observations": result["N_OBSERVATIONS"], "new": result["N_NEW"], "complete": bool(result["COMPLETE"]),
+            "stations": result["N_STATIONS"], "output_mb": os.path.getsize(output) / 1e6}
+
+
 def child(mode: str, url: str, archive: str, plugin_path: str) -> None:
     """Run one import and print its figures as JSON (runs in its own process)."""
     sys.path.insert(0, plugin_path)
+    if mode in ("plain", "algorithm"):
+        if mode == "algorithm":
+            from qgis.core import QgsApplication
+
+            app = QgsApplication([], False)
+            app.initQgis()
+        started = time.perf_counter()
+        figures = plain_client(url) if mode == "plain" else run_algorithm(url, archive)
+        elapsed = time.perf_counter() - started
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"mode": mode, "seconds": elapsed, "peak_mb": peak_mb, **figures}))
+        return
     if mode == "qgis":
         from qgis.core import QgsApplication
 
@@ -106,7 +154,8 @@ def run(observations_per_stream: int, modes: list[str]) -> list[dict]:
                     capture_output=True, text=True, check=True, env=env,
                 ).stdout
                 figures = json.loads(output.strip().splitlines()[-1])
-                figures["archive_mb"] = os.path.getsize(archive) / 1e6
+                figures["archive_mb"] = os.path.getsize(archive) / 1e6 if os.path.exists(archive) else 0.0
+                figures["load"] = os.getloadavg()[0]
                 results.append(figures)
                 print(json.dumps(figures), flush=True)
     finally:
