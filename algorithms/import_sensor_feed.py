@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from qgis.core import (
@@ -64,10 +65,16 @@ CSV_FIELDS = {
 }
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
 def qdatetime(moment: datetime | None) -> Any:
     """Return ``moment`` as a UTC QDateTime (milliseconds kept), NULL for None."""
     if moment is None:
         return NULL
+    if moment.tzinfo is not None:
+        return QDateTime.fromMSecsSinceEpoch((moment - _EPOCH) // _MILLISECOND, Qt.UTC)
     moment = moment.astimezone(timezone.utc)
     return QDateTime(
         QDate(moment.year, moment.month, moment.day),
@@ -278,33 +285,35 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
                 writer.open()
             except FeedError as error:
                 raise QgsProcessingException(self.tr("Cannot use the archive: {}").format(error)) from None
-        observations: list[Observation] = []
+        output = _ObservationOutput(self, parameters, context)
 
         def collect(batch: list[Observation]) -> None:
-            observations.extend(batch)
             if writer is not None:
                 writer.add_observations(batch)
+            output.add(batch)
 
         where = redact_url(options.source)
         feedback.pushInfo(self.tr("Reading {} from {}").format(FORMAT_NAMES[options.format], where))
         try:
             summary = stream_feed(
-                options, fetcher, collect, lambda f: feedback.setProgress(80 * f), feedback.isCanceled
+                options, fetcher, collect, lambda f: feedback.setProgress(100 * f), feedback.isCanceled
             )
             for warning in summary.warnings:
                 feedback.pushWarning(warning)
             self._write_stations(parameters, context, summary, feedback)
-            self._write_observations(parameters, context, observations, feedback)
+            self._observations_id = output.finish()
             n_new = 0
             if writer is not None:
                 writer.upsert_stations(summary.stations, summary.first_times)
                 n_new = writer.commit().new_observations
                 feedback.pushInfo(self.tr("{} new observations in the archive {}").format(n_new, archive_path))
         except FeedError as error:
+            output.discard()
             if writer is not None:
                 writer.rollback()
             raise QgsProcessingException(self.tr("Cannot import the feed: {}").format(error)) from None
         except sqlite3.Error as error:
+            output.discard()
             if writer is not None:
                 writer.rollback()
             if "locked" in str(error) or "busy" in str(error):
@@ -317,16 +326,17 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
                         "program is writing to it.").format(archive_path, error)
             ) from None
         except BaseException:
+            output.discard()
             if writer is not None:
                 writer.rollback()
             raise
-        if not summary.stations and not observations:
+        if not summary.stations and not output.count:
             feedback.pushWarning(self.tr("The feed contained no stations or observations (after the filters)."))
         results = {
             self.OUTPUT_STATIONS: self._stations_id,
             self.OUTPUT_OBSERVATIONS: self._observations_id,
             self.N_STATIONS: len(summary.stations),
-            self.N_OBSERVATIONS: len(observations),
+            self.N_OBSERVATIONS: output.count,
             self.COMPLETE: 1 if summary.complete else 0,
             self.N_NEW: n_new,
         }
@@ -355,26 +365,16 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
         self._temporal(context, self._stations_id, '"first_time"', '"last_time"')
 
-    def _write_observations(self, parameters: dict, context: QgsProcessingContext, observations: list[Observation],
-                            feedback: QgsProcessingFeedback) -> None:
-        sink, self._observations_id = self.parameterAsSink(
+    def observation_sink(self, parameters: dict, context: QgsProcessingContext) -> tuple[QgsFeatureSink, str]:
+        """Open OUTPUT_OBSERVATIONS (made temporal when it is loaded)."""
+        sink, destination = self.parameterAsSink(
             parameters, self.OUTPUT_OBSERVATIONS, context, observation_fields(), QgsWkbTypes.NoGeometry,
             QgsCoordinateReferenceSystem(),
         )
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_OBSERVATIONS))
-        fields = observation_fields()
-        total = max(1, len(observations))
-        for index, o in enumerate(observations):
-            feature = QgsFeature(fields)
-            feature.setAttributes([
-                o.station_id, o.stream_id, o.property, o.unit, qdatetime(o.time), qdatetime(o.time_end),
-                NULL if o.value is None else float(o.value), o.raw, o.source, o.flag,
-            ])
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
-            if index % 10000 == 0:
-                feedback.setProgress(80 + 20 * index / total)
-        self._temporal(context, self._observations_id, '"time"', 'coalesce("time_end", "time")')
+        self._temporal(context, destination, '"time"', 'coalesce("time_end", "time")')
+        return sink, destination
 
     def _temporal(self, context: QgsProcessingContext, layer_id: str, start: str, end: str) -> None:
         if not context.willLoadLayerOnCompletion(layer_id):
@@ -383,3 +383,48 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         processor = self._post_processors.setdefault((start, end), TemporalPostProcessor(start, end))
         context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
 
+
+
+class _ObservationOutput:
+    """OUTPUT_OBSERVATIONS written batch by batch while the feed streams in (never all in memory).
+
+    The sink is opened with the first batch (a feed that fails at once leaves no file) and its file
+    is removed again when the import fails later.
+    """
+
+    def __init__(self, algorithm: ImportSensorFeedAlgorithm, parameters: dict, context: QgsProcessingContext) -> None:
+        self.algorithm, self.parameters, self.context = algorithm, parameters, context
+        self.sink: QgsFeatureSink | None = None
+        self.destination = ""
+        self.count = 0
+        self.fields = observation_fields()
+
+    def add(self, observations: list[Observation]) -> None:
+        """Write one batch."""
+        if self.sink is None:
+            self.sink, self.destination = self.algorithm.observation_sink(self.parameters, self.context)
+        feature, sink, fast = QgsFeature(self.fields), self.sink, QgsFeatureSink.FastInsert
+        for o in observations:
+            feature.setAttributes([
+                o.station_id, o.stream_id, o.property, o.unit, qdatetime(o.time),
+                NULL if o.time_end is None else qdatetime(o.time_end),
+                NULL if o.value is None else float(o.value), o.raw, o.source, o.flag,
+            ])
+            sink.addFeature(feature, fast)
+        self.count += len(observations)
+
+    def finish(self) -> str:
+        """Close the sink (an empty layer when there were no observations); return the destination."""
+        if self.sink is None:
+            self.sink, self.destination = self.algorithm.observation_sink(self.parameters, self.context)
+        self.sink = None  # flushes and closes a file output
+        return self.destination
+
+    def discard(self) -> None:
+        """Close the sink and remove a file it wrote (the import failed)."""
+        if self.sink is None:
+            return
+        self.sink = None
+        path = self.destination.split("|", 1)[0]
+        if path and os.path.isfile(path):
+            os.remove(path)

@@ -144,6 +144,37 @@ class DuplicateFilter:
         self._unordered: dict[str, set[int]] = {}
         self.dropped = 0
 
+    def first_of(self, observations: list[Observation]) -> list[Observation]:
+        """Return the observations of a batch that ``keep`` keeps one by one (runs in time order go fast)."""
+        kept: list[Observation] = []
+        index, total = 0, len(observations)
+        while index < total:
+            stream = observations[index].stream_id
+            times = self._ordered.get(stream)
+            if times is not None or stream not in self._unordered:
+                last = times[-1] if times is not None else None
+                keys, start = array("q"), index
+                while index < total:
+                    observation = observations[index]
+                    if observation.stream_id != stream:
+                        break
+                    key = (observation.time - _EPOCH) // _MILLISECOND
+                    if last is not None and key <= last:
+                        break
+                    keys.append(key)
+                    last, index = key, index + 1
+                if index > start:
+                    if times is None:
+                        self._ordered[stream] = keys
+                    else:
+                        times.extend(keys)
+                    kept.extend(observations[start:index])
+            if index < total and observations[index].stream_id == stream:  # out of order: one by one
+                if self.keep(observations[index]):
+                    kept.append(observations[index])
+                index += 1
+        return kept
+
     def keep(self, observation: Observation) -> bool:
         """Tell whether ``observation`` is the first of its stream at its time."""
         stream = observation.stream_id
@@ -261,7 +292,10 @@ class _Run:
     # -- observations -------------------------------------------------------------------------
     def emit(self, observations: list[Observation], more_to_come: bool) -> None:
         """Filter, apply the limit, track times and hand the batch over."""
-        kept = [o for o in observations if self.keep(o) and self.duplicates.keep(o)]
+        options = self.options
+        if options.start is not None or options.end is not None or self.properties or options.extent is not None:
+            observations = [o for o in observations if self.keep(o)]
+        kept = self.duplicates.first_of(observations)
         limit = self.options.max_observations
         if limit and self.count + len(kept) >= limit:
             room = limit - self.count
@@ -272,20 +306,30 @@ class _Run:
                 )
             kept = kept[:room]
             self.stopped = True
-        for observation in kept:
-            station_id = observation.station_id
-            self.counts[station_id] = self.counts.get(station_id, 0) + 1
-            end = observation.time_end or observation.time
-            first = self.first_times.get(station_id)
-            if first is None or observation.time < first:
-                self.first_times[station_id] = observation.time
-            last = self.last_times.get(station_id)
-            if last is None or end > last:
-                self.last_times[station_id] = end
-        self.relevant.update(o.station_id for o in kept)
+        self.track(kept)
         if kept:
             self.count += len(kept)
             self.sink(kept)
+
+    def track(self, kept: list[Observation]) -> None:
+        """Count the kept observations per station and widen each station's time range."""
+        groups: dict[str, list[Observation]] = {}
+        if kept and kept[0].station_id == kept[-1].station_id and all(
+                o.station_id == kept[0].station_id for o in kept):
+            groups[kept[0].station_id] = kept
+        else:
+            for observation in kept:
+                groups.setdefault(observation.station_id, []).append(observation)
+        for station_id, mine in groups.items():
+            self.counts[station_id] = self.counts.get(station_id, 0) + len(mine)
+            earliest = min(o.time for o in mine)
+            latest = max(o.time_end or o.time for o in mine)
+            first, last = self.first_times.get(station_id), self.last_times.get(station_id)
+            if first is None or earliest < first:
+                self.first_times[station_id] = earliest
+            if last is None or latest > last:
+                self.last_times[station_id] = latest
+            self.relevant.add(station_id)
 
     def summary(self) -> ImportSummary:
         stations = [s for s in self.stations.values() if s.station_id not in self.excluded]
