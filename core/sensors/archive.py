@@ -73,9 +73,13 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, descript
          ('{OBSERVATIONS}', 'attributes', '{OBSERVATIONS}', 'sensor observations', NULL);
 INSERT OR IGNORE INTO gpkg_geometry_columns VALUES ('{STATIONS}', 'geom', 'POINT', 4326, 0, 0);
 """
+#: The columns of ``observation_rows`` (also the fields of the algorithm's observation output, in order).
+ROW_COLUMNS = ("station_id", "stream_id", "property", "unit", "time", "time_end", "value", "raw", "source", "flag")
 _INSERT_OBSERVATION = (
-    f"INSERT OR IGNORE INTO {OBSERVATIONS} ({', '.join(OBSERVATION_COLUMNS)}) VALUES ({', '.join('?' * 10)})"
+    f"INSERT OR IGNORE INTO {OBSERVATIONS} ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * 10)})"
 )
+#: Pages of the index kept in memory (KiB, negative = size): the unique key index of a million rows fits.
+_CACHE_KIB = 32768
 _UPSERT_STATION = f"""
 INSERT INTO {STATIONS} (geom, {', '.join(STATION_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source, station_id) DO UPDATE SET
@@ -109,6 +113,30 @@ def gpkg_time(moment: datetime | None) -> str | None:
     if moment.utcoffset():
         moment = moment.astimezone(timezone.utc)
     return moment.isoformat(timespec="milliseconds")[:23] + "Z"
+
+
+_TIME_TEXTS: dict[datetime, str] = {}
+_TIME_TEXTS_MAX = 100_000
+
+
+def _time_text(moment: datetime) -> str:
+    """``gpkg_time`` with the texts of recent times kept (the streams of a feed share their times)."""
+    text = _TIME_TEXTS.get(moment)
+    if text is None:
+        if len(_TIME_TEXTS) >= _TIME_TEXTS_MAX:
+            _TIME_TEXTS.clear()
+        text = _TIME_TEXTS[moment] = gpkg_time(moment)
+    return text
+
+
+def observation_rows(observations: Iterable[Observation]) -> list[tuple]:
+    """Rows of ``ROW_COLUMNS`` for the observations: GeoPackage DATETIME text, None for missing."""
+    text = _time_text
+    return [
+        (o.station_id, o.stream_id, o.property, o.unit, text(o.time), None if o.time_end is None else text(o.time_end),
+         o.value, o.raw, o.source, o.flag)
+        for o in observations
+    ]
 
 
 class ArchiveWriter:
@@ -145,6 +173,7 @@ class ArchiveWriter:
         try:
             connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=self.LOCK_WAIT_S)
             connection.execute("PRAGMA journal_mode=DELETE")
+            connection.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
             if "locked" in str(error) or "busy" in str(error):
@@ -194,18 +223,11 @@ class ArchiveWriter:
             raise FeedError("the archive is not open")
         return self._connection
 
-    def add_observations(self, observations: Iterable[Observation]) -> None:
-        """INSERT OR IGNORE the observations (existing keys stay as they are)."""
+    def add_observations(self, observations: Iterable[Observation], rows: list[tuple] | None = None) -> None:
+        """INSERT OR IGNORE the observations (existing keys stay as they are); ``rows``: their ``observation_rows``."""
         connection = self.connection
         before = connection.total_changes
-        connection.executemany(
-            _INSERT_OBSERVATION,
-            (
-                (o.source, o.station_id, o.stream_id, o.property, o.unit, gpkg_time(o.time), gpkg_time(o.time_end),
-                 o.value, o.raw, o.flag)
-                for o in observations
-            ),
-        )
+        connection.executemany(_INSERT_OBSERVATION, observation_rows(observations) if rows is None else rows)
         self.counts.new_observations += connection.total_changes - before
 
     def upsert_stations(self, stations: Iterable[Station], first_times: dict[str, datetime] | None = None) -> None:
