@@ -357,6 +357,8 @@ def test_geopackage_output_written_in_bulk_equals_the_memory_layer(provider, fee
             table = connection.execute("SELECT table_name FROM gpkg_contents").fetchone()[0]
             times = connection.execute(f'SELECT time, time_end FROM "{table}" ORDER BY fid').fetchall()
             assert connection.execute("SELECT feature_count FROM gpkg_ogr_contents").fetchone()[0] == len(expected)
+            assert connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                                      "name LIKE 'trigger_insert_feature_count_%'").fetchone()[0] == 1  # back
         assert times == [tuple(None if t is None else t.isoformat(timespec="milliseconds")[:23] + "Z" for t in r[4:6])
                          for r in expected]
         # OGR reads "...53.828Z" as 53.828 float seconds, QGIS may truncate that to .827: 1 ms at most
