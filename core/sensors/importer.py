@@ -415,6 +415,8 @@ def _import_sensorthings(run: _Run, fetcher: Fetcher) -> None:
                 break
     except FeedStopError as error:
         run.stop(error)
+    finally:
+        crawl.drop_ahead()
     if crawl.skipped:
         run.warn(f"{crawl.skipped} observations without a readable phenomenonTime were skipped")
 
@@ -470,6 +472,27 @@ class _StaCrawl:
         self.use(page)
         return not self.run.stopped
 
+    def next_link(self) -> sta.Link | None:
+        """Return the link ``step`` takes next, or None."""
+        return self.discovery[0] if self.discovery else self.observation_links[0] if self.observation_links else None
+
+    def send_ahead(self) -> None:
+        """Let a fetcher that can (``prefetch``) request the next page while this one is used.
+
+        Only a link the link guard would accept now; its answer is read by the next ``step``
+        through ``get``, under the same rules.
+        """
+        prefetch = getattr(self.fetcher, "prefetch", None)
+        following = self.next_link()
+        if prefetch is not None and following is not None and self.run.links.allows(following.url):
+            prefetch(following.url)
+
+    def drop_ahead(self) -> None:
+        """Abort a request sent ahead that will not be read (the import ends)."""
+        drop = getattr(self.fetcher, "drop_prefetch", None)
+        if drop is not None:
+            drop()
+
     def failed(self, link: sta.Link, error: FeedError, document: Any) -> bool:
         """Handle a page that failed after the retries; False when the import must end."""
         run, options = self.run, self.run.options
@@ -506,6 +529,8 @@ class _StaCrawl:
         for next_link in page.links:
             (self.observation_links if next_link.kind == "Observations" else self.discovery).append(next_link)
         self.skipped += page.skipped
+        if page.observations:
+            self.send_ahead()  # the next page arrives while these observations are written
         run.emit(page.observations, more_to_come=self.pending())
         self.done += 1
         run.progress(self.done / (self.done + len(self.discovery) + len(self.observation_links)))
