@@ -40,6 +40,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
 
 from ..core.sensors.archive import ROW_COLUMNS, ArchiveWriter, observation_rows
+from ..core.sensors.background import BackgroundWriter
 from ..core.sensors.csv_feed import CsvMapping
 from ..core.sensors.errors import FeedError
 from ..core.sensors.fetch import DEFAULT_MAX_MB, MIB, FetchLimits, redact_url
@@ -287,12 +288,20 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             except FeedError as error:
                 raise QgsProcessingException(self.tr("Cannot use the archive: {}").format(error)) from None
         output = _ObservationOutput(self, parameters, context, archive_path)
+        # the archive is written in a worker thread while the next page is fetched and parsed
+        archive_queue = BackgroundWriter(lambda item: writer.add_observations(*item)) if writer else None
 
         def collect(batch: list[Observation]) -> None:
             rows = observation_rows(batch)
-            if writer is not None:
-                writer.add_observations(batch, rows)
+            if archive_queue is not None:
+                archive_queue.put((batch, rows))
             output.add(batch, rows)
+
+        def undo() -> None:
+            output.discard()
+            if writer is not None:
+                archive_queue.abandon()
+                writer.rollback()
 
         where = redact_url(options.source)
         feedback.pushInfo(self.tr("Reading {} from {}").format(FORMAT_NAMES[options.format], where))
@@ -306,18 +315,15 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             self._observations_id = output.finish()
             n_new = 0
             if writer is not None:
+                archive_queue.close()
                 writer.upsert_stations(summary.stations, summary.first_times)
                 n_new = writer.commit().new_observations
                 feedback.pushInfo(self.tr("{} new observations in the archive {}").format(n_new, archive_path))
         except FeedError as error:
-            output.discard()
-            if writer is not None:
-                writer.rollback()
+            undo()
             raise QgsProcessingException(self.tr("Cannot import the feed: {}").format(error)) from None
         except sqlite3.Error as error:
-            output.discard()
-            if writer is not None:
-                writer.rollback()
+            undo()
             if "locked" in str(error) or "busy" in str(error):
                 raise QgsProcessingException(
                     self.tr("The archive {} is locked by another import or program, try again; it is unchanged.")
@@ -328,9 +334,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
                         "program is writing to it.").format(archive_path, error)
             ) from None
         except BaseException:
-            output.discard()
-            if writer is not None:
-                writer.rollback()
+            undo()
             raise
         if not summary.stations and not output.count:
             feedback.pushWarning(self.tr("The feed contained no stations or observations (after the filters)."))
@@ -402,6 +406,7 @@ class _ObservationOutput:
         self.archive_path = archive_path
         self.sink: QgsFeatureSink | None = None
         self.rows: GpkgRows | None = None  #: the GeoPackage path
+        self.queue: BackgroundWriter | None = None  #: writes ``rows`` in a worker thread
         self.destination = ""
         self.count = 0
         self.fields = observation_fields()
@@ -415,7 +420,9 @@ class _ObservationOutput:
         self.sink = None  # closes the empty layer: OGR creates its table only now
         table = gpkg_table(self.destination)
         self.rows = GpkgRows.open(path, table, list(ROW_COLUMNS)) if table else None
-        if self.rows is None:  # not the table we expected: through a sink after all
+        if self.rows is not None:
+            self.queue = BackgroundWriter(self.rows.add)
+        else:  # not the table we expected: through a sink after all
             self.sink, self.destination = self.algorithm.observation_sink(self.parameters, self.context)
 
     def add(self, observations: list[Observation], rows: list[tuple]) -> None:
@@ -423,8 +430,8 @@ class _ObservationOutput:
         if self.sink is None and self.rows is None:
             self.open()
         self.count += len(observations)
-        if self.rows is not None:
-            self.rows.add(rows)
+        if self.queue is not None:
+            self.queue.put(rows)
             return
         feature, sink, fast = QgsFeature(self.fields), self.sink, QgsFeatureSink.FastInsert
         for o in observations:
@@ -440,8 +447,9 @@ class _ObservationOutput:
         if self.sink is None and self.rows is None:
             self.open()
         if self.rows is not None:
+            self.queue.close()
             self.rows.commit()
-            self.rows = None
+            self.rows = self.queue = None
         self.sink = None  # flushes and closes a file output
         return self.destination
 
@@ -450,8 +458,9 @@ class _ObservationOutput:
         if self.sink is None and self.rows is None:
             return
         if self.rows is not None:
+            self.queue.abandon()
             self.rows.rollback()
-            self.rows = None
+            self.rows = self.queue = None
         self.sink = None
         path = self.destination.split("|", 1)[0]
         if path and os.path.isfile(path):
@@ -492,7 +501,7 @@ class GpkgRows:
     @classmethod
     def open(cls, path: str, table: str, columns: list[str]) -> GpkgRows | None:
         """Begin the transaction; None when ``table`` is not the empty table with ``columns`` (then unchanged)."""
-        connection = sqlite3.connect(path, isolation_level=None)
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # see BackgroundWriter
         quoted = table.replace('"', '""')
         try:
             present = [row[1] for row in connection.execute(f'PRAGMA table_info("{quoted}")')]

@@ -171,7 +171,8 @@ class ArchiveWriter:
         if self.path.exists() and self.path.is_dir():
             raise FeedError(f"the archive {self.path} is a folder; choose a .gpkg file")
         try:
-            connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=self.LOCK_WAIT_S)
+            connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=self.LOCK_WAIT_S,
+                                         check_same_thread=False)  # one thread at a time: see BackgroundWriter
             connection.execute("PRAGMA journal_mode=DELETE")
             connection.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
             connection.execute("BEGIN IMMEDIATE")
