@@ -75,22 +75,21 @@ def plain_client(url: str) -> dict:
 
 
 def run_algorithm(url: str, archive: str) -> dict:
-    """The plugin as users run it: processing.run into the archive and a GeoPackage output layer."""
-    from qgis.analysis import QgsNativeAlgorithms
-    from qgis.core import QgsApplication
-
-    sys.path.insert(0, "/usr/share/qgis/python/plugins")
-    import processing
+    """The plugin as qgis_process runs it: the registered algorithm into the archive and a GeoPackage layer."""
+    from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedback
     from social_resilience.algorithms.provider import SocialResilienceProvider
 
-    QgsApplication.processingRegistry().addProvider(QgsNativeAlgorithms())
     provider = SocialResilienceProvider()  # the registry does not keep the Python object alive
     QgsApplication.processingRegistry().addProvider(provider)
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById("socialresilience:importsensorfeed")
     output = os.path.join(os.path.dirname(archive), "observations.gpkg")
-    result = processing.run("socialresilience:importsensorfeed", {
+    context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+    result, ok = algorithm.run({
         "FORMAT": 0, "SOURCE": url, "PAGE_SIZE": 1000, "ARCHIVE": archive, "TIMEOUT": 30,
         "OUTPUT_STATIONS": "TEMPORARY_OUTPUT", "OUTPUT_OBSERVATIONS": output,
-    })
+    }, context, feedback)
+    if not ok:
+        raise RuntimeError(feedback.textLog())
     return {"observations": result["N_OBSERVATIONS"], "new": result["N_NEW"], "complete": bool(result["COMPLETE"]),
             "stations": result["N_STATIONS"], "output_mb": os.path.getsize(output) / 1e6}
 

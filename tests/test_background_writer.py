@@ -21,7 +21,8 @@ def test_items_are_written_in_order_in_another_thread():
         writer.put(item)
     writer.close()
     assert written == list(range(100))
-    assert threads and threading.get_ident() not in threads
+    assert len(threads) == 1
+    assert threading.get_ident() not in threads
 
 
 def test_a_failed_write_is_raised_in_the_caller_and_nothing_after_it_is_written():
@@ -32,11 +33,14 @@ def test_a_failed_write_is_raised_in_the_caller_and_nothing_after_it_is_written(
             raise sqlite3.OperationalError("database or disk is full")
         written.append(item)
 
-    writer = BackgroundWriter(write, depth=1)
-    with pytest.raises(sqlite3.OperationalError, match="disk is full"):  # by a later put or by close
+    def put_all_and_close():
         for item in range(10):
             writer.put(item)
         writer.close()
+
+    writer = BackgroundWriter(write, depth=1)
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):  # by a later put or by close
+        put_all_and_close()
     writer.abandon()
     assert written == [0, 1, 2]
 

@@ -442,7 +442,7 @@ def _instant(text: Any) -> datetime:
 
 
 _INTERVALS: dict[str, tuple[datetime, datetime | None]] = {}
-_INTERVALS_MAX = 100_000
+_INTERVALS_MAX = 20_000
 
 
 def _cached_interval(value: Any) -> tuple[datetime, datetime | None]:
