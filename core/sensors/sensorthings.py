@@ -375,8 +375,10 @@ class _PageReader:
                 self.page.skipped += 1
                 continue
             result = item.get("result")
-            kind = type(result)
-            if (kind is float or kind is int) and -998.0 < result < 1e308:  # finite, no sentinel
+            if type(result) is float and -998.0 < result < 1e308:  # finite, no sentinel: raw_number_json inline
+                append(Observation(*prefix, start, result, '{"value":' + float.__repr__(result) + "}", source, end))
+                continue
+            if type(result) is int and -998 < result < 1e308:
                 value, flag = float(result), ""
             else:
                 value, flag = screen(as_number(result))
