@@ -279,14 +279,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         fetcher = QgisFetcher(
             options.source, self.parameterAsString(parameters, self.AUTHCFG, context), options.limits, feedback
         )
-        writer = None
-        if archive_path:
-            check_writable(archive_path)
-            writer = ArchiveWriter(archive_path)
-            try:
-                writer.open()
-            except FeedError as error:
-                raise QgsProcessingException(self.tr("Cannot use the archive: {}").format(error)) from None
+        writer = self._open_archive(archive_path) if archive_path else None
         output = _ObservationOutput(self, parameters, context, archive_path)
         # the archive is written in a worker thread while the next page is fetched and parsed
         archive_queue = BackgroundWriter(lambda item: writer.add_observations(*item)) if writer else None
@@ -324,15 +317,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             raise QgsProcessingException(self.tr("Cannot import the feed: {}").format(error)) from None
         except sqlite3.Error as error:
             undo()
-            if "locked" in str(error) or "busy" in str(error):
-                raise QgsProcessingException(
-                    self.tr("The archive {} is locked by another import or program, try again; it is unchanged.")
-                    .format(archive_path)
-                ) from None
-            raise QgsProcessingException(
-                self.tr("Cannot write the archive {}: {}. It is unchanged; check the disk space and that no other "
-                        "program is writing to it.").format(archive_path, error)
-            ) from None
+            raise self._archive_error(archive_path, error) from None
         except BaseException:
             undo()
             raise
@@ -349,6 +334,28 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         if archive_path:
             results[self.ARCHIVE] = archive_path
         return results
+
+    def _open_archive(self, archive_path: str) -> ArchiveWriter:
+        """Open the archive (its transaction begins)."""
+        check_writable(archive_path)
+        writer = ArchiveWriter(archive_path)
+        try:
+            writer.open()
+        except FeedError as error:
+            raise QgsProcessingException(self.tr("Cannot use the archive: {}").format(error)) from None
+        return writer
+
+    def _archive_error(self, archive_path: str, error: sqlite3.Error) -> QgsProcessingException:
+        """Return the message for a failed archive write (the archive is rolled back)."""
+        if "locked" in str(error) or "busy" in str(error):
+            return QgsProcessingException(
+                self.tr("The archive {} is locked by another import or program, try again; it is unchanged.")
+                .format(archive_path)
+            )
+        return QgsProcessingException(
+            self.tr("Cannot write the archive {}: {}. It is unchanged; check the disk space and that no other "
+                    "program is writing to it.").format(archive_path, error)
+        )
 
     def _write_stations(self, parameters: dict, context: QgsProcessingContext, summary: ImportSummary,
                         feedback: QgsProcessingFeedback) -> None:

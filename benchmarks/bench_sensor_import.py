@@ -229,7 +229,8 @@ def write_section(results: list[dict], baseline: str = "") -> None:
         f" {platform.python_version()}, measured {time.strftime('%Y-%m-%d %H:%M')}; load = load average around the"
         " row.",
         "",
-        "| code | what | observations | time (s) | x plain client | peak RSS (MB) | archive (MB) | output (MB) | load |",
+        "| code | what | observations | time (s) | x plain client | peak RSS (MB) | archive (MB) | output (MB)"
+        " | load |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
