@@ -304,8 +304,8 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             )
             for warning in summary.warnings:
                 feedback.pushWarning(warning)
+            self._observations_id = output.finish()  # first: the stations may go into the same GeoPackage
             self._write_stations(parameters, context, summary, feedback)
-            self._observations_id = output.finish()
             n_new = 0
             if writer is not None:
                 archive_queue.close()

@@ -367,6 +367,19 @@ def test_geopackage_output_written_in_bulk_equals_the_memory_layer(provider, fee
     assert any(row[9] == "sentinel" for row in rows_of(memory))
 
 
+def test_stations_and_observations_into_one_geopackage(provider, feed_server, tmp_path):
+    """Both outputs as tables of one GeoPackage (the observations are committed before the stations are written)."""
+    gpkg = tmp_path / "outputs.gpkg"
+    result = run({"SOURCE": feed_server.url(STA_PREFIX), "MAX_OBSERVATIONS": 5000,
+                  "ARCHIVE": str(gpkg.with_name("a.gpkg")),
+                  "OUTPUT_STATIONS": f"ogr:dbname='{gpkg}' table=\"stations\" (geom)",
+                  "OUTPUT_OBSERVATIONS": f"ogr:dbname='{gpkg}' table=\"observations\""})
+    stations = QgsVectorLayer(f"{gpkg}|layername=stations", "s", "ogr")
+    observations = QgsVectorLayer(f"{gpkg}|layername=observations", "o", "ogr")
+    assert stations.featureCount() == result["N_STATIONS"] == 3
+    assert observations.featureCount() == result["N_OBSERVATIONS"] == 5000
+
+
 def test_credentials_only_through_authcfg(provider, server):
     from qgis.core import QgsApplication, QgsAuthMethodConfig
 
