@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 from typing import Any, ClassVar
 
@@ -36,7 +38,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
-from ..core.sensors.archive import ArchiveWriter
+from ..core.sensors.archive import ROW_COLUMNS, ArchiveWriter, observation_rows
+from ..core.sensors.background import BackgroundWriter
 from ..core.sensors.csv_feed import CsvMapping
 from ..core.sensors.errors import FeedError
 from ..core.sensors.fetch import DEFAULT_MAX_MB, MIB, FetchLimits, redact_url
@@ -252,69 +255,83 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         fetcher = QgisFetcher(
             options.source, self.parameterAsString(parameters, self.AUTHCFG, context), options.limits, feedback
         )
-        writer = None
-        if archive_path:
-            check_writable(archive_path)
-            writer = ArchiveWriter(archive_path)
-            try:
-                writer.open()
-            except FeedError as error:
-                raise QgsProcessingException(self.tr("Cannot use the archive: {}").format(error)) from None
-        observations: list[Observation] = []
+        writer = self._open_archive(archive_path) if archive_path else None
+        output = _ObservationOutput(self, parameters, context, archive_path)
+        # the archive is written in a worker thread while the next page is fetched and parsed
+        archive_queue = BackgroundWriter(lambda item: writer.add_observations(*item)) if writer else None
 
         def collect(batch: list[Observation]) -> None:
-            observations.extend(batch)
+            rows = observation_rows(batch)
+            if archive_queue is not None:
+                archive_queue.put((batch, rows))
+            output.add(batch, rows)
+
+        def undo() -> None:
+            output.discard()
             if writer is not None:
-                writer.add_observations(batch)
+                archive_queue.abandon()
+                writer.rollback()
 
         where = redact_url(options.source)
         feedback.pushInfo(self.tr("Reading {} from {}").format(FORMAT_NAMES[options.format], where))
         try:
             summary = stream_feed(
-                options, fetcher, collect, lambda f: feedback.setProgress(80 * f), feedback.isCanceled
+                options, fetcher, collect, lambda f: feedback.setProgress(100 * f), feedback.isCanceled
             )
             for warning in summary.warnings:
                 feedback.pushWarning(warning)
+            self._observations_id = output.finish()  # first: the stations may go into the same GeoPackage
             self._write_stations(parameters, context, summary, feedback)
-            self._write_observations(parameters, context, observations, feedback)
             n_new = 0
             if writer is not None:
+                archive_queue.close()
                 writer.upsert_stations(summary.stations, summary.first_times)
                 n_new = writer.commit().new_observations
                 feedback.pushInfo(self.tr("{} new observations in the archive {}").format(n_new, archive_path))
         except FeedError as error:
-            if writer is not None:
-                writer.rollback()
+            undo()
             raise QgsProcessingException(self.tr("Cannot import the feed: {}").format(error)) from None
         except sqlite3.Error as error:
-            if writer is not None:
-                writer.rollback()
-            if "locked" in str(error) or "busy" in str(error):
-                raise QgsProcessingException(
-                    self.tr("The archive {} is locked by another import or program, try again; it is unchanged.")
-                    .format(archive_path)
-                ) from None
-            raise QgsProcessingException(
-                self.tr("Cannot write the archive {}: {}. It is unchanged; check the disk space and that no other "
-                        "program is writing to it.").format(archive_path, error)
-            ) from None
+            undo()
+            raise self._archive_error(archive_path, error) from None
         except BaseException:
-            if writer is not None:
-                writer.rollback()
+            undo()
             raise
-        if not summary.stations and not observations:
+        if not summary.stations and not output.count:
             feedback.pushWarning(self.tr("The feed contained no stations or observations (after the filters)."))
         results = {
             self.OUTPUT_STATIONS: self._stations_id,
             self.OUTPUT_OBSERVATIONS: self._observations_id,
             self.N_STATIONS: len(summary.stations),
-            self.N_OBSERVATIONS: len(observations),
+            self.N_OBSERVATIONS: output.count,
             self.COMPLETE: 1 if summary.complete else 0,
             self.N_NEW: n_new,
         }
         if archive_path:
             results[self.ARCHIVE] = archive_path
         return results
+
+    def _open_archive(self, archive_path: str) -> ArchiveWriter:
+        """Open the archive (its transaction begins)."""
+        check_writable(archive_path)
+        writer = ArchiveWriter(archive_path)
+        try:
+            writer.open()
+        except FeedError as error:
+            raise QgsProcessingException(self.tr("Cannot use the archive: {}").format(error)) from None
+        return writer
+
+    def _archive_error(self, archive_path: str, error: sqlite3.Error) -> QgsProcessingException:
+        """Return the message for a failed archive write (the archive is rolled back)."""
+        if "locked" in str(error) or "busy" in str(error):
+            return QgsProcessingException(
+                self.tr("The archive {} is locked by another import or program, try again; it is unchanged.")
+                .format(archive_path)
+            )
+        return QgsProcessingException(
+            self.tr("Cannot write the archive {}: {}. It is unchanged; check the disk space and that no other "
+                    "program is writing to it.").format(archive_path, error)
+        )
 
     def _write_stations(self, parameters: dict, context: QgsProcessingContext, summary: ImportSummary,
                         feedback: QgsProcessingFeedback) -> None:
@@ -337,26 +354,16 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
         self._temporal(context, self._stations_id, '"first_time"', '"last_time"')
 
-    def _write_observations(self, parameters: dict, context: QgsProcessingContext, observations: list[Observation],
-                            feedback: QgsProcessingFeedback) -> None:
-        sink, self._observations_id = self.parameterAsSink(
+    def observation_sink(self, parameters: dict, context: QgsProcessingContext) -> tuple[QgsFeatureSink, str]:
+        """Open OUTPUT_OBSERVATIONS (made temporal when it is loaded)."""
+        sink, destination = self.parameterAsSink(
             parameters, self.OUTPUT_OBSERVATIONS, context, observation_fields(), QgsWkbTypes.NoGeometry,
             QgsCoordinateReferenceSystem(),
         )
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_OBSERVATIONS))
-        fields = observation_fields()
-        total = max(1, len(observations))
-        for index, o in enumerate(observations):
-            feature = QgsFeature(fields)
-            feature.setAttributes([
-                o.station_id, o.stream_id, o.property, o.unit, utc_qdatetime(o.time), utc_qdatetime(o.time_end),
-                NULL if o.value is None else float(o.value), o.raw, o.source, o.flag,
-            ])
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
-            if index % 10000 == 0:
-                feedback.setProgress(80 + 20 * index / total)
-        self._temporal(context, self._observations_id, '"time"', 'coalesce("time_end", "time")')
+        self._temporal(context, destination, '"time"', 'coalesce("time_end", "time")')
+        return sink, destination
 
     def _temporal(self, context: QgsProcessingContext, layer_id: str, start: str, end: str) -> None:
         if not context.willLoadLayerOnCompletion(layer_id):
@@ -365,3 +372,153 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         processor = self._post_processors.setdefault((start, end), TemporalPostProcessor(start, end))
         context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
 
+
+
+class _ObservationOutput:
+    """OUTPUT_OBSERVATIONS written batch by batch while the feed streams in (never all in memory).
+
+    The sink is opened with the first batch (a feed that fails at once leaves no file) and its file
+    is removed again when the import fails later. A new GeoPackage output is created empty by the
+    Processing sink (so its schema is QGIS's own) and then filled with sqlite3 in one transaction
+    (``GpkgRows``), much faster than one QgsFeature per row; other formats go through the sink.
+    """
+
+    def __init__(self, algorithm: ImportSensorFeedAlgorithm, parameters: dict, context: QgsProcessingContext,
+                 archive_path: str = "") -> None:
+        self.algorithm, self.parameters, self.context = algorithm, parameters, context
+        self.archive_path = archive_path
+        self.sink: QgsFeatureSink | None = None
+        self.rows: GpkgRows | None = None  #: the GeoPackage path
+        self.queue: BackgroundWriter | None = None  #: writes ``rows`` in a worker thread
+        self.destination = ""
+        self.count = 0
+        self.fields = observation_fields()
+
+    def open(self) -> None:
+        """Create the output layer; switch to sqlite3 rows for a new GeoPackage."""
+        self.sink, self.destination = self.algorithm.observation_sink(self.parameters, self.context)
+        path = self.destination.partition("|")[0]
+        if not path.lower().endswith(".gpkg") or os.path.abspath(path) == os.path.abspath(self.archive_path or "-"):
+            return
+        self.sink = None  # closes the empty layer: OGR creates its table only now
+        table = gpkg_table(self.destination)
+        self.rows = GpkgRows.open(path, table, list(ROW_COLUMNS)) if table else None
+        if self.rows is not None:
+            self.queue = BackgroundWriter(self.rows.add)
+        else:  # not the table we expected: through a sink after all
+            self.sink, self.destination = self.algorithm.observation_sink(self.parameters, self.context)
+
+    def add(self, observations: list[Observation], rows: list[tuple]) -> None:
+        """Write one batch (``rows``: its ``observation_rows``)."""
+        if self.sink is None and self.rows is None:
+            self.open()
+        self.count += len(observations)
+        if self.queue is not None:
+            self.queue.put(rows)
+            return
+        feature, sink, fast = QgsFeature(self.fields), self.sink, QgsFeatureSink.FastInsert
+        for o in observations:
+            feature.setAttributes([
+                o.station_id, o.stream_id, o.property, o.unit, utc_qdatetime(o.time),
+                NULL if o.time_end is None else utc_qdatetime(o.time_end),
+                NULL if o.value is None else float(o.value), o.raw, o.source, o.flag,
+            ])
+            sink.addFeature(feature, fast)
+
+    def finish(self) -> str:
+        """Close the output (an empty layer when there were no observations); return the destination."""
+        if self.sink is None and self.rows is None:
+            self.open()
+        if self.rows is not None:
+            self.queue.close()
+            self.rows.commit()
+            self.rows = self.queue = None
+        self.sink = None  # flushes and closes a file output
+        return self.destination
+
+    def discard(self) -> None:
+        """Close the output and remove a file it wrote (the import failed)."""
+        if self.sink is None and self.rows is None:
+            return
+        if self.rows is not None:
+            self.queue.abandon()
+            self.rows.rollback()
+            self.rows = self.queue = None
+        self.sink = None
+        path = self.destination.split("|", 1)[0]
+        if path and os.path.isfile(path):
+            os.remove(path)
+
+
+def gpkg_table(destination: str) -> str:
+    """Return the table of a GeoPackage layer ``destination`` (``layername=`` or its only table), else ""."""
+    path, _bar, options = destination.partition("|")
+    for option in options.split("|"):
+        if option.startswith("layername="):
+            return option[len("layername="):]
+    if not os.path.isfile(path):
+        return ""
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as connection:
+            tables = [row[0] for row in connection.execute("SELECT table_name FROM gpkg_contents")]
+    except sqlite3.Error:
+        return ""
+    return tables[0] if len(tables) == 1 else ""
+
+
+class GpkgRows:
+    """Observation rows appended to an empty GeoPackage attribute table with sqlite3, in one transaction."""
+
+    def __init__(self, connection: sqlite3.Connection, table: str, columns: list[str]) -> None:
+        self.connection, self.table = connection, table
+        names = ", ".join('"{}"'.format(c.replace('"', '""')) for c in columns)
+        self.insert = 'INSERT INTO "{}" ({}) VALUES ({})'.format(
+            table.replace('"', '""'), names, ", ".join("?" * len(columns)))
+        # OGR's per-row feature count trigger costs a third of the insert time: off while filling
+        self.triggers = connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND lower(tbl_name) = lower(?) "
+            "AND name LIKE 'trigger_insert_feature_count_%'", (table,)).fetchall()
+        for name, _sql in self.triggers:
+            connection.execute('DROP TRIGGER "{}"'.format(name.replace('"', '""')))
+
+    @classmethod
+    def open(cls, path: str, table: str, columns: list[str]) -> GpkgRows | None:
+        """Begin the transaction; None when ``table`` is not the empty table with ``columns`` (then unchanged)."""
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # see BackgroundWriter
+        quoted = table.replace('"', '""')
+        try:
+            present = [row[1] for row in connection.execute(f'PRAGMA table_info("{quoted}")')]
+            if [c for c in present if c != "fid"] == columns:
+                connection.execute("BEGIN IMMEDIATE")
+                if not connection.execute(f'SELECT count(*) FROM "{quoted}"').fetchone()[0]:
+                    return cls(connection, table, columns)
+                connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+        connection.close()
+        return None
+
+    def add(self, rows: list[tuple]) -> None:
+        """Insert one batch of ``observation_rows`` (times as GeoPackage DATETIME text, NULL for missing)."""
+        self.connection.executemany(self.insert, rows)
+
+    def commit(self) -> None:
+        """Store the feature count OGR keeps for the table, commit and close."""
+        connection = self.connection
+        for _name, sql in self.triggers:
+            connection.execute(sql)
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "gpkg_ogr_contents" in tables:
+            quoted = self.table.replace('"', '""')
+            connection.execute(
+                f'UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM "{quoted}") '
+                "WHERE lower(table_name) = lower(?)", (self.table,))
+        connection.execute("COMMIT")
+        connection.close()
+
+    def rollback(self) -> None:
+        """Undo the rows and close."""
+        with contextlib.suppress(sqlite3.Error):
+            self.connection.execute("ROLLBACK")
+        self.connection.close()

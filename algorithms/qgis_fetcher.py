@@ -67,23 +67,55 @@ class QgisFetcher:
         self.limits = self.rules.limits
         self.authcfg = authcfg or ""
         self.feedback = feedback
+        self._ahead: tuple[str, float, QNetworkReply] | None = None  #: (url, deadline, reply) sent ahead
 
     def get(self, url: str) -> bytes:
         """Return the body of ``url`` after at most ``max_redirects`` checked redirects."""
         self.rules.check(url)
         if is_local(url):
+            self.drop_prefetch()
             return read_local(url, self.limits.max_bytes)
         self.limits.check_import()
-        deadline = self.limits.request_deadline()
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] != url:
+            _discard(ahead[2])
+            ahead = None
+        deadline = ahead[1] if ahead is not None else self.limits.request_deadline()
+        reply = ahead[2] if ahead is not None else None
         chain = [url]
         while True:
-            answer = self._once(chain[-1], deadline)
+            answer = self._once(chain[-1], deadline, reply)
+            reply = None
             if answer.status in REDIRECT_STATUS and answer.location:
                 chain.append(self.rules.redirect(chain[-1], answer.location, chain))
                 continue
             return self._result(chain[-1], answer)
 
-    def _once(self, url: str, deadline: float) -> _Answer:
+    def prefetch(self, url: str) -> None:
+        """Send the request for ``url`` now (the next page) so it arrives while this page is used.
+
+        ``get(url)`` then reads it, under the same rules (its deadline runs from now); one request
+        ahead at most, any other ``get`` or ``drop_prefetch`` aborts it. A URL a rule refuses is not
+        sent (``get`` raises then).
+        """
+        self.drop_prefetch()
+        if is_local(url):
+            return
+        try:
+            self.rules.check(url)
+            self.limits.check_import()
+        except FeedError:
+            return
+        deadline = self.limits.request_deadline()
+        self._ahead = (url, deadline, self._send(url))
+
+    def drop_prefetch(self) -> None:
+        """Abort a request sent ahead that is not needed any more."""
+        if self._ahead is not None:
+            _discard(self._ahead[2])
+            self._ahead = None
+
+    def _send(self, url: str) -> QNetworkReply:
         request = QNetworkRequest(QUrl.fromEncoded(url.encode("utf-8")))
         request.setAttribute(QNetworkRequest.RedirectPolicyAttribute, QNetworkRequest.ManualRedirectPolicy)
         # feeds change: never an answer from QGIS's network cache, and no pages of a big import in it
@@ -98,8 +130,13 @@ class QgisFetcher:
                 raise FeedError(f"the authentication configuration {self.authcfg} could not be applied; "
                                 "check AUTHCFG")
         reply = QgsNetworkAccessManager.instance().get(request)
+        reply.setReadBufferSize(READ_BUFFER)
         if credentials:
             QgsApplication.authManager().updateNetworkReply(reply, self.authcfg)
+        return reply
+
+    def _once(self, url: str, deadline: float, reply: QNetworkReply | None = None) -> _Answer:
+        reply = reply if reply is not None else self._send(url)
         try:
             return _ReplyReader(reply, url, self.limits, deadline, self.feedback).run()
         finally:
@@ -119,6 +156,11 @@ class QgisFetcher:
         if answer.error != QNetworkReply.NoError:
             raise FeedConnectionError(f"cannot fetch {where}: {redact_text(answer.error_text)}")
         return answer.body
+
+
+def _discard(reply: QNetworkReply) -> None:
+    reply.abort()
+    reply.deleteLater()
 
 
 class _ReplyReader:
@@ -144,7 +186,9 @@ class _ReplyReader:
         watch.setInterval(WATCH_MS)
         watch.timeout.connect(self._watch)
         watch.start()
-        if not reply.isFinished():
+        if reply.bytesAvailable():  # a request sent ahead: what arrived before (its buffer may be full)
+            self._read()
+        if not reply.isFinished() and self.stop is None:
             loop.exec_()
         watch.stop()
         if self.stop is None:

@@ -330,6 +330,56 @@ def test_through_qgis_process(qgis_process, feed_server, tmp_path):
     assert layer.featureCount() == expected
 
 
+def rows_of(layer: QgsVectorLayer) -> list[list]:
+    fields = [f.name() for f in layer.fields() if f.name() != "fid"]
+    return [[None if f[name] == NULL else utc(f[name]) if name.startswith("time") else f[name] for name in fields]
+            for f in layer.getFeatures()]
+
+
+def test_geopackage_output_written_in_bulk_equals_the_memory_layer(provider, feed_server, tmp_path):
+    """A .gpkg output is filled with sqlite3, not feature by feature: same fields, types and values."""
+    ttn = shared_data("sensors", "ttn", "ttn_v3_uplinks_dragino_koestler.ndjson")  # sentinels, flags
+    feeds = [{"SOURCE": feed_server.url(STA_PREFIX)},  # nulls every 100
+             {"SOURCE": feed_server.url(STA_PREFIX + "/Datastreams(1)/Observations?$top=500")},
+             {"FORMAT": 3, "SOURCE": str(ttn)}]
+    for index, feed in enumerate(feeds):
+        gpkg = tmp_path / f"observations_{index}.gpkg"
+        memory = run(feed)["OUTPUT_OBSERVATIONS"]
+        result = run({**feed, "ARCHIVE": str(tmp_path / f"archive_{index}.gpkg"), "OUTPUT_OBSERVATIONS": str(gpkg)})
+        layer = QgsVectorLayer(result["OUTPUT_OBSERVATIONS"], "o", "ogr")
+        assert layer.isValid()
+        assert [(f.name(), f.type()) for f in layer.fields() if f.name() != "fid"] == [
+            (f.name(), f.type()) for f in memory.fields()]
+        assert layer.featureCount() == memory.featureCount() == result["N_OBSERVATIONS"] > 0
+        written, expected = rows_of(layer), rows_of(memory)
+        assert [r[:4] + r[6:] for r in written] == [r[:4] + r[6:] for r in expected]
+        with contextlib.closing(sqlite3.connect(gpkg)) as connection:  # the exact text; OGR's own count is right
+            table = connection.execute("SELECT table_name FROM gpkg_contents").fetchone()[0]
+            times = connection.execute(f'SELECT time, time_end FROM "{table}" ORDER BY fid').fetchall()
+            assert connection.execute("SELECT feature_count FROM gpkg_ogr_contents").fetchone()[0] == len(expected)
+            assert connection.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND "
+                                      "name LIKE 'trigger_insert_feature_count_%'").fetchone()[0] == 1  # back
+        assert times == [tuple(None if t is None else t.isoformat(timespec="milliseconds")[:23] + "Z" for t in r[4:6])
+                         for r in expected]
+        # OGR reads "...53.828Z" as 53.828 float seconds, QGIS may truncate that to .827: 1 ms at most
+        assert all(abs(a - b) <= timedelta(milliseconds=1) for w, e in zip(written, expected)
+                   for a, b in zip(w[4:6], e[4:6]) if a is not None or b is not None)
+    assert any(row[9] == "sentinel" for row in rows_of(memory))
+
+
+def test_stations_and_observations_into_one_geopackage(provider, feed_server, tmp_path):
+    """Both outputs as tables of one GeoPackage (the observations are committed before the stations are written)."""
+    gpkg = tmp_path / "outputs.gpkg"
+    result = run({"SOURCE": feed_server.url(STA_PREFIX), "MAX_OBSERVATIONS": 5000,
+                  "ARCHIVE": str(gpkg.with_name("a.gpkg")),
+                  "OUTPUT_STATIONS": f"ogr:dbname='{gpkg}' table=\"stations\" (geom)",
+                  "OUTPUT_OBSERVATIONS": f"ogr:dbname='{gpkg}' table=\"observations\""})
+    stations = QgsVectorLayer(f"{gpkg}|layername=stations", "s", "ogr")
+    observations = QgsVectorLayer(f"{gpkg}|layername=observations", "o", "ogr")
+    assert stations.featureCount() == result["N_STATIONS"] == 3
+    assert observations.featureCount() == result["N_OBSERVATIONS"] == 5000
+
+
 def test_credentials_only_through_authcfg(provider, server):
     from qgis.core import QgsApplication, QgsAuthMethodConfig
 

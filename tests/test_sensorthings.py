@@ -366,3 +366,32 @@ def test_server_rejecting_the_filter_falls_back_to_filtering_after_download():
                               sta.things_query(root): FeedHttpError("HTTP 400", 400, "")})
     with pytest.raises(FeedHttpError):  # no endless fallback
         import_feed(ImportOptions(source=root, extent=extent), refusing)
+
+
+def test_observations_page_read_in_one_loop_equals_the_entity_by_entity_reading():
+    """The fast loop for a stream's Observations gives exactly what the general reader gives."""
+    from social_resilience.core.sensors.model import Observation
+    from social_resilience.core.sensors.sensorthings import Link, Page, Stream, _PageReader, parse_page
+
+    results = [20.5, 7, -999, -9999.0, float("nan"), "12.5", "n/a", True, None, [1, 2], {"a": 1}, 1e400, -0.0, 3.0]
+    items = [{"phenomenonTime": f"2024-01-01T00:{i:02d}:00.125Z", "result": r} for i, r in enumerate(results)]
+    items += [{"phenomenonTime": "2024-01-01T01:00:00+02:00/2024-01-01T00:30:00Z", "result": 1.5},
+              {"resultTime": "2024-01-01T02:00:00Z", "result": 2.5}, {"phenomenonTime": "not a time", "result": 1.0},
+              {"phenomenonTime": "2024-01-01T03:00:00Z", "result": 4.0,
+               "Datastream": {"@iot.id": 9, "name": "other", "unitOfMeasurement": {"symbol": "K"}}}]
+    stream = Stream("7", "3", "temperature", "°C", "Datastreams(7)")
+    fast = parse_page({"value": items}, Link("http://x/v1.1/Datastreams(7)/Observations", "Observations", stream, "3"),
+                      "src")
+    general = Page()
+    reader = _PageReader(general, "src")
+    for item in items:
+        reader.observation(item, stream, "3")
+
+    def key(o: Observation) -> tuple:
+        value = "nan" if o.value is not None and o.value != o.value else o.value
+        return (o.station_id, o.stream_id, o.property, o.unit, o.time, o.time_end, value, o.raw, o.source, o.flag)
+
+    assert [key(o) for o in fast.observations] == [key(o) for o in general.observations]
+    assert len(fast.observations) == len(items) - 1
+    assert fast.skipped == general.skipped == 1
+    assert {o.flag for o in fast.observations} >= {"sentinel", "invalid", ""}

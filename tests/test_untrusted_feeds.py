@@ -454,3 +454,59 @@ def test_feeds_are_never_answered_from_the_network_cache(servers):
     home.add("/cached.json", b'{"value": 2}', headers=cacheable)
     assert fetcher.get(url) == b'{"value": 2}'
     assert len(home.requested("/cached.json")) == 2
+
+
+# -- the next page sent ahead (issue 20) --------------------------------------------------------------
+
+
+def test_next_page_is_sent_ahead_and_read_once_through_get(servers):
+    from social_resilience.algorithms.qgis_fetcher import QgisFetcher
+    from social_resilience.core.sensors.fetch import FetchLimits
+    from social_resilience.core.sensors.importer import ImportOptions, stream_feed
+
+    home, _other = servers
+    calls = []
+
+    class Recording(QgisFetcher):
+        def get(self, url):
+            calls.append(("get", url))
+            return super().get(url)
+
+        def prefetch(self, url):
+            calls.append(("prefetch", url))
+            super().prefetch(url)
+
+    paths = [f"{STA_PATH}?$skip={3 * index}" for index in range(3)]
+    urls = [home.url(path) for path in paths]
+    for index, path in enumerate(paths):
+        page = {"value": [{"phenomenonTime": f"2024-01-0{index + 1}T00:0{i}:00Z", "result": float(i)}
+                          for i in range(3)]}
+        if index < 2:
+            page["@iot.nextLink"] = urls[index + 1]
+        home.add(path, json.dumps(page))
+    home.inject(f"{STA_PATH}?$skip=3", "timeout:0.3")  # answered while the first page is used
+    batches = []
+    summary = stream_feed(ImportOptions(source=urls[0]), Recording(urls[0], "", FetchLimits(timeout_s=5)),
+                          batches.append)
+    assert summary.complete
+    assert summary.n_observations == sum(len(batch) for batch in batches) == 9
+    assert calls.index(("prefetch", urls[1])) < calls.index(("get", urls[1]))
+    assert calls.index(("prefetch", urls[2])) < calls.index(("get", urls[2]))
+    assert [len(home.requested(f"$skip={3 * i}")) for i in range(3)] == [1, 1, 1]  # each page fetched once
+
+
+@pytest.mark.parametrize(("make", "params", "cause"), [
+    (lambda s, p: s.add(p, gzip_bomb(1024), headers={"Content-Encoding": "gzip"}), {"MAX_RESPONSE_MB": 16},
+     "size limit"),
+    (lambda s, p: (s.add(p, json.dumps(STA_PAGE)), s.inject(p, "timeout:8"))[0], {}, "timeout"),
+])
+def test_page_sent_ahead_keeps_the_size_limit_and_the_deadline(provider, servers, make, params, cause):
+    home, _other = servers
+    make(home, "/ahead/2")
+    source = _sta_pages(home, home.url("/ahead/2"))
+    result, seconds, log = timed_run({"FORMAT": 0, "SOURCE": source, "RETRIES": 0, **params})
+    assert result["COMPLETE"] == 0
+    assert result["N_OBSERVATIONS"] == 3
+    assert cause in log
+    assert len(home.requested("/ahead/2")) == 1
+    assert seconds < BOUND_S

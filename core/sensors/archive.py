@@ -73,9 +73,13 @@ INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, descript
          ('{OBSERVATIONS}', 'attributes', '{OBSERVATIONS}', 'sensor observations', NULL);
 INSERT OR IGNORE INTO gpkg_geometry_columns VALUES ('{STATIONS}', 'geom', 'POINT', 4326, 0, 0);
 """
+#: The columns of ``observation_rows`` (also the fields of the algorithm's observation output, in order).
+ROW_COLUMNS = ("station_id", "stream_id", "property", "unit", "time", "time_end", "value", "raw", "source", "flag")
 _INSERT_OBSERVATION = (
-    f"INSERT OR IGNORE INTO {OBSERVATIONS} ({', '.join(OBSERVATION_COLUMNS)}) VALUES ({', '.join('?' * 10)})"
+    f"INSERT OR IGNORE INTO {OBSERVATIONS} ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * 10)})"
 )
+#: KiB of pages kept in memory (SQLite's default is 2 MB): fewer index pages read again while inserting.
+_CACHE_KIB = 16384
 _UPSERT_STATION = f"""
 INSERT INTO {STATIONS} (geom, {', '.join(STATION_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source, station_id) DO UPDATE SET
@@ -111,6 +115,30 @@ def gpkg_time(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="milliseconds")[:23] + "Z"
 
 
+_TIME_TEXTS: dict[datetime, str] = {}
+_TIME_TEXTS_MAX = 20_000
+
+
+def _time_text(moment: datetime) -> str:
+    """``gpkg_time`` with the texts of recent times kept (the streams of a feed share their times)."""
+    text = _TIME_TEXTS.get(moment)
+    if text is None:
+        if len(_TIME_TEXTS) >= _TIME_TEXTS_MAX:
+            _TIME_TEXTS.clear()
+        text = _TIME_TEXTS[moment] = gpkg_time(moment)
+    return text
+
+
+def observation_rows(observations: Iterable[Observation]) -> list[tuple]:
+    """Rows of ``ROW_COLUMNS`` for the observations: GeoPackage DATETIME text, None for missing."""
+    text = _time_text
+    return [
+        (o.station_id, o.stream_id, o.property, o.unit, text(o.time), None if o.time_end is None else text(o.time_end),
+         o.value, o.raw, o.source, o.flag)
+        for o in observations
+    ]
+
+
 class ArchiveWriter:
     """One run's writes to an archive, in one transaction: use as a context manager.
 
@@ -143,8 +171,10 @@ class ArchiveWriter:
         if self.path.exists() and self.path.is_dir():
             raise FeedError(f"the archive {self.path} is a folder; choose a .gpkg file")
         try:
-            connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=self.LOCK_WAIT_S)
+            connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=self.LOCK_WAIT_S,
+                                         check_same_thread=False)  # one thread at a time: see BackgroundWriter
             connection.execute("PRAGMA journal_mode=DELETE")
+            connection.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
             if "locked" in str(error) or "busy" in str(error):
@@ -194,18 +224,11 @@ class ArchiveWriter:
             raise FeedError("the archive is not open")
         return self._connection
 
-    def add_observations(self, observations: Iterable[Observation]) -> None:
-        """INSERT OR IGNORE the observations (existing keys stay as they are)."""
+    def add_observations(self, observations: Iterable[Observation], rows: list[tuple] | None = None) -> None:
+        """INSERT OR IGNORE the observations (existing keys stay as they are); ``rows``: their ``observation_rows``."""
         connection = self.connection
         before = connection.total_changes
-        connection.executemany(
-            _INSERT_OBSERVATION,
-            (
-                (o.source, o.station_id, o.stream_id, o.property, o.unit, gpkg_time(o.time), gpkg_time(o.time_end),
-                 o.value, o.raw, o.flag)
-                for o in observations
-            ),
-        )
+        connection.executemany(_INSERT_OBSERVATION, observation_rows(observations) if rows is None else rows)
         self.counts.new_observations += connection.total_changes - before
 
     def upsert_stations(self, stations: Iterable[Station], first_times: dict[str, datetime] | None = None) -> None:

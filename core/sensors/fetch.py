@@ -467,6 +467,12 @@ class LinkGuard:
                                 "before", "loop")
         self._seen.add(key)
 
+    def allows(self, url: str) -> bool:
+        """Tell whether ``visit(url)`` would accept ``url`` now (nothing is recorded)."""
+        if url.strip() != self.rules.source and urlsplit(url.strip()).scheme.lower() not in HTTP_SCHEMES:
+            return False
+        return _link_key(url) not in self._seen
+
 
 def read_local(url: str, max_bytes: int) -> bytes:
     """Return the bytes of a local file (SOURCE only); FeedError when missing, unreadable or over ``max_bytes``."""

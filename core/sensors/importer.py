@@ -137,6 +137,37 @@ class DuplicateFilter:
         self._unordered: dict[str, set[int]] = {}
         self.dropped = 0
 
+    def first_of(self, observations: list[Observation]) -> list[Observation]:
+        """Return the observations of a batch that ``keep`` keeps one by one (runs in time order go fast)."""
+        kept: list[Observation] = []
+        index, total = 0, len(observations)
+        while index < total:
+            stream = observations[index].stream_id
+            times = self._ordered.get(stream)
+            if times is not None or stream not in self._unordered:
+                last = times[-1] if times is not None else None
+                keys, start = array("q"), index
+                while index < total:
+                    observation = observations[index]
+                    if observation.stream_id != stream:
+                        break
+                    key = (observation.time - _EPOCH) // _MILLISECOND
+                    if last is not None and key <= last:
+                        break
+                    keys.append(key)
+                    last, index = key, index + 1
+                if index > start:
+                    if times is None:
+                        self._ordered[stream] = keys
+                    else:
+                        times.extend(keys)
+                    kept.extend(observations[start:index])
+            if index < total and observations[index].stream_id == stream:  # out of order: one by one
+                if self.keep(observations[index]):
+                    kept.append(observations[index])
+                index += 1
+        return kept
+
     def keep(self, observation: Observation) -> bool:
         """Tell whether ``observation`` is the first of its stream at its time."""
         stream = observation.stream_id
@@ -254,7 +285,10 @@ class _Run:
     # -- observations -------------------------------------------------------------------------
     def emit(self, observations: list[Observation], more_to_come: bool) -> None:
         """Filter, apply the limit, track times and hand the batch over."""
-        kept = [o for o in observations if self.keep(o) and self.duplicates.keep(o)]
+        options = self.options
+        if options.start is not None or options.end is not None or self.properties or options.extent is not None:
+            observations = [o for o in observations if self.keep(o)]
+        kept = self.duplicates.first_of(observations)
         limit = self.options.max_observations
         if limit and self.count + len(kept) >= limit:
             room = limit - self.count
@@ -265,20 +299,30 @@ class _Run:
                 )
             kept = kept[:room]
             self.stopped = True
-        for observation in kept:
-            station_id = observation.station_id
-            self.counts[station_id] = self.counts.get(station_id, 0) + 1
-            end = observation.time_end or observation.time
-            first = self.first_times.get(station_id)
-            if first is None or observation.time < first:
-                self.first_times[station_id] = observation.time
-            last = self.last_times.get(station_id)
-            if last is None or end > last:
-                self.last_times[station_id] = end
-        self.relevant.update(o.station_id for o in kept)
+        self.track(kept)
         if kept:
             self.count += len(kept)
             self.sink(kept)
+
+    def track(self, kept: list[Observation]) -> None:
+        """Count the kept observations per station and widen each station's time range."""
+        groups: dict[str, list[Observation]] = {}
+        if kept and kept[0].station_id == kept[-1].station_id and all(
+                o.station_id == kept[0].station_id for o in kept):
+            groups[kept[0].station_id] = kept
+        else:
+            for observation in kept:
+                groups.setdefault(observation.station_id, []).append(observation)
+        for station_id, mine in groups.items():
+            self.counts[station_id] = self.counts.get(station_id, 0) + len(mine)
+            earliest = min(o.time for o in mine)
+            latest = max(o.time_end or o.time for o in mine)
+            first, last = self.first_times.get(station_id), self.last_times.get(station_id)
+            if first is None or earliest < first:
+                self.first_times[station_id] = earliest
+            if last is None or latest > last:
+                self.last_times[station_id] = latest
+            self.relevant.add(station_id)
 
     def summary(self) -> ImportSummary:
         stations = [s for s in self.stations.values() if s.station_id not in self.excluded]
@@ -360,6 +404,8 @@ def _import_sensorthings(run: _Run, fetcher: Fetcher) -> None:
                 break
     except FeedStopError as error:
         run.stop(error)
+    finally:
+        crawl.drop_ahead()
     if crawl.skipped:
         run.warn(f"{crawl.skipped} observations without a readable phenomenonTime were skipped")
 
@@ -415,6 +461,27 @@ class _StaCrawl:
         self.use(page)
         return not self.run.stopped
 
+    def next_link(self) -> sta.Link | None:
+        """Return the link ``step`` takes next, or None."""
+        return self.discovery[0] if self.discovery else self.observation_links[0] if self.observation_links else None
+
+    def send_ahead(self) -> None:
+        """Let a fetcher that can (``prefetch``) request the next page while this one is used.
+
+        Only a link the link guard would accept now; its answer is read by the next ``step``
+        through ``get``, under the same rules.
+        """
+        prefetch = getattr(self.fetcher, "prefetch", None)
+        following = self.next_link()
+        if prefetch is not None and following is not None and self.run.links.allows(following.url):
+            prefetch(following.url)
+
+    def drop_ahead(self) -> None:
+        """Abort a request sent ahead that will not be read (the import ends)."""
+        drop = getattr(self.fetcher, "drop_prefetch", None)
+        if drop is not None:
+            drop()
+
     def failed(self, link: sta.Link, error: FeedError, document: Any) -> bool:
         """Handle a page that failed after the retries; False when the import must end."""
         run, options = self.run, self.run.options
@@ -451,6 +518,8 @@ class _StaCrawl:
         for next_link in page.links:
             (self.observation_links if next_link.kind == "Observations" else self.discovery).append(next_link)
         self.skipped += page.skipped
+        if page.observations:
+            self.send_ahead()  # the next page arrives while these observations are written
         run.emit(page.observations, more_to_come=self.pending())
         self.done += 1
         run.progress(self.done / (self.done + len(self.discovery) + len(self.observation_links)))

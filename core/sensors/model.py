@@ -20,7 +20,7 @@ class Station:
     source: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Observation:
     """One observed value; ``time`` and ``time_end`` are timezone-aware UTC datetimes."""
 

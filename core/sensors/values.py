@@ -39,6 +39,18 @@ def raw_json(value: Any, **extra: Any) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str, allow_nan=True)
 
 
+def raw_number_json(value: Any) -> str:
+    """``raw_json(value)`` without extras, with a shortcut for the usual finite number or null."""
+    kind = type(value)
+    if kind is float and math.isfinite(value):
+        return '{"value":' + float.__repr__(value) + "}"
+    if kind is int:
+        return '{"value":' + int.__repr__(value) + "}"
+    if value is None:
+        return '{"value":null}'
+    return raw_json(value)
+
+
 def finite(value: float | None) -> float | None:
     """``value`` when it is a finite number, else None."""
     return value if value is not None and math.isfinite(value) else None
