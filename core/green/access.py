@@ -345,9 +345,7 @@ def build_access_network(
         entrances = np.asarray(entrances, dtype=float).reshape(-1, 2)
         d_green, g_green = nearest_green(entrances, boundary, contains)
         ok = d_green <= entrance_snap
-        pts = entrances[ok]
-        index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
-        seg, t, _ = attach_points(pts, index, entrance_snap, reject=barrier_rejector(pts, graph, barrier_index))
+        seg, t, _ = attach_on_side(graph, barrier_index, entrances[ok], entrance_snap)
         got = seg >= 0
         e_edge = np.concatenate([e_edge, seg[got]])
         e_t = np.concatenate([e_t, t[got]])
@@ -371,7 +369,14 @@ def attach_residential(net: AccessNetwork, points: np.ndarray, max_connector: fl
     graph = net.graph
     if not len(points) or not graph.n_edges:
         return np.full(len(points), np.inf), np.full(len(points), -1, dtype=np.int64)
-    index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
-    reject = barrier_rejector(points, graph, net.barrier_index)
-    seg, t, conn = attach_points(points, index, max_connector, reject=reject)
+    seg, t, conn = attach_on_side(graph, net.barrier_index, points, max_connector)
     return point_distances(graph, net.dist, net.green, seg, t, conn)
+
+
+def attach_on_side(
+    graph: WalkGraph, barrier_index: SegmentIndex | None, points: np.ndarray, max_dist: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest network point within ``max_dist`` on each point's own side: edge (-1 none), fraction, connector."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
+    return attach_points(points, index, max_dist, reject=barrier_rejector(points, graph, barrier_index))
