@@ -58,7 +58,7 @@ class SocialResiliencePlugin:
         main_window = self.iface.mainWindow()
         icon = QIcon(str(ICON_DIR / "icon.svg"))
         self.menu = menu = QMenu(main_window)
-        for algorithm in self.provider.algorithms():
+        for algorithm in self._algorithms_in_workflow_order():
             action = QAction(algorithm.icon(), algorithm.displayName() + "…", main_window)
             action.setObjectName(f"socialresilience_{algorithm.name()}")
             action.triggered.connect(partial(self.open_algorithm, algorithm.id()))
@@ -80,6 +80,13 @@ class SocialResiliencePlugin:
         self.toolbar = self.iface.addToolBar(self.tr("Social Resilience Toolkit"))
         self.toolbar.setObjectName("SocialResilienceToolkitToolbar")
         self.toolbar.addWidget(button)
+
+    def _algorithms_in_workflow_order(self) -> list:
+        """Return the provider's algorithms in the order of the registry table (the workflow order)."""
+        from .algorithms.provider import algorithm_classes
+
+        found = (self.provider.algorithm(cls.ALGORITHM_ID) for cls in algorithm_classes())
+        return [algorithm for algorithm in found if algorithm is not None]
 
     @staticmethod
     def open_algorithm(algorithm_id: str, _checked: bool = False) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from qgis.core import QgsApplication, QgsProcessingAlgorithm, QgsProcessingException
-from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, QUrl
 from qgis.PyQt.QtGui import QIcon
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent
@@ -29,13 +30,25 @@ def user_language() -> str:
     return str(locale)[:2] or "en"
 
 
-def load_help(algorithm_id: str, language: str | None = None) -> str:
-    """Help text of an algorithm in the user's language, English as fallback."""
+def help_path(algorithm_id: str, language: str | None = None) -> Path | None:
+    """Help file of an algorithm in the user's language, English as fallback."""
     for lang in (language or user_language(), "en"):
         path = HELP_DIR / lang / f"{algorithm_id}.html"
         if path.is_file():
-            return path.read_text(encoding="utf-8")
-    return ""
+            return path
+    return None
+
+
+def load_help(algorithm_id: str, language: str | None = None) -> str:
+    """Help text of an algorithm as one line of HTML.
+
+    The files are wrapped for reading in the repository; QGIS's help panel turns every line
+    break of ``shortHelpString`` into a paragraph, so the lines are joined here.
+    """
+    path = help_path(algorithm_id, language)
+    if path is None:
+        return ""
+    return re.sub(r"\s*\n\s*", " ", path.read_text(encoding="utf-8")).strip()
 
 
 class AlgorithmBase(QgsProcessingAlgorithm):
@@ -68,6 +81,10 @@ class AlgorithmBase(QgsProcessingAlgorithm):
 
     def shortHelpString(self) -> str:  # noqa: N802, D102
         return load_help(self.ALGORITHM_ID)
+
+    def helpUrl(self) -> str:  # noqa: N802, D102
+        path = help_path(self.ALGORITHM_ID)
+        return QUrl.fromLocalFile(str(path)).toString() if path is not None else ""
 
     def icon(self) -> QIcon:  # noqa: D102
         path = ICON_DIR / self.ICON

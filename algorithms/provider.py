@@ -27,14 +27,15 @@ def algorithm_classes() -> list[type]:
     from .local_hotspots import LocalHotspotsAlgorithm
     from .osm_walk_network import OsmWalkNetworkAlgorithm
 
+    # The order of the workflow: it is the order of the plugin menu.
     return [
         CreateSampleTownAlgorithm,
         OsmWalkNetworkAlgorithm,
         GreenSpaceCatchmentsAlgorithm,
-        HotspotScoreAlgorithm,
-        AggregateObservationsAlgorithm,
-        LocalHotspotsAlgorithm,
         ImportSensorFeedAlgorithm,
+        AggregateObservationsAlgorithm,
+        HotspotScoreAlgorithm,
+        LocalHotspotsAlgorithm,
     ]
 
 

@@ -7,9 +7,14 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON=/usr/bin/python3   # the system Python that QGIS's bindings are built for
 QGIS_PROCESS=/usr/bin/qgis_process.bin   # /usr/bin/qgis_process passes --noversioncheck and fails
 
-APT_PACKAGES=(
+# What the plugin and the demo need (the same names on Debian 12 and Debian 13).
+RUNTIME_PACKAGES=(
   qgis python3-qgis qgis-providers
-  python3-numpy python3-scipy python3-networkx python3-libpysal python3-geopandas python3-paho-mqtt
+  python3-numpy python3-scipy python3-networkx
+)
+# What only the tests need: reference libraries, the MQTT broker, a virtual screen, Qt's lrelease.
+TEST_PACKAGES=(
+  python3-libpysal python3-geopandas python3-paho-mqtt
   python3-venv python3-pip qttools5-dev-tools
   mosquitto xvfb xauth
 )
@@ -18,15 +23,18 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# Install RUNTIME_PACKAGES plus the packages named as arguments, only those missing.
+# Waits up to 10 minutes for another apt or dpkg that holds the lock instead of failing at once.
 ensure_apt_packages() {
   local missing=()
-  for pkg in "${APT_PACKAGES[@]}"; do
+  for pkg in "${RUNTIME_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "Installing Debian packages: ${missing[*]}"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+      --no-install-recommends "${missing[@]}"
   fi
 }
 

@@ -2,7 +2,7 @@
 # Set up (Debian packages, test venv) and run the whole test suite: lint, translations, pytest.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
-ensure_apt_packages
+ensure_apt_packages "${TEST_PACKAGES[@]}"
 ensure_test_venv
 headless_env
 cd "$REPO"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from qgis.PyQt.QtCore import QCoreApplication, QTranslator
@@ -57,3 +58,23 @@ def test_german_translation_loads(provider, tmp_path):
         QCoreApplication.removeTranslator(translator)
     english = [a.displayName() for a in provider.algorithms()]
     assert all(t != e for t, e in zip(translated, english)), list(zip(translated, english))
+
+
+def test_help_reaches_qgis_as_whole_paragraphs(provider):
+    """QGIS 3.22's help panel makes a paragraph of every line: no help string may break a line."""
+    for alg in provider.algorithms():
+        text = alg.shortHelpString()
+        assert "<li>" in text or "<p>" in text, alg.name()
+        assert "\n" not in text, f"help of {alg.name()} breaks a line: {text[:120]!r}"
+        assert "  " not in text, alg.name()
+
+
+def test_help_button_opens_the_help_file(provider):
+    from qgis.PyQt.QtCore import QUrl
+
+    for alg in provider.algorithms():
+        url = QUrl(alg.helpUrl())
+        assert url.isLocalFile(), alg.name()
+        path = url.toLocalFile()
+        assert path.endswith(f"/{alg.name()}.html")
+        assert "<code>" in Path(path).read_text(encoding="utf-8")
