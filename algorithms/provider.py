@@ -19,6 +19,7 @@ def plugin_version() -> str:
 
 def algorithm_classes() -> list[type]:
     """Every algorithm class of the toolkit, imported here so a broken one is obvious."""
+    from .access_improvements import AccessImprovementsAlgorithm
     from .aggregate_observations import AggregateObservationsAlgorithm
     from .create_sample_town import CreateSampleTownAlgorithm
     from .green_space_catchments import GreenSpaceCatchmentsAlgorithm
@@ -32,6 +33,7 @@ def algorithm_classes() -> list[type]:
         CreateSampleTownAlgorithm,
         OsmWalkNetworkAlgorithm,
         GreenSpaceCatchmentsAlgorithm,
+        AccessImprovementsAlgorithm,
         ImportSensorFeedAlgorithm,
         AggregateObservationsAlgorithm,
         HotspotScoreAlgorithm,

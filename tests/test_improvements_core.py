@@ -40,6 +40,13 @@ SOUTH_HOME, FAR_HOME = ((105.0, 130.0), 100.0), ((2000.0, 2000.0), 20.0)
 SETTINGS = (400.0, 200.0, 50.0, 10)
 
 
+def stretches(lines):
+    """Edges of the lines as (p0, p1) arrays."""
+    p0 = np.concatenate([np.asarray(line, float)[:-1] for line in lines])
+    p1 = np.concatenate([np.asarray(line, float)[1:] for line in lines])
+    return p0, p1
+
+
 def contains(points: np.ndarray) -> np.ndarray:
     return points_in_rings(points, STRIP)
 
@@ -57,8 +64,8 @@ def access(rails, crossings=None, lines=None):
 
 
 def homes(north=NORTH):
-    xy = [(x + 5.0, 330.0) for x in north] + [SOUTH_HOME[0], FAR_HOME[0]]
-    pop = list(north.values()) + [SOUTH_HOME[1], FAR_HOME[1]]
+    xy = [*((x + 5.0, 330.0) for x in north), SOUTH_HOME[0], FAR_HOME[0]]
+    pop = [*north.values(), SOUTH_HOME[1], FAR_HOME[1]]
     return np.array(xy), np.array(pop)
 
 
@@ -82,7 +89,8 @@ def test_gain_alone_and_greedy_ranks_known_by_hand():
     alone = {float(x): g for (x, _), g in zip(plan.candidates.xy.tolist(), plan.ranking.gain_alone)}
     assert alone == {0.0: 25.0, 100.0: 65.0, 200.0: 60.0, 300.0: 80.0, 400.0: 40.0}
     ranking = plan.ranking
-    assert ranking.total == 225.0 and ranking.served_before == 100.0
+    assert ranking.total == 225.0
+    assert ranking.served_before == 100.0
     # rank 1: x=300 (80 alone); then x=0 and x=100 both add the 25 people of columns 0 and 100:
     # the tie goes to the larger gain alone (x=100). Afterwards everyone in reach is served.
     assert [crossing_x(split, plan, r) for r in range(len(ranking.order))] == [300.0, 100.0]
@@ -126,9 +134,10 @@ def test_second_rail_is_worth_something_only_after_the_first():
 def test_entrance_sites_where_a_way_passes_the_park_without_reaching_it():
     park = [[np.array([[120, 120], [180, 120], [180, 180], [120, 180], [120, 120]], float)]]
     lines = [np.array([[0, 100], [300, 100]]), np.array([[0, 250], [300, 250]]), np.array([[150, 0], [150, 150]])]
-    sites, green = entrance_sites(lines, boundary_segments(park), lambda p: points_in_rings(p, park), 50.0)
+    sites, green = entrance_sites(*stretches(lines), boundary_segments(park), lambda p: points_in_rings(p, park), 50.0)
     # y=100 passes 20 m south (site on the park's south edge); y=250 is 70 m away; x=150 enters the park.
-    assert sites[:, 1].tolist() == [120.0] and 120.0 <= sites[0, 0] <= 180.0
+    assert sites[:, 1].tolist() == [120.0]
+    assert 120.0 <= sites[0, 0] <= 180.0
     assert green.tolist() == [0]
 
 
@@ -138,10 +147,11 @@ def test_entrance_candidate_brings_the_homes_behind_the_park():
     graph, keys = build_graph(lines)
     split = split_barrier_sides(graph, keys, [], None)
     net = build_access_network(split, boundary_segments(STRIP), contains, limit=5000.0)
-    sites, _ = entrance_sites(lines, boundary_segments(STRIP), contains, 50.0)
+    sites, _ = entrance_sites(*stretches(lines), boundary_segments(STRIP), contains, 50.0)
     xy, pop = np.array([[205.0, 160.0]]), np.array([3.0])
     plan = plan_improvements(net, crossing_candidates(split), sites, xy, pop, SETTINGS)
-    assert (plan.candidates.kind == ENTRANCE).all() and len(plan.candidates) >= 1
+    assert len(plan.candidates) >= 1
+    assert (plan.candidates.kind == ENTRANCE).all()
     # the way never reaches the park: nobody is served before; an entrance 20 m away serves the home.
     assert plan.ranking.served_before == 0.0
     assert plan.ranking.gain == [3.0]

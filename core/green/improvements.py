@@ -34,6 +34,9 @@ ENTRANCE = 1
 #: Value of the ``kind`` output field per candidate kind.
 KIND_NAMES = {CROSSING: "crossing", ENTRANCE: "entrance"}
 
+#: Entrances join the network within this distance (m), as in the catchments; default entrance
+#: sites are where a way comes this close to a qualifying green space.
+ENTRANCE_REACH = 50.0
 #: ``progress(fraction)``; may raise to cancel.
 Progress = Callable[[float], None]
 
@@ -165,27 +168,27 @@ def _segment_gaps(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray
 
 
 def entrance_sites(
-    lines: list[np.ndarray],
+    p0: np.ndarray,
+    p1: np.ndarray,
     boundary: tuple[np.ndarray, np.ndarray, np.ndarray],
     contains: Callable[[np.ndarray], np.ndarray],
-    max_gap: float = 50.0,
+    max_gap: float = ENTRANCE_REACH,
     touch: float = 0.1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where a way comes within ``max_gap`` m of a green space without reaching it.
 
-    One site per (way, green space): the point of the green space's boundary nearest to the
-    way. A way reaches a green space when it comes within ``touch`` m of its boundary or lies
-    inside it. Returns the sites (on the boundary) and their green-space index.
+    Ways are the straight stretches ``p0 -> p1`` (the edges of the walking graph). One site per
+    (stretch, green space): the point of the green space's boundary nearest to the stretch.
+    A stretch reaches a green space when it comes within ``touch`` m of its boundary or lies
+    inside it. Returns the sites (on the boundary, duplicates within 0.5 m dropped) and their
+    green-space index.
     """
     bp0, bp1, blabel = boundary
-    parts = [np.asarray(line, dtype=float).reshape(-1, 2) for line in lines]
-    parts = [p for p in parts if len(p) >= 2]
-    if not parts or not len(bp0):
+    a0 = np.asarray(p0, dtype=float).reshape(-1, 2)
+    a1 = np.asarray(p1, dtype=float).reshape(-1, 2)
+    if not len(a0) or not len(bp0):
         return np.zeros((0, 2)), np.zeros(0, np.int64)
-    xy = np.concatenate(parts)
-    way = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
-    same = way[:-1] == way[1:]
-    a0, a1, seg_way = xy[:-1][same], xy[1:][same], way[:-1][same]
+    seg_way = np.arange(len(a0))
     qi, si = SegmentIndex(bp0, bp1, spacing=10.0).pairs_near_segments(a0, a1, margin=max_gap)
     if not len(qi):
         return np.zeros((0, 2)), np.zeros(0, np.int64)
