@@ -20,6 +20,7 @@ from ..core.sample_town.town import MAX_SIZE_KM, MIN_SIZE_KM, generate_town, val
 from .base import AlgorithmBase
 from .common import check_writable
 from .sample_town_writer import remove_files, write_geopackage, write_observations_csv
+from .style_on_load import STYLE_DIR, style_on_load
 
 #: Output name -> (layer name in the GeoPackage, layer type).
 LAYER_OUTPUTS = {
@@ -75,7 +76,13 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
                 createByDefault=False,
             )
         )
-        descriptions = {
+        descriptions = self._layer_descriptions()
+        for name, description in descriptions.items():
+            self.addOutput(QgsProcessingOutputVectorLayer(name, description, LAYER_OUTPUTS[name][1]))
+
+    def _layer_descriptions(self) -> dict[str, str]:
+        """Output name -> translated description (also the name of the layer loaded into the project)."""
+        return {
             "NETWORK": self.tr("Walking network"),
             "BARRIERS": self.tr("Barriers (arterial roads)"),
             "CROSSINGS": self.tr("Crossings"),
@@ -86,8 +93,6 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
             "STATIONS": self.tr("Sensor stations"),
             "OBSERVATIONS": self.tr("Sensor observations"),
         }
-        for name, description in descriptions.items():
-            self.addOutput(QgsProcessingOutputVectorLayer(name, description, LAYER_OUTPUTS[name][1]))
 
     def _size_error(self, size_km: float) -> str:
         """Message for an unsupported town size, empty when the size is fine."""
@@ -115,6 +120,18 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
                 raise QgsProcessingException(self.tr("{} is a folder. Give a file name.").format(path))
             check_writable(path)
         return path
+
+    def _load_styled(self, results: dict[str, Any], context: QgsProcessingContext) -> None:
+        """Load the layers into the project (if any) with the town's styles, named in the user's language."""
+        if context.project() is None:
+            return
+        descriptions = self._layer_descriptions()
+        for name, (layer, _kind) in LAYER_OUTPUTS.items():
+            label = self.tr("Sample town: {}").format(descriptions[name])
+            details = QgsProcessingContext.LayerDetails(label, context.project(), name)
+            context.addLayerToLoadOnCompletion(results[name], details)
+            if (STYLE_DIR / f"sample_town_{layer}.qml").is_file():
+                style_on_load(context, results[name], f"sample_town_{layer}.qml")
 
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
@@ -154,11 +171,7 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
         results: dict[str, Any] = {self.OUTPUT: output}
         for name, (layer, _kind) in LAYER_OUTPUTS.items():
             results[name] = f"{output}|layername={layer}"
-            if context.project() is not None:
-                details = QgsProcessingContext.LayerDetails(
-                    self.tr("Sample town: {}").format(layer), context.project(), name
-                )
-                context.addLayerToLoadOnCompletion(results[name], details)
+        self._load_styled(results, context)
         if csv_path:
             results[self.OUTPUT_CSV] = csv_path
         return results

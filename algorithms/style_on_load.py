@@ -10,6 +10,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
+from qgis.PyQt import sip
 
 from .base import PLUGIN_DIR
 
@@ -54,9 +55,10 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
         return True
 
 
-# Processing does not own post-processors and deletes the algorithm copy before it loads the
-# layers, so the post-processors live here (one per style and geometry type; they hold no state).
-_KEEP: dict[tuple[str, int | None], StyleOnLoad] = {}
+# Processing deletes the algorithm copy before it loads the layers, and QGIS deletes a
+# post-processor with the context that used it, so each use gets its own post-processor, kept
+# alive here until QGIS has deleted it.
+_KEEP: list[StyleOnLoad] = []
 
 
 def style_on_load(
@@ -65,8 +67,7 @@ def style_on_load(
     """Style output ``dest_id`` with ``style_name`` if the run loads it into the project."""
     if not context.willLoadLayerOnCompletion(dest_id):
         return
-    geometry_type = QgsWkbTypes.PolygonGeometry if polygons_only else None
-    key = (style_name, geometry_type)
-    if key not in _KEEP:
-        _KEEP[key] = StyleOnLoad(style_name, geometry_type)
-    context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(_KEEP[key])
+    _KEEP[:] = [kept for kept in _KEEP if not sip.isdeleted(kept)]
+    post_processor = StyleOnLoad(style_name, QgsWkbTypes.PolygonGeometry if polygons_only else None)
+    _KEEP.append(post_processor)
+    context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(post_processor)

@@ -20,6 +20,8 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from .conftest import REPO
+
 ALG = "socialresilience:createsampletown"
 LAYERS = {
     "network": ["way_id", "highway", "name", "bridge", "tunnel", "layer"],
@@ -430,3 +432,39 @@ def test_stations_mirror_the_importer_schema(sample_town):
     with sqlite3.connect(sample_town) as connection:
         (text,) = connection.execute("SELECT last_time FROM stations LIMIT 1").fetchone()
     assert text.endswith("Z")
+
+
+def _style_symbol_layer(style: str):
+    from qgis.core import QgsVectorLayer
+
+    template = QgsVectorLayer("Polygon?crs=EPSG:25832", "template", "memory")
+    template.loadNamedStyle(str(REPO / "resources" / "styles" / style))
+    return template.renderer().symbol().symbolLayer(0).clone()
+
+
+def test_run_and_load_gives_styled_layers_named_in_words(provider, tmp_path):
+    """The desktop loads the town with the plugin's styles, not random single symbols."""
+    import processing
+    from qgis.core import QgsProject
+
+    before = set(QgsProject.instance().mapLayers())
+    processing.runAndLoadResults(
+        "socialresilience:createsampletown", {"SEED": 7, "SIZE_KM": 1.0, "OUTPUT": str(tmp_path / "town.gpkg")}
+    )
+    loaded = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before]
+    try:
+        by_name = {layer.name(): layer for layer in loaded}
+        assert set(by_name) == {
+            f"Sample town: {name}"
+            for name in ("Walking network", "Barriers (arterial roads)", "Crossings", "Green spaces",
+                         "Green-space entrances", "Buildings", "Districts", "Sensor stations", "Sensor observations")
+        }
+        renderers = {name: layer.renderer().type() for name, layer in by_name.items() if layer.isSpatial()}
+        assert renderers["Sample town: Walking network"] == "categorizedSymbol"
+        assert renderers["Sample town: Sensor stations"] == "categorizedSymbol"
+        assert renderers["Sample town: Buildings"] == "categorizedSymbol"
+        districts = by_name["Sample town: Districts"].renderer().symbol().symbolLayer(0)
+        assert districts.properties() == _style_symbol_layer("sample_town_districts.qml").properties()
+        assert by_name["Sample town: Districts"].labelsEnabled()
+    finally:
+        QgsProject.instance().removeMapLayers([layer.id() for layer in loaded])
