@@ -114,7 +114,8 @@ def test_proposed_sites_keep_their_fields_and_far_ones_are_reported(provider):
     feedback = Recorder()
     result = run(strip_params(CANDIDATES=proposals, COUNT=5), feedback)
     ranked = by_rank(result["OUTPUT"])
-    assert [(f["name"], f["rank"], f["gain_pop"]) for f in ranked] == [("Unterführung", 1, 80.0), ("Bahnhofsteg", 2, 25.0)]
+    named = [(f["name"], f["rank"], f["gain_pop"]) for f in ranked]
+    assert named == [("Unterführung", 1, 80.0), ("Bahnhofsteg", 2, 25.0)]
     assert ranked[1].geometry().asPoint() == QgsPointXY(X0 + 101.0, Y0 + 251.0)  # the proposed point itself
     assert result["N_CANDIDATES"] == 2
     assert any("1 proposed sites lie on no barrier node" in w for w in feedback.warnings)
