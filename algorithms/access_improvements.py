@@ -111,7 +111,10 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
         )
         self.addParameter(
             QgsProcessingParameterFeatureSink(
-                self.OUTPUT_CANDIDATES, self.tr("Every candidate site with its gain alone"), point, optional=True,
+                self.OUTPUT_CANDIDATES,
+                self.tr("Every candidate site with its gain alone"),
+                point,
+                optional=True,
                 createByDefault=False,
             )
         )
@@ -348,4 +351,3 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
                 sink.addFeature(feature, QgsFeatureSink.FastInsert)
         style_on_load(context, dest, "access_improvements_homes.qml", polygons_only=True)
         return {self.OUTPUT_HOMES: dest}
-

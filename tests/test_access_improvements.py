@@ -194,9 +194,7 @@ def test_sample_town_after_the_catchments_every_crossing_checked(provider, sampl
     assert ranked[0]["gain_pop"] == ranked[0]["gain_pop_alone"] == max(f["gain_pop_alone"] for f in ranked)
     assert all(g > 0 for g in gains)
     total = catchments["TOTAL_POPULATION"]
-    assert ranked[-1]["served_share_after"] == pytest.approx(
-        catchments["SERVED_SHARE"] + sum(gains) / total
-    )
+    assert ranked[-1]["served_share_after"] == pytest.approx(catchments["SERVED_SHARE"] + sum(gains) / total)
     new_homes = list(result["OUTPUT_HOMES"].getFeatures())
     assert sum(float(f["population"]) for f in new_homes) == pytest.approx(sum(gains))
     crossings = [f for f in result["OUTPUT_CANDIDATES"].getFeatures() if f["kind"] == "crossing"]
