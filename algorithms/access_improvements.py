@@ -20,6 +20,7 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -88,8 +89,12 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
         catchments = GreenSpaceCatchmentsAlgorithm()
         catchments.initAlgorithm({})
         for parameter in catchments.parameterDefinitions():
-            if not parameter.isDestination() and parameter.name() not in NOT_USED:
-                self.addParameter(parameter.clone())
+            if parameter.isDestination() or parameter.name() in NOT_USED:
+                continue
+            parameter = parameter.clone()
+            if parameter.name() == "RESIDENTIAL":  # the sites are ranked by the residents they serve
+                parameter.setFlags(parameter.flags() & ~QgsProcessingParameterDefinition.FlagOptional)
+            self.addParameter(parameter)
         kinds = [self.tr("New crossings"), self.tr("New park entrances"), self.tr("Both")]
         self.addParameter(QgsProcessingParameterEnum(self.KIND, self.tr("What to place"), kinds, defaultValue=0))
         self.addParameter(
@@ -138,7 +143,6 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
         inputs = prepare_access(parameters, context, feedback)
         candidates_src = self.source(parameters, self.CANDIDATES, context, required=False)
         proposals = self._proposals(candidates_src, kind, inputs, context, feedback)
-        n_candidates = len(proposals.crossing_nodes) + len(proposals.entrance_xy)
         feedback.pushInfo(
             self.tr("Candidates: {} crossings, {} entrances").format(
                 len(proposals.crossing_nodes), len(proposals.entrance_xy)
@@ -161,7 +165,7 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
         outputs.update(
             SERVED_SHARE_BEFORE=to_qvariant(ranking.share(ranking.served_before)),
             SERVED_SHARE_AFTER=to_qvariant(ranking.share(ranking.served_final)),
-            N_CANDIDATES=n_candidates,
+            N_CANDIDATES=len(plan.candidates),
             N_RANKED=len(ranking.order),
         )
         feedback.setProgress(100)
