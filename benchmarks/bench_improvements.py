@@ -1,0 +1,138 @@
+"""Benchmark: ranking every candidate crossing (accessimprovements) vs one catchment run per candidate.
+
+Ours: ``socialresilience:accessimprovements`` with the default candidates (every barrier node
+without a crossing), the top 10 ranked, end to end through ``processing.run``. The peer is the
+naive way: one ``socialresilience:greenspacecatchments`` run per candidate with that crossing
+added to ``CROSSINGS`` (``SERVED_POPULATION`` minus today's gives the gain alone). The peer runs
+on a random sample of candidates (``--sample``, fixed seed) and is extrapolated to all of them;
+its gains are compared with ours. A greedy top 10 the naive way needs about 10 such rounds.
+
+Run: ``/usr/bin/python3 benchmarks/bench_improvements.py [--towns ...] [--sample 20]``
+(needs ../shared/data). Data: OpenStreetMap extracts, ODbL 1.0, © OpenStreetMap contributors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_catchments as catchments  # noqa: E402
+
+ALG = "socialresilience:accessimprovements"
+COUNT = 10
+
+
+def base_params(layers: dict[str, str]) -> dict:
+    """Inputs shared by both algorithms (the layers opened once, as a user's project holds them)."""
+    from qgis.core import QgsVectorLayer
+
+    opened = {name: QgsVectorLayer(path, name, "ogr") for name, path in layers.items()}
+    return {
+        "NETWORK": opened["network"],
+        "GREEN_SPACES": opened["green_spaces"],
+        "BARRIERS": opened["barriers"],
+        "CROSSINGS": opened["crossings"],
+        "RESIDENTIAL": opened["buildings"],
+        "DISTANCE": catchments.DISTANCE,
+    }
+
+
+def time_ours(base: dict, kind: int, candidates: bool = False) -> tuple[float, dict]:
+    """Wall time of one ranking run and its results."""
+    import processing
+
+    params = {**base, "KIND": kind, "COUNT": COUNT, "OUTPUT": "TEMPORARY_OUTPUT", "OUTPUT_HOMES": "TEMPORARY_OUTPUT"}
+    if candidates:
+        params["OUTPUT_CANDIDATES"] = "TEMPORARY_OUTPUT"
+    start = time.perf_counter()
+    result = processing.run(ALG, params)
+    return time.perf_counter() - start, result
+
+
+def naive_gain(base: dict, x: float, y: float) -> tuple[float, float]:
+    """Seconds and served population of one catchment run with a crossing added at (x, y)."""
+    import processing
+    from qgis.core import QgsFeature, QgsFeatureRequest, QgsGeometry, QgsPointXY
+
+    start = time.perf_counter()
+    crossings = base["CROSSINGS"].materialize(QgsFeatureRequest())
+    feature = QgsFeature(crossings.fields())
+    feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(x, y)))
+    crossings.dataProvider().addFeature(feature)
+    result = processing.run(
+        catchments.ALG,
+        {
+            **base,
+            "CROSSINGS": crossings,
+            "CATCHMENT_BUFFER": catchments.BUFFER,
+            "OUTPUT_CATCHMENTS": "TEMPORARY_OUTPUT",
+            "OUTPUT_GREEN_SPACES": "TEMPORARY_OUTPUT",
+            "OUTPUT_RESIDENTIAL": None,
+        },
+    )
+    return time.perf_counter() - start, float(result["SERVED_POPULATION"])
+
+
+def run_case(name: str, layers: dict[str, str], sample: int, seed: int = 1) -> dict:
+    """Ours (crossings; both kinds) and the naive peer on a sample of the candidates."""
+    import processing
+
+    base = base_params(layers)
+    row: dict = {"town": name, "buildings": base["RESIDENTIAL"].featureCount()}
+    time_ours(base, 0)  # warm-up (imports, GDAL caches)
+    row["ours_crossings_s"], result = time_ours(base, 0)
+    row["ours_both_s"], both = time_ours(base, 2)
+    _, listed = time_ours(base, 0, candidates=True)
+    row["candidates"] = result["N_CANDIDATES"]
+    row["candidates_both"] = both["N_CANDIDATES"]
+    row["ranked"] = result["N_RANKED"]
+    row["share_before"] = result["SERVED_SHARE_BEFORE"]
+    row["share_after_top10"] = result["SERVED_SHARE_AFTER"]
+    row["share_after_top10_both"] = both["SERVED_SHARE_AFTER"]
+    sites = [(f.geometry().asPoint(), f["gain_pop_alone"]) for f in listed["OUTPUT_CANDIDATES"].getFeatures()]
+    before_params = {**base, "OUTPUT_CATCHMENTS": "TEMPORARY_OUTPUT", "OUTPUT_GREEN_SPACES": "TEMPORARY_OUTPUT"}
+    before = processing.run(catchments.ALG, {**before_params, "OUTPUT_RESIDENTIAL": None})["SERVED_POPULATION"]
+    chosen = random.Random(seed).sample(sites, min(sample, len(sites)))
+    positive = [s for s in sites if s[1] > 0]  # the sample also checks some sites that do gain
+    chosen += [s for s in random.Random(seed).sample(positive, min(5, len(positive))) if s not in chosen]
+    seconds, mismatches = [], 0
+    for point, gain in chosen:
+        spent, served = naive_gain(base, point.x(), point.y())
+        seconds.append(spent)
+        mismatches += abs(served - before - gain) > 1e-6
+    per_run = sum(seconds) / max(len(seconds), 1)
+    row.update(naive_sampled=len(chosen), naive_mismatches=mismatches, naive_per_candidate_s=per_run)
+    row["naive_all_alone_s"] = per_run * row["candidates"]
+    row["naive_greedy_top10_s"] = per_run * sum(max(row["candidates"] - r, 0) for r in range(COUNT))
+    row["ratio_alone"] = row["naive_all_alone_s"] / row["ours_crossings_s"]
+    row["ratio_greedy"] = row["naive_greedy_top10_s"] / row["ours_crossings_s"]
+    row["peak_rss_mb"] = catchments.peak_rss_mb()
+    return row
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--towns", nargs="*", default=list(catchments.CASES), choices=list(catchments.CASES))
+    parser.add_argument("--sample", type=int, default=20, help="candidates the naive peer runs (fixed seed)")
+    args = parser.parse_args(argv)
+    app, plugin = catchments._start_qgis()  # keep references for the whole run
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for town in args.towns:
+            folder = Path(tmp) / town
+            folder.mkdir()
+            layers = catchments.prepare(catchments.OSM / catchments.CASES[town], folder)
+            rows.append(run_case(town, layers, args.sample))
+            print(rows[-1], flush=True)
+    print(catchments.report(rows))
+    del plugin, app
+
+
+if __name__ == "__main__":
+    main()
