@@ -43,6 +43,27 @@ def base_params(layers: dict[str, str]) -> dict:
     }
 
 
+def synthetic_homes(network_path: str, every: int = 5, offset: float = 4.0):  # -> QgsVectorLayer
+    """Homes spread over the whole town: a point beside every ``every``-th vertex of the network.
+
+    The Heidelberg extract holds only 5 buildings; with these homes every candidate has residents
+    around it, so every candidate is really searched (a stress case, not a population estimate).
+    """
+    from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
+
+    network = QgsVectorLayer(network_path, "network", "ogr")
+    homes = QgsVectorLayer(f"Point?crs={network.crs().authid()}", "homes", "memory")
+    features = []
+    for f in network.getFeatures():
+        for i, vertex in enumerate(f.geometry().vertices()):
+            if i % every == 0:
+                feature = QgsFeature()
+                feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(vertex.x() + offset, vertex.y() + offset)))
+                features.append(feature)
+    homes.dataProvider().addFeatures(features)
+    return homes
+
+
 def time_ours(base: dict, kind: int, candidates: bool = False) -> tuple[float, dict]:
     """Wall time of one ranking run and its results."""
     import processing
@@ -79,11 +100,13 @@ def naive_gain(base: dict, x: float, y: float) -> tuple[float, float]:
     return time.perf_counter() - start, float(result["SERVED_POPULATION"])
 
 
-def run_case(name: str, layers: dict[str, str], sample: int, seed: int = 1) -> dict:
+def run_case(name: str, layers: dict[str, str], sample: int, seed: int = 1, homes=None) -> dict:
     """Ours (crossings; both kinds) and the naive peer on a sample of the candidates."""
     import processing
 
     base = base_params(layers)
+    if homes is not None:
+        base["RESIDENTIAL"] = homes
     row: dict = {"town": name, "buildings": base["RESIDENTIAL"].featureCount()}
     time_ours(base, 0)  # warm-up (imports, GDAL caches)
     row["ours_crossings_s"], result = time_ours(base, 0)
@@ -120,6 +143,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--towns", nargs="*", default=list(catchments.CASES), choices=list(catchments.CASES))
     parser.add_argument("--sample", type=int, default=20, help="candidates the naive peer runs (fixed seed)")
+    parser.add_argument(
+        "--synthetic-homes",
+        nargs="*",
+        default=["Heidelberg"],
+        choices=list(catchments.CASES),
+        help="towns also run with homes beside every 5th network vertex (Heidelberg has 5 buildings)",
+    )
     args = parser.parse_args(argv)
     app, plugin = catchments._start_qgis()  # keep references for the whole run
     rows = []
@@ -130,6 +160,10 @@ def main(argv: list[str] | None = None) -> None:
             layers = catchments.prepare(catchments.OSM / catchments.CASES[town], folder)
             rows.append(run_case(town, layers, args.sample))
             print(rows[-1], flush=True)
+            if town in args.synthetic_homes:
+                homes = synthetic_homes(layers["network"])
+                rows.append(run_case(f"{town}, synthetic homes", layers, args.sample, homes=homes))
+                print(rows[-1], flush=True)
     print(catchments.report(rows))
     del plugin, app
 

@@ -217,3 +217,22 @@ def test_qgis_process_on_the_sample_town(provider, sample_town, qgis_process, tm
     assert results["SERVED_SHARE_BEFORE"] == pytest.approx(expected["SERVED_SHARE_BEFORE"])
     written = QgsVectorLayer(results["OUTPUT"], "sites", "ogr")
     assert [f["gain_pop"] for f in by_rank(written)] == [f["gain_pop"] for f in by_rank(expected["OUTPUT"])]
+
+
+@pytest.mark.slow
+def test_benchmark_module_runs_on_the_sample_town(provider, sample_town):
+    import importlib.util
+
+    from .conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("bench_improvements", REPO / "benchmarks" / "bench_improvements.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    layers = {name: f"{sample_town}|layername={name}" for name in bench.catchments.LAYERS}
+    row = bench.run_case("sample town", layers, sample=2)
+    assert row["candidates"] > 10
+    assert row["ranked"] >= 1
+    assert row["naive_sampled"] >= 3  # 2 drawn at random plus up to 5 that gain somebody
+    assert row["naive_mismatches"] == 0  # the naive catchment runs agree with our gains alone
+    assert row["ratio_alone"] > 1
+    assert row["share_after_top10"] > row["share_before"]
