@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_catchments as catchments  # noqa: E402
+import bench_catchments as catchments
 
 ALG = "socialresilience:accessimprovements"
 COUNT = 10
