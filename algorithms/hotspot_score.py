@@ -207,6 +207,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             return {}
         for warning in result.warnings:
             feedback.pushWarning(translate(warning))
+        self._warn_unscored(result, feedback)
 
         fields = self._output_fields(source.fields(), names, feedback)
         sink, dest_id = self.parameterAsSink(
@@ -237,6 +238,17 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             feedback.setProgress(80 + 20 * i / max(len(features), 1))
         style_on_load(context, dest_id, "hotspot_score.qml", polygons_only=True)
         return {self.OUTPUT: dest_id}
+
+    def _warn_unscored(self, result: ci.IndexResult, feedback: QgsProcessingFeedback) -> None:
+        """Say how many units got no score (their values are missing): the map shows them as "No data"."""
+        unscored = int(np.isnan(result.score).sum())
+        if unscored:
+            feedback.pushWarning(
+                self.tr(
+                    "{} of {} units have no score because values are missing (see n_missing); "
+                    "the map shows them as \"No data\". Fill the gaps or remove the indicator to score them."
+                ).format(unscored, len(result.score))
+            )
 
     def _check_fields(
         self, fields: QgsFields, env_fields: list[str], social_fields: list[str], invert: set[str], method: int

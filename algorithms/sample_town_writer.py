@@ -58,6 +58,13 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("sample_town_writer", text)
 
 
+def default_file_mode() -> int:
+    """Mode of a new file under the process's umask (what ``open`` would give)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_geopackage(
     town: SampleTown, output: str, subtitle: str, feedback: QgsProcessingFeedback, progress: Callable[[float], None]
 ) -> str:
@@ -108,6 +115,7 @@ def write_observations_csv(town: SampleTown, path: str, transform_context: QgsCo
     folder = Path(path).expanduser().resolve().parent
     handle, temporary = tempfile.mkstemp(prefix=f".{Path(path).stem}.", suffix=".csv", dir=folder)
     try:
+        os.chmod(temporary, default_file_mode())  # mkstemp makes it 600; the CSV is a user-facing output
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
             csv.writer(stream).writerows(csv_rows(town.layers["observations"].rows, lookup))
     except BaseException:

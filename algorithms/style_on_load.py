@@ -4,17 +4,38 @@ from __future__ import annotations
 
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
+    QgsGraduatedSymbolRenderer,
     QgsProcessingContext,
     QgsProcessingLayerPostProcessorInterface,
+    QgsRuleBasedRenderer,
     QgsSymbol,
     QgsVectorLayer,
     QgsWkbTypes,
 )
 from qgis.PyQt import sip
+from qgis.PyQt.QtCore import QCoreApplication
 
 from .base import PLUGIN_DIR
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
+
+
+def translate_legend(layer: QgsVectorLayer) -> None:
+    """Legend labels of the layer's renderer in the user's language (context ``styles``)."""
+    renderer = layer.renderer()
+
+    def tr(label: str) -> str:
+        return QCoreApplication.translate("styles", label)
+
+    if isinstance(renderer, QgsCategorizedSymbolRenderer):
+        for index, category in enumerate(renderer.categories()):
+            renderer.updateCategoryLabel(index, tr(category.label()))
+    elif isinstance(renderer, QgsGraduatedSymbolRenderer):
+        for index, class_range in enumerate(renderer.ranges()):
+            renderer.updateRangeLabel(index, tr(class_range.label()))
+    elif isinstance(renderer, QgsRuleBasedRenderer):
+        for rule in renderer.rootRule().descendants():
+            rule.setLabel(tr(rule.label()))
 
 
 class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
@@ -37,6 +58,7 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
         message, ok = layer.loadNamedStyle(self.path)
         if not ok and not self._adapt_categories(layer) and feedback is not None:
             feedback.reportError(message)
+        translate_legend(layer)
         layer.triggerRepaint()
 
     def _adapt_categories(self, layer: QgsVectorLayer) -> bool:

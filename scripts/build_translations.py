@@ -4,7 +4,8 @@
 Sources of strings: ``self.tr("...")`` (context: the class the call is written in),
 module-level ``tr("...")`` (context: the module's file stem), ``QCoreApplication.translate(
 "Context", "...")`` and ``QT_TRANSLATE_NOOP("Context", "...")``, ``DISPLAY_NAME = "..."`` class
-attributes (context: the class) and ``<string>`` texts of ``.ui`` files (context: the form class).
+attributes (context: the class), ``<string>`` texts of ``.ui`` files (context: the form class) and
+legend labels of the ``.qml`` styles (context ``styles``: categories, ranges and rules with a letter).
 Translations: ``i18n/de/*.tsv`` lines ``context<TAB>English<TAB>German``.
 
 ``--check`` lists strings without a German translation and exits 1 if there are any;
@@ -83,7 +84,19 @@ def collect_messages() -> list[Message]:
         root = ET.parse(path).getroot()
         context = root.findtext("class") or path.stem
         messages.extend((context, s.text) for s in root.iter("string") if s.text and s.get("notr") != "true")
+    messages.extend(style_labels())
     return list(dict.fromkeys(messages))
+
+
+def style_labels() -> list[Message]:
+    """Legend labels of the .qml styles (context ``styles``), translated when a style is applied."""
+    labels: list[Message] = []
+    for path in source_files(".qml"):
+        for element in ET.parse(path).getroot().iter():
+            label = element.get("label") if element.tag in ("category", "range", "rule") else None
+            if label and any(char.isalpha() for char in label):
+                labels.append(("styles", label))
+    return labels
 
 
 def load_translations() -> dict[Message, str]:

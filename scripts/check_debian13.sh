@@ -41,6 +41,13 @@ ensure_root() {
     touch "$ROOT/.srt-debootstrap-done"
   fi
   cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+  # Trust the same local certificate authorities as this machine (e.g. a TLS-inspecting proxy in
+  # front of the package registries), so apt and pip inside the root reach what this machine reaches.
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$ROOT/usr/local/share/ca-certificates"
+    cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+    chroot "$ROOT" update-ca-certificates >/dev/null
+  fi
 }
 
 MOUNTS=()

@@ -36,6 +36,18 @@ def shared_data(*parts: str) -> Path:
     return path
 
 
+def libpysal_example(*parts: str) -> Path:
+    """Path of a data set shipped with libpysal, skipping the test (with the reason) when absent.
+
+    Debian 12's python3-libpysal ships the example data sets; Debian 13's ships without them.
+    """
+    libpysal = pytest.importorskip("libpysal")
+    path = Path(libpysal.__file__).parent.joinpath("examples", *parts)
+    if not path.exists():
+        pytest.skip(f"this libpysal ships without its example data: {path}")
+    return path
+
+
 @pytest.fixture(scope="session")
 def plugin(qgis_iface, qgis_processing):
     """The plugin object with its provider registered (kept alive for the session)."""

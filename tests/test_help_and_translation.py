@@ -78,3 +78,29 @@ def test_help_button_opens_the_help_file(provider):
         path = url.toLocalFile()
         assert path.endswith(f"/{alg.name()}.html")
         assert "<code>" in Path(path).read_text(encoding="utf-8")
+
+
+def test_legend_labels_follow_the_language(provider):
+    """A style applied by the plugin shows German legend labels when QGIS runs in German."""
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsVectorLayer
+    from social_resilience.algorithms.style_on_load import StyleOnLoad
+
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "build_translations.py")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    translator = QTranslator()
+    assert translator.load(str(REPO / "i18n" / "social_resilience_de.qm"))
+    layers = {}
+    for language, install in (("en", False), ("de", True)):
+        layer = QgsVectorLayer("Point?crs=EPSG:25832&field=served:integer", "homes", "memory")
+        if install:
+            QCoreApplication.installTranslator(translator)
+        try:
+            style = StyleOnLoad("residential_served.qml")
+            style.postProcessLayer(layer, QgsProcessingContext(), QgsProcessingFeedback())
+        finally:
+            QCoreApplication.removeTranslator(translator)
+        layers[language] = sorted(c.label() for c in layer.renderer().categories())
+    assert layers["en"] == ["not served", "served"]
+    assert layers["de"] == ["nicht versorgt", "versorgt"]

@@ -13,11 +13,12 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsRenderContext,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QDate
 
-from .conftest import REPO, shared_data
+from .conftest import shared_data
 
 ALG = "socialresilience:hotspotscore"
 COLUMBUS = {
@@ -288,17 +289,42 @@ def test_monte_carlo_top_share_and_cancel(provider):
     assert results == {}
 
 
-def test_style_is_graduated_on_score_pct(provider):
+def test_style_classes_score_pct_and_shows_no_data(provider):
     from social_resilience.algorithms.style_on_load import StyleOnLoad
 
     layer = run({"INPUT": columbus_path(), **COLUMBUS})
     StyleOnLoad("hotspot_score.qml").postProcessLayer(layer, QgsProcessingContext(), QgsProcessingFeedback())
     renderer = layer.renderer()
-    assert renderer.type() == "graduatedSymbol"
-    assert renderer.classAttribute() == "score_pct"
-    assert (REPO / "resources" / "styles" / "hotspot_score.qml").is_file()
-    lowest = renderer.ranges()[0]
-    assert (lowest.lowerValue(), renderer.ranges()[-1].upperValue()) == (0.0, 100.0)
+    assert renderer.type() == "RuleRenderer"
+    rules = {rule.label(): rule.filterExpression() for rule in renderer.rootRule().children()}
+    assert rules["No data"] == '"score_pct" IS NULL'
+    assert next(iter(rules)) == "0–25 (lowest quarter)"
+    assert all("score_pct" in expression for expression in rules.values())
+    assert len(rules) == 6
+
+
+def test_units_without_score_are_warned_and_drawn_as_no_data(provider):
+    from social_resilience.algorithms.style_on_load import StyleOnLoad
+
+    layer = memory_layer(
+        "field=id:integer&field=noise:double&field=poverty:double",
+        [[1, 50.0, 10.0], [2, 60.0, NULL], [3, 70.0, 30.0], [4, 55.0, 20.0]],
+    )
+    feedback = WarningsFeedback()
+    out = run({"INPUT": layer, "ENV_FIELDS": ["noise"], "SOCIAL_FIELDS": ["poverty"], "METHOD": 2}, feedback)
+    assert any(w.startswith("1 of 4 units have no score") for w in feedback.warnings), feedback.warnings
+    StyleOnLoad("hotspot_score.qml").postProcessLayer(out, QgsProcessingContext(), QgsProcessingFeedback())
+    unscored = next(f for f in out.getFeatures() if f["id"] == 2)
+    assert unscored["score_pct"] == NULL
+    context = QgsRenderContext()
+    renderer = out.renderer()
+    renderer.startRender(context, out.fields())
+    try:
+        legend = {item.ruleKey(): item.label() for item in renderer.legendSymbolItems()}
+        labels = [legend[key] for key in renderer.legendKeysForFeature(unscored, context) if key in legend]
+    finally:
+        renderer.stopRender(context)
+    assert labels == ["No data"]
 
 
 def test_through_qgis_process(qgis_process, tmp_path):
@@ -332,8 +358,8 @@ def test_loaded_output_gets_the_style(provider):
     result = processing.runAndLoadResults(ALG, {"INPUT": columbus_path(), **COLUMBUS, "OUTPUT": "memory:"})
     layer = QgsProject.instance().mapLayer(result["OUTPUT"])
     try:
-        assert layer.renderer().type() == "graduatedSymbol"
-        assert layer.renderer().classAttribute() == "score_pct"
+        assert layer.renderer().type() == "RuleRenderer"
+        assert "No data" in [rule.label() for rule in layer.renderer().rootRule().children()]
     finally:
         QgsProject.instance().removeMapLayer(layer)
 

@@ -18,7 +18,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from .conftest import shared_data
+from .conftest import libpysal_example, shared_data
 
 ALG = "socialresilience:localhotspots"
 RTOL = 1e-8
@@ -269,10 +269,9 @@ def test_loaded_output_gets_the_chosen_style(provider):
 def rook_moran_with_libpysal(variable: str) -> float:
     """Global Moran's I of Columbus with libpysal's rook weights, row-standardised."""
     libpysal = pytest.importorskip("libpysal")
-    examples = "/usr/lib/python3/dist-packages/libpysal/examples/columbus/"
-    weights = libpysal.weights.Rook.from_shapefile(examples + "columbus.shp")
+    weights = libpysal.weights.Rook.from_shapefile(str(libpysal_example("columbus", "columbus.shp")))
     weights.transform = "r"
-    y = np.array(libpysal.io.open(examples + "columbus.dbf").by_col(variable), dtype=float)
+    y = np.array(libpysal.io.open(str(libpysal_example("columbus", "columbus.dbf"))).by_col(variable), dtype=float)
     z = y - y.mean()
     return float(len(y) / weights.s0 * (z @ (weights.sparse @ z)) / (z @ z))
 

@@ -351,6 +351,8 @@ def test_csv_output_for_the_sensor_importer(provider, tmp_path):
     out, table = tmp_path / "town.gpkg", tmp_path / "observations.csv"
     results = run({"SEED": 5, "SIZE_KM": 1.0, "OUTPUT": str(out), "OUTPUT_CSV": str(table)})
     assert results["OUTPUT_CSV"] == str(table)
+    assert table.stat().st_mode & 0o777 == out.stat().st_mode & 0o777  # readable like any other output
+    assert table.stat().st_mode & 0o044, "the CSV must not be private to its owner (mkstemp's 600)"
     with table.open(encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert list(rows[0]) == ["station_id", "name", "lon", "lat", "property", "unit", "time", "value"]

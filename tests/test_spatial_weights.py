@@ -10,9 +10,7 @@ import pytest
 from osgeo import ogr
 from social_resilience.core.hotspots import spatial_weights as sw
 
-from .conftest import shared_data
-
-LIBPYSAL_COLUMBUS = "/usr/lib/python3/dist-packages/libpysal/examples/columbus/columbus.shp"
+from .conftest import libpysal_example, shared_data
 
 
 def read_rings(path, value_field: str | None = None):
@@ -65,7 +63,7 @@ def test_columbus_queen_equals_reference_links(columbus_rings):
 def test_columbus_equals_libpysal(columbus_rings, rook):
     libpysal = pytest.importorskip("libpysal")
     cls = libpysal.weights.Rook if rook else libpysal.weights.Queen
-    reference = cls.from_shapefile(LIBPYSAL_COLUMBUS)
+    reference = cls.from_shapefile(str(libpysal_example("columbus", "columbus.shp")))
     weights = sw.contiguity_weights(columbus_rings, rook=rook)
     assert abs(weights - reference.sparse).sum() == 0
     assert weights.nnz == (200 if rook else 236)
