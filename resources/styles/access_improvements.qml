@@ -14,8 +14,8 @@
   </temporal>
   <renderer-v2 enableorderby="1" attr="kind" forceraster="0" referencescale="-1" type="categorizedSymbol" symbollevels="0">
     <categories>
-      <category label="crossing" render="true" value="crossing" symbol="0"/>
-      <category label="entrance" render="true" value="entrance" symbol="1"/>
+      <category label="New crossing" render="true" value="crossing" symbol="0"/>
+      <category label="New park entrance" render="true" value="entrance" symbol="1"/>
     </categories>
     <symbols>
       <symbol clip_to_extent="1" alpha="1" type="marker" force_rhr="0" name="0">
