@@ -31,6 +31,7 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.green.access import nearest_green
 from ..core.green.improvements import (
+    CROSSING,
     ENTRANCE_REACH,
     KIND_NAMES,
     Plan,
@@ -261,7 +262,14 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
                 len(ranking.order),
             )
         )
-        if not ranking.order:
+        if not len(plan.candidates):
+            feedback.pushWarning(
+                self.tr(
+                    "No candidate sites: crossings need BARRIERS with nodes that no crossing opens yet, entrances "
+                    "need ways within 50 m of a qualifying green space; or give proposed sites in CANDIDATES."
+                )
+            )
+        elif not ranking.order:
             feedback.pushWarning(self.tr("No candidate brings anybody within reach: nothing is ranked."))
 
     # -- writing ------------------------------------------------------------------------------
@@ -269,7 +277,7 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
     def _site_geometry(self, plan: Plan, proposals: Proposals, i: int) -> tuple[QgsGeometry, int]:
         """Point of candidate ``i`` and the index of its proposed feature (-1 for a default site)."""
         site = int(plan.site[i])
-        if plan.candidates.kind[i] == 0:
+        if plan.candidates.kind[i] == CROSSING:
             x, y = proposals.crossing_xy[site]
             feature = int(proposals.crossing_feature[site])
         else:

@@ -138,9 +138,11 @@ def test_entrance_where_a_way_passes_the_park(provider):
     assert ranked[0].geometry().asPoint().y() == pytest.approx(Y0 + 50.0)  # on the park's edge
     assert result["SERVED_SHARE_BEFORE"] == 0.0
     assert result["SERVED_SHARE_AFTER"] == 1.0
-    crossings_only = run({**params, "KIND": 0})
+    feedback = Recorder()
+    crossings_only = run({**params, "KIND": 0}, feedback)  # no barriers: nothing to cross
     assert crossings_only["N_CANDIDATES"] == 0
     assert crossings_only["OUTPUT"].featureCount() == 0
+    assert any("No candidate sites" in w and "BARRIERS" in w for w in feedback.warnings)
 
 
 def test_without_residential_features_it_says_what_is_missing(provider):

@@ -58,19 +58,6 @@ class Candidates:
         """Graph nodes of candidate ``i``."""
         return self.nodes[self.ptr[i] : self.ptr[i + 1]]
 
-    def subset(self, keep: np.ndarray) -> Candidates:
-        """Return the candidates at the given indices (in that order)."""
-        keep = np.asarray(keep, dtype=np.int64)
-        groups = [self.nodes_of(int(i)) for i in keep]
-        sizes = np.array([len(g) for g in groups], dtype=np.int64)
-        return Candidates(
-            self.kind[keep],
-            np.r_[0, np.cumsum(sizes)].astype(np.int64),
-            np.concatenate(groups).astype(np.int64) if groups else np.zeros(0, np.int64),
-            self.offset[keep],
-            self.xy[keep],
-        )
-
     @staticmethod
     def concat(parts: list[Candidates]) -> Candidates:
         """All candidates of ``parts`` in order."""
