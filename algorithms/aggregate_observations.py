@@ -28,6 +28,7 @@ from qgis.core import (
     QgsProcessingParameterField,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
+    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, QVariant
 
@@ -39,8 +40,17 @@ from ..core.hotspots.observation_stats import (
     station_statistics,
     window_statistics,
 )
+from ..core.hotspots.value_checks import LARGEST
 from .base import AlgorithmBase
-from .common import metric_crs, to_float, to_qvariant, utc_datetime, with_result_fields
+from .common import (
+    check_crs_known,
+    check_degrees,
+    metric_crs,
+    to_number,
+    to_qvariant,
+    utc_datetime,
+    with_result_fields,
+)
 
 DEFAULT_FIELDS = {
     "STATIONS_ID_FIELD": "station_id",
@@ -139,9 +149,9 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             (self.MIN_VALID, self.tr("Lowest valid value (smaller values, e.g. -999, are skipped)")),
             (self.MAX_VALID, self.tr("Highest valid value (larger values are skipped)")),
         ):
-            parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, optional=True)
-            parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
-            self.addParameter(parameter)
+            self.add_advanced_parameter(
+                QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, optional=True)
+            )
         self.addParameter(
             QgsProcessingParameterString(
                 self.PREFIX, self.tr("Field name prefix (default: the property)"), optional=True, defaultValue=""
@@ -181,14 +191,11 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         threshold = self._optional_number(parameters, self.THRESHOLD, context)
 
         property_name, rows = self._read_observations(parameters, context, observations, feedback)
-        if feedback.isCanceled():
-            return {}
         prefix = field_prefix(self.parameterAsString(parameters, self.PREFIX, context) or property_name or "obs")
         feedback.setProgressText(self.tr("Computing statistics…"))
         stats = station_statistics(rows, start, end, threshold)
-        if feedback.isCanceled():
-            return {}
-        known = self._read_stations(parameters, context, stations)
+        self.check_cancelled(feedback)
+        known = self._read_stations(parameters, context, stations, feedback)
         unknown = sorted(set(stats) - {key for key, _ in known})
         if unknown:
             feedback.pushWarning(
@@ -210,18 +217,14 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
 
         area_rows = None
         if areas is not None:
-            area_rows = self._area_statistics(parameters, context, areas, known, stats, feedback)
-            if area_rows is None:
-                return {}
+            area_rows, area_type = self._area_statistics(parameters, context, areas, known, stats, feedback)
 
         stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in STATISTICS]
         results = {}
         fields = with_result_fields(stations.fields(), stat_fields, feedback)
-        sink, dest = self.parameterAsSink(
-            parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs()
+        sink, dest = self.create_sink(
+            parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs(), feedback
         )
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_STATIONS))
         for key, feature in known:
             values = stats.get(key) or window_statistics(np.array([]), np.array([]), threshold)
             out = QgsFeature(fields)
@@ -233,8 +236,8 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         if area_rows is not None:
             extra = [QgsField("agg_method", QVariant.String, len=8), QgsField("n_stations", QVariant.Int)]
             fields = with_result_fields(areas.fields(), stat_fields + extra, feedback)
-            sink, dest = self.parameterAsSink(
-                parameters, self.OUTPUT_AREAS, context, fields, areas.wkbType(), areas.sourceCrs()
+            sink, dest = self.create_sink(
+                parameters, self.OUTPUT_AREAS, context, fields, area_type, areas.sourceCrs(), feedback, optional=True
             )
             if sink is not None:
                 for feature, values, how, used in area_rows:
@@ -304,20 +307,20 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             column = QgsExpression.quotedColumnRef(names[self.PROPERTY_FIELD])
             request.setFilterExpression(f"lower(trim({column})) = {QgsExpression.quotedString(wanted.lower())}")
         rows: list[tuple[str, float, float]] = []
-        bad_time = bad_value = invalid = 0
+        bad_time = bad_value = invalid = unusable = 0
         total = max(source.featureCount(), 1)
         station, value_index, time_index = (
             index[k] for k in (self.STATION_ID_FIELD, self.VALUE_FIELD, self.TIME_FIELD)
         )
-        for n, feature in enumerate(source.getFeatures(request)):
+        for n, feature in enumerate(self.iter_features(source, self.OBSERVATIONS, feedback, request)):
             if n % 5000 == 0:
-                if feedback.isCanceled():
-                    return wanted, []
                 feedback.setProgress(min(50.0, 50 * n / total))
             attributes = feature.attributes()
-            value = to_float(attributes[value_index])
+            value = to_number(attributes[value_index])
             if value is None:
                 bad_value += 1
+            elif not abs(value) <= LARGEST:  # infinite, NaN or too large to compute with
+                unusable += 1
             elif (low is not None and value < low) or (high is not None and value > high):
                 invalid += 1
             else:
@@ -331,6 +334,11 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             feedback.pushInfo(self.tr("{} observations without a numeric value were skipped.").format(bad_value))
         if invalid:
             feedback.pushInfo(self.tr("{} observations outside the valid range were skipped.").format(invalid))
+        if unusable:
+            feedback.pushWarning(
+                self.tr("{} observations with an infinite, not-a-number or too large value (beyond ±{:g}) were "
+                        "skipped.").format(unusable, LARGEST)
+            )
         if bad_time:
             feedback.pushWarning(self.tr("{} observations with an unreadable time were skipped.").format(bad_time))
         if not rows:
@@ -361,7 +369,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         return wanted or (present[0] if present else "")
 
     def _read_stations(
-        self, parameters: dict[str, Any], context: QgsProcessingContext, source
+        self, parameters: dict[str, Any], context: QgsProcessingContext, source, feedback: QgsProcessingFeedback
     ) -> list[tuple[str, QgsFeature]]:
         """``(station_id, feature)`` of every station; duplicate ids are an error."""
         name = self._field_name(parameters, self.STATIONS_ID_FIELD, context)
@@ -371,7 +379,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 self.tr("STATIONS has no field '{}'; choose the station id field.").format(name)
             )
         result, seen = [], set()
-        for feature in source.getFeatures():
+        for feature in self.iter_features(source, self.STATIONS, feedback):
             key = station_key(feature.attributes()[index])
             if key in seen:
                 raise QgsProcessingException(
@@ -391,39 +399,39 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         known: list[tuple[str, QgsFeature]],
         stats: dict[str, dict[str, float]],
         feedback: QgsProcessingFeedback,
-    ) -> list[tuple[QgsFeature, dict[str, float], Any, int]] | None:
-        """Return per area the statistics, method and stations used; None when cancelled.
+    ) -> tuple[list[tuple[QgsFeature, dict[str, float], Any, int]], QgsWkbTypes.Type]:
+        """Return per area the statistics, method and stations used, and the areas' output geometry type.
 
         An area takes the mean of the stations with data inside it, else IDW from the K nearest (metric CRS).
         """
         k = self.parameterAsInt(parameters, self.K, context)
         power = self.parameterAsDouble(parameters, self.POWER, context)
         stations = self.parameterAsSource(parameters, self.STATIONS, context)
-        crs = metric_crs(areas.sourceCrs(), areas.sourceExtent())
-        to_metric = QgsCoordinateTransform(areas.sourceCrs(), crs, context.transformContext())
-        station_to_metric = QgsCoordinateTransform(stations.sourceCrs(), crs, context.transformContext())
+        to_metric, station_to_metric = self._metric_transforms(areas, stations, context, feedback)
         points, table = [], []
         for key, feature in known:
             if key not in stats or stats[key]["count"] <= 0 or not feature.hasGeometry():
                 continue
             geometry = QgsGeometry(feature.geometry())
-            geometry.transform(station_to_metric)
+            if station_to_metric is not None:
+                geometry.transform(station_to_metric)
             point = geometry.centroid().asPoint()
             points.append((point.x(), point.y()))
             table.append(stats[key])
         xy = np.array(points, dtype=float).reshape(-1, 2)
         columns = {name: np.array([row[name] for row in table], dtype=float) for name in STATISTICS}
         rows = []
-        total = max(areas.featureCount(), 1)
-        for n, feature in enumerate(areas.getFeatures()):
-            if feedback.isCanceled():
-                return None
+        features, report = self.read_features(areas, self.AREAS, feedback, duplicates=True)
+        total = max(len(features), 1)
+        for n, feature in enumerate(features):
+            self.check_cancelled(feedback)
             feedback.setProgress(60 + 35 * n / total)
             if not feature.hasGeometry() or not len(xy):
                 rows.append((feature, {}, NULL, 0))
                 continue
             geometry = QgsGeometry(feature.geometry())
-            geometry.transform(to_metric)
+            if to_metric is not None:
+                geometry.transform(to_metric)
             engine = QgsGeometry.createGeometryEngine(geometry.constGet())
             engine.prepareGeometry()
             inside = [i for i, (x, y) in enumerate(xy) if engine.intersects(QgsPoint(x, y))]
@@ -437,7 +445,26 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 values[name], count = idw((centre.x(), centre.y()), xy, columns[name], k, power)
                 used = max(used, count)
             rows.append((feature, values, "idw", used))
-        return rows
+        return rows, report.output_type(areas.wkbType())
+
+    def _metric_transforms(
+        self,
+        areas: QgsProcessingFeatureSource,
+        stations: QgsProcessingFeatureSource,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> tuple[QgsCoordinateTransform | None, QgsCoordinateTransform | None]:
+        """Return the transforms of AREAS and STATIONS to a metric CRS (None: none needed); refuse CRS problems."""
+        check_crs_known({self.STATIONS: stations.sourceCrs(), self.AREAS: areas.sourceCrs()})
+        check_degrees(stations.sourceCrs(), stations.sourceExtent(), self.STATIONS)
+        crs = metric_crs(areas.sourceCrs(), areas.sourceExtent(), self.AREAS, feedback)
+        if not crs.isValid():
+            return None, None
+        return tuple(
+            QgsCoordinateTransform(layer.sourceCrs(), crs, context.transformContext())
+            if layer.sourceCrs() != crs else None
+            for layer in (areas, stations)
+        )
 
 
 def _mean(values: np.ndarray) -> float:

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
-from qgis.core import QgsApplication, QgsProcessingAlgorithm, QgsProcessingException
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsFeatureRequest,
+    QgsFields,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingParameterDefinition,
+    QgsWkbTypes,
+)
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, QUrl
 from qgis.PyQt.QtGui import QIcon
+
+from . import safe_io
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent
 HELP_DIR = PLUGIN_DIR / "resources" / "help"
@@ -99,3 +113,76 @@ class AlgorithmBase(QgsProcessingAlgorithm):
         if source is None and required:
             raise QgsProcessingException(self.invalidSourceError(parameters, name))
         return source
+
+    def add_advanced_parameter(self, parameter: QgsProcessingParameterDefinition) -> None:
+        """Add ``parameter`` to the "Advanced parameters" section of the dialog."""
+        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(parameter)
+
+    # -- reading and writing under the plugin's rules (algorithms/safe_io.py) --------------------
+
+    def read_features(
+        self,
+        source,
+        name: str,
+        feedback: QgsProcessingFeedback,
+        request: QgsFeatureRequest | None = None,
+        duplicates: bool = False,
+    ) -> tuple[list[QgsFeature], safe_io.ReadReport]:
+        """All features of ``source`` (parameter ``name``): invalid geometries repaired, one warning."""
+        report = safe_io.ReadReport(f"{name} ({source.sourceName()})")
+        features = list(safe_io.iter_features(source, report, feedback, request, duplicates))
+        report.push(feedback)
+        return features, report
+
+    def iter_features(
+        self, source, name: str, feedback: QgsProcessingFeedback, request: QgsFeatureRequest | None = None
+    ) -> Iterator[QgsFeature]:
+        """Stream the features of ``source`` under the same rule; the warning comes at the end."""
+        report = safe_io.ReadReport(f"{name} ({source.sourceName()})")
+        yield from safe_io.iter_features(source, report, feedback, request)
+        report.push(feedback)
+
+    def check_cancelled(self, feedback: QgsProcessingFeedback | None) -> None:
+        """When the user cancelled: remove the outputs created so far and end with "Cancelled."."""
+        if feedback is not None and feedback.isCanceled():
+            self.discard_outputs()
+            raise safe_io.cancelled_error()
+
+    def create_sink(
+        self,
+        parameters: dict,
+        name: str,
+        context,
+        fields: QgsFields,
+        wkb_type: QgsWkbTypes.Type,
+        crs: QgsCoordinateReferenceSystem,
+        feedback: QgsProcessingFeedback | None = None,
+        optional: bool = False,
+    ):
+        """``parameterAsSink`` that remembers the files it creates (see ``discard_outputs``).
+
+        A shapefile destination gets a warning listing the field names the format cuts. An
+        ``optional`` output the user skipped gives ``(None, None)``; a required one a clear error.
+        """
+        path = safe_io.output_file(self.parameterAsOutputLayer(parameters, name, context) or "")
+        existed = safe_io.related_files(path) if path is not None else set()
+        sink, dest_id = self.parameterAsSink(parameters, name, context, fields, wkb_type, crs)
+        if sink is None:
+            if optional:
+                return None, None
+            raise QgsProcessingException(self.invalidSinkError(parameters, name))
+        if not hasattr(self, "_created_outputs"):
+            self._created_outputs: list[safe_io.CreatedOutput] = []
+        self._created_outputs.append(safe_io.CreatedOutput(sink, path, existed))
+        if path is not None and path.suffix.lower() == ".shp" and feedback is not None:
+            warning = safe_io.shapefile_warning(name, fields)
+            if warning:
+                feedback.pushWarning(warning)
+        return sink, dest_id
+
+    def discard_outputs(self) -> None:
+        """Close the sinks made by ``create_sink`` and remove the files that did not exist before."""
+        for output in getattr(self, "_created_outputs", []):
+            output.discard()
+        self._created_outputs = []

@@ -12,6 +12,7 @@ from qgis.core import (
     NULL,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
+    QgsCsException,
     QgsField,
     QgsFields,
     QgsProcessingException,
@@ -28,8 +29,8 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("common", text)
 
 
-def to_float(value: Any) -> float | None:
-    """Attribute value as a finite float, or None for NULL, empty, text or NaN."""
+def to_number(value: Any) -> float | None:
+    """Attribute value as a float (infinity and NaN kept), or None for NULL, empty or text."""
     if value is None or value == NULL:
         return None
     if isinstance(value, str):
@@ -37,10 +38,15 @@ def to_float(value: Any) -> float | None:
         if not value:
             return None
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
-    return number if math.isfinite(number) else None
+
+
+def to_float(value: Any) -> float | None:
+    """Attribute value as a finite float, or None for NULL, empty, text or NaN."""
+    number = to_number(value)
+    return number if number is not None and math.isfinite(number) else None
 
 
 def to_qvariant(value: Any) -> Any:
@@ -54,15 +60,94 @@ def to_qvariant(value: Any) -> Any:
     return value
 
 
-def metric_crs(crs: QgsCoordinateReferenceSystem, extent: QgsRectangle) -> QgsCoordinateReferenceSystem:
-    """``crs`` if it is projected, else the UTM zone of ``extent``'s centre."""
+def _known(extent: QgsRectangle) -> bool:
+    """Whether ``extent`` holds real coordinates (not an unset or infinite rectangle)."""
+    values = (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
+    return all(math.isfinite(v) and abs(v) < 1e300 for v in values) and values[0] <= values[2]
+
+
+def could_be_degrees(extent: QgsRectangle) -> bool:
+    """Whether every coordinate of ``extent`` can be a longitude/latitude."""
+    slack = 1e-6
+    return (
+        -180 - slack <= extent.xMinimum() <= extent.xMaximum() <= 180 + slack
+        and -90 - slack <= extent.yMinimum() <= extent.yMaximum() <= 90 + slack
+    )
+
+
+def check_degrees(crs: QgsCoordinateReferenceSystem, extent: QgsRectangle, name: str) -> None:
+    """Raise a clear error when ``crs`` is geographic but the coordinates cannot be degrees."""
+    if crs.isValid() and crs.isGeographic() and _known(extent) and not could_be_degrees(extent):
+        raise QgsProcessingException(
+            tr(
+                "{} is declared as {} (longitude/latitude in degrees), but its coordinates (e.g. {:.0f}, {:.0f}) "
+                "cannot be degrees. Set the CRS the data really is in (Layer Properties > Source, e.g. "
+                "EPSG:25832 for UTM zone 32N), or reproject it."
+            ).format(name, crs.authid(), extent.center().x(), extent.center().y())
+        )
+
+
+def metric_crs(
+    crs: QgsCoordinateReferenceSystem, extent: QgsRectangle, name: str = "", feedback=None
+) -> QgsCoordinateReferenceSystem:
+    """``crs`` if it is projected, else the UTM zone of ``extent``'s centre.
+
+    A layer ``name`` without a CRS: coordinates that could be degrees are refused (say what to
+    set); others are taken as metres (the invalid CRS is returned: no transformation) with a
+    warning to ``feedback``. Coordinates that cannot be in a declared geographic CRS are refused.
+    """
+    name = name or tr("The layer")
     if crs.isValid() and not crs.isGeographic():
         return crs
+    if not crs.isValid():
+        if _known(extent) and could_be_degrees(extent):
+            raise QgsProcessingException(
+                tr(
+                    "{} has no CRS and its coordinates look like longitude/latitude. Set its CRS (Layer "
+                    "Properties > Source: EPSG:4326 for GPS longitude/latitude, or the projected CRS the data "
+                    "was made in)."
+                ).format(name)
+            )
+        if feedback is not None:
+            feedback.pushWarning(
+                tr("{} has no CRS: its coordinates are taken as metres. If they are not, set its CRS "
+                   "(Layer Properties > Source).").format(name)
+            )
+        return QgsCoordinateReferenceSystem()
+    check_degrees(crs, extent, name)
+    if not _known(extent):
+        raise QgsProcessingException(
+            tr("{} has no known extent, so no metric CRS can be chosen: reproject it to a projected CRS in "
+               "metres (Vector > Data Management Tools > Reproject Layer).").format(name)
+        )
     wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
     centre = extent.center()
-    if crs.isValid() and crs != wgs84:
-        centre = QgsCoordinateTransform(crs, wgs84, QgsProject.instance()).transform(centre)
-    return QgsCoordinateReferenceSystem(f"EPSG:{utm_epsg(centre.x(), centre.y())}")
+    if crs != wgs84:
+        try:
+            centre = QgsCoordinateTransform(crs, wgs84, QgsProject.instance()).transform(centre)
+        except QgsCsException as error:
+            raise QgsProcessingException(
+                tr("The coordinates of {} cannot be converted from {}: {}. Check its CRS.").format(
+                    name, crs.authid(), error)
+            ) from None
+    try:
+        return QgsCoordinateReferenceSystem(f"EPSG:{utm_epsg(centre.x(), centre.y())}")
+    except ValueError:
+        raise QgsProcessingException(
+            tr("The coordinates of {} are not longitude/latitude in {}. Set the CRS the data really is in "
+               "(Layer Properties > Source).").format(name, crs.authid())
+        ) from None
+
+
+def check_crs_known(layers: dict[str, QgsCoordinateReferenceSystem]) -> None:
+    """Raise a clear error when some of the named layers have a CRS and others have none."""
+    missing = [name for name, crs in layers.items() if not crs.isValid()]
+    present = [f"{name} ({crs.authid()})" for name, crs in layers.items() if crs.isValid()]
+    if missing and present:
+        raise QgsProcessingException(
+            tr("{} has no CRS, but {} has one: the layers cannot be matched. Set the CRS of {} (Layer "
+               "Properties > Source).").format(", ".join(missing), ", ".join(present), ", ".join(missing))
+        )
 
 
 def check_writable(path: str) -> None:

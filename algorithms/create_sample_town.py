@@ -148,8 +148,7 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
 
         def progress(fraction: float) -> None:
             feedback.setProgress(30.0 * fraction)
-            if feedback.isCanceled():
-                raise QgsProcessingException(self.tr("Canceled."))
+            self.check_cancelled(feedback)
 
         feedback.pushInfo(self.tr("Generating the town (seed {}, {} km)…").format(seed, size_km))
         town = generate_town(seed, size_km, progress)

@@ -23,10 +23,12 @@ from qgis.core import (
     QgsProcessingParameterField,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
+    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
 from ..core.hotspots import composite_index as ci
+from ..core.hotspots import value_checks
 from .base import AlgorithmBase
 from .common import to_qvariant, with_result_fields
 from .style_on_load import style_on_load
@@ -157,8 +159,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             ),
         ]
         for parameter in advanced:
-            parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
-            self.addParameter(parameter)
+            self.add_advanced_parameter(parameter)
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Hotspot score")))
 
     def processAlgorithm(  # noqa: N802, D102
@@ -182,9 +183,8 @@ class HotspotScoreAlgorithm(AlgorithmBase):
         )
         self._read_options(parameters, context, spec, invert)
 
-        features, values = self._read_values(source, names, feedback)
-        if feedback.isCanceled():
-            return {}
+        features, values, wkb_type = self._read_values(source, names, feedback)
+        self._check_values(values, names, features, feedback)
         feedback.setProgressText(self.tr("Computing the index…"))
         runs = self.parameterAsInt(parameters, self.MC_RUNS, context)
 
@@ -203,21 +203,18 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             )
         except ci.IndexSpecError as error:
             raise QgsProcessingException(translate(error.message)) from None
-        if feedback.isCanceled():
-            return {}
+        self.check_cancelled(feedback)
         for warning in result.warnings:
             feedback.pushWarning(translate(warning))
         self._warn_unscored(result, feedback)
 
         fields = self._output_fields(source.fields(), names, feedback)
-        sink, dest_id = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
+        sink, dest_id = self.create_sink(
+            parameters, self.OUTPUT, context, fields, wkb_type, source.sourceCrs(), feedback
         )
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         for i, feature in enumerate(features):
-            if feedback.isCanceled():
-                return {}
+            if i % 1000 == 0:
+                self.check_cancelled(feedback)
             attributes = feature.attributes()
             attributes += [
                 to_qvariant(result.score[i]),
@@ -319,8 +316,8 @@ class HotspotScoreAlgorithm(AlgorithmBase):
 
     def _read_values(
         self, source: QgsProcessingFeatureSource, names: list[str], feedback: QgsProcessingFeedback
-    ) -> tuple[list[QgsFeature], np.ndarray]:
-        """All features and their indicator matrix (NaN = missing); text converted where numeric."""
+    ) -> tuple[list[QgsFeature], np.ndarray, QgsWkbTypes.Type]:
+        """Features, their indicator matrix (NaN = missing; text converted) and the output geometry type."""
         fields = source.fields()
         indices = [fields.lookupField(name) for name in names]
         for name, index in zip(names, indices):
@@ -333,10 +330,9 @@ class HotspotScoreAlgorithm(AlgorithmBase):
                 )
         features: list[QgsFeature] = []
         rows: list[list[float]] = []
-        total = max(source.featureCount(), 1)
-        for feature in source.getFeatures():
-            if feedback.isCanceled():
-                return [], np.empty((0, len(names)))
+        read, report = self.read_features(source, self.INPUT, feedback, duplicates=True)
+        total = max(len(read), 1)
+        for feature in read:
             attributes = feature.attributes()
             row = []
             for name, index in zip(names, indices):
@@ -350,20 +346,47 @@ class HotspotScoreAlgorithm(AlgorithmBase):
                 row.append(number)
             features.append(feature)
             rows.append(row)
-            feedback.setProgress(30 * len(features) / total)
+            feedback.setProgress(20 + 10 * len(features) / total)
         if not features:
             raise QgsProcessingException(self.tr("INPUT has no features."))
         values = np.array(rows, dtype=float)
-        for name, index, column in zip(names, indices, values.T):
+        for name, index in zip(names, indices):
+            if fields.at(index).type() == QVariant.String:
+                feedback.pushWarning(self.tr("Text field {} was converted to numbers.").format(name))
+        return features, values, report.output_type(source.wkbType())
+
+    def _check_values(
+        self, values: np.ndarray, names: list[str], features: list[QgsFeature], feedback: QgsProcessingFeedback
+    ) -> None:
+        """Refuse overflowing values; infinite values become missing and noise-only spread equal (warned)."""
+        for j, name in enumerate(names):
+            column = values[:, j]
+            too_large = value_checks.first_too_large(column)
+            if too_large is not None:
+                raise QgsProcessingException(
+                    self.tr(
+                        "Field {} holds {:g} (feature {}), too large to compute with (limit ±{:g}). "
+                        "Fix or empty that value."
+                    ).format(name, column[too_large], features[too_large].id(), value_checks.LARGEST)
+                )
+            infinite = np.isinf(column)
+            if infinite.any():
+                column[infinite] = np.nan
+                feedback.pushWarning(
+                    self.tr("Field {}: {} infinite value(s) are treated as missing.").format(name, int(infinite.sum()))
+                )
             if np.all(np.isnan(column)):
                 raise QgsProcessingException(
                     self.tr(
                         "Field {} has no values (all NULL): check the join or remove it from the indicators."
                     ).format(name)
                 )
-            if fields.at(index).type() == QVariant.String:
-                feedback.pushWarning(self.tr("Text field {} was converted to numbers.").format(name))
-        return features, values
+            if value_checks.only_noise(column):
+                column[~np.isnan(column)] = column[~np.isnan(column)][0]
+                feedback.pushWarning(
+                    self.tr("Field {}: the values differ only within floating-point noise; they are treated as "
+                            "equal.").format(name)
+                )
 
     def _output_fields(
         self, fields: QgsFields, names: list[str], feedback: QgsProcessingFeedback
@@ -390,7 +413,7 @@ def translate(message: ci.Message) -> str:
 
 
 def _number(value: Any) -> float | None:
-    """Return a finite float, NaN for NULL/empty, None for text that is not a number."""
+    """Return a float (infinity kept), NaN for NULL/empty, None for text that is not a number."""
     if value is None or value == NULL:
         return math.nan
     if isinstance(value, str):
@@ -401,8 +424,7 @@ def _number(value: Any) -> float | None:
             value = float(text)
         except ValueError:
             return None
-    number = float(value)
-    return number if math.isfinite(number) else math.nan
+    return float(value)
 
 
 def _int(value: float) -> Any:

@@ -9,14 +9,12 @@ from qgis.core import (
     NULL,
     QgsCoordinateTransform,
     QgsFeature,
-    QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
     QgsGeometry,
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
@@ -31,8 +29,9 @@ from qgis.PyQt.QtCore import QVariant
 
 from ..core.hotspots import local_statistics as stats
 from ..core.hotspots import spatial_weights as sw
+from ..core.hotspots import value_checks
 from .base import AlgorithmBase
-from .common import metric_crs, to_float, with_result_fields
+from .common import metric_crs, to_number, with_result_fields
 from .style_on_load import style_on_load
 
 STYLES = {
@@ -166,8 +165,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             defaultValue=0.0,
             minValue=0.0,
         )
-        tolerance.setFlags(tolerance.flags() | tolerance.FlagAdvanced)
-        self.addParameter(tolerance)
+        self.add_advanced_parameter(tolerance)
         self.addParameter(
             QgsProcessingParameterEnum(
                 self.STYLE, self.tr("Style of the output"),
@@ -202,19 +200,11 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
                 self.tr("Queen and rook contiguity need polygons. Use k nearest or distance band for points.")
             )
 
-        features, values, weights = self._read(source, field_index, method, parameters, context, feedback)
+        features, report = self.read_features(source, self.INPUT, feedback, duplicates=True)
+        feedback.setProgress(30)
+        values = self._values(features, field_index, field_name, feedback)
         missing = int(np.isnan(values).sum())
-        if missing == len(values):
-            raise QgsProcessingException(
-                self.tr("The field {} has no numeric value in any feature. Choose a field with data.").format(
-                    field_name
-                )
-            )
-        if missing:
-            feedback.pushWarning(
-                self.tr("{} feature(s) have no value in {} (or no geometry): they are left out and labelled 'No data'.")
-                .format(missing, field_name)
-            )
+        weights = self._weights(source, features, values, method, parameters, context, feedback)
         feedback.setProgressText(self.tr("Computing Gi* and Local Moran's I…"))
         try:
             result = stats.local_hotspots(
@@ -237,7 +227,8 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
                 self.tr("{} feature(s) have no neighbour: their statistics are NULL ('No neighbours').").format(islands)
             )
         feedback.setProgress(70)
-        dest_id = self._write(source, features, result, parameters, context, feedback)
+        dest_id = self._write(source, features, report.output_type(source.wkbType()), result, parameters, context,
+                              feedback)
         return {
             self.OUTPUT: dest_id,
             "GLOBAL_MORAN_I": float(result.moran_i),
@@ -263,61 +254,85 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         return index
 
     def _explain(self, error: stats.StatisticsError, field_name: str, valid: int) -> str:
-        if valid < 3:
-            return self.tr("Only {} feature(s) have a value in {}; local statistics need at least 3.").format(
-                valid, field_name
-            )
-        return self.tr("All values of {} are equal: a constant field has no hotspots. Choose another field.").format(
-            field_name
+        return self._too_few(valid, field_name) if valid < 3 else self._constant(field_name)
+
+    def _too_few(self, valid: int, field_name: str) -> str:
+        return self.tr("Only {} feature(s) have a value in {}; local statistics need at least 3.").format(
+            valid, field_name
         )
 
-    def _read(self, source, field_index: int, method: int, parameters, context, feedback):
-        """Features, values (NaN = missing) and the binary weights matrix."""
-        total = max(source.featureCount(), 1)
-        contiguity = method in (QUEEN, ROOK)
-        rings = sw.RingCollector()
-        transform = None
-        if not contiguity and not source.sourceCrs().isValid():
-            feedback.pushWarning(self.tr("The layer has no CRS: distances are in its coordinate units."))
-        elif not contiguity:
-            target = metric_crs(source.sourceCrs(), source.sourceExtent())
-            if target != source.sourceCrs():
-                transform = QgsCoordinateTransform(source.sourceCrs(), target, context.transformContext())
-                feedback.pushInfo(self.tr("Distances are measured in {}.").format(target.authid()))
-        features, values, centres = [], [], []
-        request = QgsFeatureRequest()
-        iterator = source.getFeatures(request, QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks)
-        for i, feature in enumerate(iterator):
-            if feedback.isCanceled():
-                raise QgsProcessingException(self.tr("Cancelled."))
-            features.append(feature)
-            geometry = feature.geometry()
-            value = to_float(feature.attributes()[field_index])
-            if geometry is None or geometry.isEmpty():
-                value = None
-            elif contiguity:
-                if QgsWkbTypes.isCurvedType(geometry.wkbType()):
-                    geometry = QgsGeometry(geometry.constGet().segmentize())
-                rings.add_wkb(i, bytes(geometry.asWkb()))
-            else:
-                centres.append((i, self._centre(geometry, transform)))
-            values.append(np.nan if value is None else value)
-            if i % 1000 == 0:
-                feedback.setProgress(40.0 * i / total)
-        n = len(features)
-        values = np.array(values, dtype=float)
+    def _constant(self, field_name: str) -> str:
+        return self.tr(
+            "All values of {} are equal (or differ only within floating-point noise): a constant field has no "
+            "hotspots. Choose another field."
+        ).format(field_name)
+
+    def _values(self, features: list[QgsFeature], field_index: int, field_name: str, feedback) -> np.ndarray:
+        """Values of the field (NaN = no value or no geometry), checked before any statistic."""
+        numbers = [to_number(f.attributes()[field_index]) if f.hasGeometry() else None for f in features]
+        values = np.array([np.nan if v is None else v for v in numbers], dtype=float)
+        too_large = value_checks.first_too_large(values)
+        if too_large is not None:
+            raise QgsProcessingException(
+                self.tr(
+                    "The field {} holds {:g} (feature {}), too large to compute with (limit ±{:g}). "
+                    "Fix or empty that value."
+                ).format(field_name, values[too_large], features[too_large].id(), value_checks.LARGEST)
+            )
+        non_finite = int(sum(v is not None and not np.isfinite(v) for v in numbers))
+        values[~np.isfinite(values)] = np.nan
+        valid = int(np.isfinite(values).sum())
+        if valid == 0:
+            raise QgsProcessingException(
+                self.tr("The field {} has no numeric value in any feature. Choose a field with data.").format(
+                    field_name
+                )
+            )
+        if valid < 3:
+            raise QgsProcessingException(self._too_few(valid, field_name))
+        if value_checks.no_spread(values):
+            raise QgsProcessingException(self._constant(field_name))
+        if non_finite:
+            feedback.pushWarning(
+                self.tr("{} feature(s) hold an infinite or not-a-number value in {}: they are left out "
+                        "('No data').").format(non_finite, field_name)
+            )
+        missing = len(values) - valid - non_finite
+        if missing:
+            feedback.pushWarning(
+                self.tr("{} feature(s) have no value in {} (or no geometry): they are left out and labelled 'No data'.")
+                .format(missing, field_name)
+            )
+        return values
+
+    def _weights(self, source, features: list[QgsFeature], values: np.ndarray, method: int, parameters, context,
+                 feedback):
+        """Binary weights matrix of the features with a value."""
         feedback.setProgressText(self.tr("Finding neighbours…"))
-        if contiguity:
+        n = len(features)
+        if method in (QUEEN, ROOK):
+            rings = sw.RingCollector()
+            for i, feature in enumerate(features):
+                if np.isfinite(values[i]):
+                    geometry = feature.geometry()
+                    if QgsWkbTypes.isCurvedType(geometry.wkbType()):
+                        geometry = QgsGeometry(geometry.constGet().segmentize())
+                    rings.add_wkb(i, bytes(geometry.asWkb()))
             tolerance = self.parameterAsDouble(parameters, self.SNAP_TOLERANCE, context) or None
             weights = sw.contiguity_weights(rings.ringset(n), rook=method == ROOK, tolerance=tolerance)
         else:
+            target = metric_crs(source.sourceCrs(), source.sourceExtent(), self.INPUT, feedback)
+            transform = None
+            if target.isValid() and target != source.sourceCrs():
+                transform = QgsCoordinateTransform(source.sourceCrs(), target, context.transformContext())
+                feedback.pushInfo(self.tr("Distances are measured in {}.").format(target.authid()))
             points = np.full((n, 2), np.nan)
-            for i, point in centres:
-                points[i] = point
-            points[np.isnan(values)] = np.nan
+            for i, feature in enumerate(features):
+                if np.isfinite(values[i]):
+                    points[i] = self._centre(feature.geometry(), transform)
             weights = self._point_weights(points, method, parameters, context, feedback)
         feedback.setProgress(55)
-        return features, values, weights
+        return weights
 
     def _centre(self, geometry: QgsGeometry, transform: QgsCoordinateTransform | None) -> tuple[float, float]:
         centre = geometry.centroid()
@@ -342,15 +357,14 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             feedback.pushInfo(self.tr("Distance band: {:.1f} m (every feature has a neighbour).").format(distance))
         return sw.distance_band_weights(points, distance)
 
-    def _write(self, source, features: list, result: stats.HotspotResult, parameters, context, feedback) -> str:
+    def _write(self, source, features: list, wkb_type, result: stats.HotspotResult, parameters, context,
+               feedback) -> str:
         """Create the sink (only now: nothing half-written on errors), write the features, return its id."""
         results = [QgsField(name, kind) for name, kind in NEW_FIELDS]
         fields = with_result_fields(source.fields(), results, feedback)
-        sink, dest_id = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
+        sink, dest_id = self.create_sink(
+            parameters, self.OUTPUT, context, fields, wkb_type, source.sourceCrs(), feedback
         )
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         labels = [stats.CLUSTER_LABELS[c] for c in result.lisa_cluster.tolist()]
         columns = [
             labels if name == "lisa_cluster" else _column(getattr(result, name), kind == QVariant.Int)
@@ -360,14 +374,14 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         total = max(len(features), 1)
         batch = []
         for i, feature in enumerate(features):
+            if i % 2000 == 0:
+                self.check_cancelled(feedback)
             attributes = feature.attributes()
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
             out.setAttributes(attributes + list(rows[i]))
             batch.append(out)
             if len(batch) == 2000:
-                if feedback.isCanceled():
-                    raise QgsProcessingException(self.tr("Cancelled."))
                 sink.addFeatures(batch, QgsFeatureSink.FastInsert)
                 batch = []
                 feedback.setProgress(70 + 30.0 * i / total)

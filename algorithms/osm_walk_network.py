@@ -53,6 +53,7 @@ from ..core.green.osm_tags import (
 )
 from .base import AlgorithmBase
 from .common import metric_crs
+from .safe_io import ReadReport, repaired
 
 WGS84 = "EPSG:4326"
 
@@ -230,8 +231,6 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         result = OsmLayers()
         feedback.pushInfo(self.tr("Reading ways…"))
         ways = self._read_ways(source, classes, railways, waterways, feedback)
-        if feedback.isCanceled():
-            return {}
         if not any(way.walkable for way in ways):
             message = self.tr("No walkable ways found in {}. Use an OpenStreetMap extract with streets and paths.")
             raise QgsProcessingException(message.format(path))
@@ -251,8 +250,6 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         feedback.setProgress(60)
         feedback.pushInfo(self.tr("Reading green spaces and buildings…"))
         self._read_areas(source, transform, allotments, result, feedback)
-        if feedback.isCanceled():
-            return {}
         feedback.setProgress(90)
 
         outputs: dict[str, Any] = {"CRS": target.authid()}
@@ -262,14 +259,16 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
             QgsWkbTypes.LineString, QgsWkbTypes.LineString, QgsWkbTypes.Point,
             QgsWkbTypes.MultiPolygon, QgsWkbTypes.MultiPolygon,
         )  # fmt: skip
-        for (name, _label, _kind), (count, _c), features, fields, wkb in zip(
+        for number, ((name, _label, _kind), (count, _c), features, fields, wkb) in enumerate(zip(
             self.OUTPUTS, self.COUNTS, layers, all_fields, geometry_types
-        ):
-            sink, dest = self.parameterAsSink(parameters, name, context, fields, wkb, target)
-            if sink is None:
-                raise QgsProcessingException(self.invalidSinkError(parameters, name))
+        )):
+            feedback.setProgress(90 + 2 * number)
+            self.check_cancelled(feedback)
+            sink, dest = self.create_sink(parameters, name, context, fields, wkb, target, feedback)
             if not sink.addFeatures(features, QgsFeatureSink.FastInsert):
-                raise QgsProcessingException(self.tr("Could not write {}: {}").format(name, sink.lastError()))
+                error = sink.lastError()
+                self.discard_outputs()
+                raise QgsProcessingException(self.tr("Could not write {}: {}").format(name, error))
             outputs[name] = dest
             outputs[count] = len(features)
         for name, label in self.COUNTS:
@@ -309,8 +308,7 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         request, index = _request(layer, ["osm_id", "name", *names, "other_tags"])
         ways = []
         for feature in layer.getFeatures(request):
-            if feedback.isCanceled():
-                break
+            self.check_cancelled(feedback)
             geometry = feature.geometry()
             if geometry.isEmpty() or geometry.constGet().nCoordinates() < 2 or geometry.length() <= 0:
                 continue  # degenerate ways (all nodes at one place) connect nothing and break routing tools
@@ -340,8 +338,7 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         barrier_vertices: set[tuple[float, float]] = set()
         crossing_ways: list[tuple[Any, str, QgsGeometry]] = []
         for way in ways:
-            if feedback.isCanceled():
-                break
+            self.check_cancelled(feedback)
             tags, barrier = way.tags, way.barrier
             geometry = QgsGeometry(way.geometry)
             geometry.transform(transform)
@@ -390,8 +387,7 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         request, index = _request(layer, ["osm_id", "highway", "other_tags"])
         nodes: dict[tuple[float, float], QgsFeature] = {}
         for feature in layer.getFeatures(request):
-            if feedback.isCanceled():
-                break
+            self.check_cancelled(feedback)
             columns = _columns(feature, index)
             kind = crossing_kind(_tags(columns, ("highway",)))
             if kind is None or not feature.hasGeometry():
@@ -430,19 +426,17 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         )
         layer = self._layer(source, "multipolygons", subset)
         request, index = _request(layer, ["osm_id", "osm_way_id", *names, "other_tags"])
-        skipped = 0
+        report = ReadReport(f"{self.INPUT} (multipolygons)", keeps_features=False)
         for feature in layer.getFeatures(request):
-            if feedback.isCanceled():
-                break
+            self.check_cancelled(feedback)
             columns = _columns(feature, index)
             tags = _tags(columns, names)
             kind = green_kind(tags, allotments)
             building = is_building(tags)
             if not (kind or building) or not feature.hasGeometry():
                 continue
-            geometry = _repaired(feature.geometry(), transform)
+            geometry = _repaired(feature.geometry(), transform, report)
             if geometry is None:
-                skipped += 1
                 continue
             osm_type, osm_id = (
                 ("relation", columns["osm_id"]) if "osm_id" in columns else ("way", columns["osm_way_id"])
@@ -457,22 +451,21 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
                 out.setGeometry(geometry)
                 out.setAttributes([osm_id, osm_type, tags["building"]])
                 result.buildings.append(out)
-        if skipped:
-            feedback.pushInfo(
-                self.tr("Skipped {} areas without area (clipped at the edge of the extract).").format(skipped)
-            )
+        report.push(feedback)
 
 
-def _repaired(geometry: QgsGeometry, transform: QgsCoordinateTransform) -> QgsGeometry | None:
-    """``geometry`` in the target CRS as a valid multipolygon, or None when nothing is left."""
+def _repaired(geometry: QgsGeometry, transform: QgsCoordinateTransform, report: ReadReport) -> QgsGeometry | None:
+    """``geometry`` in the target CRS as a valid multipolygon (counted in ``report``), None when nothing is left."""
     geometry = QgsGeometry(geometry)
     geometry.transform(transform)
     if not geometry.isGeosValid():
-        geometry = geometry.makeValid()
-        if geometry.type() != QgsWkbTypes.PolygonGeometry:  # a collection: keep its polygons
-            parts = [part for part in geometry.asGeometryCollection() if part.type() == QgsWkbTypes.PolygonGeometry]
-            geometry = QgsGeometry.collectGeometry(parts)
-    if geometry.isNull() or geometry.isEmpty() or geometry.area() <= 0:
+        geometry = repaired(geometry)
+        if geometry is None:
+            report.dropped += 1
+            return None
+        report.repaired += 1
+    if geometry.isEmpty() or geometry.area() <= 0:  # clipped at the edge of the extract
+        report.no_geometry += 1
         return None
     geometry.convertToMultiType()
     return geometry

@@ -41,6 +41,7 @@ from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QVar
 from ..core.sample_town.sensors import csv_rows
 from ..core.sample_town.town import CRS_AUTHID, SYNTHETIC_NOTE, Layer, SampleTown
 from .base import PLUGIN_DIR
+from .safe_io import raise_if_cancelled
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
 FIELD_TYPES = {"int": QVariant.Int, "real": QVariant.Double, "str": QVariant.String, "datetime": QVariant.DateTime}
@@ -84,8 +85,7 @@ def write_geopackage(
             writer = _create_writer(layer, temporary, index == 0, description)
             try:
                 for start in range(0, len(layer.rows), CHUNK):
-                    if feedback.isCanceled():
-                        raise QgsProcessingException(tr("Canceled."))
+                    raise_if_cancelled(feedback)
                     chunk = _features(layer, start, start + CHUNK)
                     if not writer.addFeatures(chunk):
                         message = tr("Could not write layer {}: {}").format(layer.name, writer.errorMessage())

@@ -199,7 +199,7 @@ def test_bad_input_is_rejected_without_output(provider, tmp_path, params, messag
     assert not target.exists()
 
 
-def test_cancel_returns_no_output(provider):
+def test_cancel_ends_with_cancelled_and_no_output(provider):
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback
     from social_resilience.algorithms.aggregate_observations import AggregateObservationsAlgorithm
 
@@ -208,7 +208,8 @@ def test_cancel_returns_no_output(provider):
     feedback = QgsProcessingFeedback()
     feedback.cancel()
     params = {"STATIONS": station_layer(), "OBSERVATIONS": observation_layer(), "OUTPUT_STATIONS": "memory:", **WINDOW}
-    assert alg.processAlgorithm(params, QgsProcessingContext(), feedback) == {}
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        alg.processAlgorithm(params, QgsProcessingContext(), feedback)
 
 
 def test_duplicate_station_ids_are_rejected(provider):

@@ -285,8 +285,8 @@ def test_monte_carlo_top_share_and_cancel(provider):
     alg = HotspotScoreAlgorithm()
     alg.initAlgorithm()
     context = QgsProcessingContext()
-    results = alg.processAlgorithm({**params, "OUTPUT": "memory:"}, context, feedback)
-    assert results == {}
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        alg.processAlgorithm({**params, "OUTPUT": "memory:"}, context, feedback)
 
 
 def test_style_classes_score_pct_and_shows_no_data(provider):

@@ -263,7 +263,7 @@ def test_existing_output_survives_a_cancelled_run_and_is_replaced_by_a_good_one(
     before = out.read_bytes()
     feedback = QgsProcessingFeedback()
     feedback.progressChanged.connect(lambda progress: progress > 40 and feedback.cancel())
-    with pytest.raises(QgsProcessingException, match="Canceled"):
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
         run({"SEED": 2, "SIZE_KM": 1.0, "OUTPUT": str(out)}, feedback)
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["town.gpkg"]
