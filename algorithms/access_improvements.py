@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from qgis.core import (
     NULL,
-    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureSink,
     QgsField,
@@ -43,7 +43,6 @@ from ..core.green.improvements import (
 from .access_inputs import AccessInputs, prepare_access
 from .base import AlgorithmBase
 from .common import to_qvariant, with_result_fields
-from .green_geometry import read_geometries
 from .green_space_catchments import GreenSpaceCatchmentsAlgorithm
 from .style_on_load import style_on_load
 
@@ -173,8 +172,7 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
         return outputs
 
     def _step(self, feedback: QgsProcessingFeedback, progress: float) -> None:
-        if feedback.isCanceled():
-            raise QgsProcessingException(self.tr("Cancelled."))
+        self.check_cancelled(feedback)
         feedback.setProgress(progress)
 
     # -- candidates ---------------------------------------------------------------------------
@@ -197,7 +195,9 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
             sites = self._entrance_sites(inputs) if want_entrances else np.zeros((0, 2))
             xy = crossings.xy if crossings is not None else np.zeros((0, 2))
             return Proposals(nodes, xy, np.full(len(nodes), -1), sites, np.full(len(sites), -1), None)
-        features, points = self._read_proposals(source, inputs.target, context, feedback)
+        from .access_inputs import transform_to
+
+        features, points = self._read_proposals(source, transform_to(source, inputs.target, context), feedback)
         node = snap_to_barrier_nodes(inputs.split, points, inputs.crossing_snap) if want_crossings else none
         is_crossing = np.zeros(len(points), dtype=bool)
         if want_crossings:
@@ -242,15 +242,20 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
     def _read_proposals(
         self,
         source: QgsProcessingFeatureSource,
-        target: QgsCoordinateReferenceSystem,
-        context: QgsProcessingContext,
+        transform: QgsCoordinateTransform | None,
         feedback: QgsProcessingFeedback,
     ) -> tuple[list[QgsFeature], np.ndarray]:
-        from .access_inputs import transform_to
-
-        features, geometries = read_geometries(source, transform_to(source, target, context), feedback)
-        points = np.array([[g.vertexAt(0).x(), g.vertexAt(0).y()] for g in geometries], dtype=float).reshape(-1, 2)
-        return features, points
+        """Proposed features with a point (the first of a multipoint) in the target CRS."""
+        features, points = [], []
+        for feature in self.read_features(source, self.CANDIDATES, feedback)[0]:
+            geometry = feature.geometry()
+            if geometry.isNull() or geometry.isEmpty():
+                continue
+            if transform is not None:
+                geometry.transform(transform)
+            features.append(feature)
+            points.append((geometry.vertexAt(0).x(), geometry.vertexAt(0).y()))
+        return features, np.array(points, dtype=float).reshape(-1, 2)
 
     def _report(self, plan: Plan, feedback: QgsProcessingFeedback) -> None:
         ranking = plan.ranking
@@ -302,10 +307,10 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
         rank_of = {i: rank for rank, i in enumerate(ranking.order, start=1)}
         outputs = {}
         for name, which in ((self.OUTPUT, ranking.order), (self.OUTPUT_CANDIDATES, range(len(plan.candidates)))):
-            sink, dest = self.parameterAsSink(parameters, name, context, fields, QgsWkbTypes.Point, inputs.target)
+            optional = name == self.OUTPUT_CANDIDATES
+            point = QgsWkbTypes.Point
+            sink, dest = self.create_sink(parameters, name, context, fields, point, inputs.target, feedback, optional)
             if sink is None:
-                if name == self.OUTPUT:
-                    raise QgsProcessingException(self.invalidSinkError(parameters, name))
                 outputs[name] = None
                 continue
             for i in which:
@@ -345,7 +350,9 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
         homes = inputs.homes
         fields = with_result_fields(homes.fields, [QgsField(n, k) for n, k in HOME_FIELDS], feedback)
         wkb_type = homes.wkb_type
-        sink, dest = self.parameterAsSink(parameters, self.OUTPUT_HOMES, context, fields, wkb_type, inputs.target)
+        sink, dest = self.create_sink(
+            parameters, self.OUTPUT_HOMES, context, fields, wkb_type, inputs.target, feedback, optional=True
+        )
         if sink is None:
             return {self.OUTPUT_HOMES: None}
         ranking = plan.ranking

@@ -154,7 +154,9 @@ def test_shapefile_output_and_homes_without_geometry(provider, tmp_path):
     homes = points_layer(HOMES, fields=[("pop", QVariant.Double)], values=[[p] for p in POPULATION])
     homes.dataProvider().addFeature(QgsFeature(homes.fields()))  # no geometry
     target = tmp_path / "sites.shp"
-    result = run(strip_params(RESIDENTIAL=homes, OUTPUT=str(target)))
+    feedback = Recorder()
+    result = run(strip_params(RESIDENTIAL=homes, OUTPUT=str(target)), feedback)
+    assert any("gain_pop_alone" in w for w in feedback.warnings)  # the cut field names are named
     written = QgsVectorLayer(str(target), "sites", "ogr")
     assert written.featureCount() == 2
     assert sorted(f["gain_pop"] for f in written.getFeatures()) == [25.0, 80.0]
