@@ -238,5 +238,7 @@ def test_benchmark_module_runs_on_the_sample_town(provider, sample_town):
     assert row["ranked"] >= 1
     assert row["naive_sampled"] >= 3  # 2 drawn at random plus up to 5 that gain somebody
     assert row["naive_mismatches"] == 0  # the naive catchment runs agree with our gains alone
+    assert row["core_peer_mismatches"] == 0  # and so does the in-memory full Dijkstra per candidate
+    assert row["ours_ranking_in_memory_s"] > 0
     assert row["ratio_alone"] > 1
     assert row["share_after_top10"] > row["share_before"]

@@ -440,11 +440,12 @@ def _refresh(search: ImprovementSearch, found: list[_Gain], gains: np.ndarray, t
 
 @dataclass
 class Plan:
-    """Candidates (``site`` = index of the site or proposal each came from) and their ranking."""
+    """Candidates (``site`` = index of the site or proposal each came from), ranking, homes on the graph."""
 
     candidates: Candidates
     site: np.ndarray
     ranking: Ranking
+    homes: Homes
 
 
 def plan_improvements(
@@ -486,4 +487,4 @@ def plan_improvements(
         edge, t, conn = np.full(len(homes_xy), -1, np.int64), np.zeros(len(homes_xy)), np.full(len(homes_xy), np.inf)
     homes = Homes(edge, t, conn, np.asarray(population, dtype=float), homes_xy)
     ranking = rank_improvements(graph, dist, homes, candidates, distance, count, progress)
-    return Plan(candidates, site, ranking)
+    return Plan(candidates, site, ranking, homes)
