@@ -9,7 +9,9 @@ legend labels of the ``.qml`` styles (context ``styles``: categories, ranges and
 Translations: ``i18n/de/*.tsv`` lines ``context<TAB>English<TAB>German``.
 
 ``--check`` lists strings without a German translation and exits 1 if there are any;
-otherwise ``i18n/social_resilience_de.ts`` and ``.qm`` (via lrelease) are written.
+otherwise ``i18n/social_resilience_de.ts`` and ``.qm`` (via lrelease) are written. The .qm is
+committed, so a git checkout shows the German interface without a build step; a test fails when
+it is older than the .tsv files (run ``make translations``).
 """
 
 from __future__ import annotations
@@ -144,17 +146,23 @@ def main() -> int:
             print(f"missing German translation: {context}\t{source!r}")
         print(f"{len(messages) - len(missing)} of {len(messages)} strings translated")
         return 1 if missing else 0
-    ts = REPO / "i18n" / "social_resilience_de.ts"
+    qm = REPO / "i18n" / "social_resilience_de.qm"
+    if not build_qm(messages, table, qm):
+        print("lrelease not found (Debian package qttools5-dev-tools): .qm not built", file=sys.stderr)
+        return 1
+    print(f"wrote {qm.relative_to(REPO)} ({len(messages) - len(missing)}/{len(messages)} translated)")
+    return 0
+
+
+def build_qm(messages: list[Message], table: dict[Message, str], qm: Path) -> bool:
+    """Write ``qm`` (and the .ts beside it) with lrelease; False when lrelease is missing."""
+    ts = qm.with_suffix(".ts")
     write_ts(messages, table, ts)
     lrelease = next((tool for tool in LRELEASE if shutil.which(tool)), None)
     if lrelease is None:
-        print("lrelease not found (Debian package qttools5-dev-tools): .qm not built", file=sys.stderr)
-        return 1
-    subprocess.run([lrelease, "-silent", str(ts), "-qm", str(ts.with_suffix(".qm"))], check=True)
-    done = len(messages) - len(missing)
-    print(f"wrote {ts.with_suffix('.qm').relative_to(REPO)} ({done}/{len(messages)} translated)")
-    return 0
-
+        return False
+    subprocess.run([lrelease, "-silent", str(ts), "-qm", str(qm)], check=True)
+    return True
 
 if __name__ == "__main__":
     sys.exit(main())

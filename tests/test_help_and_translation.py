@@ -104,3 +104,12 @@ def test_legend_labels_follow_the_language(provider):
         layers[language] = sorted(c.label() for c in layer.renderer().categories())
     assert layers["en"] == ["not served", "served"]
     assert layers["de"] == ["nicht versorgt", "versorgt"]
+
+
+def test_committed_qm_is_current(tmp_path):
+    """The committed .qm (German for a git checkout, no build step) equals one built from the .tsv files."""
+    module = _build_translations_module()
+    fresh = tmp_path / "social_resilience_de.qm"
+    assert module.build_qm(module.collect_messages(), module.load_translations(), fresh)
+    committed = REPO / "i18n" / "social_resilience_de.qm"
+    assert committed.read_bytes() == fresh.read_bytes(), "i18n/social_resilience_de.qm is stale: run make translations"
