@@ -22,6 +22,7 @@ def algorithm_classes() -> list[type]:
     from .access_improvements import AccessImprovementsAlgorithm
     from .aggregate_observations import AggregateObservationsAlgorithm
     from .create_sample_town import CreateSampleTownAlgorithm
+    from .green_equity import GreenEquityAlgorithm
     from .green_space_catchments import GreenSpaceCatchmentsAlgorithm
     from .hotspot_score import HotspotScoreAlgorithm
     from .import_sensor_feed import ImportSensorFeedAlgorithm
@@ -33,6 +34,7 @@ def algorithm_classes() -> list[type]:
         CreateSampleTownAlgorithm,
         OsmWalkNetworkAlgorithm,
         GreenSpaceCatchmentsAlgorithm,
+        GreenEquityAlgorithm,
         AccessImprovementsAlgorithm,
         ImportSensorFeedAlgorithm,
         AggregateObservationsAlgorithm,

@@ -13,6 +13,7 @@ MENU_ORDER = [
     "createsampletown",
     "osmwalknetwork",
     "greenspacecatchments",
+    "greenequity",
     "accessimprovements",
     "importsensorfeed",
     "aggregateobservations",

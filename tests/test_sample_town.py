@@ -29,7 +29,7 @@ LAYERS = {
     "crossings": ["crossing_id", "highway", "crossing", "way_id"],
     "green_spaces": ["green_id", "name", "leisure", "area_m2"],
     "entrances": ["entrance_id", "green_id", "way_id"],
-    "buildings": ["building_id", "building", "levels", "population"],
+    "buildings": ["building_id", "building", "levels", "population", "pop_65plus", "pop_children"],
     "districts": [
         "district_id",
         "name",

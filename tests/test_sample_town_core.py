@@ -181,6 +181,26 @@ def test_population_is_plausible(town):
     assert sum(districts.column("population")) == population.sum()
 
 
+def test_age_groups_are_plausible_and_differ_by_district(town):
+    buildings = town.layers["buildings"]
+    population = np.array(buildings.column("population"))
+    older = np.array(buildings.column("pop_65plus"))
+    children = np.array(buildings.column("pop_children"))
+    assert (older >= 0).all() and (children >= 0).all() and (older + children <= population).all()  # noqa: PT018
+    assert 0.12 <= older.sum() / population.sum() <= 0.30  # German towns: about 20 % aged 65+
+    assert 0.10 <= children.sum() / population.sum() <= 0.25  # and about 16 % under 18
+    centres = np.array([np.mean(np.array(ring[:-1]), axis=0) for ring in buildings.geometries])
+    shares = []
+    for ring in town.layers["districts"].geometries:
+        (x0, y0), (x1, y1) = ring[0], ring[2]
+        inside = (centres[:, 0] >= x0) & (centres[:, 0] < x1) & (centres[:, 1] >= y0) & (centres[:, 1] < y1)
+        if population[inside].sum() >= 300:
+            shares.append(older[inside].sum() / population[inside].sum())
+    assert max(shares) - min(shares) > 0.08  # the north-west is older than the south-east
+    again = generate_town(42, 2.0).layers["buildings"]
+    assert again.column("pop_65plus") == buildings.column("pop_65plus")  # seeded
+
+
 def test_homes_close_to_a_big_park_across_the_arterial_without_crossing(town):
     barrier = unary_union([LineString(g) for g in town.layers["barriers"].geometries])
     big = [p for p, _row in green(town) if p.area >= 20000]

@@ -17,11 +17,20 @@ def buildings_layer(builder: TownBuilder) -> Layer:
     layer = Layer(
         "buildings",
         "Polygon",
-        [("building_id", "int"), ("building", "str"), ("levels", "int"), ("population", "int")],
+        [
+            ("building_id", "int"),
+            ("building", "str"),
+            ("levels", "int"),
+            ("population", "int"),
+            ("pop_65plus", "int"),
+            ("pop_children", "int"),
+        ],
         LAYER_DESCRIPTIONS["buildings"],
     )
     g = builder.grid
     rng = np.random.default_rng([builder.seed, 2])
+    group_rng = np.random.default_rng([builder.seed, 6])  # own stream: the rest of the town stays as it was
+    extent = (g.x_min, g.y_min, g.x_max, g.y_max)
     for bi in range(g.n):
         for bj in range(g.n):
             kind = builder.block_kind[(bi, bj)]
@@ -35,8 +44,34 @@ def buildings_layer(builder: TownBuilder) -> Layer:
             else:
                 items = _commercial(rng, interior)
             for ring, building, levels, population in items:
-                layer.add(ring, len(layer.rows) + 1, building, levels, population)
+                groups = _age_groups(group_rng, ring, building, population, extent)
+                layer.add(ring, len(layer.rows) + 1, building, levels, population, *groups)
     return layer
+
+
+def _age_groups(
+    rng: np.random.Generator,
+    ring: tuple[Point, ...],
+    building: str,
+    population: int,
+    extent: tuple[float, float, float, float],
+) -> tuple[int, int]:
+    """Residents aged 65+ and children (under 18) of one building, drawn from its population.
+
+    Detached houses hold more older residents and families than flats; the north-west of the
+    town is older, the south-east younger, so the shares differ by district.
+    """
+    if population <= 0:
+        return 0, 0
+    x = (ring[0][0] - extent[0]) / max(extent[2] - extent[0], 1.0)
+    y = (ring[0][1] - extent[1]) / max(extent[3] - extent[1], 1.0)
+    older = float(np.clip((1.0 - x + y) / 2.0, 0.0, 1.0))  # 1 in the north-west, 0 in the south-east
+    house = building == "house"
+    share_65 = 0.12 + 0.08 * house + 0.14 * older
+    share_children = 0.12 + 0.06 * house + 0.08 * (1.0 - older)
+    n_65 = int(rng.binomial(population, share_65))
+    n_children = int(rng.binomial(population - n_65, min(share_children / (1.0 - share_65), 1.0)))
+    return n_65, n_children
 
 
 def _houses(

@@ -58,7 +58,7 @@ LAYER_DESCRIPTIONS = {
     "crossings": "points on the arterials where pedestrians may cross",
     "green_spaces": "public green spaces (parks)",
     "entrances": "points on green-space edges where paths meet them",
-    "buildings": "buildings with residents (population)",
+    "buildings": "buildings with residents (population; of them aged 65+ and children under 18)",
     "districts": "statistical districts with social and environmental indicators",
     "stations": "environmental sensor stations",
     "observations": "hourly sensor observations (UTC), with gaps and one faulty sensor",
