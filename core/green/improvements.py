@@ -309,7 +309,8 @@ class ImprovementSearch:
             return False
         if np.all(self.dist[nodes] <= start):
             return False  # opening it shortens no path
-        nearest, _ = self.tree.query(self.cand.xy[i], distance_upper_bound=self.distance - start)
+        reach = self.distance - start + 1e-6  # a home exactly that far in a straight line still counts
+        nearest, _ = self.tree.query(self.cand.xy[i], distance_upper_bound=reach)
         return bool(np.isfinite(nearest))
 
     def evaluate(self, i: int, keep_reach: bool = False) -> _Gain:
