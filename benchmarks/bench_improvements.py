@@ -29,6 +29,8 @@ import bench_catchments as catchments
 
 ALG = "socialresilience:accessimprovements"
 COUNT = 10
+#: Minimum green-space size of the stress case: more green spaces, so most candidates lie within reach.
+STRESS_AREA_HA = 0.2
 
 
 def base_params(layers: dict[str, str]) -> dict:
@@ -49,8 +51,9 @@ def base_params(layers: dict[str, str]) -> dict:
 def synthetic_homes(network_path: str, every: int = 5, offset: float = 4.0):  # -> QgsVectorLayer
     """Homes spread over the whole town: a point beside every ``every``-th vertex of the network.
 
-    The Heidelberg extract holds only 5 buildings; with these homes every candidate has residents
-    around it, so every candidate is really searched (a stress case, not a population estimate).
+    The Heidelberg extract holds only 5 buildings; with these homes (and small green spaces
+    counting) many candidates have residents within reach and are really searched: a stress
+    case, not a population estimate.
     """
     from qgis.core import QgsFeature, QgsGeometry, QgsPointXY, QgsVectorLayer
 
@@ -162,13 +165,11 @@ def core_peer(base: dict, sites: list) -> tuple[float, list[float], float, int]:
     return (time.perf_counter() - start) / max(len(sites), 1), gains, ours, plan.ranking.searches
 
 
-def run_case(name: str, layers: dict[str, str], sample: int, seed: int = 1, homes=None) -> dict:
-    """Ours (crossings; both kinds) and the naive peer on a sample of the candidates."""
+def run_case(name: str, layers: dict[str, str], sample: int, seed: int = 1, **extra) -> dict:
+    """Ours (crossings; both kinds) and the naive peer on a sample of the candidates (``extra``: parameters)."""
     import processing
 
-    base = base_params(layers)
-    if homes is not None:
-        base["RESIDENTIAL"] = homes
+    base = {**base_params(layers), **extra}
     row: dict = {"town": name, "buildings": base["RESIDENTIAL"].featureCount()}
     time_ours(base, 0)  # warm-up (imports, GDAL caches)
     row["ours_crossings_s"], result = time_ours(base, 0)
@@ -217,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
         nargs="*",
         default=["Heidelberg"],
         choices=list(catchments.CASES),
-        help="towns also run with homes beside every 5th network vertex (Heidelberg has 5 buildings)",
+        help="towns also run with homes beside every 5th network vertex and green spaces from "
+        f"{STRESS_AREA_HA} ha (Heidelberg has 5 buildings)",
     )
     args = parser.parse_args(argv)
     app, plugin = catchments._start_qgis()  # keep references for the whole run
@@ -229,9 +231,10 @@ def main(argv: list[str] | None = None) -> None:
             layers = catchments.prepare(catchments.OSM / catchments.CASES[town], folder)
             rows.append(run_case(town, layers, args.sample))
             print(rows[-1], flush=True)
-            if town in args.synthetic_homes:
+            if town in args.synthetic_homes:  # every 5th vertex a home, green spaces from 0.2 ha
                 homes = synthetic_homes(layers["network"])
-                rows.append(run_case(f"{town}, synthetic homes", layers, args.sample, homes=homes))
+                name = f"{town}, synthetic homes, green from {STRESS_AREA_HA} ha"
+                rows.append(run_case(name, layers, args.sample, RESIDENTIAL=homes, MIN_AREA_HA=STRESS_AREA_HA))
                 print(rows[-1], flush=True)
     print(catchments.report(rows))
     del plugin, app
