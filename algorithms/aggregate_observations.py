@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingParameterDateTime,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -30,27 +32,29 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, QVariant
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QVariant
 
 from ..core.hotspots.observation_stats import (
-    STATISTICS,
+    ALL_STATISTICS,
+    PERCENTILE_METHODS,
     field_prefix,
     idw,
+    no_statistics,
     parse_time,
     station_statistics,
-    window_statistics,
 )
 from ..core.hotspots.value_checks import LARGEST
+from ..core.sensors.daily import PRESETS, DailyRule, time_zone
+from ..core.sensors.sentinels import GENERIC_SENTINELS
 from .base import AlgorithmBase
 from .common import (
     check_crs_known,
     check_degrees,
     metric_crs,
-    to_number,
     to_qvariant,
-    utc_datetime,
     with_result_fields,
 )
+from .observation_reading import RowCollector, plain_geopackage, read_features, read_geopackage
 
 DEFAULT_FIELDS = {
     "STATIONS_ID_FIELD": "station_id",
@@ -59,15 +63,22 @@ DEFAULT_FIELDS = {
     "VALUE_FIELD": "value",
     "PROPERTY_FIELD": "property",
 }
+#: Observations with a non-empty value in this field (written by sensorqualitycontrol) are skipped.
+QC_FLAG_FIELD = "qc_flag"
+#: PRESET index -> key of ``core.sensors.daily.PRESETS`` (0: the thresholds as given).
+PRESET_KEYS = (None, "dwd_heat", "who2021_pm25", "who2021_no2", "eu_pm10")
 
 
 def qt_time(value: Any) -> float | None:
     """UTC epoch seconds of an attribute or parameter time (QDateTime, QDate, text); local time = UTC."""
+    if isinstance(value, QDateTime):
+        if not value.isValid():
+            return None
+        if value.timeSpec() == Qt.LocalTime:  # no zone (dialog widget, GeoPackage): read as UTC
+            value = QDateTime(value.date(), value.time(), Qt.UTC)
+        return value.toMSecsSinceEpoch() / 1000.0
     if value is None or value == NULL:
         return None
-    if isinstance(value, QDateTime):
-        moment = utc_datetime(value)
-        return None if moment is None else moment.timestamp()
     if isinstance(value, QDate):
         return parse_time(date(value.year(), value.month(), value.day())) if value.isValid() else None
     return parse_time(value if isinstance(value, (str, datetime, date)) else str(value))
@@ -109,6 +120,13 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
     POWER = "POWER"
     OUTPUT_STATIONS = "OUTPUT_STATIONS"
     OUTPUT_AREAS = "OUTPUT_AREAS"
+    TIMEZONE = "TIMEZONE"
+    MIN_COVERAGE = "MIN_COVERAGE"
+    PRESET = "PRESET"
+    DAY_MAX_THRESHOLD = "DAY_MAX_THRESHOLD"
+    DAY_MEAN_THRESHOLD = "DAY_MEAN_THRESHOLD"
+    NIGHT_MIN_THRESHOLD = "NIGHT_MIN_THRESHOLD"
+    PERCENTILE_METHOD = "PERCENTILE_METHOD"
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
         self.addParameter(
@@ -172,6 +190,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 self.POWER, self.tr("IDW power"), QgsProcessingParameterNumber.Double, 2.0, minValue=0.0, maxValue=10.0
             )
         )
+        self._add_daily_parameters()
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT_STATIONS, self.tr("Station statistics")))
         self.addParameter(
             QgsProcessingParameterFeatureSink(
@@ -188,12 +207,11 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         start, end = (self._time_parameter(parameters, name, context) for name in (self.START, self.END))
         if start is not None and end is not None and end <= start:
             raise QgsProcessingException(self.tr("END must be later than START."))
-        threshold = self._optional_number(parameters, self.THRESHOLD, context)
+        rule = self._daily_rule(parameters, context, feedback)
 
         property_name, rows = self._read_observations(parameters, context, observations, feedback)
         prefix = field_prefix(self.parameterAsString(parameters, self.PREFIX, context) or property_name or "obs")
-        feedback.setProgressText(self.tr("Computing statistics…"))
-        stats = station_statistics(rows, start, end, threshold)
+        stats = self._station_statistics(parameters, context, rows, (start, end), rule, feedback)
         self.check_cancelled(feedback)
         known = self._read_stations(parameters, context, stations, feedback)
         unknown = sorted(set(stats) - {key for key, _ in known})
@@ -219,17 +237,17 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         if areas is not None:
             area_rows, area_type = self._area_statistics(parameters, context, areas, known, stats, feedback)
 
-        stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in STATISTICS]
+        stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in ALL_STATISTICS]
         results = {}
         fields = with_result_fields(stations.fields(), stat_fields, feedback)
         sink, dest = self.create_sink(
             parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs(), feedback
         )
         for key, feature in known:
-            values = stats.get(key) or window_statistics(np.array([]), np.array([]), threshold)
+            values = stats.get(key) or no_statistics()
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
-            out.setAttributes(feature.attributes() + [_stat(values, name) for name in STATISTICS])
+            out.setAttributes(feature.attributes() + [_stat(values, name) for name in ALL_STATISTICS])
             sink.addFeature(out, QgsFeatureSink.FastInsert)
         results[self.OUTPUT_STATIONS] = dest
 
@@ -245,13 +263,106 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                     out.setGeometry(feature.geometry())
                     out.setAttributes(
                         feature.attributes()
-                        + [_stat(values, name) for name in STATISTICS]
+                        + [_stat(values, name) for name in ALL_STATISTICS]
                         + [how, used]
                     )
                     sink.addFeature(out, QgsFeatureSink.FastInsert)
                 results[self.OUTPUT_AREAS] = dest
         feedback.setProgress(100)
         return results
+
+    def _add_daily_parameters(self) -> None:
+        """TIMEZONE, MIN_COVERAGE, PRESET, the daily thresholds and PERCENTILE_METHOD."""
+        self.addParameter(
+            QgsProcessingParameterString(
+                self.TIMEZONE, self.tr("Time zone of days and nights (IANA name)"), defaultValue="Europe/Berlin"
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.MIN_COVERAGE,
+                self.tr("Minimum coverage of an hour, day, night or the window (%)"),
+                QgsProcessingParameterNumber.Double,
+                75.0,
+                minValue=0.0,
+                maxValue=100.0,
+            )
+        )
+        presets = [
+            self.tr("None (the thresholds as given)"),
+            self.tr("DWD: hot days (max >= 30 °C) and tropical nights (min >= 20 °C)"),
+            self.tr("WHO 2021: PM2.5 daily mean above 15 µg/m³"),
+            self.tr("WHO 2021: NO2 daily mean above 25 µg/m³"),
+            self.tr("EU limit value: PM10 daily mean above 50 µg/m³"),
+        ]
+        self.addParameter(
+            QgsProcessingParameterEnum(self.PRESET, self.tr("Preset thresholds"), presets, defaultValue=0)
+        )
+        for name, label in (
+            (self.DAY_MAX_THRESHOLD, self.tr("Days whose maximum is at or above (e.g. 30 °C: hot day)")),
+            (self.DAY_MEAN_THRESHOLD, self.tr("Days whose mean is above (e.g. 15 µg/m³ PM2.5)")),
+            (self.NIGHT_MIN_THRESHOLD, self.tr("Nights whose minimum is at or above (e.g. 20 °C: tropical night)")),
+        ):
+            self.addParameter(
+                QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, optional=True)
+            )
+        methods = [self.tr("Linear interpolation (type 7)"), self.tr("Nearest rank")]
+        parameter = QgsProcessingParameterEnum(
+            self.PERCENTILE_METHOD, self.tr("95th percentile method"), methods, defaultValue=0
+        )
+        parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+        self.addParameter(parameter)
+
+    def _daily_rule(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> DailyRule:
+        """Return the time zone, coverage rule and thresholds; a preset fills the thresholds left empty."""
+        zone = self.parameterAsString(parameters, self.TIMEZONE, context).strip() or "Europe/Berlin"
+        try:
+            time_zone(zone)
+        except ValueError:
+            raise QgsProcessingException(
+                self.tr(
+                    "TIMEZONE '{}' is not a known time zone; use an IANA name such as Europe/Berlin or UTC."
+                ).format(zone)
+            ) from None
+        names = (self.DAY_MAX_THRESHOLD, self.DAY_MEAN_THRESHOLD, self.NIGHT_MIN_THRESHOLD)
+        thresholds = [self._optional_number(parameters, name, context) for name in names]
+        preset = PRESET_KEYS[self.parameterAsEnum(parameters, self.PRESET, context)]
+        if preset is not None:
+            thresholds = [own if own is not None else value for own, value in zip(thresholds, PRESETS[preset])]
+        used = ", ".join(f"{name} {value:g}" for name, value in zip(names, thresholds) if value is not None)
+        coverage = self.parameterAsDouble(parameters, self.MIN_COVERAGE, context)
+        feedback.pushInfo(
+            self.tr("Days and nights in {}, at least {:g} % of the hours; thresholds: {}.").format(
+                zone, coverage, used or self.tr("none")
+            )
+        )
+        return DailyRule(zone, coverage, *thresholds)
+
+    def _station_statistics(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        rows: list[tuple[str, float, float]],
+        window: tuple[float | None, float | None],
+        rule: DailyRule,
+        feedback: QgsProcessingFeedback,
+    ) -> dict[str, dict[str, float]]:
+        """Window statistics and daily indicators per station; warn about stations with too little data."""
+        threshold = self._optional_number(parameters, self.THRESHOLD, context)
+        percentile = list(PERCENTILE_METHODS)[self.parameterAsEnum(parameters, self.PERCENTILE_METHOD, context)]
+        feedback.setProgressText(self.tr("Computing statistics…"))
+        stats = station_statistics(rows, *window, threshold, rule, percentile)
+        short = sorted(key for key, values in stats.items() if values["coverage"] < rule.min_coverage - 1e-9)
+        if short:
+            feedback.pushWarning(
+                self.tr(
+                    "{} station(s) hold values in less than {:g} % of the window's hours; their window statistics "
+                    "are NULL (MIN_COVERAGE): {}"
+                ).format(len(short), rule.min_coverage, ", ".join(short[:10]))
+            )
+        return stats
 
     def _field_name(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
         """Return the chosen field name; the default when not set (an empty PROPERTY_FIELD means none)."""
@@ -294,53 +405,45 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         index = {}
         for key, name in names.items():
             index[key] = fields.lookupField(name) if name else -1
-            if index[key] < 0 and (name or key != self.PROPERTY_FIELD):
+            # a table without the default ``property`` field holds one property
+            if index[key] < 0 and name and not (key == self.PROPERTY_FIELD and name == DEFAULT_FIELDS[key]):
                 raise QgsProcessingException(
                     self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.").format(name, key)
                 )
         wanted = self._choose_property(parameters, context, source, index[self.PROPERTY_FIELD])
-        low = self._optional_number(parameters, self.MIN_VALID, context)
-        high = self._optional_number(parameters, self.MAX_VALID, context)
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
-        request.setSubsetOfAttributes([i for i in index.values() if i >= 0])
-        if wanted and index[self.PROPERTY_FIELD] >= 0:
-            column = QgsExpression.quotedColumnRef(names[self.PROPERTY_FIELD])
-            request.setFilterExpression(f"lower(trim({column})) = {QgsExpression.quotedString(wanted.lower())}")
-        rows: list[tuple[str, float, float]] = []
-        bad_time = bad_value = invalid = unusable = 0
-        total = max(source.featureCount(), 1)
-        station, value_index, time_index = (
-            index[k] for k in (self.STATION_ID_FIELD, self.VALUE_FIELD, self.TIME_FIELD)
-        )
-        for n, feature in enumerate(self.iter_features(source, self.OBSERVATIONS, feedback, request)):
-            if n % 5000 == 0:
-                feedback.setProgress(min(50.0, 50 * n / total))
-            attributes = feature.attributes()
-            value = to_number(attributes[value_index])
-            if value is None:
-                bad_value += 1
-            elif not abs(value) <= LARGEST:  # infinite, NaN or too large to compute with
-                unusable += 1
-            elif (low is not None and value < low) or (high is not None and value > high):
-                invalid += 1
-            else:
-                time = qt_time(attributes[time_index])
-                key = station_key(attributes[station])
-                if time is None:
-                    bad_time += 1
-                elif key is not None:
-                    rows.append((key, time, value))
-        if bad_value:
-            feedback.pushInfo(self.tr("{} observations without a numeric value were skipped.").format(bad_value))
-        if invalid:
-            feedback.pushInfo(self.tr("{} observations outside the valid range were skipped.").format(invalid))
-        if unusable:
-            feedback.pushWarning(
-                self.tr("{} observations with an infinite, not-a-number or too large value (beyond ±{:g}) were "
-                        "skipped.").format(unusable, LARGEST)
+        index[QC_FLAG_FIELD] = fields.lookupField(QC_FLAG_FIELD)
+        collector = RowCollector(self._value_screen(parameters, context), qt_time, station_key)
+        layer = self.parameterAsVectorLayer(parameters, self.OBSERVATIONS, context)
+        located = plain_geopackage(layer, parameters.get(self.OBSERVATIONS))
+        if located is not None:
+            columns = {
+                "station": names[self.STATION_ID_FIELD],
+                "time": names[self.TIME_FIELD],
+                "value": names[self.VALUE_FIELD],
+                "property": names[self.PROPERTY_FIELD] if index[self.PROPERTY_FIELD] >= 0 else "",
+                "flag": QC_FLAG_FIELD if index[QC_FLAG_FIELD] >= 0 else "",
+            }
+            finished = read_geopackage(located, columns, wanted, collector, feedback, source.featureCount())
+        else:
+            request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+            request.setSubsetOfAttributes([i for i in index.values() if i >= 0])
+            if wanted and index[self.PROPERTY_FIELD] >= 0:
+                column = QgsExpression.quotedColumnRef(names[self.PROPERTY_FIELD])
+                request.setFilterExpression(f"lower(trim({column})) = {QgsExpression.quotedString(wanted.lower())}")
+            keys = {"station": self.STATION_ID_FIELD, "time": self.TIME_FIELD, "value": self.VALUE_FIELD}
+            positions = {short: index[long] for short, long in keys.items()} | {"flag": index[QC_FLAG_FIELD]}
+            features = self.iter_features(source, self.OBSERVATIONS, feedback, request)
+            finished = read_features(
+                features, source.featureCount(), positions, layer, names[self.TIME_FIELD], collector, feedback
             )
-        if bad_time:
-            feedback.pushWarning(self.tr("{} observations with an unreadable time were skipped.").format(bad_time))
+        if not finished:
+            self.check_cancelled(feedback)
+        if collector.offset_times:
+            feedback.pushInfo(
+                self.tr("{} times with a UTC offset were read from the GeoPackage text.").format(collector.offset_times)
+            )
+        rows, skipped = collector.rows, collector.skipped
+        self._report_skipped(skipped, feedback)
         if not rows:
             raise QgsProcessingException(
                 self.tr("OBSERVATIONS has no usable observations of '{}' (with a value and a readable time).").format(
@@ -348,6 +451,58 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 )
             )
         return wanted, rows
+
+    def _value_screen(self, parameters: dict[str, Any], context: QgsProcessingContext):
+        """Return a function value -> skip reason (``""`` to keep): missing, outside MIN_VALID-MAX_VALID, sentinel.
+
+        Without MIN_VALID the usual "no measurement" codes (-999, -9999) are skipped.
+        """
+        low = self._optional_number(parameters, self.MIN_VALID, context)
+        high = self._optional_number(parameters, self.MAX_VALID, context)
+
+        def screen(value: float | None) -> str:
+            if value is None:
+                return "value"
+            if not abs(value) <= LARGEST:  # infinite, NaN or too large to compute with
+                return "unusable"
+            if (low is not None and value < low) or (high is not None and value > high):
+                return "range"
+            if low is None and value in GENERIC_SENTINELS:
+                return "sentinel"
+            return ""
+
+        return screen
+
+    def _report_skipped(self, skipped: Counter, feedback: QgsProcessingFeedback) -> None:
+        """Say how many observations were skipped and why."""
+        if skipped["value"]:
+            feedback.pushInfo(self.tr("{} observations without a numeric value were skipped.").format(skipped["value"]))
+        if skipped["range"]:
+            feedback.pushInfo(self.tr("{} observations outside the valid range were skipped.").format(skipped["range"]))
+        if skipped["sentinel"]:
+            feedback.pushWarning(
+                self.tr(
+                    "{} observations with a no-data code (-999, -9999) were skipped; set MIN_VALID to keep or "
+                    "bound them explicitly."
+                ).format(skipped["sentinel"])
+            )
+        flagged = {key[3:]: count for key, count in skipped.items() if key.startswith("qc:")}
+        if flagged:
+            detail = ", ".join(f"{flag} {count}" for flag, count in sorted(flagged.items()))
+            feedback.pushInfo(
+                self.tr("{} observations flagged by quality control (qc_flag) were skipped: {}.").format(
+                    sum(flagged.values()), detail
+                )
+            )
+        if skipped["unusable"]:
+            feedback.pushWarning(
+                self.tr("{} observations with an infinite, not-a-number or too large value (beyond ±{:g}) were "
+                        "skipped.").format(skipped["unusable"], LARGEST)
+            )
+        if skipped["time"]:
+            feedback.pushWarning(
+                self.tr("{} observations with an unreadable time were skipped.").format(skipped["time"])
+            )
 
     def _choose_property(
         self, parameters: dict[str, Any], context: QgsProcessingContext, source: QgsProcessingFeatureSource, index: int
@@ -419,7 +574,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             points.append((point.x(), point.y()))
             table.append(stats[key])
         xy = np.array(points, dtype=float).reshape(-1, 2)
-        columns = {name: np.array([row[name] for row in table], dtype=float) for name in STATISTICS}
+        columns = {name: np.array([row[name] for row in table], dtype=float) for name in ALL_STATISTICS}
         rows = []
         features, report = self.read_features(areas, self.AREAS, feedback, duplicates=True)
         total = max(len(features), 1)
@@ -436,12 +591,12 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             engine.prepareGeometry()
             inside = [i for i, (x, y) in enumerate(xy) if engine.intersects(QgsPoint(x, y))]
             if inside:
-                values = {name: _mean(columns[name][inside]) for name in STATISTICS}
+                values = {name: _mean(columns[name][inside]) for name in ALL_STATISTICS}
                 rows.append((feature, values, "inside", len(inside)))
                 continue
             centre = geometry.centroid().asPoint()
             values, used = {}, 0
-            for name in STATISTICS:
+            for name in ALL_STATISTICS:
                 values[name], count = idw((centre.x(), centre.y()), xy, columns[name], k, power)
                 used = max(used, count)
             rows.append((feature, values, "idw", used))

@@ -9,6 +9,7 @@ import numpy as np
 from qgis.core import (
     NULL,
     QgsFeature,
+    QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
     QgsFields,
@@ -56,6 +57,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
     MC_RUNS = "MC_RUNS"
     MC_SPREAD = "MC_SPREAD"
     SEED = "SEED"
+    REFERENCE = "REFERENCE"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
@@ -125,6 +127,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
                 maxValue=0.5,
             )
         )
+        self._add_reference_parameter()
         advanced = [
             QgsProcessingParameterEnum(
                 self.PERCENTILE_RULE,
@@ -134,7 +137,9 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             ),
             QgsProcessingParameterString(
                 self.MAX_VALUES,
-                self.tr("Maxima for the product's 0-10 rescaling (env=…;social=…, default: maximum of the input)"),
+                self.tr(
+                    "Maxima for the product's 0-10 rescaling (env=…;social=…, default: maximum of REFERENCE or INPUT)"
+                ),
                 optional=True,
                 defaultValue="",
             ),
@@ -162,6 +167,17 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             self.add_advanced_parameter(parameter)
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Hotspot score")))
 
+    def _add_reference_parameter(self) -> None:
+        """Add REFERENCE, the optional population that ranks and scales."""
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.REFERENCE,
+                self.tr("Reference units for percentiles and maxima (e.g. the whole state; optional)"),
+                [QgsProcessing.TypeVector],
+                optional=True,
+            )
+        )
+
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
@@ -185,6 +201,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
 
         features, values, wkb_type = self._read_values(source, names, feedback)
         self._check_values(values, names, features, feedback)
+        reference = self._read_reference(parameters, context, names, feedback)
         feedback.setProgressText(self.tr("Computing the index…"))
         runs = self.parameterAsInt(parameters, self.MC_RUNS, context)
 
@@ -200,6 +217,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
                 mc_spread=self.parameterAsDouble(parameters, self.MC_SPREAD, context),
                 seed=self.parameterAsInt(parameters, self.SEED, context),
                 progress=progress,
+                reference=reference,
             )
         except ci.IndexSpecError as error:
             raise QgsProcessingException(translate(error.message)) from None
@@ -387,6 +405,40 @@ class HotspotScoreAlgorithm(AlgorithmBase):
                     self.tr("Field {}: the values differ only within floating-point noise; they are treated as "
                             "equal.").format(name)
                 )
+
+    def _read_reference(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, names: list[str], feedback
+    ) -> np.ndarray | None:
+        """Return the indicator matrix of REFERENCE (NaN = missing), None when no reference is given."""
+        if not parameters.get(self.REFERENCE):
+            return None
+        source = self.parameterAsSource(parameters, self.REFERENCE, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.REFERENCE))
+        fields = source.fields()
+        missing = [name for name in names if fields.lookupField(name) < 0]
+        if missing:
+            raise QgsProcessingException(
+                self.tr("REFERENCE has no field {}: it needs the indicator fields of INPUT, with the same names.")
+                .format(", ".join(missing))
+            )
+        indices = [fields.lookupField(name) for name in names]
+        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry).setSubsetOfAttributes(indices)
+        rows = []
+        for feature in source.getFeatures(request):
+            self.check_cancelled(feedback)
+            row = [_number(feature.attributes()[index]) for index in indices]
+            if None in row:
+                name = names[row.index(None)]
+                raise QgsProcessingException(
+                    self.tr("REFERENCE: field {} holds '{}' (feature {}), which is not a number; fix or empty it.")
+                    .format(name, feature.attributes()[fields.lookupField(name)], feature.id())
+                )
+            rows.append(row)
+        if not rows:
+            raise QgsProcessingException(self.tr("REFERENCE has no features."))
+        feedback.pushInfo(self.tr("Percentiles and maxima are taken from {} reference units.").format(len(rows)))
+        return np.array(rows, dtype=float)
 
     def _output_fields(
         self, fields: QgsFields, names: list[str], feedback: QgsProcessingFeedback

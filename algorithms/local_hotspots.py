@@ -23,6 +23,7 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterNumber,
+    QgsUnitTypes,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
@@ -80,6 +81,10 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
     SEED = "SEED"
     ALPHA = "ALPHA"
     FDR = "FDR"
+    CORRECTION = "CORRECTION"
+    BINS_FROM = "BINS_FROM"
+    TRANSFORM = "TRANSFORM"
+    KNN_TIES = "KNN_TIES"
     SNAP_TOLERANCE = "SNAP_TOLERANCE"
     STYLE = "STYLE"
     OUTPUT = "OUTPUT"
@@ -88,11 +93,13 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         "GLOBAL_MORAN_EI",
         "GLOBAL_MORAN_Z",
         "GLOBAL_MORAN_P",
+        "GLOBAL_MORAN_P_SIM",
         "N_HOT",
         "N_COLD",
         "N_LISA_SIGNIFICANT",
         "N_NO_NEIGHBOURS",
         "N_NO_DATA",
+        "N_KNN_TIES",
     )
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
@@ -129,7 +136,10 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.DISTANCE,
-                self.tr("Distance band in metres (0 = smallest that gives every unit a neighbour)"),
+                self.tr(
+                    "Distance band in metres, in layer units without CRS "
+                    "(0 = smallest that gives every unit a neighbour)"
+                ),
                 QgsProcessingParameterNumber.Double,
                 defaultValue=0.0,
                 minValue=0.0,
@@ -138,7 +148,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.PERMUTATIONS, self.tr("Permutations (0 = analytic p-values only)"),
-                QgsProcessingParameterNumber.Integer, defaultValue=999, minValue=0, maxValue=99999,
+                QgsProcessingParameterNumber.Integer, defaultValue=9999, minValue=0, maxValue=99999,
             )
         )
         self.addParameter(
@@ -158,6 +168,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
                 defaultValue=True,
             )
         )
+        self._add_statistics_parameters()
         tolerance = QgsProcessingParameterNumber(
             self.SNAP_TOLERANCE,
             self.tr("Snapping tolerance for contiguity in layer units (0 = automatic: extent diagonal × 1e-6)"),
@@ -178,11 +189,13 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             self.tr("Expected Moran's I under randomness"),
             self.tr("z-score of global Moran's I (normality)"),
             self.tr("p-value of global Moran's I (two-sided)"),
+            self.tr("Pseudo p-value of global Moran's I from permutations"),
             self.tr("Number of hot spots (gi_bin > 0)"),
             self.tr("Number of cold spots (gi_bin < 0)"),
             self.tr("Number of significant LISA clusters and outliers"),
             self.tr("Number of features without neighbours"),
             self.tr("Number of features without a value"),
+            self.tr("Number of features with tied k-th nearest neighbours"),
         )
         for name, description in zip(self.NUMBERS, descriptions):
             self.addOutput(QgsProcessingOutputNumber(name, description))
@@ -200,6 +213,8 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
                 self.tr("Queen and rook contiguity need polygons. Use k nearest or distance band for points.")
             )
 
+        self._unit = self._distance_unit(source.sourceCrs())
+        self._knn_ties = 0
         features, report = self.read_features(source, self.INPUT, feedback, duplicates=True)
         feedback.setProgress(30)
         values = self._values(features, field_index, field_name, feedback)
@@ -207,14 +222,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         weights = self._weights(source, features, values, method, parameters, context, feedback)
         feedback.setProgressText(self.tr("Computing Gi* and Local Moran's I…"))
         try:
-            result = stats.local_hotspots(
-                values,
-                weights,
-                permutations=self.parameterAsInt(parameters, self.PERMUTATIONS, context),
-                seed=self.parameterAsInt(parameters, self.SEED, context),
-                alpha=self.parameterAsDouble(parameters, self.ALPHA, context),
-                fdr=self.parameterAsBool(parameters, self.FDR, context),
-            )
+            result = stats.local_hotspots(values, weights, **self._statistics_options(parameters, context))
         except stats.StatisticsError as error:
             raise QgsProcessingException(self._explain(error, field_name, len(values) - missing)) from error
         islands = int(np.sum(result.lisa_cluster == stats.NO_NEIGHBOURS))
@@ -226,6 +234,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             feedback.pushWarning(
                 self.tr("{} feature(s) have no neighbour: their statistics are NULL ('No neighbours').").format(islands)
             )
+        self._report_significance(result, parameters, context, feedback)
         feedback.setProgress(70)
         dest_id = self._write(source, features, report.output_type(source.wkbType()), result, parameters, context,
                               feedback)
@@ -235,12 +244,79 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             "GLOBAL_MORAN_EI": float(result.moran_ei),
             "GLOBAL_MORAN_Z": float(result.moran_z),
             "GLOBAL_MORAN_P": float(result.moran_p),
+            "GLOBAL_MORAN_P_SIM": float(result.moran_p_sim),
             "N_HOT": int(np.sum(np.nan_to_num(result.gi_bin) > 0)),
             "N_COLD": int(np.sum(np.nan_to_num(result.gi_bin) < 0)),
             "N_LISA_SIGNIFICANT": int(np.sum(result.lisa_cluster > 0)),
             "N_NO_NEIGHBOURS": islands,
             "N_NO_DATA": missing,
+            "N_KNN_TIES": self._knn_ties,
         }
+
+    def _add_statistics_parameters(self) -> None:
+        """Add BINS_FROM, CORRECTION, TRANSFORM and KNN_TIES (all but BINS_FROM advanced)."""
+        choices = (
+            (self.BINS_FROM, self.tr("p-value of the Gi* bins"),
+             [self.tr("Analytic (normal distribution)"), self.tr("Permutations (pseudo p)")], False),
+            (self.CORRECTION, self.tr("Correction for multiple testing when FDR is on"),
+             [self.tr("Benjamini-Hochberg (false discovery rate)"), self.tr("Bonferroni (family-wise error)")], True),
+            (self.TRANSFORM, self.tr("Weights of Local and global Moran's I"),
+             [self.tr("Row-standardised (neighbours' mean)"), self.tr("Binary (neighbours' sum)")], True),
+            (self.KNN_TIES, self.tr("k nearest: neighbours tied at the k-th distance"),
+             [self.tr("Exactly k: the first in layer order"), self.tr("All tied neighbours (k or more, as GeoDa)")],
+             True),
+        )
+        for name, label, options, advanced in choices:
+            parameter = QgsProcessingParameterEnum(name, label, options, defaultValue=0)
+            if advanced:
+                parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
+            self.addParameter(parameter)
+
+    def _statistics_options(self, parameters, context) -> dict[str, Any]:
+        """Keyword arguments of ``local_hotspots`` from the parameters."""
+        return {
+            "permutations": self.parameterAsInt(parameters, self.PERMUTATIONS, context),
+            "seed": self.parameterAsInt(parameters, self.SEED, context),
+            "alpha": self.parameterAsDouble(parameters, self.ALPHA, context),
+            "fdr": self.parameterAsBool(parameters, self.FDR, context),
+            "bins_from": self.parameterAsEnum(parameters, self.BINS_FROM, context),
+            "correction": self.parameterAsEnum(parameters, self.CORRECTION, context),
+            "transform": self.parameterAsEnum(parameters, self.TRANSFORM, context),
+        }
+
+    def _report_significance(self, result: stats.HotspotResult, parameters, context, feedback) -> None:
+        """Warn when too few permutations make the corrected significance depend on the seed."""
+        options = self._statistics_options(parameters, context)
+        permutations = options["permutations"]
+        if permutations > 0 and result.moran_permutations:
+            feedback.pushInfo(
+                self.tr("Global Moran's I: pseudo p {:.4g} from {} permutations of all values.").format(
+                    result.moran_p_sim, result.moran_permutations
+                )
+            )
+        if not options["fdr"] or permutations <= 0:
+            return
+        tested = int(np.sum(result.lisa_cluster >= 0))
+        needed = stats.permutations_needed(tested, options["alpha"])
+        if options["bins_from"] == stats.PERMUTATION:
+            needed = max(needed, stats.permutations_needed(tested, stats.GI_BIN_LEVELS[-1][0], tails=2))
+        if permutations < needed:
+            feedback.pushWarning(
+                self.tr(
+                    "{} permutations are too few for {} tested features with the multiple-testing correction: "
+                    "the smallest pseudo p, 1/{}, passes only when several features reach it, so the "
+                    "significant features change with SEED. Use PERMUTATIONS of at least {}, or 0 for analytic "
+                    "p-values."
+                ).format(permutations, tested, permutations + 1, needed)
+            )
+
+    def _distance_unit(self, crs) -> str:
+        """Return the distance unit: metres for geographic layers (measured in a UTM zone), else the CRS's."""
+        if not crs.isValid():
+            return self.tr("layer units")
+        if crs.isGeographic():
+            return "m"
+        return QgsUnitTypes.toAbbreviatedString(crs.mapUnits())
 
     def _check_field(self, fields, name: str) -> int:
         index = fields.lookupField(name)
@@ -349,13 +425,32 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
                 feedback.pushWarning(
                     self.tr("k = {} is more than the other features with a value; using k = {}.").format(k, valid - 1)
                 )
-            return sw.knn_weights(points, k)
+            return self._knn(points, k, parameters, context, feedback)
         distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
         if distance <= 0:
             nearest = sw.nearest_neighbour_distances(points)
             distance = float(np.max(nearest[np.isfinite(nearest)], initial=0.0))
-            feedback.pushInfo(self.tr("Distance band: {:.1f} m (every feature has a neighbour).").format(distance))
+            feedback.pushInfo(
+                self.tr("Distance band: {:.6g} {} (every feature has a neighbour).").format(distance, self._unit)
+            )
         return sw.distance_band_weights(points, distance)
+
+    def _knn(self, points: np.ndarray, k: int, parameters, context, feedback):
+        """k-nearest weights with the tie rule of KNN_TIES; warns with the number of tied features."""
+        include = self.parameterAsEnum(parameters, self.KNN_TIES, context) == 1
+        knn = sw.knn_neighbours(points, k, include_ties=include)
+        self._knn_ties = int(knn.tied.sum())
+        if self._knn_ties:
+            rule = (
+                self.tr("all tied neighbours are kept, so these features have more than k")
+                if include
+                else self.tr("the places went to the tied neighbours first in layer order")
+            )
+            feedback.pushWarning(
+                self.tr("{} of {} features have several neighbours at the k-th nearest distance: {} (KNN_TIES).")
+                .format(self._knn_ties, int(np.isfinite(points).all(axis=1).sum()), rule)
+            )
+        return knn.matrix
 
     def _write(self, source, features: list, wkb_type, result: stats.HotspotResult, parameters, context,
                feedback) -> str:

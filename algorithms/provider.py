@@ -28,6 +28,7 @@ def algorithm_classes() -> list[type]:
     from .import_sensor_feed import ImportSensorFeedAlgorithm
     from .local_hotspots import LocalHotspotsAlgorithm
     from .osm_walk_network import OsmWalkNetworkAlgorithm
+    from .sensor_quality_control import SensorQualityControlAlgorithm
 
     # The order of the workflow: it is the order of the plugin menu.
     return [
@@ -37,6 +38,7 @@ def algorithm_classes() -> list[type]:
         GreenEquityAlgorithm,
         AccessImprovementsAlgorithm,
         ImportSensorFeedAlgorithm,
+        SensorQualityControlAlgorithm,
         AggregateObservationsAlgorithm,
         HotspotScoreAlgorithm,
         LocalHotspotsAlgorithm,

@@ -40,18 +40,27 @@ run socialresilience:importsensorfeed --FORMAT=5 --SOURCE="$OUT/sample_town_obse
   --ARCHIVE="$OUT/sensor_archive.gpkg" \
   --OUTPUT_STATIONS="$OUT/sensor_stations.gpkg" --OUTPUT_OBSERVATIONS="$OUT/sensor_observations.gpkg"
 
-# Hotspots: sensor statistics per district (stations inside, else IDW), the faulty sensor's
-# -999 values skipped; then the CalEnviroScreen-style score and Gi*/Local Moran on it.
+# Quality control: the faulty NO2 sensor's four stuck days are flagged (qc_flag) and skipped below.
+run socialresilience:sensorqualitycontrol --INPUT="$OUT/sensor_observations.gpkg" \
+  --OUTPUT="$OUT/sensor_observations_checked.gpkg"
+
+# Hotspots: sensor statistics per district (stations inside, else IDW), flagged values and the
+# -999 no-data values skipped; the heat wave's hot days and tropical nights (DWD, local days);
+# then the CalEnviroScreen-style score and Gi*/Local Moran on it.
 run socialresilience:aggregateobservations --STATIONS="$OUT/sensor_stations.gpkg" \
-  --OBSERVATIONS="$OUT/sensor_observations.gpkg" --PROPERTY=no2 --THRESHOLD=40 --MIN_VALID=0 \
-  --AREAS="$TOWN|layername=districts" \
+  --OBSERVATIONS="$OUT/sensor_observations_checked.gpkg" --PROPERTY=no2 --THRESHOLD=40 --MIN_VALID=0 \
+  --PRESET=3 --AREAS="$TOWN|layername=districts" \
   --OUTPUT_STATIONS="$OUT/stations_no2.gpkg" --OUTPUT_AREAS="$OUT/districts_no2.gpkg"
 run socialresilience:aggregateobservations --STATIONS="$OUT/sensor_stations.gpkg" \
-  --OBSERVATIONS="$OUT/sensor_observations.gpkg" --PROPERTY=noise_laeq --THRESHOLD=55 --MIN_VALID=0 \
+  --OBSERVATIONS="$OUT/sensor_observations_checked.gpkg" --PROPERTY=noise_laeq --THRESHOLD=55 --MIN_VALID=0 \
   --AREAS="$OUT/districts_no2.gpkg" \
-  --OUTPUT_STATIONS="$OUT/stations_noise.gpkg" --OUTPUT_AREAS="$OUT/districts_sensors.gpkg"
+  --OUTPUT_STATIONS="$OUT/stations_noise.gpkg" --OUTPUT_AREAS="$OUT/districts_noise.gpkg"
+run socialresilience:aggregateobservations --STATIONS="$OUT/sensor_stations.gpkg" \
+  --OBSERVATIONS="$OUT/sensor_observations_checked.gpkg" --PROPERTY=air_temperature --PREFIX=temperature \
+  --PRESET=1 --TIMEZONE=Europe/Berlin --AREAS="$OUT/districts_noise.gpkg" \
+  --OUTPUT_STATIONS="$OUT/stations_heat.gpkg" --OUTPUT_AREAS="$OUT/districts_sensors.gpkg"
 run socialresilience:hotspotscore --INPUT="$OUT/districts_sensors.gpkg" \
-  --ENV_FIELDS="no2_mean;noise_laeq_mean;heat_days;green_m2_per_inh" \
+  --ENV_FIELDS="no2_mean;noise_laeq_mean;temperature_nights_above;green_m2_per_inh" \
   --SOCIAL_FIELDS="share_65plus;unemployment;child_poverty;income" \
   --INVERT_FIELDS="green_m2_per_inh;income" --METHOD=2 --NORMALIZATION=0 --HIGH_SHARE=0.25 \
   --OUTPUT="$OUT/hotspot_score.gpkg"
@@ -71,7 +80,8 @@ echo
 echo "Done. Results in $OUT:"
 echo "  sample_town.gpkg                 the synthetic town (all input layers)"
 echo "  sensor_archive.gpkg              sensor archive (stations, observations)"
-echo "  districts_sensors.gpkg           NO2 and noise statistics per district"
+echo "  sensor_observations_checked.gpkg observations with qc_flag and value_corrected"
+echo "  districts_sensors.gpkg           NO2, noise, hot days and tropical nights per district"
 echo "  hotspot_score.gpkg               socio-ecological hotspot score per district"
 echo "  hotspot_clusters.gpkg            Getis-Ord Gi* and Local Moran clusters of the score"
 echo "  green_catchments.gpkg            400 m walking catchments of green spaces >= 2 ha"

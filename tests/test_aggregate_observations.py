@@ -11,6 +11,7 @@ from qgis.core import (
     QgsFeature,
     QgsGeometry,
     QgsProcessingException,
+    QgsProcessingFeedback,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
@@ -44,7 +45,14 @@ OBSERVATIONS = [
     ("C", "no2", utc(1, 1), 100.0),
     ("Z", "NO2", utc(1, 1), 7.0),  # unknown station
 ]
-WINDOW = {"START": "2024-06-01T00:00:00Z", "END": "2024-06-02T00:00:00Z", "PROPERTY": "NO2", "THRESHOLD": 25}
+#: MIN_COVERAGE 0: the stations hold a few hours of a 24-hour window (the coverage rule: test_daily_*)
+WINDOW = {
+    "START": "2024-06-01T00:00:00Z",
+    "END": "2024-06-02T00:00:00Z",
+    "PROPERTY": "NO2",
+    "THRESHOLD": 25,
+    "MIN_COVERAGE": 0,
+}
 
 
 def station_layer(crs: str = "EPSG:25832") -> QgsVectorLayer:
@@ -98,11 +106,28 @@ def observation_layer(time_as_text: bool = False) -> QgsVectorLayer:
     return layer
 
 
-def run(params: dict) -> dict:
+class Messages(QgsProcessingFeedback):
+    """Feedback that keeps the log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warnings: list[str] = []
+        self.infos: list[str] = []
+
+    def pushWarning(self, warning: str) -> None:  # noqa: N802
+        self.warnings.append(warning)
+        super().pushWarning(warning)
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802
+        self.infos.append(info)
+        super().pushInfo(info)
+
+
+def run(params: dict, feedback: QgsProcessingFeedback | None = None) -> dict:
     import processing
 
     defaults = {"OUTPUT_STATIONS": "memory:", "OUTPUT_AREAS": "memory:"}
-    return processing.run(ALG, {**defaults, **params})
+    return processing.run(ALG, {**defaults, **params}, feedback=feedback)
 
 
 def by_key(layer: QgsVectorLayer, key: str) -> dict:
@@ -278,15 +303,19 @@ def test_sample_town_stations_and_districts(provider, sample_town):
     assert methods == {"inside", "idw"}
 
 
-def test_sample_town_sentinels_need_a_valid_range(provider, sample_town):
+def test_sample_town_sentinels_are_skipped_with_a_warning(provider, sample_town):
     layers = town_layers(sample_town)
     params = {"STATIONS": layers["stations"], "OBSERVATIONS": layers["observations"], "PROPERTY": "no2"}
-    raw = by_key(run(params)["OUTPUT_STATIONS"], "station_id")
+    messages = Messages()
+    default = by_key(run(params, messages)["OUTPUT_STATIONS"], "station_id")
     clean = by_key(run({**params, "MIN_VALID": 0})["OUTPUT_STATIONS"], "station_id")
-    faulty = [key for key in raw if raw[key]["no2_count"] != clean[key]["no2_count"]]
+    kept = by_key(run({**params, "MIN_VALID": -10000})["OUTPUT_STATIONS"], "station_id")
+    faulty = [key for key in kept if kept[key]["no2_count"] != default[key]["no2_count"]]
     assert len(faulty) == 1  # the one faulty NO2 sensor reports -999
-    assert raw[faulty[0]]["no2_mean"] < clean[faulty[0]]["no2_mean"]
-    assert all(raw[k]["no2_mean"] == clean[k]["no2_mean"] for k in raw if k not in faulty)
+    assert kept[faulty[0]]["no2_count"] - default[faulty[0]]["no2_count"] == 6
+    assert kept[faulty[0]]["no2_mean"] < default[faulty[0]]["no2_mean"]
+    assert all(default[k]["no2_mean"] == clean[k]["no2_mean"] for k in default)
+    assert any("6 observations with a no-data code (-999, -9999) were skipped" in w for w in messages.warnings)
 
 
 def test_sample_town_areas_feed_the_hotspot_score(provider, sample_town):

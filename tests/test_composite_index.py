@@ -247,3 +247,31 @@ def test_monte_carlo_progress_can_cancel():
 
     ci.compute_index(values, spec(), mc_runs=500, progress=progress)
     assert calls == [0.1]
+
+
+@pytest.mark.parametrize("normalisation", [ci.PERCENTILE, ci.ZSCORE, ci.MINMAX, ci.NONE])
+@pytest.mark.parametrize("method", [ci.ADDITIVE, ci.COUNT, ci.PRODUCT])
+def test_reference_scores_a_subset_as_part_of_the_whole(normalisation, method):
+    values, _ = columbus()
+    spec = ci.IndexSpec(NAMES, IS_ENV, INVERTED, [1.0, 2.0, 1.0, 0.5, 1.0], method, normalisation)
+    if normalisation == ci.NONE:
+        spec.inverted = [False] * len(NAMES)
+    whole = ci.compute_index(values, spec, mc_runs=40, seed=3)
+    itself = ci.compute_index(values, spec, mc_runs=40, seed=3, reference=values)
+    for name in ("score", "score_pct", "env_score", "soc_score", "normalised", "cls", "top_share", "n_high"):
+        np.testing.assert_allclose(getattr(itself, name), getattr(whole, name), rtol=1e-12, err_msg=name)
+    part = np.arange(0, 49, 3)
+    scored = ci.compute_index(values[part], spec, reference=values)
+    for name in ("score", "score_pct", "env_score", "soc_score", "normalised", "cls", "n_high"):
+        np.testing.assert_allclose(getattr(scored, name), getattr(whole, name)[part], rtol=1e-12, err_msg=name)
+    # rank still counts within the input: 1 + the input units with a higher score
+    np.testing.assert_array_equal(scored.rank, [1 + np.sum(scored.score > x) for x in scored.score])
+
+
+def test_reference_with_missing_indicator_is_an_error():
+    values, _ = columbus()
+    spec = ci.IndexSpec(NAMES, IS_ENV, INVERTED, [1.0] * 5)
+    reference = values.copy()
+    reference[:, 2] = np.nan
+    with pytest.raises(ci.IndexSpecError, match="no values in the reference"):
+        ci.compute_index(values, spec, reference=reference)

@@ -371,3 +371,113 @@ def test_non_numeric_field_type_and_empty_input_are_rejected(provider):
     empty = memory_layer("field=noise:double&field=poverty:double", [])
     with pytest.raises(QgsProcessingException, match="no features"):
         run({"INPUT": empty, "ENV_FIELDS": ["noise"], "SOCIAL_FIELDS": ["poverty"]})
+
+
+CES = {
+    "ENV_FIELDS": ["env_exposure", "env_effect"],
+    "SOCIAL_FIELDS": ["sens_pop", "ses_factors"],
+    "WEIGHTS": "env_effect=0.5",
+    "METHOD": 2,
+    "NORMALIZATION": 3,
+}
+CES_FIELDS = "field=env_exposure:double&field=env_effect:double&field=sens_pop:double&field=ses_factors:double"
+
+
+def ces_subset() -> QgsVectorLayer:
+    folder = shared_data("hotspots", "calenviroscreen4_subset")
+    uri = f"file://{folder / 'ces4_component_subset_30.csv'}?type=csv&detectTypes=yes&geomType=none"
+    table = QgsVectorLayer(uri, "ces", "delimitedtext")
+    assert table.featureCount() == 30
+    return table
+
+
+def statewide_reference(table: QgsVectorLayer, tracts: int = 7932) -> QgsVectorLayer:
+    """7,932 tracts whose CES scores follow the published statewide percentiles of the subset.
+
+    The subset's (Percentile, Score) pairs fix the statewide ranks of 30 scores (percentile =
+    100 · rank / 7932); the scores between them are interpolated. Each synthetic tract gets
+    exposures = effects = PB and sensitive = SES = PC with PB, PC chosen so that its score is the
+    target; two tracts carry the published statewide maxima of PB (81.901) and PC (96.401).
+    """
+    published = sorted((f["Percentile"], f["Score"]) for f in table.getFeatures())
+    ranks = np.array([round(p * tracts / 100) for p, _ in published], dtype=float)
+    scores = np.interp(np.arange(1, tracts + 1), ranks, [s for _, s in published])
+    pb = 81.901 * np.sqrt(scores / 100)
+    pc = 96.401 * np.sqrt(scores / 100)
+    pb[0], pc[0] = 81.901, 96.401 * scores[0] / 100  # PB score 10, PC score = score / 10
+    pb[1], pc[1] = 81.901 * scores[1] / 100, 96.401
+    rows = [[float(b), float(b), float(c), float(c)] for b, c in zip(pb, pc)]
+    layer = QgsVectorLayer(f"None?{CES_FIELDS}", "state", "memory")
+    features = []
+    for row in rows:
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes(row)
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    return layer
+
+
+def test_calenviroscreen_percentiles_against_a_statewide_reference(provider):
+    table = ces_subset()
+    alone = list(run({"INPUT": table, **CES, "MAX_VALUES": "env=81.901;social=96.401"}).getFeatures())
+    # Ranked among the 30 rows themselves, too few tracts reach the 75th percentile.
+    assert sum(f["score_pct"] >= 75 for f in alone) == 8
+    assert sum(f["DAC"] for f in alone) == 13
+    state = statewide_reference(table)
+    ranked = list(run({"INPUT": table, **CES, "REFERENCE": state}).getFeatures())
+    for feature in ranked:
+        # No MAX_VALUES: the maxima come from the reference.
+        assert feature["env_score"] == pytest.approx(feature["Pollution Burden MinMax"], abs=7e-4)
+        assert feature["soc_score"] == pytest.approx(feature["Pop Char MinMax"], abs=7e-4)
+        assert feature["score"] == pytest.approx(feature["Score"], abs=7e-4)
+        assert feature["score_pct"] == pytest.approx(feature["Percentile"], abs=0.03)
+        assert (feature["score_pct"] >= 75) == bool(feature["DAC"])
+    assert [f["rank"] for f in ranked] == [f["rank"] for f in alone]  # rank stays within INPUT
+
+
+def test_reference_ranks_a_subset_as_part_of_the_whole(provider):
+    import processing
+
+    table = ces_subset()
+    whole = {f["Census Tract"]: f for f in run({"INPUT": table, **CES, "NORMALIZATION": 0}).getFeatures()}
+    part = processing.run(
+        "native:extractbyexpression", {"INPUT": table, "EXPRESSION": '"County" = \'Fresno\'', "OUTPUT": "memory:"}
+    )["OUTPUT"]
+    assert 0 < part.featureCount() < 30
+    scored = list(run({"INPUT": part, **CES, "NORMALIZATION": 0, "REFERENCE": table}).getFeatures())
+    for feature in scored:
+        expected = whole[feature["Census Tract"]]
+        for name in ("score", "score_pct", "env_score", "soc_score", "env_exposure_n", "env_exposure_cls"):
+            assert feature[name] == pytest.approx(expected[name], rel=1e-12), name
+    alone = list(run({"INPUT": part, **CES, "NORMALIZATION": 0}).getFeatures())
+    assert [f["score_pct"] for f in alone] != [f["score_pct"] for f in scored]
+
+
+def test_reference_errors_are_clear(provider):
+    table = ces_subset()
+    wrong = memory_layer("field=env_exposure:double", [[1.0]])
+    with pytest.raises(QgsProcessingException, match="REFERENCE has no field env_effect"):
+        run({"INPUT": table, **CES, "REFERENCE": wrong})
+    empty = QgsVectorLayer(f"None?{CES_FIELDS}", "empty", "memory")
+    with pytest.raises(QgsProcessingException, match="REFERENCE has no features"):
+        run({"INPUT": table, **CES, "REFERENCE": empty})
+    blank = QgsVectorLayer(f"None?{CES_FIELDS}", "blank", "memory")
+    feature = QgsFeature(blank.fields())
+    feature.setAttributes([NULL, 1.0, 1.0, 1.0])
+    blank.dataProvider().addFeatures([feature])
+    with pytest.raises(QgsProcessingException, match="no values in the reference"):
+        run({"INPUT": table, **CES, "REFERENCE": blank})
+
+
+def test_reference_through_qgis_process(qgis_process, tmp_path):
+    target = tmp_path / "score.gpkg"
+    params = {"ENV_FIELDS": "CRIME", "SOCIAL_FIELDS": "INC", "INVERT_FIELDS": "INC", "METHOD": 2}
+    report = qgis_process.run_algorithm(
+        ALG, {"INPUT": columbus_path(), "REFERENCE": columbus_path(), **params, "OUTPUT": str(target)}
+    )
+    layer = QgsVectorLayer(report["results"]["OUTPUT"], "out", "ogr")
+    assert layer.featureCount() == 49
+    alone = by_key(run({"INPUT": columbus_path(), **params}), "POLYID")
+    for feature in layer.getFeatures():  # the input as its own reference changes nothing
+        assert feature["score_pct"] == pytest.approx(alone[feature["POLYID"]]["score_pct"], rel=1e-12)
+        assert feature["score"] == pytest.approx(alone[feature["POLYID"]]["score"], rel=1e-12)

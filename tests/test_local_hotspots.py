@@ -286,12 +286,157 @@ def test_qgis_process_run(qgis_process, tmp_path):
             "WEIGHTS": 1,
             "PERMUTATIONS": 99,
             "FDR": "false",
+            "BINS_FROM": 1,
+            "CORRECTION": 1,
             "OUTPUT": output,
         },
     )
     results = report["results"]
+    assert 0.0 < results["GLOBAL_MORAN_P_SIM"] <= 0.01  # 99 permutations: at best 0.01
+    assert results["N_KNN_TIES"] == 0
     assert results["GLOBAL_MORAN_I"] == pytest.approx(rook_moran_with_libpysal("CRIME"), rel=1e-9)
     layer = QgsVectorLayer(str(output), "out", "ogr")
     assert layer.featureCount() == 49
     assert {"gi_z", "gi_bin", "lisa_cluster", "n_neighbors"} <= set(layer.fields().names())
     assert layer.crs() == QgsCoordinateReferenceSystem() or not layer.crs().isGeographic()
+
+
+class LogFeedback:
+    """A QgsProcessingFeedback that keeps the info and warning messages."""
+
+    def __new__(cls):
+        from qgis.core import QgsProcessingFeedback
+
+        class _Feedback(QgsProcessingFeedback):
+            def __init__(self) -> None:
+                super().__init__()
+                self.infos: list[str] = []
+                self.warnings: list[str] = []
+
+            def pushInfo(self, info: str) -> None:  # noqa: N802 (Qt name)
+                self.infos.append(info)
+                super().pushInfo(info)
+
+            def pushWarning(self, warning: str) -> None:  # noqa: N802 (Qt name)
+                self.warnings.append(warning)
+                super().pushWarning(warning)
+
+        return _Feedback()
+
+
+def run_logged(params: dict):
+    import processing
+
+    feedback = LogFeedback()
+    result = processing.run(ALG, {"OUTPUT": "memory:", **params}, feedback=feedback)
+    return result, feedback
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "crs", "unit"),
+    [
+        ("georgia/G_utm.shp", "PctBach", "", " layer units "),
+        ("georgia/G_utm.shp", "PctBach", "EPSG:32617", " m "),
+        ("baltim/baltim.shp", "PRICE", "", " layer units "),
+        ("sids2/sids2.shp", "SIDR79", "EPSG:4267", " m "),
+    ],
+)
+def test_automatic_distance_band_gives_everyone_a_neighbour_in_the_right_unit(provider, path, field, crs, unit):
+    import processing
+
+    source = QgsVectorLayer(str(libpysal_example(*path.split("/"))), "units", "ogr")
+    assert source.isValid()
+    assert not source.crs().isValid()  # the examples come without .prj
+    if crs:
+        source = processing.run(
+            "native:assignprojection", {"INPUT": source, "CRS": crs, "OUTPUT": "memory:"}
+        )["OUTPUT"]
+    result, feedback = run_logged({"INPUT": source, "FIELD": field, "WEIGHTS": 3, "DISTANCE": 0, "PERMUTATIONS": 0})
+    assert result["N_NO_NEIGHBOURS"] == 0  # georgia and baltim lost the pair at the threshold before
+    assert min(r["n_neighbors"] for r in rows(result["OUTPUT"])) >= 1
+    band = [m for m in feedback.infos if m.startswith("Distance band:")]
+    assert len(band) == 1
+    assert unit in band[0], band
+    assert any("no CRS" in w for w in feedback.warnings) == (not crs)
+
+
+def test_degrees_without_crs_are_refused_with_what_to_set(provider, tmp_path):
+    source = QgsVectorLayer(str(libpysal_example("sids2", "sids2.shp")), "units", "ogr")
+    assert not source.crs().isValid()
+    target = tmp_path / "out.gpkg"
+    params = {"INPUT": source, "FIELD": "SIDR79", "WEIGHTS": 3, "DISTANCE": 0, "PERMUTATIONS": 0, "OUTPUT": str(target)}
+    try:
+        run(params)
+        message = ""
+    except QgsProcessingException as error:  # not pytest.raises: its traceback would keep the layer past QGIS's exit
+        message = str(error)
+    del params, source
+    assert "look like longitude/latitude. Set its CRS" in message
+    assert not target.exists()
+
+
+def test_knn_ties_are_counted_warned_and_optionally_all_kept(provider):
+    layer = memory_layer("Polygon", grid_wkts(10), [float((i * 37) % 17) for i in range(100)])
+    result, feedback = run_logged({"INPUT": layer, "FIELD": "value", "WEIGHTS": 2, "K": 6, "PERMUTATIONS": 0})
+    # Every cell has several neighbours at its 6th distance (141 m in the interior).
+    assert result["N_KNN_TIES"] == 100
+    assert any("100 of 100 features" in w and "KNN_TIES" in w for w in feedback.warnings)
+    assert {r["n_neighbors"] for r in rows(result["OUTPUT"])} == {6}
+    again = run({"INPUT": layer, "FIELD": "value", "WEIGHTS": 2, "K": 6, "PERMUTATIONS": 0})
+    assert [r["gi_z"] for r in rows(again["OUTPUT"])] == [r["gi_z"] for r in rows(result["OUTPUT"])]
+    everyone = run({"INPUT": layer, "FIELD": "value", "WEIGHTS": 2, "K": 6, "KNN_TIES": 1, "PERMUTATIONS": 0})
+    counts = [r["n_neighbors"] for r in rows(everyone["OUTPUT"])]
+    assert counts[5 * 10 + 5] == 8
+    assert min(counts) >= 6
+    untied = run({"INPUT": layer, "FIELD": "value", "WEIGHTS": 2, "K": 4, "PERMUTATIONS": 0})
+    assert untied["N_KNN_TIES"] < 100
+
+
+def test_bins_from_permutations_and_bonferroni(columbus_path):
+    base = {"INPUT": columbus_path, "FIELD": "CRIME", "PERMUTATIONS": 9999, "SEED": 2}
+    records = rows(run({**base, "BINS_FROM": 1})["OUTPUT"])
+    two_sided = np.minimum(2 * column(records, "gi_p_sim"), 1.0)
+    adjusted = column(records, "gi_p_fdr")
+    from social_resilience.core.hotspots import local_statistics as ls
+
+    np.testing.assert_allclose(adjusted, ls.benjamini_hochberg(two_sided), rtol=1e-12)
+    bins = np.array([r["gi_bin"] for r in records])
+    assert np.all((bins != 0) == (adjusted <= 0.10))
+    assert np.all(np.sign(bins[bins != 0]) == np.sign(column(records, "gi_z")[bins != 0]))
+    analytic = rows(run({**base, "BINS_FROM": 0})["OUTPUT"])
+    # Permutation and normal p agree on the sign and roughly on the strength.
+    assert np.mean(np.array([r["gi_bin"] for r in analytic]) == bins) > 0.85
+    bonferroni = run({**base, "CORRECTION": 1})
+    records_b = rows(bonferroni["OUTPUT"])
+    np.testing.assert_allclose(column(records_b, "gi_p_fdr"), np.minimum(column(records_b, "gi_p") * 49, 1.0))
+    np.testing.assert_allclose(column(records_b, "lisa_p_fdr"), np.minimum(column(records_b, "lisa_p") * 49, 1.0))
+    assert bonferroni["N_LISA_SIGNIFICANT"] <= run(base)["N_LISA_SIGNIFICANT"]
+    assert 0 < bonferroni["GLOBAL_MORAN_P_SIM"] <= 0.002
+
+
+def test_too_few_permutations_for_the_correction_are_warned(provider):
+    source = QgsVectorLayer(str(libpysal_example("georgia", "G_utm.shp")), "georgia", "ogr")
+    assert source.isValid()
+    params = {"INPUT": source, "FIELD": "PctBach", "WEIGHTS": 0}
+    _, feedback = run_logged({**params, "PERMUTATIONS": 999})
+    # 159 tests at 0.05: the smallest p must be <= 0.05 / 159, so 1 / (P + 1) needs P >= 3179.
+    assert any("at least 3179" in w for w in feedback.warnings), feedback.warnings
+    _, feedback = run_logged(params)  # the default 9,999 suffices
+    assert not any("PERMUTATIONS" in w for w in feedback.warnings)
+    _, feedback = run_logged({**params, "PERMUTATIONS": 999, "FDR": False})
+    assert not any("PERMUTATIONS" in w for w in feedback.warnings)
+
+
+def test_binary_transform_gives_esda_binary_moran(columbus_path):
+    libpysal = pytest.importorskip("libpysal")
+    result = run({"INPUT": columbus_path, "FIELD": "CRIME", "TRANSFORM": 1, "PERMUTATIONS": 0})
+    weights = libpysal.weights.Queen.from_shapefile(str(libpysal_example("columbus", "columbus.shp")))
+    y = np.array(libpysal.io.open(str(libpysal_example("columbus", "columbus.dbf"))).by_col("CRIME"), dtype=float)
+    z = (y - y.mean()) / y.std()
+    lag = weights.sparse @ z
+    records = rows(result["OUTPUT"])
+    np.testing.assert_allclose(column(records, "lisa_i"), 48 / 49 * z * lag, rtol=1e-10)
+    np.testing.assert_allclose(column(records, "lisa_lag"), lag, rtol=1e-10)
+    assert result["GLOBAL_MORAN_I"] == pytest.approx(49 / weights.s0 * (z @ lag) / (z @ z), rel=1e-10)
+    row_standardised = run({"INPUT": columbus_path, "FIELD": "CRIME", "PERMUTATIONS": 0})
+    assert [r["lisa_q"] for r in rows(row_standardised["OUTPUT"])] == [r["lisa_q"] for r in records]

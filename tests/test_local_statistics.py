@@ -213,3 +213,27 @@ def test_bad_values_raise_clear_errors(columbus):
         ls.local_hotspots(np.r_[1.0, 2.0, np.full(47, np.nan)], weights)
     with pytest.raises(ls.StatisticsError, match="at least 3"):
         ls.local_hotspots(np.array([1.0]), sparse.csr_matrix((1, 1)))
+
+
+def test_bonferroni_and_permutations_needed_by_hand():
+    p = np.array([0.01, np.nan, 0.2, 0.5])
+    np.testing.assert_allclose(ls.bonferroni(p), [0.03, np.nan, 0.6, 1.0])
+    np.testing.assert_allclose(ls.adjust(p, ls.BONFERRONI), ls.bonferroni(p))
+    np.testing.assert_allclose(ls.adjust(p, ls.BENJAMINI_HOCHBERG), ls.benjamini_hochberg(p))
+    assert ls.permutations_needed(159, 0.05) == 3179  # 1 / 3180 <= 0.05 / 159
+    assert 1 / (ls.permutations_needed(159, 0.05) + 1) <= 0.05 / 159 < 1 / ls.permutations_needed(159, 0.05)
+    assert ls.permutations_needed(49, 0.10, tails=2) == 979
+    assert [ls.global_permutations(9999, n) for n in (49, 10_000, 20_000, 100_000, 10**6)] == [999, 999, 499, 99, 99]
+    assert ls.global_permutations(99, 49) == 99
+
+
+def test_global_moran_pseudo_p_matches_its_permutation_distribution(columbus):
+    values, weights = columbus
+    result = ls.local_hotspots(values["CRIME"], weights, permutations=999, seed=1)
+    assert result.moran_permutations == 999
+    assert result.moran_p_sim == pytest.approx(0.001)  # I = 0.50, z = 5.6: no permutation reaches it
+    # A field without pattern: the pseudo p is close to the normal-theory p.
+    noise = np.random.default_rng(8).normal(size=49)
+    plain = ls.local_hotspots(noise, weights, permutations=999, seed=2)
+    assert abs(plain.moran_p_sim - min(plain.moran_p, 1) / 2) < 0.06
+    assert ls.local_hotspots(noise, weights, permutations=0).moran_permutations == 0

@@ -14,40 +14,47 @@ from social_resilience.core.hotspots.observation_stats import (
     station_statistics,
     window_statistics,
 )
+from social_resilience.core.sensors.daily import DailyRule
 
 T0 = datetime(2024, 6, 1, tzinfo=timezone.utc).timestamp()
 
 
 def test_window_statistics_known_answers():
-    values = np.arange(1.0, 21.0)  # 1..20, one value per hour
-    times = T0 + 3600.0 * np.arange(20)
-    stats = window_statistics(times, values, threshold=15.0)
+    values = np.arange(1.0, 21.0)  # 1..20
+    stats = window_statistics(values)
     assert stats["mean"] == 10.5
     assert stats["median"] == 10.5
     assert stats["max"] == 20.0
     assert stats["p95"] == pytest.approx(19.05)  # linear: 19 + 0.05 * (20 - 19)
-    assert stats["hours_above"] == 5.0  # 16..20; 15 is not above 15
     assert stats["count"] == 20.0
 
 
 def test_hours_above_uses_hourly_means_of_distinct_hours():
-    # hour 0: 10 and 50 (mean 30 > 25); hour 1: 20, 30 (mean 25, not above); hour 2: 40 once
-    times = T0 + np.array([0, 1800, 3600, 5400, 7200 + 59 * 60])
-    values = np.array([10.0, 50.0, 20.0, 30.0, 40.0])
-    stats = window_statistics(times, values, threshold=25.0)
-    assert stats["hours_above"] == 2.0
+    # a half-hourly series: hour 0: 10 and 50 (mean 30 > 25); hour 1: 20, 30 (mean 25, not above);
+    # hour 2: 40 once, half the hour: counted only with a coverage rule of at most 50 %
+    times = [0, 1800, 3600, 5400, 7200 + 59 * 60]
+    values = [10.0, 50.0, 20.0, 30.0, 40.0]
+    rows = [("a", T0 + t, v) for t, v in zip(times, values)]
+    stats = station_statistics(rows, T0, T0 + 3 * 3600, threshold=25.0, rule=DailyRule(min_coverage=60))["a"]
+    assert stats["hours_above"] == 1.0  # hour 2 is half covered: below 60 %
+    assert math.isnan(station_statistics(rows, T0, T0 + 3 * 3600, threshold=25.0)["a"]["hours_above"])  # 2/3 < 75 %
+    loose = station_statistics(rows, T0, T0 + 3 * 3600, threshold=25.0, rule=DailyRule(min_coverage=50))["a"]
+    assert loose["hours_above"] == 2.0
     assert stats["max"] == 50.0
     assert stats["count"] == 5.0
+    hourly = [("b", T0 + 3600.0 * h, float(h + 1)) for h in range(20)]
+    assert station_statistics(hourly, threshold=15.0)["b"]["hours_above"] == 5.0  # 16..20; 15 is not above
 
 
 def test_no_threshold_and_empty_input():
-    stats = window_statistics(np.array([T0]), np.array([3.0]), threshold=None)
+    stats = station_statistics([("a", T0, 3.0)])["a"]
     assert math.isnan(stats["hours_above"])
     assert stats["mean"] == 3.0
     assert stats["p95"] == 3.0
-    empty = window_statistics(np.array([]), np.array([]), threshold=1.0)
+    empty = window_statistics(np.array([]))
     assert empty["count"] == 0.0
     assert math.isnan(empty["mean"])
+    assert station_statistics([]) == {}
 
 
 def test_station_statistics_half_open_window():
@@ -56,8 +63,10 @@ def test_station_statistics_half_open_window():
     assert stats["a"]["count"] == 24.0
     assert stats["a"]["mean"] == pytest.approx(np.mean(range(24, 48)))
     assert stats["b"]["count"] == 1.0
-    assert stats["b"]["max"] == 9.0
-    stats = station_statistics(rows, end=T0 + 86400.0)
+    assert math.isnan(stats["b"]["max"])  # one hour of 24: below the coverage rule
+    loose = DailyRule(min_coverage=0.0)
+    assert station_statistics(rows, start=T0 + 86400.0, end=T0 + 2 * 86400.0, rule=loose)["b"]["max"] == 9.0
+    stats = station_statistics(rows, end=T0 + 86400.0, rule=loose)
     assert stats["b"]["count"] == 1.0
     assert stats["b"]["max"] == 7.0
     assert set(station_statistics(rows)) == {"a", "b"}

@@ -16,6 +16,7 @@ MENU_ORDER = [
     "greenequity",
     "accessimprovements",
     "importsensorfeed",
+    "sensorqualitycontrol",
     "aggregateobservations",
     "hotspotscore",
     "localhotspots",

@@ -2,6 +2,12 @@
 
 Pure numpy. Indicator values arrive as a float matrix ``values`` (units x indicators) with
 NaN for missing values; missing values are skipped, never treated as zero.
+
+With a ``reference`` matrix (the same indicators for a reference population, e.g. the whole
+state) every statistic that ranks or scales is taken from the reference instead of the input:
+percentile ranks, mean and sd (z-score), minimum and maximum (min-max), the product's 0-10
+maxima and the score percentile (the reference scored the same way). So a city's districts
+get the percentiles they would have among the state's units.
 """
 
 from __future__ import annotations
@@ -46,16 +52,18 @@ class IndexSpecError(ValueError):
         super().__init__(str(self.message))
 
 
-def percentile_rank(x: np.ndarray, rule: int = WEAK) -> np.ndarray:
+def percentile_rank(x: np.ndarray, rule: int = WEAK, against: np.ndarray | None = None) -> np.ndarray:
     """Percentile rank 0-100 of every non-NaN value among the non-NaN values (NaN stays NaN).
 
     ``WEAK``: 100 · #(values ≤ x) / n (the maximum gets 100); ``STRICT``: 100 · #(values < x) / n
-    (the minimum gets 0, as ``pandas.rank(method="min") - 1``).
+    (the minimum gets 0, as ``pandas.rank(method="min") - 1``). The values are those of
+    ``against`` when given (a reference distribution), else of ``x`` itself.
     """
     x = np.asarray(x, dtype=float)
+    basis = x if against is None else np.asarray(against, dtype=float)
     out = np.full(x.shape, np.nan)
     valid = ~np.isnan(x)
-    values = np.sort(x[valid])
+    values = np.sort(basis[~np.isnan(basis)])
     if values.size == 0:
         return out
     side = "right" if rule == WEAK else "left"
@@ -63,17 +71,21 @@ def percentile_rank(x: np.ndarray, rule: int = WEAK) -> np.ndarray:
     return out
 
 
-def normalise(x: np.ndarray, method: int, rule: int = WEAK) -> tuple[np.ndarray, bool]:
-    """Normalised ``x`` (higher stays higher) and whether it was constant (no spread).
+def normalise(
+    x: np.ndarray, method: int, rule: int = WEAK, against: np.ndarray | None = None
+) -> tuple[np.ndarray, bool]:
+    """Normalised ``x`` (higher stays higher) and whether the basis was constant (no spread).
 
-    z-score uses the population standard deviation; a constant indicator becomes 0
+    The statistics (ranks, mean, sd, minimum, maximum) come from ``against`` when given, else
+    from ``x``. z-score uses the population standard deviation; a constant indicator becomes 0
     for z-score and min-max (no division by zero).
     """
     x = np.asarray(x, dtype=float)
-    valid = x[~np.isnan(x)]
+    basis = x if against is None else np.asarray(against, dtype=float)
+    valid = basis[~np.isnan(basis)]
     constant = valid.size > 0 and bool(np.all(valid == valid[0]))
     if method == PERCENTILE:
-        return percentile_rank(x, rule), constant
+        return percentile_rank(x, rule, against), constant
     if method == NONE:
         return x.copy(), constant
     if constant:
@@ -182,19 +194,27 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, numerator / np.where(denominator > 0, denominator, 1.0), np.nan)
 
 
-def _rescale(sub: np.ndarray, maximum: float | None) -> np.ndarray:
-    """Sub-scores (runs x n) to 0-10 by 10·x / max (the given maximum, else the maximum per run)."""
+def _rescale(sub: np.ndarray, maximum: float | None, basis: np.ndarray) -> np.ndarray:
+    """Sub-scores (runs x n) to 0-10 by 10·x / max.
+
+    The maximum is the given one, else the maximum per run over the ``basis`` columns (the reference units).
+    """
     if maximum is None:
         with np.errstate(invalid="ignore"):
-            top = np.nanmax(np.where(np.isnan(sub), -np.inf, sub), axis=1, keepdims=True)
+            top = np.nanmax(np.where(np.isnan(sub[:, basis]), -np.inf, sub[:, basis]), axis=1, keepdims=True)
         top = np.where(top > 0, top, np.nan)
     else:
         top = np.full((sub.shape[0], 1), float(maximum))
     return 10.0 * sub / top
 
 
-def _scores(spec: IndexSpec, normalised: np.ndarray, pct: np.ndarray, high: np.ndarray, weights: np.ndarray):
-    """Score, env and social sub-scores for weight sets ``weights`` (runs x k), each runs x n."""
+def _scores(
+    spec: IndexSpec, normalised: np.ndarray, pct: np.ndarray, high: np.ndarray, weights: np.ndarray, basis: np.ndarray
+):
+    """Score, env and social sub-scores for weight sets ``weights`` (runs x k), each runs x n.
+
+    ``basis``: the units (rows) whose maxima rescale the product.
+    """
     env = np.array(spec.is_env, dtype=bool)
     soc = ~env
 
@@ -213,8 +233,8 @@ def _scores(spec: IndexSpec, normalised: np.ndarray, pct: np.ndarray, high: np.n
         return part(normalised, everything, "count"), part(normalised, env, "count"), part(normalised, soc, "count")
     if spec.method == PRODUCT:
         source = normalised if spec.normalisation == NONE else pct
-        env_s = _rescale(part(source, env, "mean"), spec.env_max)
-        soc_s = _rescale(part(source, soc, "mean"), spec.soc_max)
+        env_s = _rescale(part(source, env, "mean"), spec.env_max, basis)
+        soc_s = _rescale(part(source, soc, "mean"), spec.soc_max, basis)
         return env_s * soc_s, env_s, soc_s
     raise ValueError(f"unknown method {spec.method}")
 
@@ -228,6 +248,35 @@ def _rank_worst_first(score: np.ndarray) -> np.ndarray:
     return out
 
 
+def _normalise_all(stacked: np.ndarray, basis: np.ndarray, spec: IndexSpec) -> tuple[np.ndarray, np.ndarray, list]:
+    """Normalised values and percentile ranks of all rows against the ``basis`` rows, and warnings."""
+    rows, k = stacked.shape
+    oriented = np.where(np.array(spec.inverted, dtype=bool), -stacked, stacked)
+    normalised = np.full((rows, k), np.nan)
+    pct = np.full((rows, k), np.nan)
+    warnings: list[Message] = []
+    for j, name in enumerate(spec.names):
+        column = oriented[:, j]
+        own = column if basis.all() else column[~basis]
+        if np.all(np.isnan(own)):
+            raise IndexSpecError(
+                QT_TRANSLATE_NOOP("composite_index", "Indicator '{name}' has no values (all missing)."), name=name
+            )
+        if np.all(np.isnan(column[basis])):
+            raise IndexSpecError(
+                QT_TRANSLATE_NOOP("composite_index", "Indicator '{name}' has no values in the reference."), name=name
+            )
+        normalised[:, j], constant = normalise(column, spec.normalisation, spec.rule, column[basis])
+        pct[:, j] = percentile_rank(column, spec.rule, column[basis])
+        if constant and int(basis.sum()) > 1:
+            text = QT_TRANSLATE_NOOP(
+                "composite_index",
+                "Indicator '{name}' has the same value everywhere; it does not differentiate the units.",
+            )
+            warnings.append(Message(text, {"name": name}))
+    return normalised, pct, warnings
+
+
 def compute_index(
     values: np.ndarray,
     spec: IndexSpec,
@@ -235,13 +284,16 @@ def compute_index(
     mc_spread: float = 0.5,
     seed: int = 0,
     progress=None,
+    reference: np.ndarray | None = None,
 ) -> IndexResult:
     """Compute the composite index of ``values`` (units x indicators, NaN = missing).
 
-    With ``mc_runs`` > 0 every weight is multiplied by an independent uniform factor in
-    [1 − mc_spread, 1 + mc_spread] per run (seeded), and ``top_share`` is the share of runs in
-    which a unit falls in the high class of the score (percentile > 100·(1 − high_share)).
-    ``progress(fraction)`` is called during the Monte-Carlo runs and may return True to cancel.
+    ``reference`` (units x the same indicators): the population that ranks and scales, see the
+    module docstring; None ranks the input among itself. With ``mc_runs`` > 0 every weight is
+    multiplied by an independent uniform factor in [1 − mc_spread, 1 + mc_spread] per run
+    (seeded), and ``top_share`` is the share of runs in which a unit falls in the high class of
+    the score (percentile > 100·(1 − high_share)). ``progress(fraction)`` is called during the
+    Monte-Carlo runs and may return True to cancel.
     """
     values = np.asarray(values, dtype=float)
     if values.ndim != 2 or values.shape[1] != len(spec.names):
@@ -255,61 +307,49 @@ def compute_index(
     weights = np.asarray(spec.weights, dtype=float)
     if weights.sum() <= 0:
         raise IndexSpecError(QT_TRANSLATE_NOOP("composite_index", "At least one indicator needs a weight above 0."))
-    warnings: list[Message] = []
-    n, k = values.shape
-    oriented = np.where(np.array(spec.inverted, dtype=bool), -values, values)
-    normalised = np.full((n, k), np.nan)
-    pct = np.full((n, k), np.nan)
-    for j, name in enumerate(spec.names):
-        column = oriented[:, j]
-        if np.all(np.isnan(column)):
-            raise IndexSpecError(
-                QT_TRANSLATE_NOOP("composite_index", "Indicator '{name}' has no values (all missing)."), name=name
-            )
-        normalised[:, j], constant = normalise(column, spec.normalisation, spec.rule)
-        pct[:, j] = percentile_rank(column, spec.rule)
-        if constant and n > 1:
-            text = QT_TRANSLATE_NOOP(
-                "composite_index",
-                "Indicator '{name}' has the same value everywhere; it does not differentiate the units.",
-            )
-            warnings.append(Message(text, {"name": name}))
+    n = len(values)
+    stacked = values if reference is None else np.vstack([values, np.asarray(reference, dtype=float)])
+    basis = np.arange(len(stacked)) >= (0 if reference is None else n)
+    normalised, pct, warnings = _normalise_all(stacked, basis, spec)
     cls = classes(pct, spec.high_share)
     high = cls == HIGH
-    score, env_score, soc_score = (a[0] for a in _scores(spec, normalised, pct, high, weights[None, :]))
+    score, env_score, soc_score = (a[0] for a in _scores(spec, normalised, pct, high, weights[None, :], basis))
     if spec.method == PRODUCT and spec.normalisation != NONE and spec.normalisation != PERCENTILE:
         text = QT_TRANSLATE_NOOP(
             "composite_index",
             "The CalEnviroScreen product always combines percentile ranks; NORMALIZATION only sets <field>_n.",
         )
         warnings.append(Message(text))
-    score_pct = percentile_rank(score, spec.rule)
     top_share = np.full(n, np.nan)
     if mc_runs > 0:
-        top_share = _monte_carlo(spec, normalised, pct, high, weights, mc_runs, mc_spread, seed, progress)
+        top_share = _monte_carlo(spec, (normalised, pct, high, basis), weights, mc_runs, mc_spread, seed, progress)
     return IndexResult(
-        score=score,
-        score_pct=score_pct,
-        rank=_rank_worst_first(score),
-        n_high=high.sum(axis=1).astype(float),
-        env_score=env_score,
-        soc_score=soc_score,
+        score=score[:n],
+        score_pct=percentile_rank(score[:n], spec.rule, score[basis]),
+        rank=_rank_worst_first(score[:n]),
+        n_high=high[:n].sum(axis=1).astype(float),
+        env_score=env_score[:n],
+        soc_score=soc_score[:n],
         n_missing=np.isnan(values).sum(axis=1).astype(float),
-        normalised=normalised,
-        cls=cls,
+        normalised=normalised[:n],
+        cls=cls[:n],
         top_share=top_share,
         warnings=warnings,
     )
 
 
-def _monte_carlo(spec, normalised, pct, high, weights, runs, spread, seed, progress) -> np.ndarray:
-    """Share of weight-perturbed runs in which each unit's score is in the high class."""
+def _monte_carlo(spec, prepared, weights, runs, spread, seed, progress) -> np.ndarray:
+    """Share of weight-perturbed runs in which each input unit's score is in the high class.
+
+    ``prepared``: (normalised, pct, high, basis) of the stacked input and reference rows.
+    """
     if not 0.0 <= spread < 1.0:
         raise IndexSpecError(
             QT_TRANSLATE_NOOP("composite_index", "MC_SPREAD must be at least 0 and below 1 (e.g. 0.5 for ±50 %).")
         )
+    normalised, pct, high, basis = prepared
     rng = np.random.default_rng(seed)
-    n = normalised.shape[0]
+    n = int(len(basis) - basis.sum()) or len(basis)
     hits = np.zeros(n)
     counted = np.zeros(n)
     batch = 50
@@ -317,9 +357,9 @@ def _monte_carlo(spec, normalised, pct, high, weights, runs, spread, seed, progr
     while done < runs:
         size = min(batch, runs - done)
         factors = rng.uniform(1.0 - spread, 1.0 + spread, size=(size, weights.size))
-        score = _scores(spec, normalised, pct, high, weights[None, :] * factors)[0]
+        score = _scores(spec, normalised, pct, high, weights[None, :] * factors, basis)[0]
         for row in score:
-            pct_run = percentile_rank(row, spec.rule)
+            pct_run = percentile_rank(row[:n], spec.rule, row[basis])
             valid = ~np.isnan(pct_run)
             counted += valid
             hits += valid & (np.nan_to_num(pct_run) > 100.0 * (1.0 - spec.high_share))

@@ -2,15 +2,20 @@
 
 - Gi* is the classical Getis & Ord (1995) form used by ArcGIS: binary weights with the unit
   itself included; shift-invariant and identical for binary and row-standardised weights.
-- Local Moran's I follows esda (row-standardised weights, z = (x - mean) / population sd,
-  I_i = (n - 1) / n · z_i · lag_i, quadrants 1 HH, 2 LH, 3 LL, 4 HL). Its analytic p-value uses
-  the conditional-randomisation moments of Sokal et al. (1998), the permutation one the
+- Local Moran's I follows esda (row-standardised or binary weights, z = (x - mean) / population
+  sd, I_i = (n - 1) / n · z_i · lag_i, quadrants 1 HH, 2 LH, 3 LL, 4 HL). Its analytic p-value
+  uses the conditional-randomisation moments of Sokal et al. (1998), the permutation one the
   conditional permutation of the other values (pseudo p, folded as in esda).
+- Pseudo p (local and global): (min(#random >= observed, #random <= observed) + 1) / (P + 1).
+  A random value equal to the observed one counts in both tails (conservative and the same for
+  high and low values); esda counts it in the upper tail only, so for a low value with ties
+  our p is larger. Continuous data has no ties and gives the same p.
 - Units without neighbours get NaN statistics; NaN values are excluded from everything.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +38,17 @@ CLUSTER_LABELS = {
 GI_BIN_LEVELS = ((0.01, 3), (0.05, 2), (0.10, 1))
 #: Largest block of random indices drawn at once (permutations × neighbours).
 _BLOCK = 4_000_000
+#: Where the Gi* bins take their p from (``bins_from``).
+ANALYTIC, PERMUTATION = 0, 1
+#: Multiple-testing correction applied when ``fdr`` is on.
+BENJAMINI_HOCHBERG, BONFERRONI = 0, 1
+#: Weights of Local and global Moran's I (``transform``).
+ROW_STANDARDISED, BINARY = 0, 1
+#: Permutation counts for global Moran's I: the largest of them not above PERMUTATIONS whose
+#: permuted values (count × units) stay within ``GLOBAL_BUDGET``, at least the last. One test
+#: needs no more (smallest p 0.001), and each permutation costs a pass over all links.
+GLOBAL_PERMUTATIONS = (999, 499, 199, 99)
+GLOBAL_BUDGET = 10_000_000
 
 
 class StatisticsError(ValueError):
@@ -64,6 +80,8 @@ class HotspotResult:
     moran_p: float
     n_valid: int
     n_islands: int
+    moran_p_sim: float = float("nan")
+    moran_permutations: int = 0
 
 
 def two_sided_p(z: np.ndarray) -> np.ndarray:
@@ -83,6 +101,26 @@ def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     scaled = p[order] * m / np.arange(1, m + 1)
     adjusted[order] = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
     return adjusted
+
+
+def bonferroni(p: np.ndarray) -> np.ndarray:
+    """Bonferroni adjusted p-values: p · m capped at 1, m = number of finite entries (NaN kept)."""
+    p = np.asarray(p, dtype=float)
+    return np.minimum(p * int(np.isfinite(p).sum()), 1.0)
+
+
+def adjust(p: np.ndarray, correction: int) -> np.ndarray:
+    """Return p adjusted for multiple testing by ``BENJAMINI_HOCHBERG`` or ``BONFERRONI``."""
+    return bonferroni(p) if correction == BONFERRONI else benjamini_hochberg(p)
+
+
+def permutations_needed(units: int, alpha: float, tails: int = 1) -> int:
+    """Fewest permutations with which one unit alone can pass BH or Bonferroni at ``alpha``.
+
+    The smallest pseudo p is tails / (P + 1); adjusted for ``units`` tests it must not exceed
+    ``alpha``, so P + 1 >= tails · units / alpha.
+    """
+    return max(0, math.ceil(tails * units / alpha - 1e-9) - 1)
 
 
 def gi_bins(z: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -107,30 +145,45 @@ def getis_ord_gi_star(x: np.ndarray, weights: sparse.csr_matrix) -> np.ndarray:
     return z
 
 
-def local_moran(x: np.ndarray, weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(I, standardised value, lag of it, quadrant) with row-standardised ``weights`` (esda)."""
+def transformed(weights: sparse.csr_matrix, transform: int) -> sparse.csr_matrix:
+    """Binary ``weights`` as they are (``BINARY``) or with rows summing to 1 (``ROW_STANDARDISED``)."""
+    if transform == BINARY:
+        return weights
+    k = np.asarray(weights.sum(axis=1)).ravel()
+    return (sparse.diags(np.where(k > 0, 1.0 / np.maximum(k, 1), 0.0)) @ weights).tocsr()
+
+
+def local_moran(
+    x: np.ndarray, weights: sparse.csr_matrix, transform: int = ROW_STANDARDISED
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(I, standardised value, lag of it, quadrant) with binary ``weights`` transformed as esda.
+
+    The standardised value (x - mean) / sd and its lag are the axes of the Moran scatterplot.
+    """
     n = len(x)
     z = (x - x.mean()) / x.std()
-    k = np.asarray(weights.sum(axis=1)).ravel()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lag = np.where(k > 0, (weights @ z) / k, 0.0)
+    lag = transformed(weights, transform) @ z
     lisa = (n - 1) / n * z * lag
     high, high_lag = z > 0, lag > 0
     quadrant = np.where(high, np.where(high_lag, HIGH_HIGH, HIGH_LOW), np.where(high_lag, LOW_HIGH, LOW_LOW))
     return lisa, z, lag, quadrant
 
 
-def local_moran_conditional_p(z: np.ndarray, lisa: np.ndarray, k: np.ndarray) -> np.ndarray:
+def local_moran_conditional_p(
+    z: np.ndarray, lisa: np.ndarray, k: np.ndarray, transform: int = ROW_STANDARDISED
+) -> np.ndarray:
     """Two-sided normal p of Local Moran under conditional randomisation.
 
-    Moments of Sokal et al. (1998), eqs. A7, A8 (esda ``EIc``/``VIc``), for row-standardised
-    weights with ``k`` neighbours.
+    Moments of Sokal et al. (1998), eqs. A7, A8 (esda ``EIc``/``VIc``), for units with ``k``
+    neighbours: row sums ``wi`` and sums of squares ``wi2`` of the transformed weights.
     """
     n = len(z)
     m2 = (z * z).mean()
-    wi = (k > 0).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        wi2 = np.where(k > 0, 1.0 / k, 0.0)
+        if transform == BINARY:
+            wi = wi2 = k.astype(float)
+        else:
+            wi, wi2 = (k > 0).astype(float), np.where(k > 0, 1.0 / k, 0.0)
         expectation = -(z**2) * wi / ((n - 1) * m2)
         variance = (z / m2) ** 2 * n / (n - 2) * (wi2 - wi**2 / (n - 1)) * (m2 - z**2 / (n - 1))
         anselin = lisa * n / (n - 1)
@@ -139,12 +192,12 @@ def local_moran_conditional_p(z: np.ndarray, lisa: np.ndarray, k: np.ndarray) ->
     return two_sided_p(score)
 
 
-def global_moran(x: np.ndarray, weights: sparse.csr_matrix) -> tuple[float, float, float, float]:
-    """Global Moran's I with row-standardised weights: (I, E[I], z, two-sided p) under normality."""
+def global_moran(
+    x: np.ndarray, weights: sparse.csr_matrix, transform: int = ROW_STANDARDISED
+) -> tuple[float, float, float, float]:
+    """Global Moran's I of binary ``weights`` transformed: (I, E[I], z, two-sided p) under normality."""
     n = len(x)
-    k = np.asarray(weights.sum(axis=1)).ravel()
-    scale = sparse.diags(np.where(k > 0, 1.0 / np.maximum(k, 1), 0.0))
-    w = (scale @ weights).tocsr()
+    w = transformed(weights, transform)
     z = x - x.mean()
     s0 = float(w.sum())
     if s0 == 0:
@@ -156,6 +209,40 @@ def global_moran(x: np.ndarray, weights: sparse.csr_matrix) -> tuple[float, floa
     variance = (n * n * s1 - n * s2 + 3 * s0 * s0) / ((n - 1) * (n + 1) * s0 * s0) - expectation**2
     score = (moran - expectation) / np.sqrt(variance) if variance > 0 else float("nan")
     return moran, expectation, float(score), float(two_sided_p(np.array([score]))[0])
+
+
+def global_permutations(permutations: int, units: int) -> int:
+    """Permutations global Moran's I uses for ``units`` units (see ``GLOBAL_PERMUTATIONS``)."""
+    fitting = [p for p in GLOBAL_PERMUTATIONS if p * units <= GLOBAL_BUDGET] or [GLOBAL_PERMUTATIONS[-1]]
+    return max(0, min(int(permutations), fitting[0]))
+
+
+def global_moran_pseudo_p(
+    x: np.ndarray, weights: sparse.csr_matrix, transform: int, permutations: int, seed: int | None
+) -> tuple[float, int]:
+    """(pseudo p, permutations used) of global Moran's I from random permutations of all values.
+
+    Tie rule as the local pseudo p; the count is ``global_permutations``; the random stream is
+    derived from ``seed`` apart from that of the local statistics.
+    """
+    permutations = global_permutations(permutations, len(x))
+    w = transformed(weights, transform)
+    if permutations <= 0 or w.nnz == 0:
+        return float("nan"), 0
+    z = x - x.mean()
+    observed = float(z @ (w @ z))
+    rng = np.random.default_rng(None if seed is None else [int(seed), 1])
+    greater = lower = 0
+    block = max(1, min(permutations, 4_000_000 // max(len(z), 1)))
+    for start in range(0, permutations, block):
+        shuffled = np.empty((min(block, permutations - start), len(z)))
+        for row in shuffled:
+            row[:] = rng.permutation(z)
+        statistic = np.einsum("ij,ji->i", shuffled, w @ np.ascontiguousarray(shuffled.T))
+        greater += int(np.sum(statistic >= observed))
+        lower += int(np.sum(statistic <= observed))
+    p = folded_pseudo_p(np.array([greater]), np.array([lower]), permutations)[0]
+    return float(p), permutations
 
 
 def _sample_without_replacement(rng: np.random.Generator, rows: int, k: int, population: int) -> np.ndarray:
@@ -225,21 +312,8 @@ def folded_pseudo_p(greater: np.ndarray, lower: np.ndarray, permutations: int) -
     return (np.minimum(np.minimum(greater, lower), permutations) + 1.0) / (permutations + 1.0)
 
 
-def local_hotspots(
-    values: np.ndarray,
-    weights: sparse.csr_matrix,
-    permutations: int = 999,
-    seed: int | None = None,
-    alpha: float = 0.05,
-    fdr: bool = True,
-) -> HotspotResult:
-    """Gi*, Local Moran's I and global Moran's I of ``values`` (NaN = no data).
-
-    ``weights``: binary n × n (any diagonal is ignored). Raises ``StatisticsError`` when fewer
-    than three units have a value or all values are equal.
-    """
-    values = np.asarray(values, dtype=float)
-    n = len(values)
+def _binary_valid(values: np.ndarray, weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
+    """Return the finite values' indices, neighbours with a value per unit, binary weights among them."""
     valid = np.flatnonzero(np.isfinite(values))
     if len(valid) < 3:
         raise StatisticsError(f"Only {len(valid)} unit(s) have a value; at least 3 are needed.")
@@ -251,7 +325,36 @@ def local_hotspots(
     w.eliminate_zeros()
     w.data[:] = 1.0
     n_neighbors = np.asarray(w[:, valid].sum(axis=1)).ravel().astype(np.int64)
-    w = w[valid][:, valid].tocsr()
+    return valid, n_neighbors, w[valid][:, valid].tocsr()
+
+
+def gi_bin_p(gi_p: np.ndarray, gi_p_sim: np.ndarray, bins_from: int) -> np.ndarray:
+    """Return the two-sided p of the Gi* bins: analytic, or twice the folded pseudo p (capped at 1)."""
+    return np.minimum(2.0 * gi_p_sim, 1.0) if bins_from == PERMUTATION else gi_p
+
+
+def local_hotspots(
+    values: np.ndarray,
+    weights: sparse.csr_matrix,
+    permutations: int = 999,
+    seed: int | None = None,
+    alpha: float = 0.05,
+    fdr: bool = True,
+    bins_from: int = ANALYTIC,
+    correction: int = BENJAMINI_HOCHBERG,
+    transform: int = ROW_STANDARDISED,
+) -> HotspotResult:
+    """Gi*, Local Moran's I and global Moran's I of ``values`` (NaN = no data).
+
+    ``weights``: binary n × n (any diagonal is ignored). ``fdr`` applies ``correction`` to the
+    p of the Gi* bins and the LISA clusters; ``bins_from`` chooses the p of the bins;
+    ``transform`` the weights of Local and global Moran's I. Raises ``StatisticsError`` when
+    fewer than three units have a value or all values are equal.
+    """
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    valid, n_neighbors, w = _binary_valid(values, weights)
+    x = values[valid]
     k = np.diff(w.indptr)
     has = k > 0
 
@@ -260,33 +363,32 @@ def local_hotspots(
         out[valid] = np.where(has, part, fill)
         return out
 
-    gi_z = getis_ord_gi_star(x, w)
-    lisa, z, lag, quadrant = local_moran(x, w)
-    lisa_p_norm = local_moran_conditional_p(z, lisa, k)
+    gi_z = full(getis_ord_gi_star(x, w))
+    lisa, z, lag, quadrant = local_moran(x, w, transform)
+    lisa_p_norm = local_moran_conditional_p(z, lisa, k, transform)
     gi_p_sim = lisa_p_sim = np.full(len(x), np.nan)
     if permutations > 0:
         greater, lower = conditional_permutation_counts(x, w, permutations, seed)
         gi_p_sim = folded_pseudo_p(greater, lower, permutations)
         lisa_p_sim = np.where(z == 0, 1.0, gi_p_sim)
-
-    result_gi_z = full(gi_z)
-    gi_p = two_sided_p(result_gi_z)
-    gi_p_fdr = benjamini_hochberg(gi_p)
+    gi_p_sim = full(gi_p_sim)
+    gi_p = two_sided_p(gi_z)
+    bin_p = gi_bin_p(gi_p, gi_p_sim, bins_from if permutations > 0 else ANALYTIC)
+    gi_p_fdr = adjust(bin_p, correction)
     lisa_p = full(lisa_p_sim if permutations > 0 else lisa_p_norm)
-    lisa_p_fdr = benjamini_hochberg(lisa_p)
-    decisive = lisa_p_fdr if fdr else lisa_p
+    lisa_p_fdr = adjust(lisa_p, correction)
     q = full(quadrant.astype(float))
-    cluster = np.where(np.isfinite(decisive) & (decisive <= alpha), np.nan_to_num(q), NOT_SIGNIFICANT)
-    cluster[np.isnan(q)] = NO_NEIGHBOURS
+    cluster = lisa_clusters(q, lisa_p_fdr if fdr else lisa_p, alpha)
     cluster[~np.isfinite(values)] = NO_DATA
-    moran = global_moran(x, w)
+    moran = global_moran(x, w, transform)
+    moran_sim = global_moran_pseudo_p(x, w, transform, permutations, seed)
     return HotspotResult(
         n_neighbors=n_neighbors,
-        gi_z=result_gi_z,
+        gi_z=gi_z,
         gi_p=gi_p,
-        gi_p_sim=full(gi_p_sim),
+        gi_p_sim=gi_p_sim,
         gi_p_fdr=gi_p_fdr,
-        gi_bin=np.where(np.isfinite(result_gi_z), gi_bins(result_gi_z, gi_p_fdr if fdr else gi_p), np.nan),
+        gi_bin=np.where(np.isfinite(gi_z), gi_bins(gi_z, gi_p_fdr if fdr else bin_p), np.nan),
         lisa_i=full(lisa),
         lisa_z=full(z),
         lisa_lag=full(lag),
@@ -302,4 +404,13 @@ def local_hotspots(
         moran_p=moran[3],
         n_valid=len(valid),
         n_islands=int((~has).sum()),
+        moran_p_sim=moran_sim[0],
+        moran_permutations=moran_sim[1],
     )
+
+
+def lisa_clusters(quadrant: np.ndarray, p: np.ndarray, alpha: float) -> np.ndarray:
+    """Quadrant where ``p`` <= ``alpha``, else ``NOT_SIGNIFICANT``; ``NO_NEIGHBOURS`` where NaN."""
+    cluster = np.where(np.isfinite(p) & (p <= alpha), np.nan_to_num(quadrant), NOT_SIGNIFICANT)
+    cluster[np.isnan(quadrant)] = NO_NEIGHBOURS
+    return cluster

@@ -1,4 +1,4 @@
-"""Time-window statistics of sensor observations per station, and inverse-distance weighting.
+"""Time-window statistics and daily indicators of sensor observations per station, and IDW.
 
 Pure Python/numpy. Times are UTC seconds since the epoch (floats); values are floats.
 """
@@ -9,11 +9,29 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
+from operator import itemgetter
 
 import numpy as np
 
+from ..sensors.daily import (
+    DAILY_STATISTICS,
+    DailyRule,
+    calendar,
+    daily_indicators,
+    hours_above,
+    time_zone,
+    valid_hours,
+    window_of,
+)
+
 #: Statistic keys in output order; field names are ``<prefix>_<key>``.
 STATISTICS = ("mean", "median", "max", "p95", "hours_above", "count")
+#: Window statistics and daily indicators, in output order.
+ALL_STATISTICS = STATISTICS + DAILY_STATISTICS
+#: Statistics that are NaN when a station covers too little of the window.
+WINDOW_RULED = ("mean", "median", "max", "p95", "hours_above")
+#: Percentile method -> numpy ``method``: linear (type 7) or nearest rank (type 1, inverted CDF).
+PERCENTILE_METHODS = {"linear": "linear", "nearest_rank": "inverted_cdf"}
 
 
 def parse_time(value: object) -> float | None:
@@ -50,31 +68,29 @@ def field_prefix(property_name: str) -> str:
     return prefix if not prefix[0].isdigit() else f"p{prefix}"
 
 
-def window_statistics(times: np.ndarray, values: np.ndarray, threshold: float | None) -> dict[str, float]:
-    """Statistics of one station's observations (already restricted to the window).
+def window_statistics(values: np.ndarray, percentile: str = "linear") -> dict[str, float]:
+    """Mean, median, max, 95th percentile and count of one station's values in the window.
 
-    ``p95`` is the linearly interpolated 95th percentile; ``hours_above`` counts distinct UTC
-    clock hours whose mean value exceeds ``threshold`` (NaN without a threshold); ``count`` is the
-    number of values. Empty input gives NaN statistics and count 0.
+    ``percentile``: ``linear`` (interpolated, Hyndman-Fan type 7, numpy's default) or
+    ``nearest_rank`` (the smallest value with at least 95 % of the values at or below it, the
+    rank ``ceil(0.95 n)``, as regulations count). Empty input gives NaN and count 0.
     """
     values = np.asarray(values, dtype=float)
-    times = np.asarray(times, dtype=float)
     if values.size == 0:
-        return {key: (0.0 if key == "count" else math.nan) for key in STATISTICS}
-    hours_above = math.nan
-    if threshold is not None:
-        hours = np.floor(times / 3600.0)
-        _, inverse = np.unique(hours, return_inverse=True)
-        hourly_mean = np.bincount(inverse, weights=values) / np.bincount(inverse)
-        hours_above = float(np.count_nonzero(hourly_mean > threshold))
+        return {"mean": math.nan, "median": math.nan, "max": math.nan, "p95": math.nan, "count": 0.0}
     return {
         "mean": float(values.mean()),
         "median": float(np.median(values)),
         "max": float(values.max()),
-        "p95": float(np.percentile(values, 95)),
-        "hours_above": hours_above,
+        "p95": float(np.percentile(values, 95, method=PERCENTILE_METHODS[percentile])),
         "count": float(values.size),
     }
+
+
+def no_statistics() -> dict[str, float]:
+    """ALL_STATISTICS of a station without values in the window: zero counts, NaN otherwise."""
+    zero = {"count", "coverage", "days"}
+    return {key: (0.0 if key in zero else math.nan) for key in ALL_STATISTICS}
 
 
 def station_statistics(
@@ -82,19 +98,54 @@ def station_statistics(
     start: float | None = None,
     end: float | None = None,
     threshold: float | None = None,
+    rule: DailyRule | None = None,
+    percentile: str = "linear",
 ) -> dict[str, dict[str, float]]:
-    """Statistics per station id from ``(station_id, time, value)`` in ``start <= time < end``."""
-    grouped: dict[str, tuple[list[float], list[float]]] = {}
-    for station_id, time, value in observations:
-        if (start is not None and time < start) or (end is not None and time >= end):
-            continue
-        times, values = grouped.setdefault(station_id, ([], []))
-        times.append(time)
-        values.append(value)
-    return {
-        station_id: window_statistics(np.array(times), np.array(values), threshold)
-        for station_id, (times, values) in grouped.items()
-    }
+    """All STATISTICS and DAILY_STATISTICS per station id from ``(station_id, time, value)``.
+
+    The window is ``start <= time < end``; an open end is the first or last observation's local
+    hour. ``hours_above`` counts valid local hours (see :mod:`..sensors.daily`) whose mean is above
+    ``threshold``. A station covering less than ``rule.min_coverage`` % of the window's hours gets
+    NaN window statistics (its count, coverage and daily indicators stay).
+    """
+    rule = rule or DailyRule()
+    rows = observations if isinstance(observations, list) else list(observations)
+    if not rows:
+        return {}
+    keys = list(map(itemgetter(0), rows))
+    ids: dict[str, int] = dict.fromkeys(keys)  # type: ignore[assignment]
+    for number, key in enumerate(ids):
+        ids[key] = number
+    stations = np.fromiter(map(ids.__getitem__, keys), dtype=np.int64, count=len(rows))
+    times = np.fromiter(map(itemgetter(1), rows), dtype=float, count=len(rows))
+    values = np.fromiter(map(itemgetter(2), rows), dtype=float, count=len(rows))
+    keep = np.ones(times.size, dtype=bool)
+    if start is not None:
+        keep &= times >= start
+    if end is not None:
+        keep &= times < end
+    stations, times, values = stations[keep], times[keep], values[keep]
+    if not times.size:
+        return {}
+    zone = time_zone(rule.timezone)
+    first, last = window_of(times, zone)
+    cal = calendar(first if start is None else start, last if end is None else end, zone)
+    hours = valid_hours(stations, times, values, zone, rule.min_coverage, len(ids))
+    daily = daily_indicators(hours, cal, rule, len(ids))
+    above = hours_above(hours, threshold, len(ids))
+    order = np.argsort(stations, kind="stable")
+    splits = np.flatnonzero(np.diff(stations[order])) + 1
+    result = {}
+    names = list(ids)
+    for chunk in np.split(order, splits):
+        index = int(stations[chunk[0]])
+        stats = window_statistics(values[chunk], percentile)
+        stats["hours_above"] = float(above[index])
+        stats.update({key: float(daily[key][index]) for key in DAILY_STATISTICS})
+        if stats["coverage"] < rule.min_coverage - 1e-9:
+            stats.update(dict.fromkeys(WINDOW_RULED, math.nan))
+        result[names[index]] = stats
+    return result
 
 
 def idw(target: tuple[float, float], points: np.ndarray, values: np.ndarray, k: int, power: float) -> tuple[float, int]:

@@ -4,7 +4,7 @@ Pure numpy + scipy. Contiguity is derived from polygon vertices (``RingSet``): v
 than a tolerance are one node, a vertex lying on another polygon's edge splits that edge
 (so T-junctions and tiny slivers still connect), queen neighbours share a node and rook
 neighbours share an edge between two nodes. Validity of the polygons does not matter.
-Every function returns a binary ``scipy.sparse.csr_matrix`` (n × n, empty diagonal).
+Every weights function returns a binary ``scipy.sparse.csr_matrix`` (n × n, empty diagonal).
 """
 
 from __future__ import annotations
@@ -231,46 +231,109 @@ def contiguity_weights(rings: RingSet, rook: bool = False, tolerance: float | No
     return _cooccurrence(owner, low * (len(points) + 1) + high, n)
 
 
-def knn_weights(points: np.ndarray, k: int) -> sparse.csr_matrix:
-    """Each point's ``k`` nearest other points (not symmetric).
+#: Distances that differ by at most this share are equal (kNN ties, the distance band's edge):
+#: centroids carry rounding noise far below it, real differences lie far above it.
+TIE_TOLERANCE = 1e-9
 
-    Duplicate points are at distance 0 and count as neighbours; ``k`` is capped at n - 1.
-    Rows of NaN points stay empty.
-    """
+
+def _finite(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points as floats and the indices of the finite ones."""
     points = np.asarray(points, dtype=float)
-    n = len(points)
-    ok = np.flatnonzero(np.isfinite(points).all(axis=1))
-    k = min(int(k), len(ok) - 1)
+    return points, np.flatnonzero(np.isfinite(points).all(axis=1))
+
+
+def _distances(points: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Euclidean distances between ``points[rows]`` and ``points[cols]`` (exactly symmetric)."""
+    difference = points[cols] - points[rows]
+    return np.hypot(difference[..., 0], difference[..., 1])
+
+
+@dataclass
+class KnnWeights:
+    """k-nearest-neighbour weights and which units had ties at the k-th distance."""
+
+    matrix: sparse.csr_matrix
+    tied: np.ndarray  # bool per unit: more than k others within the k-th distance
+
+
+def knn_neighbours(points: np.ndarray, k: int, include_ties: bool = False) -> KnnWeights:
+    """Each point's ``k`` nearest other points, with a deterministic tie rule (not symmetric).
+
+    Distances equal within ``TIE_TOLERANCE`` are ties. When more than ``k`` points lie within
+    the k-th distance, the nearer ones are kept and the remaining places go to the tied points
+    that come first in the input order; with ``include_ties`` all tied points are kept (as
+    GeoDa), so such a unit gets more than ``k`` neighbours. Duplicate points are at distance 0
+    and count as neighbours; ``k`` is capped at n - 1; rows of NaN points stay empty.
+    """
+    points, ok = _finite(points)
+    n, m = len(points), len(ok)
+    k = min(int(k), m - 1)
     if k < 1:
-        return sparse.csr_matrix((n, n))
-    _, idx = cKDTree(points[ok]).query(points[ok], k=k + 1)
-    own = idx == np.arange(len(ok))[:, None]
-    # Where duplicates pushed the point itself out of the k + 1 found, drop the farthest.
-    own[~own.any(axis=1), -1] = True
-    neighbours = idx[~own].reshape(len(ok), k)
-    rows = np.repeat(ok, k)
-    return _binary(rows, ok[neighbours.ravel()], n)
+        return KnnWeights(sparse.csr_matrix((n, n)), np.zeros(n, dtype=bool))
+    tree = cKDTree(points[ok])
+    rows_out, cols_out, tied = [], [], np.zeros(n, dtype=bool)
+    todo, width = np.arange(m), min(2 * k + 1, m)
+    while len(todo):
+        _, found = tree.query(points[ok[todo]], k=width)
+        found = found.reshape(len(todo), width)
+        distance = _distances(points, ok[todo][:, None], ok[found])
+        distance[found == todo[:, None]] = np.inf  # the point itself, not its duplicates
+        order = np.lexsort((found, distance), axis=1)
+        distance = np.take_along_axis(distance, order, axis=1)
+        found = np.take_along_axis(found, order, axis=1)
+        kth = distance[:, k - 1 : k]
+        at_kth = np.abs(distance - kth) <= TIE_TOLERANCE * kth
+        within = (distance <= kth) | at_kth
+        # All candidates within the k-th distance: the tie may go on beyond them.
+        open_rows = within[:, -1] & (width < m)
+        done = ~open_rows
+        key = np.where(at_kth, kth, distance)  # tied distances equal: input order decides
+        order = np.lexsort((found, key), axis=1)
+        found = np.take_along_axis(found, order, axis=1)[done]
+        within = np.take_along_axis(within, order, axis=1)[done]
+        keep = within if include_ties else np.arange(width) < k
+        keep = keep & np.isfinite(np.take_along_axis(distance, order, axis=1)[done])
+        rows_out.append(np.repeat(ok[todo[done]], keep.sum(axis=1)))
+        cols_out.append(ok[found[keep]])
+        tied[ok[todo[done]]] = within.sum(axis=1) > k
+        todo, width = todo[open_rows], min(2 * width, m)
+    return KnnWeights(_binary(np.concatenate(rows_out), np.concatenate(cols_out), n), tied)
+
+
+def knn_weights(points: np.ndarray, k: int, include_ties: bool = False) -> sparse.csr_matrix:
+    """Return the matrix of ``knn_neighbours``."""
+    return knn_neighbours(points, k, include_ties).matrix
 
 
 def distance_band_weights(points: np.ndarray, threshold: float) -> sparse.csr_matrix:
-    """Points within ``threshold`` of each other (inclusive; duplicates are neighbours)."""
-    points = np.asarray(points, dtype=float)
+    """Points within ``threshold`` of each other (inclusive; duplicates are neighbours).
+
+    A pair counts when its distance exceeds ``threshold`` by at most ``TIE_TOLERANCE`` of it,
+    so the pair that defines an automatic threshold is never lost to rounding.
+    """
+    points, ok = _finite(points)
     n = len(points)
-    ok = np.flatnonzero(np.isfinite(points).all(axis=1))
     if len(ok) < 2 or threshold < 0:
         return sparse.csr_matrix((n, n))
-    pairs = cKDTree(points[ok]).query_pairs(float(threshold), output_type="ndarray")
+    limit = float(threshold) * (1.0 + TIE_TOLERANCE)
+    pairs = cKDTree(points[ok]).query_pairs(limit * (1.0 + 1e-6), output_type="ndarray")
+    pairs = pairs[_distances(points, ok[pairs[:, 0]], ok[pairs[:, 1]]) <= limit]
     rows = ok[np.concatenate([pairs[:, 0], pairs[:, 1]])]
     cols = ok[np.concatenate([pairs[:, 1], pairs[:, 0]])]
     return _binary(rows, cols, n)
 
 
 def nearest_neighbour_distances(points: np.ndarray) -> np.ndarray:
-    """Distance from each finite point to its nearest other point (inf when alone)."""
-    points = np.asarray(points, dtype=float)
+    """Distance from each finite point to its nearest other point (inf when alone).
+
+    Measured as ``distance_band_weights`` measures, so the largest of them as the band
+    gives every point a neighbour.
+    """
+    points, ok = _finite(points)
     result = np.full(len(points), np.inf)
-    ok = np.flatnonzero(np.isfinite(points).all(axis=1))
     if len(ok) > 1:
-        distance, _ = cKDTree(points[ok]).query(points[ok], k=2)
-        result[ok] = distance[:, 1]
+        _, found = cKDTree(points[ok]).query(points[ok], k=2)
+        own = found[:, 0] == np.arange(len(ok))
+        other = np.where(own, found[:, 1], found[:, 0])  # duplicates: the other copy
+        result[ok] = _distances(points, ok, ok[other])
     return result

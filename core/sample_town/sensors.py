@@ -2,7 +2,8 @@
 
 June 2024, 720 hours (UTC). Daily cycles follow local time (CEST = UTC+2): NO2 and noise
 peak in the morning and evening rush hours and are higher near the arterials, air
-temperature peaks in the afternoon (with a heat wave in the third week), PM2.5 follows
+temperature peaks in the afternoon (a heat wave in the third week brings hot days and, where
+the town keeps its heat at night, tropical nights; parks cool down), PM2.5 follows
 regional episodes. Gaps: about 1 % of values are NULL, one stream has an 8-hour NULL
 outage, single hours are dropped entirely and one station is offline for 30 hours. One
 station's NO2 sensor is faulty: stuck at one value for four days and reporting the
@@ -90,7 +91,7 @@ def _series(rng: np.random.Generator, site: StationSite, weather: dict[str, np.n
     background_db = np.where((local >= 6) & (local < 22), 47.0, 38.0)
     road_db = 73.0 - 15.0 * np.log10(road / 10.0)
     noise = 10 * np.log10(10 ** (background_db / 10) + traffic * 10 ** (road_db / 10)) + rng.normal(0, 1.0, HOURS)
-    urban = 0.8 if site.site != "park" else -0.6
+    urban = 0.8 + 1.2 * night if site.site != "park" else -0.6 - 1.5 * night  # heat island at night
     temperature = (
         17.0 + weather["temperature"] + urban + 5.5 * np.cos(2 * np.pi * (local - 15.0) / 24.0)
     ) + rng.normal(0, 0.3, HOURS)
@@ -105,7 +106,7 @@ def _series(rng: np.random.Generator, site: StationSite, weather: dict[str, np.n
 def _weather(rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Shared synoptic variation: stagnation (NO2), PM episodes, temperature anomaly with heat wave."""
     days = np.arange(HOURS) / 24.0
-    heat_wave = 7.0 * _gauss(days, 20.0, 2.5)
+    heat_wave = 9.0 * _gauss(days, 20.0, 2.5)
     return {
         "stagnation": 0.25 * _ar1(rng, HOURS, 0.98, 0.05),
         "episode": 0.35 * _ar1(rng, HOURS, 0.985, 0.06),
