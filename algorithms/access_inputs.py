@@ -20,6 +20,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
+    QgsWkbTypes,
 )
 
 from ..core.green.access import SEARCH_FACTOR, AccessNetwork, boundary_segments, build_access_network, standard_values
@@ -86,6 +87,10 @@ def prepare_access(parameters: dict, context: QgsProcessingContext, feedback: Qg
         steps.parameterAsEnum(parameters, "STANDARD", context), number("DISTANCE"), number("MIN_AREA_HA")
     )
     network = steps.source(parameters, "NETWORK", context)
+    line, point, polygon = QgsWkbTypes.LineGeometry, QgsWkbTypes.PointGeometry, QgsWkbTypes.PolygonGeometry
+    for name, allowed in (("NETWORK", (line,)), ("GREEN_SPACES", (polygon,)), ("BARRIERS", (line,)),
+                          ("CROSSINGS", (point,)), ("ENTRANCES", (point,)), ("RESIDENTIAL", (point, polygon))):
+        steps._check_type(steps.source(parameters, name, context, required=False), name, allowed)  # fmt: skip
     target = metric_crs(network.sourceCrs(), network.sourceExtent())
     lines = read_lines(network, transform_to(network, target, context), feedback)
     graph, keys = build_graph(lines)

@@ -150,6 +150,11 @@ def test_without_residential_features_it_says_what_is_missing(provider):
         run(strip_params(RESIDENTIAL=None, POPULATION_FIELD=None))
 
 
+def test_points_as_network_are_refused_with_a_clear_message(provider):
+    with pytest.raises(QgsProcessingException, match="NETWORK must contain lines"):
+        run(strip_params(NETWORK=points_layer([(0.0, 0.0), (100.0, 0.0)])))
+
+
 def test_shapefile_output_and_homes_without_geometry(provider, tmp_path):
     homes = points_layer(HOMES, fields=[("pop", QVariant.Double)], values=[[p] for p in POPULATION])
     homes.dataProvider().addFeature(QgsFeature(homes.fields()))  # no geometry
