@@ -51,6 +51,7 @@ class SocialResiliencePlugin:
 
         self.provider = SocialResilienceProvider()
         QgsApplication.processingRegistry().addProvider(self.provider)
+        self.provider.refreshAlgorithms()  # now the shipped workflows find their steps
 
     def initGui(self) -> None:  # noqa: N802 (QGIS API)
         """Register the provider, one menu and toolbar entry per algorithm, and the live sensor dock."""

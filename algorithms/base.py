@@ -18,6 +18,7 @@ from qgis.core import (
     QgsProcessingParameterDefinition,
     QgsWkbTypes,
 )
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, QUrl
 from qgis.PyQt.QtGui import QIcon
 
@@ -33,6 +34,8 @@ GROUPS = {
     "greenaccess": QT_TRANSLATE_NOOP("AlgorithmBase", "Green access"),
     "hotspots": QT_TRANSLATE_NOOP("AlgorithmBase", "Hotspots"),
     "sensors": QT_TRANSLATE_NOOP("AlgorithmBase", "Sensors"),
+    "decisions": QT_TRANSLATE_NOOP("AlgorithmBase", "Decisions"),
+    "workflows": QT_TRANSLATE_NOOP("AlgorithmBase", "Workflows"),
 }
 
 
@@ -186,3 +189,19 @@ class AlgorithmBase(QgsProcessingAlgorithm):
         for output in getattr(self, "_created_outputs", []):
             output.discard()
         self._created_outputs = []
+
+    def close_outputs(self) -> None:
+        """Close the sinks made by ``create_sink``; the files stay (the algorithm has finished)."""
+        for output in getattr(self, "_created_outputs", []):
+            if output.sink is not None and not sip.isdeleted(output.sink):
+                sip.delete(output.sink)
+            output.sink = None
+        self._created_outputs = []
+
+    def postProcessAlgorithm(self, context, feedback) -> dict:  # noqa: N802
+        """Close the sinks, then store the styles of GeoPackage outputs in the files."""
+        from .style_on_load import store_default_styles
+
+        self.close_outputs()
+        store_default_styles(context, feedback)
+        return {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import configparser
 
-from qgis.core import QgsProcessingProvider
+from qgis.core import QgsApplication, QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .base import ICON_DIR, PLUGIN_DIR
@@ -28,6 +28,7 @@ def algorithm_classes() -> list[type]:
     from .import_sensor_feed import ImportSensorFeedAlgorithm
     from .local_hotspots import LocalHotspotsAlgorithm
     from .osm_walk_network import OsmWalkNetworkAlgorithm
+    from .report import ReportAlgorithm
     from .sensor_quality_control import SensorQualityControlAlgorithm
 
     # The order of the workflow: it is the order of the plugin menu.
@@ -42,6 +43,7 @@ def algorithm_classes() -> list[type]:
         AggregateObservationsAlgorithm,
         HotspotScoreAlgorithm,
         LocalHotspotsAlgorithm,
+        ReportAlgorithm,
     ]
 
 
@@ -69,3 +71,10 @@ class SocialResilienceProvider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:  # noqa: N802, D102
         for cls in algorithm_classes():
             self.addAlgorithm(cls())
+        # A workflow finds its steps in the registry: it is added once the provider is registered
+        # (the plugin refreshes the provider after adding it).
+        if QgsApplication.processingRegistry().providerById(self.id()) is not None:
+            from .workflows import workflow_algorithms
+
+            for workflow in workflow_algorithms():
+                self.addAlgorithm(workflow)

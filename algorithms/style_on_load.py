@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
+    QgsFeatureRenderer,
     QgsGraduatedSymbolRenderer,
     QgsProcessingContext,
     QgsProcessingLayerPostProcessorInterface,
@@ -18,6 +21,11 @@ from qgis.PyQt.QtCore import QCoreApplication
 from .base import PLUGIN_DIR
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
+
+
+def tr(text: str) -> str:
+    """Translate a message of the style helpers."""
+    return QCoreApplication.translate("style_on_load", text)
 
 
 def translate_legend(layer: QgsVectorLayer) -> None:
@@ -38,16 +46,45 @@ def translate_legend(layer: QgsVectorLayer) -> None:
             rule.setLabel(tr(rule.label()))
 
 
-class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
-    """Loads ``resources/styles/<name>`` into a vector layer (of one geometry type, if given).
+def apply_style(layer: QgsVectorLayer, style_name: str) -> str:
+    """Load ``resources/styles/<style_name>`` into ``layer``; return an error message or "".
 
     A categorized style made for another geometry type (e.g. buildings as polygons, the layer
-    as points) keeps its categories and colours with symbols of the layer's type.
+    as points) keeps its categories and colours with symbols of the layer's type; a classified
+    style whose field the layer lacks falls back to the layer's default symbol.
     """
+    path = str(STYLE_DIR / style_name)
+    message, ok = layer.loadNamedStyle(path)
+    if not ok and not _adapt_categories(layer, path):
+        return message
+    attribute = getattr(layer.renderer(), "classAttribute", lambda: "")()
+    if attribute and layer.fields().lookupField(attribute) < 0:
+        layer.setRenderer(QgsFeatureRenderer.defaultRenderer(layer.geometryType()))
+    return ""
+
+
+def _adapt_categories(layer: QgsVectorLayer, path: str) -> bool:
+    """Apply the style's categories with symbols of the layer's geometry type."""
+    template = QgsVectorLayer("Polygon?crs=EPSG:4326", "style", "memory")
+    template.loadNamedStyle(path)
+    renderer = template.renderer().clone()
+    if not isinstance(renderer, QgsCategorizedSymbolRenderer):
+        return False
+    for i, category in enumerate(renderer.categories()):
+        symbol = QgsSymbol.defaultSymbol(layer.geometryType())
+        if symbol is not None:
+            symbol.setColor(category.symbol().color())
+            renderer.updateCategorySymbol(i, symbol)
+    layer.setRenderer(renderer)
+    return True
+
+
+class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
+    """Loads ``resources/styles/<name>`` into a vector layer (of one geometry type, if given)."""
 
     def __init__(self, style_name: str, geometry_type: int | None = None) -> None:
         super().__init__()
-        self.path = str(STYLE_DIR / style_name)
+        self.style_name = style_name
         self.geometry_type = geometry_type
 
     def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: N802, D102
@@ -55,41 +92,54 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
             return
         if self.geometry_type is not None and layer.geometryType() != self.geometry_type:
             return
-        message, ok = layer.loadNamedStyle(self.path)
-        if not ok and not self._adapt_categories(layer) and feedback is not None:
+        message = apply_style(layer, self.style_name)
+        if message and feedback is not None:
             feedback.reportError(message)
         translate_legend(layer)
         layer.triggerRepaint()
-
-    def _adapt_categories(self, layer: QgsVectorLayer) -> bool:
-        """Apply the style's categories with symbols of the layer's geometry type."""
-        template = QgsVectorLayer("Polygon?crs=EPSG:4326", "style", "memory")
-        template.loadNamedStyle(self.path)
-        renderer = template.renderer().clone()
-        if not isinstance(renderer, QgsCategorizedSymbolRenderer):
-            return False
-        for i, category in enumerate(renderer.categories()):
-            symbol = QgsSymbol.defaultSymbol(layer.geometryType())
-            if symbol is not None:
-                symbol.setColor(category.symbol().color())
-                renderer.updateCategorySymbol(i, symbol)
-        layer.setRenderer(renderer)
-        return True
 
 
 # Processing deletes the algorithm copy before it loads the layers, and QGIS deletes a
 # post-processor with the context that used it, so each use gets its own post-processor, kept
 # alive here until QGIS has deleted it.
 _KEEP: list[StyleOnLoad] = []
+#: Outputs to style per run (key: address of the C++ processing context, the same whichever Python
+#: wrapper a call gets), written after the sinks are closed.
+_PENDING: dict[int, list[tuple[str, str, int | None]]] = {}
 
 
 def style_on_load(
     context: QgsProcessingContext, dest_id: str, style_name: str, polygons_only: bool = False
 ) -> None:
-    """Style output ``dest_id`` with ``style_name`` if the run loads it into the project."""
+    """Style output ``dest_id`` with ``style_name`` if the run loads it into the project.
+
+    A GeoPackage output also gets the style as its default (``layer_styles``) once the algorithm
+    has finished (:func:`store_default_styles`), so it shows styled in any QGIS.
+    """
+    geometry_type = QgsWkbTypes.PolygonGeometry if polygons_only else None
+    _PENDING.setdefault(sip.unwrapinstance(context), []).append((dest_id, style_name, geometry_type))
     if not context.willLoadLayerOnCompletion(dest_id):
         return
     _KEEP[:] = [kept for kept in _KEEP if not sip.isdeleted(kept)]
-    post_processor = StyleOnLoad(style_name, QgsWkbTypes.PolygonGeometry if polygons_only else None)
+    post_processor = StyleOnLoad(style_name, geometry_type)
     _KEEP.append(post_processor)
     context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(post_processor)
+
+
+def store_default_styles(context: QgsProcessingContext, feedback=None) -> None:
+    """Save the styles of this run's GeoPackage outputs as their default style (``layer_styles``)."""
+    for dest_id, style_name, geometry_type in _PENDING.pop(sip.unwrapinstance(context), []):
+        path = dest_id.split("|")[0]
+        if not path.lower().endswith(".gpkg"):
+            continue
+        layer = QgsVectorLayer(dest_id, "output", "ogr")
+        if not layer.isValid() or (geometry_type is not None and layer.geometryType() != geometry_type):
+            continue
+        if layer.listStylesInDatabase()[0] > 0:  # the writer stored its own style (e.g. the sample town)
+            continue
+        error = apply_style(layer, style_name)
+        if not error:
+            translate_legend(layer)
+            error = layer.saveStyleToDatabase(Path(style_name).stem, "Social Resilience Toolkit", True, "")
+        if error and feedback is not None:
+            feedback.pushWarning(tr("The style could not be stored in {}: {}").format(path, error))

@@ -17,6 +17,7 @@ TEST_PACKAGES=(
   python3-libpysal python3-geopandas python3-paho-mqtt
   python3-venv python3-pip qttools5-dev-tools
   mosquitto xvfb xauth
+  chromium   # opens the HTML report in tests (tests/test_report.py)
 )
 
 as_root() {

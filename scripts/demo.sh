@@ -76,6 +76,36 @@ run socialresilience:greenspacecatchments --NETWORK="$TOWN|layername=network" \
   --OUTPUT_CATCHMENTS="$OUT/green_catchments.gpkg" --OUTPUT_GREEN_SPACES="$OUT/green_spaces_2ha.gpkg" \
   --OUTPUT_RESIDENTIAL="$OUT/buildings_green_access.gpkg"
 
+# Who is left out: served share per district and for residents 65+ and children; priority districts
+# are the most burdened quarter (hotspot score percentile) with a low served share.
+run socialresilience:greenequity --RESIDENTIAL="$OUT/buildings_green_access.gpkg" --POPULATION_FIELD=population \
+  --GROUP_FIELDS="pop_65plus;pop_children" --AREAS="$OUT/hotspot_clusters.gpkg" --BURDEN_FIELD=score_pct \
+  --OUTPUT="$OUT/districts_green_equity.gpkg"
+
+# The report for the council: maps, key figures in words, districts ranked, method, sources.
+echo "== socialresilience:report"
+REPORT_JSON="$(mktemp)"
+if ! qp --json run socialresilience:report --AREAS="$OUT/districts_green_equity.gpkg" \
+  --RESIDENTIAL="$OUT/buildings_green_access.gpkg" --POPULATION_FIELD=population \
+  --CATCHMENTS="$OUT/green_catchments.gpkg" --GREEN_SPACES="$OUT/green_spaces_2ha.gpkg" \
+  --HOTSPOTS="$OUT/hotspot_clusters.gpkg" --STATIONS="$OUT/stations_no2.gpkg" --MIN_AREA_HA=2 \
+  --TITLE="Sample town: green access and environmental hotspots" \
+  --DATA_SOURCES="Sample town: synthetic data made by the Social Resilience Toolkit (seed 42), no licence restrictions" \
+  --OUTPUT_HTML="$OUT/report.html" --OUTPUT_PDF="$OUT/report.pdf" >"$REPORT_JSON" 2>&1; then
+  cat "$REPORT_JSON"
+  echo "FAILED: socialresilience:report" >&2
+  exit 1
+fi
+"$PYTHON" - "$REPORT_JSON" <<'PY'
+import json, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+results = json.loads(text[text.index("{"):])["results"]
+print(f"Report: {results['OUTPUT_HTML']} (PDF: {results['OUTPUT_PDF']})")
+for sentence in results["KEY_FIGURES"].splitlines():
+    print(f"  {sentence}")
+PY
+rm -f "$REPORT_JSON"
+
 echo
 echo "Done. Results in $OUT:"
 echo "  sample_town.gpkg                 the synthetic town (all input layers)"
@@ -86,4 +116,6 @@ echo "  hotspot_score.gpkg               socio-ecological hotspot score per dist
 echo "  hotspot_clusters.gpkg            Getis-Ord Gi* and Local Moran clusters of the score"
 echo "  green_catchments.gpkg            400 m walking catchments of green spaces >= 2 ha"
 echo "  buildings_green_access.gpkg      buildings served / not served (net_dist_m, served)"
+echo "  districts_green_equity.gpkg      served share per district, Gini, priority districts"
+echo "  report.html, report.pdf          the report for decision makers (open in any browser)"
 echo "Open them in QGIS (drag and drop), or see README.md for the GUI and models."

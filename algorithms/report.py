@@ -1,0 +1,240 @@
+"""Processing algorithm ``socialresilience:report``: a report for decision makers from the layers of a run."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsFeatureRequest,
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from ..core.charts import bar_chart_svg, lorenz_curve_svg
+from ..core.green.equity import gini
+from ..core.report.content import Figure, MethodFacts, ReportContent, rank_areas
+from ..core.report.html import ReportHtml
+from ..core.report.words import ReportWords
+from . import report_content as read
+from .base import AlgorithmBase, user_language
+from .common import check_writable
+from .report_maps import MapLayer, map_crs, png_data_uri, render_map
+
+POLYGONS = [QgsProcessing.TypeVectorPolygon]
+ANY_GEOMETRY = [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]
+
+
+class ReportAlgorithm(AlgorithmBase):
+    """Self-contained HTML (and optional PDF) report: maps, key figures, ranked areas, method, sources."""
+
+    ALGORITHM_ID = "report"
+    DISPLAY_NAME = "Report for decision makers"
+    GROUP_ID = "decisions"
+
+    LAYERS = ("AREAS", "RESIDENTIAL", "CATCHMENTS", "GREEN_SPACES", "HOTSPOTS", "STATIONS")
+
+    def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
+        descriptions = {
+            "AREAS": (self.tr("Areas (districts with hotspot and/or equity fields)"), POLYGONS),
+            "RESIDENTIAL": (self.tr("Homes with green access (OUTPUT_RESIDENTIAL of the catchments)"), ANY_GEOMETRY),
+            "CATCHMENTS": (self.tr("Green-space catchments"), POLYGONS),
+            "GREEN_SPACES": (self.tr("Qualifying green spaces"), POLYGONS),
+            "HOTSPOTS": (self.tr("Local hotspots (output of localhotspots)"), ANY_GEOMETRY),
+            "STATIONS": (self.tr("Sensor stations"), [QgsProcessing.TypeVectorPoint]),
+        }
+        for name in self.LAYERS:
+            text, types = descriptions[name]
+            self.addParameter(QgsProcessingParameterFeatureSource(name, text, types, optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            "POPULATION_FIELD", self.tr("Residents per home (field of RESIDENTIAL; empty = count homes)"),
+            parentLayerParameterName="RESIDENTIAL", type=QgsProcessingParameterField.Numeric, optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            "TITLE", self.tr("Title"), defaultValue=self.tr("Green access and environmental hotspots")))
+        self.addParameter(QgsProcessingParameterNumber(
+            "DISTANCE", self.tr("Walking distance in metres (0 = read from the catchments' distance_m)"),
+            QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0, optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            "MIN_AREA_HA", self.tr("Minimum green-space size in ha used for the catchments (0 = not stated)"),
+            QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0, optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            "DATA_SOURCES", self.tr("Data sources and licences (one per line or separated by ;)"),
+            multiLine=True, optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            "OUTPUT_HTML", self.tr("Report (HTML)"), self.tr("HTML files (*.html)")))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            "OUTPUT_PDF", self.tr("Report (PDF)"), self.tr("PDF files (*.pdf)"), optional=True,
+            createByDefault=False))
+        for name, text in (
+            ("SERVED_SHARE", self.tr("Share served on foot")),
+            ("SERVED_SHARE_EUCLIDEAN", self.tr("Share served in a straight line")),
+            ("NOT_SERVED", self.tr("Residents (or homes) not served")),
+            ("N_HOT", self.tr("Number of hot spots")),
+            ("N_PRIORITY", self.tr("Number of priority areas")),
+        ):
+            self.addOutput(QgsProcessingOutputNumber(name, text))
+        self.addOutput(QgsProcessingOutputString("KEY_FIGURES", self.tr("Key figures in words")))
+
+    def processAlgorithm(  # noqa: N802, D102
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> dict[str, Any]:
+        html_path = self.parameterAsFileOutput(parameters, "OUTPUT_HTML", context)
+        pdf_path = self.parameterAsFileOutput(parameters, "OUTPUT_PDF", context)
+        for path in filter(None, (html_path, pdf_path)):
+            check_writable(path)
+        layers = self._layers(parameters, context, feedback)
+        if not layers:
+            raise QgsProcessingException(self.tr(
+                "No layer given. Give at least one of AREAS, RESIDENTIAL, CATCHMENTS, GREEN_SPACES, "
+                "HOTSPOTS or STATIONS."))
+        content = self._content(layers, parameters, context)
+        feedback.setProgress(20)
+        feedback.setProgressText(self.tr("Rendering the maps…"))
+        content.maps = self._maps(layers, context, feedback)
+        content.charts = self._charts(content) if content.method.equity else []
+        language = user_language()
+        text = ReportHtml(language, QCoreApplication.translate).render(content)
+        Path(html_path).write_text(text, encoding="utf-8")
+        results = self._results(content, language, html_path)
+        if pdf_path:
+            feedback.setProgressText(self.tr("Writing the PDF…"))
+            from .report_pdf import write_pdf
+
+            write_pdf(content, language, QCoreApplication.translate, pdf_path)
+            results["OUTPUT_PDF"] = pdf_path
+        for sentence in results["KEY_FIGURES"].splitlines():
+            feedback.pushInfo(sentence)
+        feedback.setProgress(100)
+        return results
+
+    def _layers(self, parameters, context, feedback) -> dict:
+        """Return the given layers as memory copies (name -> QgsVectorLayer)."""
+        layers = {}
+        for name in self.LAYERS:
+            source = self.parameterAsSource(parameters, name, context)
+            if source is None:
+                if parameters.get(name):
+                    raise QgsProcessingException(self.invalidSourceError(parameters, name))
+                continue
+            features, reading = self.read_features(source, name, feedback)
+            layers[name] = read.memory_layer(source, name, features, reading.output_type(source.wkbType()))
+        return layers
+
+    def _content(self, layers: dict, parameters, context) -> ReportContent:
+        """Key figures, ranked areas, method facts and sources of the given layers."""
+        areas, residential, hot = layers.get("AREAS"), layers.get("RESIDENTIAL"), layers.get("HOTSPOTS")
+        population = self.parameterAsString(parameters, "POPULATION_FIELD", context) or None
+        facts = MethodFacts(
+            distance_m=self.parameterAsDouble(parameters, "DISTANCE", context)
+            or read.first_value(layers.get("CATCHMENTS"), "distance_m"),
+            min_area_ha=self.parameterAsDouble(parameters, "MIN_AREA_HA", context) or None,
+            population_field=population if residential is not None else None,
+            indicators=read.indicators(areas) or read.indicators(hot),
+            local_statistics=read.has_fields(hot, read.LOCAL_FIELDS) or read.has_fields(areas, read.LOCAL_FIELDS),
+            n_stations=layers["STATIONS"].featureCount() if "STATIONS" in layers else None,
+            equity=read.has_fields(areas, read.EQUITY_FIELDS),
+        )
+        read.green_facts(facts, layers.get("GREEN_SPACES"))
+        content = ReportContent(title=self.parameterAsString(parameters, "TITLE", context),
+                                created=date.today().isoformat(), method=facts)
+        if residential is not None:
+            content.access = read.residential_access(residential, population)
+        elif facts.equity:
+            content.access = read.areas_access(areas)
+        facts.counts_residents = bool(population) or (residential is None and facts.equity)
+        statistics = hot if read.has_fields(hot, read.LOCAL_FIELDS) else areas
+        if read.has_fields(statistics, read.LOCAL_FIELDS):
+            content.hotspots = read.hotspots(statistics)
+        table = areas if areas is not None else hot
+        if table is not None:
+            content.areas = rank_areas(read.area_rows(table))
+        if read.has_fields(table, ("priority",)):
+            content.n_priority = sum(1 for row in content.areas if row.priority)
+        if facts.equity:
+            content.gini = gini([row.pop for row in content.areas], [row.served_share for row in content.areas])
+        content.sources = read.data_sources(
+            list(layers.values()), self.parameterAsString(parameters, "DATA_SOURCES", context))
+        return content
+
+    def _maps(self, layers: dict, context, feedback) -> list[Figure]:
+        """One map per theme whose layers are given."""
+        get = layers.get
+        themes = [
+            (self.tr("Green access"), [
+                MapLayer(get("RESIDENTIAL"), "residential_served.qml", self.tr("Homes")),
+                MapLayer(get("GREEN_SPACES"), "sample_town_green_spaces.qml", self.tr("Green spaces")),
+                MapLayer(get("CATCHMENTS"), "catchments.qml", self.tr("Catchments")),
+            ], self.tr("homes served (green) and not served (red) within the walking distance")),
+        ]
+        if read.has_fields(get("AREAS"), read.EQUITY_FIELDS):
+            themes.append((self.tr("Green access per area"), [
+                MapLayer(self._copy(get("AREAS")), "green_equity.qml", self.tr("Served share"))],
+                self.tr("share of residents served on foot; priority areas outlined")))
+        hot = get("HOTSPOTS") if read.has_fields(get("HOTSPOTS"), read.LOCAL_FIELDS) else None
+        if hot is None and read.has_fields(get("AREAS"), read.LOCAL_FIELDS):
+            hot = get("AREAS")
+        if hot is not None:
+            themes.append((self.tr("Hot and cold spots (Getis-Ord Gi*)"), [
+                MapLayer(get("STATIONS"), "sample_town_stations.qml", self.tr("Sensor stations")),
+                MapLayer(hot, "gi_bins.qml", self.tr("Gi* hot and cold spots"))], ""))
+            themes.append((self.tr("Clusters and outliers (Local Moran's I)"), [
+                MapLayer(self._copy(hot), "lisa_clusters.qml", self.tr("Local Moran clusters"))], ""))
+        elif get("STATIONS") is not None:
+            themes.append((self.tr("Sensor stations"), [
+                MapLayer(get("STATIONS"), "sample_town_stations.qml", self.tr("Sensor stations"))], ""))
+        if read.has_fields(get("AREAS"), ("score_pct",)):
+            themes.append((self.tr("Hotspot score per area"), [
+                MapLayer(self._copy(get("AREAS")), "hotspot_score.qml", self.tr("Score percentile"))], ""))
+        crs = map_crs(list(layers.values()), feedback)
+        figures = []
+        for title, items, caption in themes:
+            items = [item for item in items if item.layer is not None]
+            self.check_cancelled(feedback)
+            if items:
+                image = render_map(items, crs, context.transformContext())
+                figures.append(Figure(title, src=png_data_uri(image), caption=caption))
+        return figures
+
+    def _charts(self, content: ReportContent) -> list[Figure]:
+        """Chart the served share per area (bars) and the Lorenz curve of green access."""
+        translate = partial(QCoreApplication.translate, "charts")
+        names = [row.name for row in content.areas]
+        shares = [row.served_share for row in content.areas]
+        population = [row.pop or 0.0 for row in content.areas]
+        bars, lorenz = self.tr("Served share per area"), self.tr("Lorenz curve of green access")
+        return [
+            Figure(bars, svg=bar_chart_svg(names, shares, bars, percent=True, translate=translate),
+                   caption=self.tr("areas from the best to the least served")),
+            Figure(lorenz, svg=lorenz_curve_svg(population, shares, lorenz, translate=translate),
+                   caption=self.tr("the farther the curve lies below the diagonal, the more unequal the access")),
+        ]
+
+    @staticmethod
+    def _copy(layer):
+        """Copy a layer to style the same features twice (a layer has one style at a time)."""
+        return layer.materialize(QgsFeatureRequest())
+
+    def _results(self, content: ReportContent, language: str, html_path: str) -> dict[str, Any]:
+        words = ReportWords(language, QCoreApplication.translate).key_figures(content)
+        access = content.access
+        return {
+            "OUTPUT_HTML": html_path,
+            "SERVED_SHARE": access.share if access else None,
+            "SERVED_SHARE_EUCLIDEAN": access.share_eucl if access else None,
+            "NOT_SERVED": access.not_served if access else None,
+            "N_HOT": content.hotspots.n_hot if content.hotspots else None,
+            "N_PRIORITY": content.n_priority,
+            "KEY_FIGURES": "\n".join(words),
+        }

@@ -1,0 +1,162 @@
+"""Read the report's layers: key figures, area rows, method facts and data sources."""
+
+from __future__ import annotations
+
+from qgis.core import NULL, QgsProcessingException, QgsVectorLayer, QgsWkbTypes
+from qgis.PyQt.QtCore import QCoreApplication, QVariant
+
+from ..core.report.content import (
+    AccessSummary,
+    AreaRow,
+    HotspotSummary,
+    MethodFacts,
+    access_summary,
+    hotspot_summary,
+)
+from .common import to_float
+
+#: Fields of the local hotspot statistics and of the hotspot score (``<indicator>_n``, ``_cls``).
+LOCAL_FIELDS = ("gi_bin", "lisa_cluster")
+EQUITY_FIELDS = ("pop", "pop_served", "served_share")
+
+
+def tr(text: str) -> str:
+    """Translate a message of the report's layer reading."""
+    return QCoreApplication.translate("report_content", text)
+
+
+def memory_layer(source, name: str, features: list, wkb_type: int) -> QgsVectorLayer:
+    """Put the features read from a Processing source into a memory layer to compute on and draw."""
+    layer = QgsVectorLayer(QgsWkbTypes.displayString(wkb_type) or "None", name, "memory")
+    layer.setCrs(source.sourceCrs())  # an invalid CRS stays invalid: drawn in the layer's own units
+    provider = layer.dataProvider()
+    provider.addAttributes(source.fields().toList())
+    layer.updateFields()
+    provider.addFeatures(features)
+    layer.updateExtents()
+    return layer
+
+
+def has_fields(layer: QgsVectorLayer | None, names) -> bool:
+    """Whether ``layer`` has every field of ``names``."""
+    return layer is not None and all(layer.fields().lookupField(n) >= 0 for n in names)
+
+
+def _value(feature, field: str) -> float | None:
+    index = feature.fields().lookupField(field)
+    return None if index < 0 else to_float(feature.attributes()[index])
+
+
+def _text(feature, field: str) -> str | None:
+    index = feature.fields().lookupField(field)
+    value = None if index < 0 else feature.attributes()[index]
+    return None if value is None or value == NULL else str(value)
+
+
+def residential_access(layer: QgsVectorLayer, population_field: str | None) -> AccessSummary:
+    """Count the served population (or homes) of ``OUTPUT_RESIDENTIAL`` of the catchments."""
+    missing = [n for n in ("served", "served_eucl") if layer.fields().lookupField(n) < 0]
+    if missing:
+        raise QgsProcessingException(tr(
+            "RESIDENTIAL has no field {}: use OUTPUT_RESIDENTIAL of the green-space catchments.").format(
+            ", ".join(missing)))
+    pops, served, straight = [], [], []
+    for feature in layer.getFeatures():
+        pop = _value(feature, population_field) if population_field else 1.0
+        pops.append(pop or 0.0)
+        served.append(bool(_value(feature, "served")))
+        straight.append(bool(_value(feature, "served_eucl")))
+    return access_summary(pops, served, straight)
+
+
+def areas_access(layer: QgsVectorLayer) -> AccessSummary:
+    """Sum the served population from the equity fields of the areas (when no RESIDENTIAL is given)."""
+    total = served = straight = 0.0
+    for feature in layer.getFeatures():
+        pop = _value(feature, "pop") or 0.0
+        total += pop
+        served += _value(feature, "pop_served") or 0.0
+        straight += pop * (_value(feature, "served_share_eucl") or 0.0)
+    return AccessSummary(total, served, straight, max(straight - served, 0.0))
+
+
+def name_field(layer: QgsVectorLayer) -> str | None:
+    """Find the field that names an area: ``name``, else the first text field."""
+    for field in layer.fields():
+        if field.name().lower() == "name":
+            return field.name()
+    texts = [f.name() for f in layer.fields() if f.type() == QVariant.String and f.name() not in LOCAL_FIELDS]
+    return texts[0] if texts else None
+
+
+def area_rows(layer: QgsVectorLayer) -> list[AreaRow]:
+    """One row per area with the equity, score and local-statistics fields it has."""
+    label = name_field(layer)
+    rows = []
+    for feature in layer.getFeatures():
+        gi_bin = _value(feature, "gi_bin")
+        priority = _value(feature, "priority")
+        rows.append(AreaRow(
+            name=(_text(feature, label) if label else None) or f"#{feature.id()}",
+            pop=_value(feature, "pop"),
+            served_share=_value(feature, "served_share"),
+            served_share_eucl=_value(feature, "served_share_eucl"),
+            barrier_gap=_value(feature, "barrier_gap"),
+            dist_median_m=_value(feature, "dist_median_m"),
+            score_pct=_value(feature, "score_pct"),
+            gi_bin=None if gi_bin is None else int(gi_bin),
+            lisa_cluster=_text(feature, "lisa_cluster"),
+            priority=None if priority is None else int(priority),
+        ))
+    return rows
+
+
+def hotspots(layer: QgsVectorLayer) -> HotspotSummary:
+    """Hot/cold spots and clusters of a ``localhotspots`` output."""
+    bins, clusters = [], []
+    for feature in layer.getFeatures():
+        value = _value(feature, "gi_bin")
+        bins.append(None if value is None else int(value))
+        clusters.append(_text(feature, "lisa_cluster"))
+    return hotspot_summary(bins, clusters)
+
+
+def indicators(layer: QgsVectorLayer | None) -> list[str]:
+    """List the indicators of the hotspot score: fields with both ``<x>_n`` and ``<x>_cls``."""
+    if layer is None:
+        return []
+    names = set(layer.fields().names())
+    return [n[:-2] for n in layer.fields().names() if n.endswith("_n") and f"{n[:-2]}_cls" in names]
+
+
+def first_value(layer: QgsVectorLayer | None, field: str) -> float | None:
+    """Return the first non-null value of ``field`` (e.g. ``distance_m`` of the catchments)."""
+    if layer is None or layer.fields().lookupField(field) < 0:
+        return None
+    for feature in layer.getFeatures():
+        value = _value(feature, field)
+        if value is not None:
+            return value
+    return None
+
+
+def green_facts(facts: MethodFacts, green: QgsVectorLayer | None) -> None:
+    """Add the number and total area of the qualifying green spaces."""
+    if green is None:
+        return
+    facts.n_green_spaces = green.featureCount()
+    if green.fields().lookupField("area_ha") >= 0:
+        facts.green_area_ha = sum(_value(f, "area_ha") or 0.0 for f in green.getFeatures())
+    else:
+        facts.green_area_ha = sum(f.geometry().area() for f in green.getFeatures()) / 10_000.0
+
+
+def data_sources(layers: list[QgsVectorLayer], extra: str) -> list[str]:
+    """List the sources and licences: given by the user, OpenStreetMap (``osm_id``) and synthetic data."""
+    sources = [line.strip() for line in extra.replace(";", "\n").splitlines() if line.strip()]
+    if any(layer.fields().lookupField("osm_id") >= 0 for layer in layers):
+        sources.append(tr("Map data © OpenStreetMap contributors, licensed under the Open Database License "
+                          "(ODbL) 1.0, https://www.openstreetmap.org/copyright"))
+    if not sources:
+        sources.append(tr("Layers provided by the user; see their metadata for sources and licences."))
+    return sources

@@ -1,0 +1,211 @@
+"""Maps for the report: layers rendered by QGIS in the plugin's styles, with legend and scale bar."""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsCoordinateTransformContext,
+    QgsLayerTree,
+    QgsLayerTreeModel,
+    QgsLegendRenderer,
+    QgsLegendSettings,
+    QgsLegendStyle,
+    QgsMapRendererCustomPainterJob,
+    QgsMapSettings,
+    QgsRectangle,
+    QgsRenderContext,
+    QgsScaleBarRenderer,
+    QgsScaleBarSettings,
+    QgsSingleBoxScaleBarRenderer,
+    QgsUnitTypes,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QRectF, QSize, QSizeF
+from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter
+
+from .common import metric_crs
+from .style_on_load import apply_style, translate_legend
+
+DPI = 144
+MAP_WIDTH_PX = 1100
+MAX_HEIGHT_PX = 1100
+MM = DPI / 25.4  # pixels per millimetre
+
+
+def tr(text: str) -> str:
+    """Translate a text of the report maps."""
+    return QCoreApplication.translate("report_maps", text)
+
+
+@dataclass
+class MapLayer:
+    """A layer of a map, drawn in ``style`` (a file in resources/styles) under legend ``name``."""
+
+    layer: QgsVectorLayer
+    style: str
+    name: str
+
+
+def styled(item: MapLayer) -> QgsVectorLayer:
+    """Style the item's layer, with legend labels in the user's language."""
+    layer = item.layer
+    layer.setName(item.name)
+    apply_style(layer, item.style)
+    translate_legend(layer)
+    return layer
+
+
+def map_crs(layers: list[QgsVectorLayer], feedback=None) -> QgsCoordinateReferenceSystem:
+    """Choose the CRS of the map: the first projected layer CRS, else the UTM zone of the data.
+
+    Without any CRS the layers are drawn in their own coordinates (taken as metres, with a warning);
+    the rules and messages are those of ``metric_crs``.
+    """
+    for layer in layers:
+        if layer.crs().isValid() and not layer.crs().isGeographic():
+            return layer.crs()
+    first = next((layer for layer in layers if layer.crs().isValid()), layers[0])
+    return metric_crs(first.crs(), first.extent(), first.name(), feedback)
+
+
+def full_extent(layers, crs, transform_context: QgsCoordinateTransformContext) -> QgsRectangle:
+    """Union of the layers' extents in ``crs``, with a margin."""
+    extent = QgsRectangle()
+    extent.setMinimal()
+    for layer in layers:
+        box = layer.extent()
+        if layer.crs().isValid() and layer.crs() != crs:
+            box = QgsCoordinateTransform(layer.crs(), crs, transform_context).transformBoundingBox(box)
+        if not box.isEmpty() or box.width() or box.height():
+            extent.combineExtentWith(box)
+    if extent.isEmpty():
+        extent.grow(max(extent.width(), extent.height(), 100.0) * 0.05)
+    extent.scale(1.05)
+    return extent
+
+
+def render_map(items: list[MapLayer], crs, transform_context) -> QImage:
+    """Render ``items`` (top layer first) with a legend on the right and a scale bar."""
+    layers = [styled(item) for item in items]
+    extent = full_extent(layers, crs, transform_context)
+    ratio = extent.height() / extent.width() if extent.width() > 0 else 1.0
+    width = MAP_WIDTH_PX
+    height = max(300, min(MAX_HEIGHT_PX, int(width * ratio)))
+    settings = QgsMapSettings()
+    settings.setLayers(layers)
+    settings.setDestinationCrs(crs)
+    settings.setTransformContext(transform_context)
+    settings.setOutputSize(QSize(width, height))
+    settings.setOutputDpi(DPI)
+    settings.setExtent(extent)
+    settings.setBackgroundColor(QColor("white"))
+    settings.setFlag(QgsMapSettings.Antialiasing, True)
+    legend = _legend_renderer(layers)
+    legend_size = _legend_size(legend)
+    image = QImage(width + int(legend_size.width() * MM) + 30, max(height, int(legend_size.height() * MM) + 20),
+                   QImage.Format_ARGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    try:
+        QgsMapRendererCustomPainterJob(settings, painter).renderSynchronously()
+        painter.setPen(QColor("#999999"))
+        painter.drawRect(0, 0, width - 1, height - 1)
+        _draw_legend(painter, legend, width + 15)
+        _draw_scale_bar(painter, settings, height)
+    finally:
+        painter.end()
+    return image
+
+
+def _legend_renderer(layers: list[QgsVectorLayer]) -> QgsLegendRenderer:
+    root = QgsLayerTree()
+    for layer in layers:
+        root.addLayer(layer)
+    model = QgsLayerTreeModel(root)
+    model.setParent(None)
+    settings = QgsLegendSettings()
+    settings.setTitle(tr("Legend"))
+    sizes = {QgsLegendStyle.Title: 11, QgsLegendStyle.Group: 9, QgsLegendStyle.Subgroup: 9,
+             QgsLegendStyle.SymbolLabel: 8}
+    for kind, points in sizes.items():
+        style = settings.style(kind)
+        font = QFont(style.font())
+        font.setPointSizeF(points)
+        font.setBold(kind != QgsLegendStyle.SymbolLabel)
+        style.setFont(font)
+        settings.setStyle(kind, style)
+    renderer = QgsLegendRenderer(model, settings)
+    renderer._keep = (root, model)  # the renderer does not own them
+    return renderer
+
+
+def _legend_context(painter: QPainter) -> QgsRenderContext:
+    """Render context for the legend renderer, which draws in millimetres: the painter is scaled."""
+    painter.scale(MM, MM)
+    context = QgsRenderContext.fromQPainter(painter)
+    context.setFlag(QgsRenderContext.Antialiasing, True)
+    return context
+
+
+def _legend_size(legend: QgsLegendRenderer) -> QSizeF:
+    image = QImage(10, 10, QImage.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        return legend.minimumSize(_legend_context(painter))
+    finally:
+        painter.end()
+
+
+def _draw_legend(painter: QPainter, legend: QgsLegendRenderer, left: int) -> None:
+    painter.save()
+    painter.translate(left, 10)
+    legend.drawLegend(_legend_context(painter))
+    painter.restore()
+
+
+def nice_length(target: float) -> float:
+    """Return the largest 1, 2 or 5 × 10^k not above ``target`` (a round scale-bar segment)."""
+    power = 10 ** math.floor(math.log10(target))
+    return max(step * power for step in (1, 2, 5) if step * power <= target)
+
+
+def _draw_scale_bar(painter: QPainter, settings: QgsMapSettings, height: int) -> None:
+    metres_per_pixel = settings.mapUnitsPerPixel() * QgsUnitTypes.fromUnitToUnitFactor(
+        settings.mapUnits(), QgsUnitTypes.DistanceMeters)
+    segment = nice_length(settings.outputSize().width() * metres_per_pixel / 8)
+    bar = QgsScaleBarSettings()
+    bar.setUnits(QgsUnitTypes.DistanceMeters)
+    bar.setUnitLabel("m")
+    bar.setNumberOfSegments(2)
+    bar.setNumberOfSegmentsLeft(0)
+    bar.setUnitsPerSegment(segment)
+    bar.setMapUnitsPerScaleBarUnit(1.0)
+    bar.setHeight(2.5)
+    scale = QgsScaleBarRenderer.ScaleBarContext()
+    scale.segmentWidth = segment / metres_per_pixel / MM
+    scale.scale = settings.scale()
+    scale.size = QSizeF(2 * scale.segmentWidth + 20, 12)
+    painter.save()
+    width = (2 * scale.segmentWidth + 16) * MM
+    painter.fillRect(QRectF(4, height - 14 * MM, width, 13 * MM), QColor(255, 255, 255, 215))
+    painter.translate(10, height - 12 * MM)
+    context = QgsRenderContext.fromQPainter(painter)
+    context.setScaleFactor(MM)
+    context.setFlag(QgsRenderContext.Antialiasing, True)
+    QgsSingleBoxScaleBarRenderer().draw(context, bar, scale)
+    painter.restore()
+
+
+def png_data_uri(image: QImage) -> str:
+    """``image`` as a PNG ``data:`` URI for an HTML page."""
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
+    return "data:image/png;base64," + base64.b64encode(bytes(data)).decode("ascii")
