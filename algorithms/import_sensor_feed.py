@@ -40,7 +40,7 @@ from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
 from ..core.sensors.archive import ArchiveWriter
 from ..core.sensors.csv_feed import CsvMapping
 from ..core.sensors.errors import FeedError
-from ..core.sensors.fetch import redact_url
+from ..core.sensors.fetch import DEFAULT_MAX_MB, MIB, FetchLimits, redact_url
 from ..core.sensors.importer import FORMAT_NAMES, ImportOptions, ImportSummary, parse_properties, stream_feed
 from ..core.sensors.model import Observation
 from .base import AlgorithmBase
@@ -131,6 +131,8 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
     MAX_OBSERVATIONS = "MAX_OBSERVATIONS"
     AUTHCFG = "AUTHCFG"
     TIMEOUT = "TIMEOUT"
+    IMPORT_TIMEOUT = "IMPORT_TIMEOUT"
+    MAX_RESPONSE_MB = "MAX_RESPONSE_MB"
     RETRIES = "RETRIES"
     PAGE_SIZE = "PAGE_SIZE"
     ARCHIVE = "ARCHIVE"
@@ -172,6 +174,10 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         advanced = [
             QgsProcessingParameterNumber(self.TIMEOUT, self.tr("Timeout per request (s)"),
                                          QgsProcessingParameterNumber.Double, 30.0, minValue=0.1),
+            QgsProcessingParameterNumber(self.IMPORT_TIMEOUT, self.tr("Timeout of the whole import (s, 0 = none)"),
+                                         QgsProcessingParameterNumber.Double, 3600.0, minValue=0.0),
+            QgsProcessingParameterNumber(self.MAX_RESPONSE_MB, self.tr("Size limit per answer (MB, unpacked)"),
+                                         QgsProcessingParameterNumber.Double, float(DEFAULT_MAX_MB), minValue=0.001),
             QgsProcessingParameterNumber(self.RETRIES, self.tr("Retries per request"),
                                          QgsProcessingParameterNumber.Integer, 3, minValue=0, maxValue=10),
             QgsProcessingParameterNumber(self.PAGE_SIZE, self.tr("SensorThings page size ($top)"),
@@ -247,6 +253,11 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             page_size=self.parameterAsInt(parameters, self.PAGE_SIZE, context),
             retries=self.parameterAsInt(parameters, self.RETRIES, context),
             csv_mapping=mapping,
+            limits=FetchLimits(
+                timeout_s=self.parameterAsDouble(parameters, self.TIMEOUT, context),
+                import_timeout_s=self.parameterAsDouble(parameters, self.IMPORT_TIMEOUT, context),
+                max_bytes=int(self.parameterAsDouble(parameters, self.MAX_RESPONSE_MB, context) * MIB),
+            ),
         )
 
     # -- run ------------------------------------------------------------------------------------
@@ -257,9 +268,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         archive_path = self.parameterAsFileOutput(parameters, self.ARCHIVE, context) if parameters.get(
             self.ARCHIVE) else ""
         fetcher = QgisFetcher(
-            self.parameterAsString(parameters, self.AUTHCFG, context),
-            self.parameterAsDouble(parameters, self.TIMEOUT, context),
-            feedback,
+            options.source, self.parameterAsString(parameters, self.AUTHCFG, context), options.limits, feedback
         )
         writer = None
         if archive_path:
@@ -298,6 +307,11 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         except sqlite3.Error as error:
             if writer is not None:
                 writer.rollback()
+            if "locked" in str(error) or "busy" in str(error):
+                raise QgsProcessingException(
+                    self.tr("The archive {} is locked by another import or program, try again; it is unchanged.")
+                    .format(archive_path)
+                ) from None
             raise QgsProcessingException(
                 self.tr("Cannot write the archive {}: {}. It is unchanged; check the disk space and that no other "
                         "program is writing to it.").format(archive_path, error)

@@ -7,8 +7,12 @@
   Datastreams, paged Observations with ``$top``/``$skip``, phenomenonTime filter, nextLinks).
 - Injected faults per path prefix, used once each in order: ``503``, ``500``, ``401``, ``html``
   (an HTML error page with status 200), ``truncate`` (JSON cut in half), ``timeout:<s>``
-  (answer after s seconds), ``reset`` (close without an answer).
-- Bounded: it shuts itself down after ``lifetime`` seconds; sleeps are capped at 10 s.
+  (answer after s seconds), ``reset`` (close without an answer), ``drip`` (the route's body
+  at one byte per second).
+- Hostile answers: ``redirect`` (a 302 to any URL, e.g. another port, ``file://`` or back),
+  extra headers per route (``Content-Encoding: gzip`` for ``gzip_bomb``), ``drip`` as above.
+- Bounded: it shuts itself down after ``lifetime`` seconds; sleeps are capped at 10 s and a drip
+  at 60 s.
 
 Run as a script to serve a big generated feed for benchmarks:
 ``python3 tests/sensor_http_server.py --things 10 --streams 10 --observations 10000``
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import gzip
 import json
 import math
 import re
@@ -33,6 +38,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 STA_PREFIX = "/sta/v1.1"
 MAX_SLEEP_S = 10.0
+MAX_DRIP_S = 60.0
 _TIME_FILTER = re.compile(r"phenomenonTime\s+(ge|gt|le|lt)\s+(\S+?Z)")
 _OBSERVATIONS = re.compile(r"^/Datastreams\((\d+)\)/Observations$")
 
@@ -143,6 +149,7 @@ class SensorHttpServer:
 
     def __init__(self, lifetime: float = 120.0, sta: StaFeed | None = None) -> None:
         self.routes: dict[str, tuple[int, str, bytes]] = {}
+        self.route_headers: dict[str, dict[str, str]] = {}
         self.faults: list[tuple[str, deque]] = []
         self.requests: list[str] = []
         self.headers: list[dict[str, str]] = []  #: request headers, parallel to ``requests``
@@ -179,14 +186,24 @@ class SensorHttpServer:
         return self.base + path
 
     def add(self, key: str, body: bytes | str | Path, content_type: str = "application/json",
-            status: int = 200) -> str:
+            status: int = 200, headers: dict[str, str] | None = None) -> str:
         """Serve ``body`` at ``key`` (a path, path?query, or an absolute URL); returns the local URL."""
         if isinstance(body, Path):
             body = body.read_bytes()
         if isinstance(body, str):
             body = body.encode("utf-8")
         self.routes[key] = (status, content_type, body)
+        self.route_headers[key] = dict(headers or {})
         return key if "://" in key else self.url(key)
+
+    def redirect(self, key: str, location: str, status: int = 302) -> str:
+        """Answer requests for ``key`` with a redirect to ``location``; returns the local URL."""
+        return self.add(key, b"", "text/plain", status, {"Location": location})
+
+    def headers_of(self, fragment: str) -> list[dict[str, str]]:
+        """Request headers of the requests whose target contains ``fragment``."""
+        with self._lock:
+            return [h for r, h in zip(self.requests, self.headers) if fragment in r]
 
     def inject(self, prefix: str, *faults: str) -> None:
         """Use ``faults`` in turn for requests whose path (or absolute URL) starts with ``prefix``."""
@@ -215,18 +232,21 @@ class SensorHttpServer:
         return None
 
     def lookup(self, target: str, host: str) -> tuple[int, str, bytes]:
+        return self.lookup_with_headers(target, host)[:3]
+
+    def lookup_with_headers(self, target: str, host: str) -> tuple[int, str, bytes, dict[str, str]]:
         parts = urlsplit(target)
         path_query = parts.path + (f"?{parts.query}" if parts.query else "")
         for key in (target, target.rstrip("/"), path_query, parts.path):
             if key in self.routes:
-                return self.routes[key]
+                return (*self.routes[key], self.route_headers.get(key, {}))
         if self.sta is not None and parts.path.startswith(STA_PREFIX):
             try:
                 document = self.sta.answer(f"http://{host}", parts.path[len(STA_PREFIX):], parts.query)
             except (KeyError, ValueError):
-                return 404, "application/json", b'{"code":404,"type":"error","message":"Not found."}'
-            return 200, "application/json", json.dumps(document).encode("utf-8")
-        return 404, "text/plain", b"not found"
+                return 404, "application/json", b'{"code":404,"type":"error","message":"Not found."}', {}
+            return 200, "application/json", json.dumps(document).encode("utf-8"), {}
+        return 404, "text/plain", b"not found", {}
 
 
 def _handler_class(server: SensorHttpServer) -> type[BaseHTTPRequestHandler]:
@@ -250,10 +270,30 @@ def _handler_class(server: SensorHttpServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(200, "text/html", b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title>"
                                                     b"</head><body>Bad gateway</body></html>")
             host = self.headers.get("Host") or f"127.0.0.1:{server.port}"
-            status, content_type, body = server.lookup(target, host)
+            status, content_type, body, headers = server.lookup_with_headers(target, host)
             if fault == "truncate" and body:
                 body = body[: max(1, len(body) // 2)]
-            self._send(status, content_type, body)
+            if fault == "drip":
+                return self._drip(status, content_type, body)
+            self._send(status, content_type, body, headers)
+
+        def _drip(self, status: int, content_type: str, body: bytes) -> None:
+            """Send ``body`` at one byte per second (for at most MAX_DRIP_S)."""
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                started = time.monotonic()
+                for index in range(len(body)):
+                    if time.monotonic() - started > MAX_DRIP_S:
+                        break
+                    self.wfile.write(body[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(1.0)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
 
         def do_CONNECT(self) -> None:
             """A proxy tunnel (https through this proxy) is recorded and refused: no TLS here."""
@@ -273,6 +313,15 @@ def _handler_class(server: SensorHttpServer) -> type[BaseHTTPRequestHandler]:
                 pass
 
     return Handler
+
+
+def gzip_bomb(unpacked_mib: int = 1024) -> bytes:
+    """A gzip body of about 1 KB per MiB that unpacks to ``unpacked_mib`` MiB of spaces.
+
+    One gzip member per MiB (RFC 1952 allows several; readers must go on after the first).
+    """
+    member = gzip.compress(b" " * (1024 * 1024), compresslevel=9)
+    return member * unpacked_mib
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,21 +7,38 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from qgis.core import QgsBlockingNetworkRequest, QgsFeedback, QgsTask
+from qgis.core import QgsFeedback, QgsTask
 from qgis.PyQt import sip
-from qgis.PyQt.QtCore import QCoreApplication, QTimer, QUrl, pyqtSignal
-from qgis.PyQt.QtNetwork import QNetworkRequest
+from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 
+from ..algorithms.qgis_fetcher import QgisFetcher
 from ..core.live.feed_config import FeedConfig
 from ..core.live.latest_values import LatestValue, latest_readings
 from ..core.live.sensorthings_latest import latest_query_url, parse_latest_page
 from ..core.sensors.archive import ArchiveWriter
 from ..core.sensors.errors import FeedError, FeedHttpError
-from ..core.sensors.fetch import FeedConnectionError, is_local, local_path, redact_text, redact_url
+from ..core.sensors.fetch import (
+    DEFAULT_MAX_MB,
+    MIB,
+    FeedCancelledError,
+    FeedStopError,
+    FetchLimits,
+    LinkGuard,
+    is_local,
+    redact_url,
+    source_key,
+    without_content,
+)
 from ..core.sensors.model import FeedResult
 
 #: Safety limit for chained SensorThings pages of one refresh.
 MAX_PAGES = 200
+#: Total deadline of one request, and of one whole refresh (seconds); size limit of one answer.
+REQUEST_TIMEOUT_S = 30.0
+REFRESH_TIMEOUT_S = 120.0
+MAX_RESPONSE_BYTES = DEFAULT_MAX_MB * MIB
+
+__all__ = ["FeedCancelledError", "FeedStopError", "FetchOutcome", "FetchTask", "SeriesTask", "fetch_feed", "get_text"]
 
 
 def tr(text: str) -> str:
@@ -52,71 +69,44 @@ class FetchOutcome:
         return not self.error and not self.cancelled
 
 
-class FeedCancelledError(FeedError):
-    """The task was cancelled while fetching."""
+def live_limits() -> FetchLimits:
+    """Limits of one refresh: TIMEOUT per request, a deadline for the whole refresh, the size limit."""
+    return FetchLimits(timeout_s=REQUEST_TIMEOUT_S, import_timeout_s=REFRESH_TIMEOUT_S, max_bytes=MAX_RESPONSE_BYTES)
 
 
-def get_text(url: str, authcfg: str = "", feedback: QgsFeedback | None = None) -> str:
-    """Return the body of ``url`` (QGIS network stack: proxy, SSL, ``authcfg``) or of a local file.
+def get_text(url: str, authcfg: str = "", feedback: QgsFeedback | None = None,
+             fetcher: QgisFetcher | None = None) -> str:
+    """Return the body of ``url`` as text, fetched by ``fetcher`` (by default one whose SOURCE is ``url``).
 
-    For worker threads. Cancelling ``feedback`` aborts the request within 50 ms: a timer of this
-    thread passes the cancel on while the request's own event loop runs (cancelling
-    ``QgsBlockingNetworkRequest`` from another thread can leave it waiting for ever in QGIS 3.22).
-    Raises FeedHttpError for an HTTP error status, FeedConnectionError when there is no answer.
+    The one fetch path of the plugin (``algorithms/qgis_fetcher.py``): QGIS network stack (proxy,
+    SSL, ``authcfg`` only to the origin of SOURCE), checked redirects, total deadline, size limit.
+    For worker threads: cancelling ``feedback`` aborts the request within 50 ms. Raises
+    FeedHttpError, FeedConnectionError, FeedStopError or FeedCancelledError.
     """
-    if is_local(url):
-        try:
-            return local_path(url).read_text(encoding="utf-8-sig")
-        except OSError as error:
-            raise FeedConnectionError(f"cannot read {url}: {error.strerror}") from None
-    where = redact_url(url)
     if feedback is not None and feedback.isCanceled():
-        raise FeedCancelledError(f"{where}: cancelled")
-    request = QNetworkRequest(QUrl(url))
-    request.setRawHeader(b"Accept", b"application/json, text/csv;q=0.9, */*;q=0.5")
-    blocking = QgsBlockingNetworkRequest()
-    if authcfg:
-        blocking.setAuthCfg(authcfg)
-    inner = QgsFeedback()
-    watch = QTimer()
-    watch.setInterval(50)
-    if feedback is not None:
-        watch.timeout.connect(lambda: inner.cancel() if feedback.isCanceled() and not inner.isCanceled() else None)
-        watch.start()
-    try:
-        code = blocking.get(request, True, inner)
-    finally:
-        watch.stop()
-    if inner.isCanceled():
-        raise FeedCancelledError(f"{where}: cancelled")
-    reply = blocking.reply()
-    status = reply.attribute(QNetworkRequest.HttpStatusCodeAttribute)
-    if isinstance(status, int) and status >= 400:
-        reason = reply.attribute(QNetworkRequest.HttpReasonPhraseAttribute) or ""
-        hint = tr(" (check the authentication configuration)") if status in (401, 403) else ""
-        raise FeedHttpError(f"{where}: HTTP {status} {reason}{hint}".strip(), status, where)
-    if code != QgsBlockingNetworkRequest.NoError:
-        message = redact_text(blocking.errorMessage())
-        if "authentication config" in message and authcfg:
-            message = tr("the authentication configuration {} could not be applied").format(authcfg)
-        raise FeedConnectionError(f"{where}: {message}")
-    return bytes(reply.content()).decode("utf-8-sig", errors="replace")
+        raise FeedCancelledError(f"{redact_url(url)}: cancelled")
+    fetcher = fetcher or QgisFetcher(url, authcfg, live_limits(), feedback)
+    return fetcher.get(url).decode("utf-8-sig", errors="replace")
 
 
 def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple[FeedResult, list[int]]:
     """All documents of a refresh parsed into one FeedResult, and the ids of the threads that parsed.
 
-    SensorThings: the latest-values query with every ``@iot.nextLink`` followed; other formats:
-    the URL once, read by the format's parser.
+    SensorThings: the latest-values query with every ``@iot.nextLink`` followed (http(s) only, none
+    twice: ``LinkGuard``); other formats: the URL once, read by the format's parser.
     """
     parse_threads = []
+    source = source_key(config.url)
     if config.format == 0:
         combined = FeedResult()
         url = latest_query_url(config.url)
+        fetcher = QgisFetcher(url, config.authcfg, live_limits(), feedback)
+        links = LinkGuard(url)
         for _page in range(MAX_PAGES):
-            text = get_text(url, config.authcfg, feedback)
+            links.visit(url)
+            text = get_text(url, feedback=feedback, fetcher=fetcher)
             parse_threads.append(threading.get_ident())
-            page, url = parse_latest_page(text, redact_url(config.url))
+            page, url = parse_latest_page(text, source)
             combined.stations.extend(page.stations)
             combined.observations.extend(page.observations)
             combined.warnings.extend(page.warnings)
@@ -130,7 +120,12 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple
 
     text = get_text(config.url, config.authcfg, feedback)
     parse_threads.append(threading.get_ident())
-    return FORMAT_PARSERS[config.format](text, redact_url(config.url)), parse_threads
+    try:
+        return FORMAT_PARSERS[config.format](text, source), parse_threads
+    except FeedError as error:
+        if is_local(config.url):  # a message about a local file never quotes its content
+            raise FeedError(without_content(str(error))) from None
+        raise
 
 
 def archive_result(result: FeedResult, path: str, warnings: list[str]) -> int | None:
@@ -161,7 +156,7 @@ class CancellableTask(QgsTask):
         self.run_started = threading.Event()
         self.run_done = threading.Event()
 
-    def run(self) -> bool:  # noqa: D102 (worker thread)
+    def run(self) -> bool:
         self.run_started.set()
         try:
             if self.isCanceled() or self.feedback.isCanceled():
@@ -174,7 +169,7 @@ class CancellableTask(QgsTask):
         """Do the task's work in the worker thread."""
         raise NotImplementedError
 
-    def cancel(self) -> None:  # noqa: D102
+    def cancel(self) -> None:
         self.feedback.cancel()
         super().cancel()
 

@@ -123,7 +123,7 @@ def _read_thing(builder: FeedBuilder, thing: dict[str, Any]) -> None:
 
 def _observe(builder: FeedBuilder, station: Any, stream_id: str, prop: str, unit: str, item: dict[str, Any]) -> None:
     try:
-        start, end = parse_interval(item.get("phenomenonTime"))
+        start, end = parse_interval(item.get("phenomenonTime"), epoch=False)
     except FeedError as error:
         builder.warn(f"Datastream {stream_id}: observation without a usable phenomenonTime ({error})")
         return

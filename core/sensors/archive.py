@@ -6,6 +6,11 @@ stations are upserted by (source, station_id); everything of one run, schema cre
 included, happens in ONE transaction, so a repeated run neither loses nor duplicates rows and
 a failed or killed run leaves the archive as it was (SQLite rolls back the unfinished
 transaction, rollback journal, no WAL).
+
+The ``source`` of both keys is ``fetch.source_key`` (no credentials, lower-case scheme and host,
+no default port). Archives written before are migrated when a run opens them, in the run's
+transaction: their source values are rewritten, and where a key then exists twice (the same
+feed imported with and without credentials) the row stored first is kept.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import FeedError
+from .fetch import source_key
 from .model import Observation, Station
 
 GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
@@ -113,6 +119,9 @@ class ArchiveWriter:
     A new archive that was never committed is removed again.
     """
 
+    #: Seconds to wait for another run's transaction before giving up.
+    LOCK_WAIT_S = 30.0
+
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.counts = ArchiveCounts()
@@ -134,9 +143,13 @@ class ArchiveWriter:
         if self.path.exists() and self.path.is_dir():
             raise FeedError(f"the archive {self.path} is a folder; choose a .gpkg file")
         try:
-            connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
+            connection = sqlite3.connect(str(self.path), isolation_level=None, timeout=self.LOCK_WAIT_S)
             connection.execute("PRAGMA journal_mode=DELETE")
             connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise FeedError(f"the archive {self.path} is locked by another import, try again later") from None
+            raise FeedError(f"cannot open the archive {self.path}: {error}; choose a GeoPackage file") from None
         except sqlite3.DatabaseError as error:
             raise FeedError(f"cannot open the archive {self.path}: {error}; choose a GeoPackage file") from None
         self._connection = connection
@@ -166,6 +179,7 @@ class ArchiveWriter:
             connection.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
             connection.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
         self._schema(connection)
+        migrate_sources(connection)
 
     @staticmethod
     def _schema(connection: sqlite3.Connection) -> None:
@@ -249,6 +263,24 @@ class ArchiveWriter:
         self.counts = ArchiveCounts()
         if self._created and self.path.exists():
             self.path.unlink()
+
+
+def migrate_sources(connection: sqlite3.Connection) -> int:
+    """Rewrite older source values to ``source_key``; rows whose key then exists twice keep the first.
+
+    Returns the number of rows rewritten or merged.
+    """
+    changed = 0
+    for table in (STATIONS, OBSERVATIONS):
+        for (old,) in connection.execute(f"SELECT DISTINCT source FROM {table}").fetchall():
+            new = source_key(old)
+            if new == old:
+                continue
+            before = connection.total_changes
+            connection.execute(f"UPDATE OR IGNORE {table} SET source = ? WHERE source = ?", (new, old))
+            connection.execute(f"DELETE FROM {table} WHERE source = ?", (old,))  # already held under ``new``
+            changed += connection.total_changes - before
+    return changed
 
 
 def archive_counts(path: str | Path) -> tuple[int, int]:

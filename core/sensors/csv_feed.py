@@ -3,7 +3,9 @@
 Columns are named by a ``CsvMapping``; a field left None is found from the header
 (``CANDIDATES``, case-insensitive; spaces and hyphens count as underscores). The delimiter is
 sniffed among ``, ; TAB |``; with a delimiter other than a comma, a decimal comma is accepted
-("12,5"). Times are ISO 8601 or epoch numbers (zone-less = UTC) or intervals ``start/end``.
+("12,5"). Times are ISO 8601 (zone-less = UTC) or intervals ``start/end``; bare numbers are epoch
+times only in an epoch column: its header names it (``epoch``, ``unix`` in the name) or every
+sampled time cell is a number. Elsewhere a number in the time column skips the row.
 
 Two layouts:
 - long: one value column, and optionally a property and a unit column (one row = one value);
@@ -14,7 +16,9 @@ Two layouts:
 
 No station column: all rows belong to one station named after the source file (warning).
 Station lon/lat are optional (WGS 84); the latest row's position wins. Rows with a time that
-cannot be read are skipped with a warning. An empty value cell is an observation with a NULL value
+cannot be read, rows with more or fewer cells than the header (never shifted into other
+columns) and rows with a field longer than ``MAX_FIELD_CHARS`` are skipped and counted with a
+warning. An empty value cell is an observation with a NULL value
 in the long layout (the row says the stream had no value at that time) and no observation in the
 wide layout (a cell of a sensor that did not report); a value that is not a number is kept as NULL
 with ``flag="invalid"``.
@@ -22,16 +26,18 @@ with ``flag="invalid"``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 from .collect import FeedBuilder
 from .errors import FeedFormatError
-from .jsontext import check_not_html, looks_like_json, strip_text
+from .jsontext import check_not_html, looks_like_json, strip_text, text_lines
 from .model import FeedResult
 from .times import parse_interval
 from .values import as_number
@@ -41,6 +47,7 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "time": (
         "time", "timestamp", "datetime", "date_time", "date", "createdat", "created_at", "phenomenontime",
         "phenomenon_time", "resulttime", "result_time", "received_at", "zeit", "zeitstempel", "datum",
+        "epoch", "epoch_time", "unix_time", "unixtime", "unix_timestamp",
     ),
     "value": ("value", "result", "measurement", "reading", "wert", "messwert"),
     "station": (
@@ -59,7 +66,10 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "time_end": ("time_end", "end_time", "endtime", "end"),
 }  # fmt: skip
 _UNIT_IN_HEADER = re.compile(r"^(?P<name>.*?)\s*[\[(](?P<unit>[^\])]*)[\])]\s*$")
+_BARE_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 MAX_ROW_WARNINGS = 10
+#: Python's csv default (128 KiB); a longer field skips its row.
+MAX_FIELD_CHARS = csv.field_size_limit()
 
 
 @dataclass
@@ -101,10 +111,14 @@ def parse(text: str, source: str, mapping: CsvMapping | None = None) -> FeedResu
     if looks_like_json(body):
         raise FeedFormatError("JSON, not CSV: choose the FORMAT that matches the service")
     delimiter = mapping.delimiter or _delimiter(body)
-    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
-    header = [name.strip() for name in next(reader)]
+    reader = csv.reader(text_lines(body), delimiter=delimiter)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except csv.Error as error:
+        raise FeedFormatError(f"the CSV header cannot be read: {error}") from None
     roles = _resolve(header, mapping)
     value_columns = _value_columns(header, roles, mapping, body, delimiter)
+    epoch = _epoch_column(header[roles["time"]], body, delimiter, roles["time"])
     builder = FeedBuilder(source)
     default_station = _default_station(source) if roles["station"] is None else ""
     if default_station:
@@ -112,12 +126,14 @@ def parse(text: str, source: str, mapping: CsvMapping | None = None) -> FeedResu
     if roles["value"] is not None and roles["property"] is None:
         builder.warn("no property column: the observations have no property name")
     rows, skipped, first_problem = 0, 0, ""
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
+    for line, row in _rows(reader, len(header)):
+        problem = row if isinstance(row, str) else ""
+        if not problem:
+            if not any(cell.strip() for cell in row):
+                continue
+            cells = {index: cell.strip() for index, cell in enumerate(row)}
+            problem = _read_row(cells, line, roles, value_columns, default_station, (delimiter, epoch), builder)
         rows += 1
-        cells = {index: cell.strip() for index, cell in enumerate(row)}
-        problem = _read_row(cells, reader.line_num, roles, value_columns, default_station, delimiter, builder)
         if problem:
             skipped += 1
             first_problem = first_problem or problem
@@ -132,13 +148,31 @@ def parse(text: str, source: str, mapping: CsvMapping | None = None) -> FeedResu
     return builder.result()
 
 
+def _rows(reader: Any, width: int) -> Iterator[tuple[int, list[str] | str]]:
+    """(line, cells) per row, or (line, problem) for a ragged row or an over-long field."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield reader.line_num, (f"line {reader.line_num}: a field is longer than {MAX_FIELD_CHARS} characters "
+                                    f"({error}); row skipped")
+            continue
+        if len(row) != width and any(cell.strip() for cell in row):
+            yield reader.line_num, (f"line {reader.line_num}: {len(row)} cells where the header has {width}; "
+                                    "row skipped (check the delimiter and quoting)")
+            continue
+        yield reader.line_num, row
+
+
 def _read_row(
     cells: dict[int, str],
     line: int,
     roles: dict[str, int | None],
     value_columns: list[tuple[int, str, str, str]],
     default_station: str,
-    delimiter: str,
+    reading: tuple[str, bool],
     builder: FeedBuilder,
 ) -> str:
     """Add the row's observations; return a problem description when the row is skipped."""
@@ -147,10 +181,11 @@ def _read_row(
         index = roles[role]
         return cells.get(index, "") if index is not None else ""
 
+    delimiter, epoch = reading
     try:
-        start, end = parse_interval(cell("time"))
+        start, end = parse_interval(cell("time"), epoch=epoch)
         if cell("time_end"):
-            end = parse_interval(cell("time_end"))[0]
+            end = parse_interval(cell("time_end"), epoch=epoch)[0]
     except FeedFormatError as error:
         return f"line {line}: {error}; row skipped"
     station_id = cell("station") or default_station or "unknown"
@@ -220,21 +255,39 @@ def _value_columns(
     return columns
 
 
+def _epoch_column(name: str, body: str, delimiter: str, index: int, sample_rows: int = 50) -> bool:
+    """Tell whether bare numbers in the time column are epoch times: named so, or numbers throughout."""
+    lowered = name.lower()
+    if "epoch" in lowered or "unix" in lowered:
+        return True
+    reader = csv.reader(text_lines(body), delimiter=delimiter)
+    next(reader, None)
+    cells = []
+    with contextlib.suppress(csv.Error):
+        for row in reader:
+            if len(cells) >= sample_rows:
+                break
+            if index < len(row) and row[index].strip():
+                cells.append(row[index].strip())
+    return bool(cells) and all(_BARE_NUMBER.match(cell) for cell in cells)
+
+
 def _numeric_columns(body: str, delimiter: str, width: int, sample_rows: int = 50) -> list[int]:
-    reader = csv.reader(io.StringIO(body), delimiter=delimiter)
+    reader = csv.reader(text_lines(body), delimiter=delimiter)
     next(reader, None)
     numeric = set()
-    for count, row in enumerate(reader):
-        if count >= sample_rows:
-            break
-        for index, cell in enumerate(row[:width]):
-            if as_number(cell, delimiter != ",") is not None:
-                numeric.add(index)
+    with contextlib.suppress(csv.Error):  # an over-long field ends the sample (its row is reported later)
+        for count, row in enumerate(reader):
+            if count >= sample_rows:
+                break
+            for index, cell in enumerate(row[:width]):
+                if as_number(cell, delimiter != ",") is not None:
+                    numeric.add(index)
     return sorted(numeric)
 
 
 def _delimiter(body: str) -> str:
-    sample = "\n".join(body.splitlines()[:20])
+    sample = "\n".join(body[:65536].splitlines()[:20])
     header = sample.split("\n", 1)[0]
     try:
         found = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter

@@ -1,11 +1,20 @@
-"""Getting feed documents: the Fetcher protocol, retries with back-off, local files, a test double.
+"""Getting feed documents: the Fetcher protocol, the rules for untrusted servers, retries, local files.
 
-A Fetcher only transports bytes. It raises ``FeedHttpError`` for an HTTP error status and
-``FeedConnectionError`` for a timeout or a failed connection. ``fetch_json``/``fetch_text``
-add the policy: transient failures (HTTP 5xx, 408, 429, timeouts, connection errors, truncated
-or HTML answers) are retried with exponential back-off; after two failures in a row an
+A Fetcher only transports bytes. It raises ``FeedHttpError`` for an HTTP error status,
+``FeedConnectionError`` for a failed connection and ``FeedStopError`` when a rule for untrusted
+servers stops the request (``FeedTimeoutError`` for a deadline). ``fetch_json``/``fetch_text``
+add the retry policy: transient failures (HTTP 5xx, 408, 429, timeouts, connection errors,
+truncated or HTML answers) are retried with exponential back-off; after two failures in a row an
 optional ``shrink`` callback may rewrite the URL (e.g. a smaller ``$top``). Every message names
 the URL with credentials redacted.
+
+The rules (DESIGN.md "Feeds and servers are untrusted"), pure here and applied by every
+transport: ``FetchLimits`` (total deadline per request and per import, size limit, redirect
+limit), ``RequestRules`` (credentials only to the origin of SOURCE, redirects: no local files,
+a limit, no loops; cross-origin redirects are followed WITHOUT credentials), ``LimitedBody``
+(the size limit applied while the body is read and decompressed) and ``LinkGuard`` (server
+links: http(s) only, never a local file, never the same link twice). ``source_key`` is the
+normalised source without credentials used as the archive key.
 """
 
 from __future__ import annotations
@@ -13,10 +22,12 @@ from __future__ import annotations
 import json
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Union
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from .errors import FeedError, FeedFormatError, FeedHttpError
 from .jsontext import check_not_html, strip_text
@@ -27,13 +38,40 @@ SECRET_PARAMETERS = frozenset(
      "clientsecret", "auth", "authorization", "sig", "signature", "session", "sessionid"}
 )
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 MAX_BACKOFF_S = 8.0
+MIB = 1024 * 1024
+DEFAULT_MAX_MB = 256
+DEFAULT_MAX_REDIRECTS = 10
+HTTP_SCHEMES = ("http", "https")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Largest piece decompressed at once (the size limit is checked after each piece).
+_INFLATE_STEP = MIB
 
 Response = Union[bytes, Exception]
 
 
 class FeedConnectionError(FeedError):
     """No answer: the connection failed or timed out (worth retrying)."""
+
+
+class FeedCancelledError(FeedError):
+    """The user cancelled while a request was running."""
+
+
+class FeedStopError(FeedError):
+    """A rule for untrusted servers stopped a request (``cause``: timeout, size, redirect, loop, link)."""
+
+    def __init__(self, message: str, cause: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class FeedTimeoutError(FeedStopError, FeedConnectionError):
+    """A request did not end within its total deadline (TIMEOUT); retried like a failed connection."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "timeout")
 
 
 class Fetcher(Protocol):
@@ -81,6 +119,8 @@ def is_local(source: str) -> bool:
 
 def is_transient(error: Exception) -> bool:
     """Tell whether a later attempt may succeed where this one failed."""
+    if isinstance(error, FeedStopError) and not isinstance(error, FeedTimeoutError):
+        return False
     if isinstance(error, FeedHttpError):
         return error.status is None or error.status in TRANSIENT_STATUS or error.status >= 500
     return isinstance(error, (FeedConnectionError, FeedFormatError))
@@ -165,19 +205,14 @@ def local_path(source: str) -> Path:
 
 
 class FileFetcher:
-    """Reads local files; ``get`` takes a path or a ``file://`` URL."""
+    """Reads local files; ``get`` takes a path or a ``file://`` URL (files over ``max_bytes`` are refused)."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_MB * MIB) -> None:
+        self.max_bytes = max_bytes
 
     def get(self, url: str) -> bytes:
         """Return the bytes of the file."""
-        path = local_path(url)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise FeedError(f"file not found: {path}; check the path in SOURCE") from None
-        except IsADirectoryError:
-            raise FeedError(f"{path} is a folder, not a file; choose a file") from None
-        except OSError as error:
-            raise FeedError(f"cannot read {path}: {error.strerror}") from None
+        return read_local(url, self.max_bytes)
 
 
 class MemoryFetcher:
@@ -204,3 +239,261 @@ class MemoryFetcher:
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+
+# -- the rules for untrusted servers ------------------------------------------------------------
+def origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an http(s) URL, lower-case, default port filled in; None otherwise."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in HTTP_SCHEMES or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
+
+
+def same_origin(url: str, other: str) -> bool:
+    """Tell whether two http(s) URLs share scheme, host and port."""
+    mine = origin(url)
+    return mine is not None and mine == origin(other)
+
+
+def source_key(source: str) -> str:
+    """Return the archive key of a source: no credentials, scheme and host lower-case, no default port.
+
+    Secret query values are replaced by ``***`` (as in messages); a local path stays as it is.
+    """
+    text = source.strip()
+    return text if is_local(text) else redact_url(normalise_url(text))
+
+
+def normalise_url(url: str) -> str:
+    """Return ``url`` without user and password, scheme and host lower-case, without a default port."""
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return text
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, DEFAULT_PORTS.get(scheme)) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+@dataclass
+class FetchLimits:
+    """Limits of one import or refresh: total deadline per request and per import, size, redirects.
+
+    ``import_timeout_s`` 0 means no deadline for the whole import; the clock starts at creation.
+    """
+
+    timeout_s: float = 30.0
+    import_timeout_s: float = 0.0
+    max_bytes: int = DEFAULT_MAX_MB * MIB
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    clock: Callable[[], float] = time.monotonic
+    started: float = field(default=0.0)
+
+    def __post_init__(self) -> None:
+        self.started = self.started or self.clock()
+
+    def import_deadline(self) -> float | None:
+        """Clock time at which the import must end, None without a limit."""
+        return self.started + self.import_timeout_s if self.import_timeout_s > 0 else None
+
+    def request_deadline(self) -> float:
+        """Clock time at which a request starting now must end (TIMEOUT, or the import's deadline)."""
+        deadline = self.clock() + self.timeout_s
+        ends = self.import_deadline()
+        return deadline if ends is None else min(deadline, ends)
+
+    def check_import(self) -> None:
+        """Raise FeedStopError when the import's deadline has passed."""
+        ends = self.import_deadline()
+        if ends is not None and self.clock() >= ends:
+            raise self._import_timeout()
+
+    def timeout_error(self, url: str) -> FeedStopError:
+        """Return the error for a request that passed its deadline (the import's or its own)."""
+        ends = self.import_deadline()
+        if ends is not None and self.clock() >= ends - 0.01:
+            return self._import_timeout()
+        return FeedTimeoutError(
+            f"timeout: {redact_url(url)} did not answer completely within {self.timeout_s:g} s (TIMEOUT)")
+
+    def _import_timeout(self) -> FeedStopError:
+        return FeedStopError(f"timeout: the import did not end within {self.import_timeout_s:g} s (IMPORT_TIMEOUT); "
+                             "raise it or narrow START/END", "timeout")
+
+    def size_error(self, url: str) -> FeedStopError:
+        """Return the error for an answer over the size limit."""
+        return FeedStopError(
+            f"size limit: the answer of {redact_url(url)} is larger than {self.max_bytes / MIB:g} MB "
+            "(MAX_RESPONSE_MB); it was not read further", "size")
+
+
+class RequestRules:
+    """What one request may do: credentials only to SOURCE's origin, bounded redirects, no local files."""
+
+    def __init__(self, source: str, limits: FetchLimits | None = None) -> None:
+        self.source = source.strip()
+        self.limits = limits or FetchLimits()
+
+    def allows_local(self, url: str) -> bool:
+        """Only SOURCE itself may be a local file."""
+        return is_local(url) and url.strip() == self.source
+
+    def check(self, url: str) -> None:
+        """FeedStopError unless ``url`` is http(s) or SOURCE itself."""
+        if is_local(url) and not self.allows_local(url):
+            raise FeedStopError(f"refused to open {redact_url(url)}: only SOURCE may be a local file", "local link")
+        if not is_local(url) and urlsplit(url).scheme.lower() not in HTTP_SCHEMES:
+            raise FeedStopError(f"refused {redact_url(url)}: not an http(s) address", "link")
+
+    def sends_credentials(self, url: str) -> bool:
+        """Credentials go only to the origin (scheme, host, port) of SOURCE."""
+        return same_origin(url, self.source)
+
+    def redirect(self, url: str, location: str, chain: list[str]) -> str:
+        """Return the target of a redirect from ``url``; FeedStopError for a loop, too many, or a non-http target.
+
+        ``chain`` holds the URLs of this request so far (``url`` included).
+        """
+        target = urljoin(url, location.strip())
+        where = redact_url(url)
+        if urlsplit(target).scheme.lower() not in HTTP_SCHEMES:
+            raise FeedStopError(f"redirect refused: {where} redirects to {redact_url(target)}, not an http(s) "
+                                "address (a server never opens a local file)", "redirect")
+        if _link_key(target) in {_link_key(seen) for seen in chain}:
+            raise FeedStopError(f"redirect loop: {where} redirects back to {redact_url(target)}", "redirect loop")
+        if len(chain) > self.limits.max_redirects:
+            raise FeedStopError(f"too many redirects: more than {self.limits.max_redirects} from "
+                                f"{redact_url(chain[0])}", "redirect loop")
+        return target
+
+
+class LimitedBody:
+    """A response body read piece by piece, decompressed here (gzip/deflate), refused over ``max_bytes``.
+
+    The limit applies to the decompressed size and is checked after every piece of at most 1 MiB,
+    so a small compressed answer that unpacks to gigabytes is never held whole.
+    """
+
+    def __init__(self, url: str, limits: FetchLimits, content_encoding: str = "") -> None:
+        self.url = url
+        self.limits = limits
+        self.size = 0
+        self._chunks: list[bytes] = []
+        encoding = content_encoding.strip().lower()
+        if encoding in ("gzip", "x-gzip"):
+            self._inflate: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._inflate = "deflate"  # zlib-wrapped or raw: decided by the first bytes
+        elif encoding in ("", "identity"):
+            self._inflate = None
+        else:
+            raise FeedFormatError(f"{redact_url(url)} answered with the content encoding '{encoding}', "
+                                  "which cannot be read")
+
+    def feed(self, data: bytes) -> None:
+        """Add received bytes; FeedStopError when the decompressed body passes the limit."""
+        if not data:
+            return
+        if self._inflate is None:
+            self._add(data)
+            return
+        if self._inflate == "deflate":
+            wrapped = len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] * 256 + data[1]) % 31 == 0
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+        try:
+            pending = data
+            while pending:
+                room = self.limits.max_bytes - self.size
+                self._add(self._inflate.decompress(pending, max(1, min(room + 1, _INFLATE_STEP))))
+                pending = self._inflate.unconsumed_tail
+                if not pending and self._inflate.eof and self._inflate.unused_data:  # next gzip member
+                    pending = self._inflate.unused_data
+                    self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        except zlib.error as error:
+            raise FeedFormatError(f"{redact_url(self.url)} sent a broken compressed answer ({error})") from None
+
+    def _add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limits.max_bytes:
+            self._chunks.clear()
+            raise self.limits.size_error(self.url)
+        if data:
+            self._chunks.append(data)
+
+    def content(self) -> bytes:
+        """Return the whole (decompressed) body."""
+        if self._inflate not in (None, "deflate"):
+            self._add(self._inflate.flush())
+        return b"".join(self._chunks)
+
+
+def _link_key(url: str) -> str:
+    """Return a link as compared for loops: without fragment and credentials, host lower-case."""
+    return url.strip() if is_local(url) else normalise_url(url.split("#", 1)[0])
+
+
+class LinkGuard:
+    """Links of one import or refresh: http(s) only (SOURCE may be a file), none fetched twice.
+
+    ``visit`` raises FeedStopError (``cause`` "link" or "loop") for a link a server must not make
+    the importer follow: a local file, another scheme, or a link already fetched (a loop).
+    """
+
+    def __init__(self, source: str) -> None:
+        self.rules = RequestRules(source)
+        self._seen: set[str] = set()
+
+    def visit(self, url: str) -> None:
+        """Record ``url`` as fetched; FeedStopError when it must not be fetched."""
+        if url.strip() != self.rules.source:
+            scheme = urlsplit(url.strip()).scheme.lower()
+            if scheme not in HTTP_SCHEMES:
+                raise FeedStopError(f"link refused: the server links to {redact_url(url)}, not an http(s) address "
+                                    "(a server link never opens a local file)", "link")
+        key = _link_key(url)
+        if key in self._seen:
+            raise FeedStopError(f"link loop: the server links again to {redact_url(url)}, which was fetched "
+                                "before", "loop")
+        self._seen.add(key)
+
+
+def read_local(url: str, max_bytes: int) -> bytes:
+    """Return the bytes of a local file (SOURCE only); FeedError when missing, unreadable or over ``max_bytes``."""
+    path = local_path(url)
+    try:
+        size = path.stat().st_size
+        if path.is_file() and size > max_bytes:
+            raise FeedStopError(f"size limit: {path} is larger than {max_bytes / MIB:g} MB (MAX_RESPONSE_MB)", "size")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FeedError(f"file not found: {path}; check the path in SOURCE") from None
+    except IsADirectoryError:
+        raise FeedError(f"{path} is a folder, not a file; choose a file") from None
+    except OSError as error:
+        raise FeedError(f"cannot read {path}: {error.strerror}") from None
+
+
+_QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+_CONTENT_TAIL = re.compile(r"(;?\s*(the )?header( is)?:|the answer starts with).*$", re.IGNORECASE)
+_PAGE_TITLE = re.compile(r"error page \([^)]*\)")
+
+
+def without_content(message: str) -> str:
+    """Return ``message`` without the quoted text and header lists that parsers copy from a document.
+
+    Used for a local SOURCE: a message about a local file names the problem, never its content.
+    """
+    message = _PAGE_TITLE.sub("error page", message)
+    message = _CONTENT_TAIL.sub("", message)
+    return _QUOTED.sub("'…'", message)

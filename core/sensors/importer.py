@@ -9,21 +9,42 @@ deliver). When a later page of a SensorThings feed still fails after the retries
 skipped with a warning, the import goes on with the other links and ``complete`` becomes
 False; after three failed links in a row it stops. What was fetched is delivered and marked
 incomplete (COMPLETE=0), never silently.
+
+Untrusted servers (DESIGN.md): a rule that stops a request (``FeedStopError``: a timeout after
+the retries, a redirect loop, an answer over the size limit, a link to a local file or one
+already fetched, the import's deadline) ends the whole import, also on the first request: what
+was fetched is delivered, COMPLETE=0 and a warning names the cause.
+
+Duplicates: the first observation of a (stream, time to the millisecond) wins, in the output as
+in the archive (which ignores a key it already holds); later ones are dropped and counted in a
+warning.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from . import sensorthings as sta
 from .errors import FeedError, FeedFormatError, FeedHttpError
-from .fetch import Fetcher, fetch_json, fetch_text, is_local, redact_url
+from .fetch import (
+    FeedStopError,
+    Fetcher,
+    FetchLimits,
+    LinkGuard,
+    fetch_json,
+    fetch_text,
+    is_local,
+    redact_url,
+    source_key,
+    without_content,
+)
 from .model import FeedResult, Observation, Station
 
 SENSORTHINGS, OPENSENSEMAP, SENSOR_COMMUNITY, TTN, CHIRPSTACK, CSV = range(6)
@@ -37,6 +58,8 @@ FORMAT_NAMES = (
 )
 MAX_FAILED_LINKS = 3
 CHUNK = 10_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
 
 ObservationSink = Callable[[list[Observation]], None]
 
@@ -56,6 +79,7 @@ class ImportOptions:
     retries: int = 3
     backoff: float = 0.5
     csv_mapping: Any = None
+    limits: FetchLimits | None = None  #: the import's deadline is checked between pages
 
 
 @dataclass
@@ -85,11 +109,20 @@ def stream_feed(
 ) -> ImportSummary:
     """Import the feed, handing the kept observations to ``on_observations`` batch by batch."""
     run = _Run(options, on_observations, progress or (lambda _f: None), cancelled or (lambda: False), sleep)
-    if options.format == SENSORTHINGS:
-        _import_sensorthings(run, fetcher)
-    else:
-        _import_parsed(run, fetcher)
-    return run.summary()
+    local = is_local(options.source.strip())
+    try:
+        if options.format == SENSORTHINGS:
+            _import_sensorthings(run, fetcher)
+        else:
+            _import_parsed(run, fetcher)
+    except FeedFormatError as error:
+        if not local:
+            raise
+        raise FeedFormatError(without_content(str(error))) from None
+    summary = run.summary()
+    if local:  # messages about a local file name the problem, never its content
+        summary.warnings = [without_content(w) for w in summary.warnings]
+    return summary
 
 
 def import_feed(options: ImportOptions, fetcher: Fetcher, **kwargs: Any) -> FeedResult:
@@ -97,6 +130,41 @@ def import_feed(options: ImportOptions, fetcher: Fetcher, **kwargs: Any) -> Feed
     observations: list[Observation] = []
     summary = stream_feed(options, fetcher, observations.extend, **kwargs)
     return FeedResult(summary.stations, observations, summary.complete, summary.warnings)
+
+
+class DuplicateFilter:
+    """Keeps the first observation of each (stream, time to the millisecond) and counts the others.
+
+    A stream whose times arrive in increasing order costs 8 bytes per observation; a stream out of
+    order switches to a set of its times.
+    """
+
+    def __init__(self) -> None:
+        self._ordered: dict[str, array] = {}
+        self._unordered: dict[str, set[int]] = {}
+        self.dropped = 0
+
+    def keep(self, observation: Observation) -> bool:
+        """Tell whether ``observation`` is the first of its stream at its time."""
+        stream = observation.stream_id
+        key = (observation.time - _EPOCH) // _MILLISECOND
+        times = self._ordered.get(stream)
+        if times is None:
+            seen = self._unordered.get(stream)
+            if seen is None:
+                self._ordered[stream] = array("q", [key])
+                return True
+        elif key > times[-1]:
+            times.append(key)
+            return True
+        else:
+            seen = self._unordered[stream] = set(times)
+            del self._ordered[stream]
+        if key in seen:
+            self.dropped += 1
+            return False
+        seen.add(key)
+        return True
 
 
 class _Run:
@@ -120,6 +188,8 @@ class _Run:
         self.complete = True
         self.stopped = False
         self.warnings: list[str] = []
+        self.duplicates = DuplicateFilter()
+        self.links = LinkGuard(options.source)
 
     # -- policy -------------------------------------------------------------------------------
     def policy(self, url: str, shrink: Callable[[str], str] | None = None) -> dict[str, Any]:
@@ -140,7 +210,17 @@ class _Run:
         if self.cancelled():
             self.incomplete("the import was cancelled; what was fetched until then is kept")
             self.stopped = True
+        elif self.options.limits is not None and not self.stopped:
+            try:
+                self.options.limits.check_import()
+            except FeedStopError as error:
+                self.stop(error)
         return self.stopped
+
+    def stop(self, error: FeedStopError) -> None:
+        """End the import because a rule for untrusted servers stopped a request."""
+        self.incomplete(f"the import was stopped: {error}; what was fetched until then is kept")
+        self.stopped = True
 
     # -- stations and filters -----------------------------------------------------------------
     def in_extent(self, station: Station) -> bool:
@@ -181,7 +261,7 @@ class _Run:
     # -- observations -------------------------------------------------------------------------
     def emit(self, observations: list[Observation], more_to_come: bool) -> None:
         """Filter, apply the limit, track times and hand the batch over."""
-        kept = [o for o in observations if self.keep(o)]
+        kept = [o for o in observations if self.keep(o) and self.duplicates.keep(o)]
         limit = self.options.max_observations
         if limit and self.count + len(kept) >= limit:
             room = limit - self.count
@@ -215,13 +295,17 @@ class _Run:
             last = self.last_times.get(station.station_id)
             if last is not None:
                 station.last_time = last
+        if self.duplicates.dropped:
+            self.warn(f"{self.duplicates.dropped} observations repeat the stream and time of an earlier one; "
+                      "the first of each was kept")
         return ImportSummary(stations, self.count, self.complete, self.warnings, dict(self.first_times),
                              dict(self.counts))
 
 
 def _source_label(source: str) -> str:
+    """Return the ``source`` of stations and observations (the archive key, ``fetch.source_key``)."""
     root = sta.service_root(source)
-    return redact_url(root or source.strip())
+    return source_key(root or source.strip())
 
 
 def _rejected_filter(error: FeedError, options: ImportOptions) -> bool:
@@ -249,7 +333,12 @@ def _import_parsed(run: _Run, fetcher: Fetcher) -> None:
     if parser is None:
         raise FeedError(f"unknown feed format {options.format}; choose 0-{len(FORMAT_NAMES) - 1}")
     source = options.source.strip()
-    text = fetch_text(fetcher, source, **run.policy(source))
+    try:
+        run.links.visit(source)
+        text = fetch_text(fetcher, source, **run.policy(source))
+    except FeedStopError as error:
+        run.stop(error)
+        return
     run.progress(0.3)
     label = _source_label(options.source)
     try:
@@ -274,68 +363,105 @@ def _import_parsed(run: _Run, fetcher: Fetcher) -> None:
 
 def _import_sensorthings(run: _Run, fetcher: Fetcher) -> None:
     """Crawl a SensorThings service root or collection URL, following every nextLink unchanged."""
-    options = run.options
-    source = options.source.strip()
-    label = _source_label(source)
-    root = sta.service_root(source)
-    discovery: deque[sta.Link] = deque()
-    observation_links: deque[sta.Link] = deque()
-    build_queries = root is not None and sta.is_service_root(source)
-    multi = False
-    if build_queries:
-        collections = sta.root_collections(fetch_json(fetcher, root, **run.policy(root)))
-        multi = "MultiDatastreams" in collections
-        things = sta.things_query(root, options.extent, options.properties or None, multi, options.page_size)
-        discovery.append(sta.Link(things, "Things", built=True))
-    else:
-        kind, stream, station_id = sta.url_target(source)
-        discovery.append(sta.Link(source, kind, stream, station_id))
-    done = failed_in_a_row = skipped = 0
-    first = True
-    while (discovery or observation_links) and not run.check_cancelled():
-        link = discovery.popleft() if discovery else observation_links.popleft()
+    crawl = _StaCrawl(run, fetcher)
+    try:
+        crawl.start()
+        while crawl.pending() and not run.check_cancelled():
+            if not crawl.step():
+                break
+    except FeedStopError as error:
+        run.stop(error)
+    if crawl.skipped:
+        run.warn(f"{crawl.skipped} observations without a readable phenomenonTime were skipped")
+
+
+class _StaCrawl:
+    """The links of one SensorThings import: discovery (Things, Datastreams) first, then Observations."""
+
+    def __init__(self, run: _Run, fetcher: Fetcher) -> None:
+        self.run = run
+        self.fetcher = fetcher
+        source = run.options.source.strip()
+        self.source = source
+        self.label = _source_label(source)
+        self.root = sta.service_root(source)
+        self.build_queries = self.root is not None and sta.is_service_root(source)
+        self.multi = False
+        self.discovery: deque[sta.Link] = deque()
+        self.observation_links: deque[sta.Link] = deque()
+        self.first = True
+        self.done = self.failed_in_a_row = self.skipped = 0
+
+    def start(self) -> None:
+        options = self.run.options
+        if self.build_queries:
+            self.run.links.visit(self.root)
+            collections = sta.root_collections(fetch_json(self.fetcher, self.root, **self.run.policy(self.root)))
+            self.multi = "MultiDatastreams" in collections
+            things = sta.things_query(self.root, options.extent, options.properties or None, self.multi,
+                                      options.page_size)
+            self.discovery.append(sta.Link(things, "Things", built=True))
+        else:
+            kind, stream, station_id = sta.url_target(self.source)
+            self.discovery.append(sta.Link(self.source, kind, stream, station_id))
+
+    def pending(self) -> bool:
+        return bool(self.discovery or self.observation_links)
+
+    def step(self) -> bool:
+        """Fetch and use the next link; False when the import must end."""
+        link = self.discovery.popleft() if self.discovery else self.observation_links.popleft()
         shrink = sta.halve_top if link.built else None
         document = None
+        self.run.links.visit(link.url)
         try:
-            document = fetch_json(fetcher, link.url, **run.policy(link.url, shrink))
-            page = sta.parse_page(document, link, label)
+            document = fetch_json(self.fetcher, link.url, **self.run.policy(link.url, shrink))
+            page = sta.parse_page(document, link, self.label)
+        except FeedStopError:
+            raise
         except FeedError as error:
-            if link.built and link.kind == "Things" and "$filter=" in link.url and _rejected_filter(error, options):
-                run.warn(f"the server rejected the filter of {redact_url(link.url)} ({error}); "
-                         "all Things are read and filtered after download")
-                unfiltered = sta.things_query(root, None, None, multi, options.page_size)
-                discovery.appendleft(sta.Link(unfiltered, "Things", built=True))
-                continue
-            if first and isinstance(error, FeedFormatError) and document is not None:
-                raise FeedFormatError(f"{error}{_format_hint(json.dumps(document)[:4096], SENSORTHINGS)}") from None
-            if first:
-                raise
-            failed_in_a_row += 1
-            where = redact_url(link.url)
-            run.incomplete(f"skipped a page: {error}" if where in str(error) else f"skipped {where}: {error}")
-            if failed_in_a_row >= MAX_FAILED_LINKS:
-                run.incomplete(f"stopped after {MAX_FAILED_LINKS} failed requests in a row; the import is incomplete")
-                break
-            continue
-        first = False
-        failed_in_a_row = 0
+            return self.failed(link, error, document)
+        self.first = False
+        self.failed_in_a_row = 0
+        self.use(page)
+        return not self.run.stopped
+
+    def failed(self, link: sta.Link, error: FeedError, document: Any) -> bool:
+        """Handle a page that failed after the retries; False when the import must end."""
+        run, options = self.run, self.run.options
+        if link.built and link.kind == "Things" and "$filter=" in link.url and _rejected_filter(error, options):
+            run.warn(f"the server rejected the filter of {redact_url(link.url)} ({error}); "
+                     "all Things are read and filtered after download")
+            unfiltered = sta.things_query(self.root, None, None, self.multi, options.page_size)
+            self.discovery.appendleft(sta.Link(unfiltered, "Things", built=True))
+            return True
+        if self.first and isinstance(error, FeedFormatError) and document is not None:
+            raise FeedFormatError(f"{error}{_format_hint(json.dumps(document)[:4096], SENSORTHINGS)}") from None
+        if self.first:
+            raise error
+        self.failed_in_a_row += 1
+        where = redact_url(link.url)
+        run.incomplete(f"skipped a page: {error}" if where in str(error) else f"skipped {where}: {error}")
+        if self.failed_in_a_row >= MAX_FAILED_LINKS:
+            run.incomplete(f"stopped after {MAX_FAILED_LINKS} failed requests in a row; the import is incomplete")
+            return False
+        return True
+
+    def use(self, page: sta.Page) -> None:
+        """Add a page's stations, observations and links."""
+        run, options = self.run, self.run.options
         for station in page.stations:
             run.add_station(station)
         for stream in page.streams:
             wanted = run.wanted_property(stream.property) or any(run.wanted_property(p) for p, _u in stream.components)
             if wanted and stream.station_id:
                 run.relevant.add(stream.station_id)
-            if build_queries and wanted and stream.station_id not in run.excluded:
-                url = sta.observations_query(root, stream, options.start, options.end, options.page_size)
-                observation_links.append(sta.Link(url, "Observations", stream, stream.station_id, built=True))
+            if self.build_queries and wanted and stream.station_id not in run.excluded:
+                url = sta.observations_query(self.root, stream, options.start, options.end, options.page_size)
+                self.observation_links.append(sta.Link(url, "Observations", stream, stream.station_id, built=True))
         for next_link in page.links:
-            (observation_links if next_link.kind == "Observations" else discovery).append(next_link)
-        skipped += page.skipped
-        run.emit(page.observations, more_to_come=bool(discovery or observation_links))
-        done += 1
-        run.progress(done / (done + len(discovery) + len(observation_links)))
-        if run.stopped:
-            break
-    if skipped:
-        run.warn(f"{skipped} observations without a readable phenomenonTime were skipped")
-
+            (self.observation_links if next_link.kind == "Observations" else self.discovery).append(next_link)
+        self.skipped += page.skipped
+        run.emit(page.observations, more_to_come=self.pending())
+        self.done += 1
+        run.progress(self.done / (self.done + len(self.discovery) + len(self.observation_links)))

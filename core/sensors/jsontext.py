@@ -1,9 +1,10 @@
-"""JSON and NDJSON text to Python objects, with messages that say what is wrong."""
+"""JSON and NDJSON text to Python objects, with messages that say what is wrong; lines of big texts."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import FeedFormatError
@@ -14,6 +15,16 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 def strip_text(text: str) -> str:
     """Text without a byte-order mark and surrounding white space."""
     return text.lstrip("\ufeff").strip()
+
+
+def text_lines(text: str) -> Iterator[str]:
+    """Yield the lines of ``text`` with their line ends, without a whole copy (``io.StringIO`` copies it)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        stop = len(text) if end < 0 else end + 1
+        yield text[start:stop]
+        start = stop
 
 
 def looks_like_json(text: str) -> bool:

@@ -15,14 +15,13 @@ property and unit are empty (a warning says to import the box for titles and uni
 from __future__ import annotations
 
 import csv
-import io
 import re
 from datetime import datetime
 from typing import Any
 
 from .collect import FeedBuilder
 from .errors import FeedFormatError
-from .jsontext import check_not_html, load_documents, looks_like_json, strip_text
+from .jsontext import check_not_html, load_documents, looks_like_json, strip_text, text_lines
 from .model import FeedResult, Station
 from .times import parse_time
 from .values import as_number
@@ -159,7 +158,7 @@ def _record_location(record: dict[str, Any]) -> tuple[float, float] | None:
 def _csv_records(body: str) -> list[dict[str, Any]]:
     header = body.split("\n", 1)[0]
     delimiter = ";" if header.count(";") > header.count(",") else ","
-    reader = csv.DictReader(io.StringIO(body), delimiter=delimiter)
+    reader = csv.DictReader(text_lines(body), delimiter=delimiter)
     fields = [name.strip() for name in reader.fieldnames or []]
     if "createdAt" not in fields or "value" not in fields:
         raise FeedFormatError(

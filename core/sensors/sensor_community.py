@@ -22,13 +22,12 @@ noise_LA_min, noise_LA_max (dB(A)); other numeric types are kept under their own
 from __future__ import annotations
 
 import csv
-import io
 from datetime import datetime, timezone
 from typing import Any
 
 from .collect import FeedBuilder
 from .errors import FeedFormatError
-from .jsontext import check_not_html, load_documents, looks_like_json, strip_text
+from .jsontext import check_not_html, load_documents, looks_like_json, strip_text, text_lines
 from .model import FeedResult, Station
 from .times import parse_time
 from .values import as_number
@@ -165,7 +164,7 @@ def _read_push(record: dict[str, Any], builder: FeedBuilder) -> None:
 
 
 def _read_archive(body: str, builder: FeedBuilder) -> None:
-    reader = csv.reader(io.StringIO(body), delimiter=";")
+    reader = csv.reader(text_lines(body), delimiter=";")
     header = [name.strip() for name in next(reader, [])]
     if tuple(header[: len(ARCHIVE_COLUMNS)]) != ARCHIVE_COLUMNS:
         raise FeedFormatError(

@@ -407,7 +407,7 @@ def _instant(text: Any) -> datetime:
                 return moment.astimezone(timezone.utc)
         except ValueError:
             pass
-    return parse_time(text)
+    return parse_time(text, epoch=False)  # SensorThings times are ISO 8601 (OGC 18-088)
 
 
 def _interval(value: Any) -> tuple[datetime, datetime | None]:

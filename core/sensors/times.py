@@ -5,7 +5,10 @@ length (The Things Network sends nanoseconds; digits beyond microseconds are dro
 ``Z``/``UTC``/``GMT``/``+hh:mm``/``+hhmm``/``+hh`` or none, a bare date; epoch numbers
 (seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude); ``datetime``
 objects. Zone-less values are UTC (Sensor.Community archives, openSenseMap) unless
-``assume_utc`` is False, when they are read as the computer's local time.
+``assume_utc`` is False, when they are read as the computer's local time. A bare number is
+an epoch time only where the format says times may be numbers (``epoch=True``); SensorThings
+and CSV pass ``epoch=False`` unless the column is declared an epoch column, so a number that
+slid into a time column is refused instead of becoming a moment in 1970.
 """
 
 from __future__ import annotations
@@ -26,16 +29,17 @@ _NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def parse_time(value: Any, assume_utc: bool = True) -> datetime:
+def parse_time(value: Any, assume_utc: bool = True, epoch: bool = True) -> datetime:
     """``value`` as an aware UTC datetime; raises FeedFormatError when it is not a time."""
     if isinstance(value, datetime):
         return _to_utc(value, assume_utc)
     if isinstance(value, bool) or value is None:
         raise FeedFormatError(f"not a time: {value!r}")
-    if isinstance(value, (int, float)):
-        return _from_epoch(float(value), value)
-    text = str(value).strip()
-    if _NUMBER.match(text):
+    text = value if isinstance(value, (int, float)) else str(value).strip()
+    if isinstance(text, (int, float)) or _NUMBER.match(text):
+        if not epoch:
+            raise FeedFormatError(f"a bare number is not a time here: {value!r} (expected ISO 8601 such as "
+                                  "2024-01-21T16:31:55Z)")
         return _from_epoch(float(text), value)
     match = _ISO.match(text)
     if match is None:
@@ -60,16 +64,16 @@ def parse_time(value: Any, assume_utc: bool = True) -> datetime:
     return _to_utc(moment, assume_utc)
 
 
-def parse_interval(value: Any, assume_utc: bool = True) -> tuple[datetime, datetime | None]:
+def parse_interval(value: Any, assume_utc: bool = True, epoch: bool = True) -> tuple[datetime, datetime | None]:
     """``start/end`` as (start, end); a single instant as (instant, None)."""
     if isinstance(value, str) and "/" in value:
         start_text, end_text = value.split("/", 1)
-        start = parse_time(start_text, assume_utc)
-        end = parse_time(end_text, assume_utc)
+        start = parse_time(start_text, assume_utc, epoch)
+        end = parse_time(end_text, assume_utc, epoch)
         if end < start:
             raise FeedFormatError(f"time interval ends before it starts: {value!r}")
         return start, end
-    return parse_time(value, assume_utc), None
+    return parse_time(value, assume_utc, epoch), None
 
 
 def _zone(text: str | None) -> timezone | None:
