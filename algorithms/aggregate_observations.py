@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -23,16 +22,9 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
-    QgsProcessingParameterDateTime,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterString,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QVariant
+from qgis.PyQt.QtCore import QVariant
 
 from ..core.hotspots.observation_stats import (
     ALL_STATISTICS,
@@ -40,58 +32,35 @@ from ..core.hotspots.observation_stats import (
     field_prefix,
     idw,
     no_statistics,
-    parse_time,
     station_statistics,
 )
 from ..core.hotspots.value_checks import LARGEST
 from ..core.sensors.daily import PRESETS, DailyRule, time_zone
 from ..core.sensors.sentinels import GENERIC_SENTINELS
-from .base import AlgorithmBase
+from .base import AlgorithmBase, Param, param
 from .common import (
     check_crs_known,
     check_degrees,
+    epoch_seconds,
     metric_crs,
     to_qvariant,
     with_result_fields,
 )
-from .observation_reading import RowCollector, plain_geopackage, read_features, read_geopackage
+from .observation_reading import (
+    OBSERVATION_FIELDS,
+    QC_FLAG_FIELD,
+    RowCollector,
+    observation_fields,
+    plain_geopackage,
+    read_features,
+    read_geopackage,
+    station_key,
+)
 
-DEFAULT_FIELDS = {
-    "STATIONS_ID_FIELD": "station_id",
-    "STATION_ID_FIELD": "station_id",
-    "TIME_FIELD": "time",
-    "VALUE_FIELD": "value",
-    "PROPERTY_FIELD": "property",
-}
-#: Observations with a non-empty value in this field (written by sensorqualitycontrol) are skipped.
-QC_FLAG_FIELD = "qc_flag"
+#: Field parameter -> default field name.
+DEFAULT_FIELDS = {"STATIONS_ID_FIELD": "station_id", **OBSERVATION_FIELDS}
 #: PRESET index -> key of ``core.sensors.daily.PRESETS`` (0: the thresholds as given).
 PRESET_KEYS = (None, "dwd_heat", "who2021_pm25", "who2021_no2", "eu_pm10")
-
-
-def qt_time(value: Any) -> float | None:
-    """UTC epoch seconds of an attribute or parameter time (QDateTime, QDate, text); local time = UTC."""
-    if isinstance(value, QDateTime):
-        if not value.isValid():
-            return None
-        if value.timeSpec() == Qt.LocalTime:  # no zone (dialog widget, GeoPackage): read as UTC
-            value = QDateTime(value.date(), value.time(), Qt.UTC)
-        return value.toMSecsSinceEpoch() / 1000.0
-    if value is None or value == NULL:
-        return None
-    if isinstance(value, QDate):
-        return parse_time(date(value.year(), value.month(), value.day())) if value.isValid() else None
-    return parse_time(value if isinstance(value, (str, datetime, date)) else str(value))
-
-
-def station_key(value: Any) -> str | None:
-    """Station id as text (``7`` and ``7.0`` and ``"7"`` match); None for NULL or empty."""
-    if value is None or value == NULL:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
 
 
 class AggregateObservationsAlgorithm(AlgorithmBase):
@@ -129,73 +98,39 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
     PERCENTILE_METHOD = "PERCENTILE_METHOD"
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(self.STATIONS, self.tr("Stations"), [QgsProcessing.TypeVectorPoint])
-        )
-        self.addParameter(
-            QgsProcessingParameterField(
-                self.STATIONS_ID_FIELD,
-                self.tr("Station id field of the stations"),
-                "station_id",
-                self.STATIONS,
-                optional=True,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(self.OBSERVATIONS, self.tr("Observations"), [QgsProcessing.TypeVector])
-        )
-        for name, label in (
-            (self.STATION_ID_FIELD, self.tr("Station id field of the observations")),
-            (self.TIME_FIELD, self.tr("Time field (UTC)")),
-            (self.VALUE_FIELD, self.tr("Value field")),
-            (self.PROPERTY_FIELD, self.tr("Property field")),
-        ):
-            self.addParameter(
-                QgsProcessingParameterField(name, label, DEFAULT_FIELDS[name], self.OBSERVATIONS, optional=True)
-            )
-        self.addParameter(
-            QgsProcessingParameterString(self.PROPERTY, self.tr("Property (e.g. NO2)"), optional=True, defaultValue="")
-        )
-        self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start (UTC, inclusive)"), optional=True))
-        self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End (UTC, exclusive)"), optional=True))
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.THRESHOLD, self.tr("Threshold for hours above"), QgsProcessingParameterNumber.Double, optional=True
-            )
-        )
-        for name, label in (
-            (self.MIN_VALID, self.tr("Lowest valid value (smaller values, e.g. -999, are skipped)")),
-            (self.MAX_VALID, self.tr("Highest valid value (larger values are skipped)")),
-        ):
-            self.add_advanced_parameter(
-                QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, optional=True)
-            )
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.PREFIX, self.tr("Field name prefix (default: the property)"), optional=True, defaultValue=""
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                self.AREAS, self.tr("Area units"), [QgsProcessing.TypeVectorPolygon], optional=True
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.K, self.tr("Nearest stations for IDW"), QgsProcessingParameterNumber.Integer, 3, minValue=1
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.POWER, self.tr("IDW power"), QgsProcessingParameterNumber.Double, 2.0, minValue=0.0, maxValue=10.0
-            )
-        )
-        self._add_daily_parameters()
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT_STATIONS, self.tr("Station statistics")))
-        self.addParameter(
-            QgsProcessingParameterFeatureSink(
-                self.OUTPUT_AREAS, self.tr("Area statistics"), QgsProcessing.TypeVectorPolygon, optional=True
-            )
+        observed = {"parentLayerParameterName": self.OBSERVATIONS, "optional": True}
+        self.add_parameters(
+            param("source", self.STATIONS, self.tr("Stations"), types=[QgsProcessing.TypeVectorPoint]),
+            param("field", self.STATIONS_ID_FIELD, self.tr("Station id field of the stations"),
+                  defaultValue="station_id", parentLayerParameterName=self.STATIONS, optional=True),
+            param("source", self.OBSERVATIONS, self.tr("Observations"), types=[QgsProcessing.TypeVector]),
+            *(
+                param("field", name, label, defaultValue=DEFAULT_FIELDS[name], **observed)
+                for name, label in (
+                    (self.STATION_ID_FIELD, self.tr("Station id field of the observations")),
+                    (self.TIME_FIELD, self.tr("Time field (UTC)")),
+                    (self.VALUE_FIELD, self.tr("Value field")),
+                    (self.PROPERTY_FIELD, self.tr("Property field")),
+                )
+            ),
+            param("string", self.PROPERTY, self.tr("Property (e.g. NO2)"), optional=True, defaultValue=""),
+            param("datetime", self.START, self.tr("Start (UTC, inclusive)"), optional=True),
+            param("datetime", self.END, self.tr("End (UTC, exclusive)"), optional=True),
+            param("double", self.THRESHOLD, self.tr("Threshold for hours above"), optional=True),
+            param("double", self.MIN_VALID, self.tr("Lowest valid value (smaller values, e.g. -999, are skipped)"),
+                  advanced=True, optional=True),
+            param("double", self.MAX_VALID, self.tr("Highest valid value (larger values are skipped)"),
+                  advanced=True, optional=True),
+            param("string", self.PREFIX, self.tr("Field name prefix (default: the property)"), optional=True,
+                  defaultValue=""),
+            param("source", self.AREAS, self.tr("Area units"), types=[QgsProcessing.TypeVectorPolygon],
+                  optional=True),
+            param("int", self.K, self.tr("Nearest stations for IDW"), defaultValue=3, minValue=1),
+            param("double", self.POWER, self.tr("IDW power"), defaultValue=2.0, minValue=0.0, maxValue=10.0),
+            *self._daily_parameters(),
+            param("sink", self.OUTPUT_STATIONS, self.tr("Station statistics")),
+            param("sink", self.OUTPUT_AREAS, self.tr("Area statistics"), type=QgsProcessing.TypeVectorPolygon,
+                  optional=True),
         )
 
     def processAlgorithm(  # noqa: N802, D102
@@ -214,6 +149,38 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         stats = self._station_statistics(parameters, context, rows, (start, end), rule, feedback)
         self.check_cancelled(feedback)
         known = self._read_stations(parameters, context, stations, feedback)
+        self._check_coverage(known, stats, property_name, feedback)
+        feedback.setProgress(60)
+
+        area_rows = None
+        if areas is not None:
+            area_rows, area_type = self._area_statistics(parameters, context, areas, known, stats, feedback)
+        stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in ALL_STATISTICS]
+        fields = with_result_fields(stations.fields(), stat_fields, feedback)
+        sink, dest = self.create_sink(
+            parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs(), feedback
+        )
+        for key, feature in known:
+            self._add_feature(sink, fields, feature, stats.get(key) or no_statistics())
+        results = {self.OUTPUT_STATIONS: dest}
+        if area_rows is not None:
+            extra = [QgsField("agg_method", QVariant.String, len=8), QgsField("n_stations", QVariant.Int)]
+            fields = with_result_fields(areas.fields(), stat_fields + extra, feedback)
+            sink, dest = self.create_sink(
+                parameters, self.OUTPUT_AREAS, context, fields, area_type, areas.sourceCrs(), feedback, optional=True
+            )
+            if sink is not None:
+                for feature, values, how, used in area_rows:
+                    self._add_feature(sink, fields, feature, values, [how, used])
+                results[self.OUTPUT_AREAS] = dest
+        feedback.setProgress(100)
+        return results
+
+    def _check_coverage(
+        self, known: list[tuple[str, QgsFeature]], stats: dict[str, dict[str, float]], property_name: str,
+        feedback: QgsProcessingFeedback,
+    ) -> None:
+        """Warn about observations of unknown stations; raise when no station has observations."""
         unknown = sorted(set(stats) - {key for key, _ in known})
         if unknown:
             feedback.pushWarning(
@@ -231,63 +198,17 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         feedback.pushInfo(
             self.tr("{} of {} stations have observations in the window.").format(len(with_data), len(known))
         )
-        feedback.setProgress(60)
 
-        area_rows = None
-        if areas is not None:
-            area_rows, area_type = self._area_statistics(parameters, context, areas, known, stats, feedback)
+    @staticmethod
+    def _add_feature(sink, fields, feature: QgsFeature, values: dict[str, float], extra: list | None = None) -> None:
+        """Write ``feature`` with its statistics (and ``extra`` attributes) to ``sink``."""
+        out = QgsFeature(fields)
+        out.setGeometry(feature.geometry())
+        out.setAttributes(feature.attributes() + [_stat(values, name) for name in ALL_STATISTICS] + (extra or []))
+        sink.addFeature(out, QgsFeatureSink.FastInsert)
 
-        stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in ALL_STATISTICS]
-        results = {}
-        fields = with_result_fields(stations.fields(), stat_fields, feedback)
-        sink, dest = self.create_sink(
-            parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs(), feedback
-        )
-        for key, feature in known:
-            values = stats.get(key) or no_statistics()
-            out = QgsFeature(fields)
-            out.setGeometry(feature.geometry())
-            out.setAttributes(feature.attributes() + [_stat(values, name) for name in ALL_STATISTICS])
-            sink.addFeature(out, QgsFeatureSink.FastInsert)
-        results[self.OUTPUT_STATIONS] = dest
-
-        if area_rows is not None:
-            extra = [QgsField("agg_method", QVariant.String, len=8), QgsField("n_stations", QVariant.Int)]
-            fields = with_result_fields(areas.fields(), stat_fields + extra, feedback)
-            sink, dest = self.create_sink(
-                parameters, self.OUTPUT_AREAS, context, fields, area_type, areas.sourceCrs(), feedback, optional=True
-            )
-            if sink is not None:
-                for feature, values, how, used in area_rows:
-                    out = QgsFeature(fields)
-                    out.setGeometry(feature.geometry())
-                    out.setAttributes(
-                        feature.attributes()
-                        + [_stat(values, name) for name in ALL_STATISTICS]
-                        + [how, used]
-                    )
-                    sink.addFeature(out, QgsFeatureSink.FastInsert)
-                results[self.OUTPUT_AREAS] = dest
-        feedback.setProgress(100)
-        return results
-
-    def _add_daily_parameters(self) -> None:
+    def _daily_parameters(self) -> list[Param]:
         """TIMEZONE, MIN_COVERAGE, PRESET, the daily thresholds and PERCENTILE_METHOD."""
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.TIMEZONE, self.tr("Time zone of days and nights (IANA name)"), defaultValue="Europe/Berlin"
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MIN_COVERAGE,
-                self.tr("Minimum coverage of an hour, day, night or the window (%)"),
-                QgsProcessingParameterNumber.Double,
-                75.0,
-                minValue=0.0,
-                maxValue=100.0,
-            )
-        )
         presets = [
             self.tr("None (the thresholds as given)"),
             self.tr("DWD: hot days (max >= 30 °C) and tropical nights (min >= 20 °C)"),
@@ -295,23 +216,21 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             self.tr("WHO 2021: NO2 daily mean above 25 µg/m³"),
             self.tr("EU limit value: PM10 daily mean above 50 µg/m³"),
         ]
-        self.addParameter(
-            QgsProcessingParameterEnum(self.PRESET, self.tr("Preset thresholds"), presets, defaultValue=0)
-        )
-        for name, label in (
-            (self.DAY_MAX_THRESHOLD, self.tr("Days whose maximum is at or above (e.g. 30 °C: hot day)")),
-            (self.DAY_MEAN_THRESHOLD, self.tr("Days whose mean is above (e.g. 15 µg/m³ PM2.5)")),
-            (self.NIGHT_MIN_THRESHOLD, self.tr("Nights whose minimum is at or above (e.g. 20 °C: tropical night)")),
-        ):
-            self.addParameter(
-                QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, optional=True)
-            )
-        methods = [self.tr("Linear interpolation (type 7)"), self.tr("Nearest rank")]
-        parameter = QgsProcessingParameterEnum(
-            self.PERCENTILE_METHOD, self.tr("95th percentile method"), methods, defaultValue=0
-        )
-        parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
-        self.addParameter(parameter)
+        return [
+            param("string", self.TIMEZONE, self.tr("Time zone of days and nights (IANA name)"),
+                  defaultValue="Europe/Berlin"),
+            param("double", self.MIN_COVERAGE, self.tr("Minimum coverage of an hour, day, night or the window (%)"),
+                  defaultValue=75.0, minValue=0.0, maxValue=100.0),
+            param("enum", self.PRESET, self.tr("Preset thresholds"), options=presets, defaultValue=0),
+            param("double", self.DAY_MAX_THRESHOLD, self.tr("Days whose maximum is at or above (e.g. 30 °C: hot day)"),
+                  optional=True),
+            param("double", self.DAY_MEAN_THRESHOLD, self.tr("Days whose mean is above (e.g. 15 µg/m³ PM2.5)"),
+                  optional=True),
+            param("double", self.NIGHT_MIN_THRESHOLD,
+                  self.tr("Nights whose minimum is at or above (e.g. 20 °C: tropical night)"), optional=True),
+            param("enum", self.PERCENTILE_METHOD, self.tr("95th percentile method"), advanced=True, defaultValue=0,
+                  options=[self.tr("Linear interpolation (type 7)"), self.tr("Nearest rank")]),
+        ]
 
     def _daily_rule(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
@@ -327,7 +246,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
                 ).format(zone)
             ) from None
         names = (self.DAY_MAX_THRESHOLD, self.DAY_MEAN_THRESHOLD, self.NIGHT_MIN_THRESHOLD)
-        thresholds = [self._optional_number(parameters, name, context) for name in names]
+        thresholds = [self.optional_number(parameters, name, context) for name in names]
         preset = PRESET_KEYS[self.parameterAsEnum(parameters, self.PRESET, context)]
         if preset is not None:
             thresholds = [own if own is not None else value for own, value in zip(thresholds, PRESETS[preset])]
@@ -350,7 +269,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         feedback: QgsProcessingFeedback,
     ) -> dict[str, dict[str, float]]:
         """Window statistics and daily indicators per station; warn about stations with too little data."""
-        threshold = self._optional_number(parameters, self.THRESHOLD, context)
+        threshold = self.optional_number(parameters, self.THRESHOLD, context)
         percentile = list(PERCENTILE_METHODS)[self.parameterAsEnum(parameters, self.PERCENTILE_METHOD, context)]
         feedback.setProgressText(self.tr("Computing statistics…"))
         stats = station_statistics(rows, *window, threshold, rule, percentile)
@@ -365,24 +284,16 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         return stats
 
     def _field_name(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
-        """Return the chosen field name; the default when not set (an empty PROPERTY_FIELD means none)."""
+        """Return the chosen field name; the default when not set."""
         chosen = self.parameterAsFields(parameters, name, context)
-        if chosen and chosen[0]:
-            return chosen[0]
-        return "" if name == self.PROPERTY_FIELD and name in parameters else DEFAULT_FIELDS[name]
-
-    def _optional_number(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> float | None:
-        """Return an optional number parameter, None when not set."""
-        if parameters.get(name) in (None, ""):
-            return None
-        return self.parameterAsDouble(parameters, name, context)
+        return chosen[0] if chosen and chosen[0] else DEFAULT_FIELDS[name]
 
     def _time_parameter(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> float | None:
         """START or END as UTC epoch seconds (None when not set)."""
         if parameters.get(name) in (None, ""):
             return None
         value = self.parameterAsDateTime(parameters, name, context)
-        seconds = qt_time(value)
+        seconds = epoch_seconds(value)
         if seconds is None:
             raise QgsProcessingException(
                 self.tr("{} is not a valid date and time; use e.g. 2024-06-01T00:00:00Z.").format(name)
@@ -398,21 +309,12 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
     ) -> tuple[str, list[tuple[str, float, float]]]:
         """Return the chosen property and its ``(station_id, time, value)`` rows."""
         fields = source.fields()
-        names = {
-            key: self._field_name(parameters, key, context)
-            for key in (self.STATION_ID_FIELD, self.TIME_FIELD, self.VALUE_FIELD, self.PROPERTY_FIELD)
-        }
-        index = {}
-        for key, name in names.items():
-            index[key] = fields.lookupField(name) if name else -1
-            # a table without the default ``property`` field holds one property
-            if index[key] < 0 and name and not (key == self.PROPERTY_FIELD and name == DEFAULT_FIELDS[key]):
-                raise QgsProcessingException(
-                    self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.").format(name, key)
-                )
+        names, index = observation_fields(
+            self, parameters, context, fields, self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.")
+        )
         wanted = self._choose_property(parameters, context, source, index[self.PROPERTY_FIELD])
         index[QC_FLAG_FIELD] = fields.lookupField(QC_FLAG_FIELD)
-        collector = RowCollector(self._value_screen(parameters, context), qt_time, station_key)
+        collector = RowCollector(self._value_screen(parameters, context), epoch_seconds, station_key)
         layer = self.parameterAsVectorLayer(parameters, self.OBSERVATIONS, context)
         located = plain_geopackage(layer, parameters.get(self.OBSERVATIONS))
         if located is not None:
@@ -457,8 +359,8 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
 
         Without MIN_VALID the usual "no measurement" codes (-999, -9999) are skipped.
         """
-        low = self._optional_number(parameters, self.MIN_VALID, context)
-        high = self._optional_number(parameters, self.MAX_VALID, context)
+        low = self.optional_number(parameters, self.MIN_VALID, context)
+        high = self.optional_number(parameters, self.MAX_VALID, context)
 
         def screen(value: float | None) -> str:
             if value is None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from qgis.core import (
     QgsApplication,
@@ -15,7 +18,16 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDateTime,
     QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
     QgsWkbTypes,
 )
 from qgis.PyQt import sip
@@ -68,6 +80,73 @@ def load_help(algorithm_id: str, language: str | None = None) -> str:
     return re.sub(r"\s*\n\s*", " ", path.read_text(encoding="utf-8")).strip()
 
 
+def releasing_frames(process: Callable) -> Callable:
+    """Wrap ``processAlgorithm`` so that a failed run keeps no layer, feature or source alive.
+
+    QGIS keeps the exception of a failed Python ``processAlgorithm`` (and so its traceback, its
+    frames and their local layers and features) until the process ends; destroyed after QGIS has
+    shut down, they crash it. The wrapper empties the frames and raises a fresh error with the same
+    message; an unexpected error's traceback goes to the log first, for the bug report.
+    """
+
+    @functools.wraps(process)
+    def wrapper(self, parameters, context, feedback):
+        try:
+            return process(self, parameters, context, feedback)
+        except Exception as error:
+            message = str(error) if isinstance(error, QgsProcessingException) else _unexpected(error, feedback)
+            traceback.clear_frames(error.__traceback__)
+            del error, parameters, context, feedback
+        raise QgsProcessingException(message)
+
+    return wrapper
+
+
+def _unexpected(error: Exception, feedback) -> str:
+    """Log the traceback of an unexpected error and return the message for the user."""
+    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    if feedback is not None:
+        feedback.reportError(details)
+    return f"{type(error).__name__}: {error}"
+def _number(kind: QgsProcessingParameterNumber.Type) -> Callable[..., QgsProcessingParameterNumber]:
+    """Return a factory of number parameters of ``kind`` (integer or double)."""
+
+    def create(name: str, description: str, **options: Any) -> QgsProcessingParameterNumber:
+        return QgsProcessingParameterNumber(name, description, kind, **options)
+
+    return create
+
+
+#: Kind of a parameter-table row -> factory ``(name, description, **options)`` of the parameter.
+PARAMETER_KINDS: dict[str, Callable[..., QgsProcessingParameterDefinition]] = {
+    "source": QgsProcessingParameterFeatureSource,
+    "field": QgsProcessingParameterField,
+    "enum": QgsProcessingParameterEnum,
+    "int": _number(QgsProcessingParameterNumber.Integer),
+    "double": _number(QgsProcessingParameterNumber.Double),
+    "string": QgsProcessingParameterString,
+    "bool": QgsProcessingParameterBoolean,
+    "datetime": QgsProcessingParameterDateTime,
+    "sink": QgsProcessingParameterFeatureSink,
+    "file_out": QgsProcessingParameterFileDestination,
+}
+
+
+class Param(NamedTuple):
+    """One row of an algorithm's parameter table (see ``AlgorithmBase.add_parameters``)."""
+
+    kind: str
+    name: str
+    description: str
+    options: dict[str, Any]
+    advanced: bool = False
+
+
+def param(kind: str, name: str, description: str, advanced: bool = False, **options: Any) -> Param:
+    """Row of a parameter table: ``kind`` of ``PARAMETER_KINDS``, keyword ``options`` of its constructor."""
+    return Param(kind, name, description, options, advanced)
+
+
 class AlgorithmBase(QgsProcessingAlgorithm):
     """Base of all algorithms of the toolkit.
 
@@ -80,6 +159,11 @@ class AlgorithmBase(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     GROUP_ID = ""
     ICON = "icon.svg"
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "processAlgorithm" in cls.__dict__:
+            cls.processAlgorithm = releasing_frames(cls.__dict__["processAlgorithm"])
 
     def tr(self, text: str) -> str:  # noqa: D102
         return QCoreApplication.translate(type(self).__name__, text)
@@ -117,10 +201,25 @@ class AlgorithmBase(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.invalidSourceError(parameters, name))
         return source
 
+    def optional_number(self, parameters: dict, name: str, context) -> float | None:
+        """Value of an optional number parameter, None when not set."""
+        if parameters.get(name) in (None, ""):
+            return None
+        return self.parameterAsDouble(parameters, name, context)
+
     def add_advanced_parameter(self, parameter: QgsProcessingParameterDefinition) -> None:
         """Add ``parameter`` to the "Advanced parameters" section of the dialog."""
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(parameter)
+
+    def add_parameters(self, *rows: Param) -> None:
+        """Add the parameters of a table of ``param(...)`` rows, in order; advanced rows as advanced."""
+        for row in rows:
+            parameter = PARAMETER_KINDS[row.kind](row.name, row.description, **row.options)
+            if row.advanced:
+                self.add_advanced_parameter(parameter)
+            else:
+                self.addParameter(parameter)
 
     # -- reading and writing under the plugin's rules (algorithms/safe_io.py) --------------------
 

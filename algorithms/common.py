@@ -1,10 +1,10 @@
-"""Small QGIS-side helpers shared by the algorithms (NULL, numpy, CRS, files)."""
+"""Small QGIS-side helpers shared by the algorithms (NULL, numpy, numbers, times, CRS, files)."""
 
 from __future__ import annotations
 
 import math
 import os
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,13 @@ from qgis.core import (
     QgsProject,
     QgsRectangle,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QDateTime, Qt
+from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QVariant
 
 from ..core.crs import utm_epsg
+from ..core.hotspots.observation_stats import parse_time
+
+#: Field types that hold numbers.
+NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
 
 
 def tr(text: str) -> str:
@@ -29,14 +33,14 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("common", text)
 
 
-def to_number(value: Any) -> float | None:
-    """Attribute value as a float (infinity and NaN kept), or None for NULL, empty or text."""
+def to_number(value: Any, blank: float | None = None) -> float | None:
+    """Attribute value as a float (infinity and NaN kept); ``blank`` for NULL or empty, None for text."""
     if value is None or value == NULL:
-        return None
+        return blank
     if isinstance(value, str):
         value = value.strip().replace(",", ".")
         if not value:
-            return None
+            return blank
     try:
         return float(value)
     except (TypeError, ValueError, OverflowError):
@@ -159,19 +163,58 @@ def check_writable(path: str) -> None:
         raise QgsProcessingException(tr("Cannot write to {}. Choose a folder you may write to.").format(folder))
 
 
+def _utc(value: Any) -> QDateTime | None:
+    """Return a valid QDateTime in UTC (one without a zone, ``Qt.LocalTime``, read as UTC), else None."""
+    if not isinstance(value, QDateTime) or not value.isValid():
+        return None
+    spec = value.timeSpec()
+    if spec == Qt.UTC:
+        return value
+    if spec == Qt.LocalTime:  # no zone (dialog widget, GeoPackage): read as UTC
+        return QDateTime(value.date(), value.time(), Qt.UTC)
+    return value.toUTC()
+
+
 def utc_datetime(value: Any) -> datetime | None:
     """Return a QDateTime as an aware UTC datetime, None when unset.
 
     A value without a zone (``Qt.LocalTime``, as the dialog's date-time widget and zone-less
     text give) is read as UTC, as the time parameters are labelled; others are converted.
     """
-    if not isinstance(value, QDateTime) or not value.isValid():
+    value = _utc(value)
+    if value is None:
         return None
-    if value.timeSpec() != Qt.LocalTime:
-        value = value.toUTC()
     d, t = value.date(), value.time()
     clock = (t.hour(), t.minute(), t.second(), t.msec() * 1000)
     return datetime(d.year(), d.month(), d.day(), *clock, tzinfo=timezone.utc)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def utc_qdatetime(moment: datetime | None) -> Any:
+    """Return ``moment`` as a UTC QDateTime (milliseconds kept), NULL for None; the inverse of ``utc_datetime``.
+
+    A datetime without a zone is read as UTC; others are converted.
+    """
+    if moment is None:
+        return NULL
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return QDateTime.fromMSecsSinceEpoch((moment - _EPOCH) // _MILLISECOND, Qt.UTC)
+
+
+def epoch_seconds(value: Any) -> float | None:
+    """UTC epoch seconds of an attribute or parameter time (QDateTime, QDate, text); local time = UTC."""
+    if isinstance(value, QDateTime):
+        value = _utc(value)
+        return None if value is None else value.toMSecsSinceEpoch() / 1000.0
+    if value is None or value == NULL:
+        return None
+    if isinstance(value, QDate):
+        return parse_time(date(value.year(), value.month(), value.day())) if value.isValid() else None
+    return parse_time(value if isinstance(value, (str, datetime, date)) else str(value))
 
 
 def with_result_fields(fields: QgsFields, results: list[QgsField], feedback=None) -> QgsFields:

@@ -12,12 +12,10 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterNumber,
 )
 
 from ..core.sample_town.town import MAX_SIZE_KM, MIN_SIZE_KM, generate_town, validate_size
-from .base import AlgorithmBase
+from .base import AlgorithmBase, param
 from .common import check_writable
 from .sample_town_writer import remove_files, write_geopackage, write_observations_csv
 from .style_on_load import STYLE_DIR, style_on_load
@@ -49,32 +47,14 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
     OUTPUT_CSV = "OUTPUT_CSV"
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
-        self.addParameter(
-            QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 42)
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.SIZE_KM,
-                self.tr("Side length of the town (km)"),
-                QgsProcessingParameterNumber.Double,
-                2.0,
-                minValue=MIN_SIZE_KM,
-                maxValue=MAX_SIZE_KM,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                self.OUTPUT, self.tr("Sample town GeoPackage"), self.tr("GeoPackage (*.gpkg *.GPKG)")
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                self.OUTPUT_CSV,
-                self.tr("Observations as CSV"),
-                self.tr("CSV files (*.csv *.CSV)"),
-                optional=True,
-                createByDefault=False,
-            )
+        self.add_parameters(
+            param("int", self.SEED, self.tr("Random seed"), defaultValue=42),
+            param("double", self.SIZE_KM, self.tr("Side length of the town (km)"), defaultValue=2.0,
+                  minValue=MIN_SIZE_KM, maxValue=MAX_SIZE_KM),
+            param("file_out", self.OUTPUT, self.tr("Sample town GeoPackage"),
+                  fileFilter=self.tr("GeoPackage (*.gpkg *.GPKG)")),
+            param("file_out", self.OUTPUT_CSV, self.tr("Observations as CSV"),
+                  fileFilter=self.tr("CSV files (*.csv *.CSV)"), optional=True, createByDefault=False),
         )
         descriptions = self._layer_descriptions()
         for name, description in descriptions.items():

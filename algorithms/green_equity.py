@@ -19,10 +19,7 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
-    QgsProcessingParameterNumber,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QVariant
@@ -36,15 +33,14 @@ from ..core.green.equity import (
     priority_flags,
     share,
 )
-from .base import AlgorithmBase
+from .base import AlgorithmBase, param
 from .columns import AttributeColumns, direct_layer, number, read_columns
-from .common import to_qvariant, with_result_fields
+from .common import NUMERIC_TYPES, to_qvariant, with_result_fields
 from .green_geometry import SKIP_INVALID, polygonal, vertex_arrays
 from .style_on_load import style_on_load
 
 #: Fields of RESIDENTIAL that the catchments write and this algorithm needs.
 ACCESS_FIELDS = ("served", "served_eucl", "net_dist_m")
-NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
 CHUNK = 16384  # features between two progress/cancel checks
 
 
@@ -106,37 +102,22 @@ class GreenEquityAlgorithm(AlgorithmBase):
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
         point, polygon = QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon
-        numeric = QgsProcessingParameterField.Numeric
-        add = self.addParameter
-        add(
-            QgsProcessingParameterFeatureSource(
-                self.RESIDENTIAL,
-                self.tr("Residential features with access (OUTPUT_RESIDENTIAL of the catchments)"),
-                [point, polygon],
-            )
+        numeric = {"type": QgsProcessingParameterField.Numeric, "optional": True}
+        self.add_parameters(
+            param("source", self.RESIDENTIAL,
+                  self.tr("Residential features with access (OUTPUT_RESIDENTIAL of the catchments)"),
+                  types=[point, polygon]),
+            param("field", self.POPULATION_FIELD, self.tr("Population field"),
+                  parentLayerParameterName=self.RESIDENTIAL, **numeric),
+            param("field", self.GROUP_FIELDS, self.tr("Population of social groups (e.g. 65+, children)"),
+                  parentLayerParameterName=self.RESIDENTIAL, allowMultiple=True, **numeric),
+            param("source", self.AREAS, self.tr("Areas (districts, statistical blocks)"), types=[polygon]),
+            param("field", self.BURDEN_FIELD, self.tr("Burden field of the areas (higher = more burdened)"),
+                  parentLayerParameterName=self.AREAS, **numeric),
+            param("double", self.SERVED_SHARE, self.tr("Priority below this served share (0-1)"),
+                  defaultValue=DEFAULT_SERVED_THRESHOLD, minValue=0.0, maxValue=1.0),
+            param("sink", self.OUTPUT, self.tr("Green access by area"), type=polygon),
         )
-        add(QgsProcessingParameterField(
-            self.POPULATION_FIELD, self.tr("Population field"), parentLayerParameterName=self.RESIDENTIAL,
-            type=numeric, optional=True))  # fmt: skip
-        add(QgsProcessingParameterField(
-            self.GROUP_FIELDS, self.tr("Population of social groups (e.g. 65+, children)"),
-            parentLayerParameterName=self.RESIDENTIAL, type=numeric, allowMultiple=True, optional=True))  # fmt: skip
-        add(QgsProcessingParameterFeatureSource(
-            self.AREAS, self.tr("Areas (districts, statistical blocks)"), [polygon]))  # fmt: skip
-        add(QgsProcessingParameterField(
-            self.BURDEN_FIELD, self.tr("Burden field of the areas (higher = more burdened)"),
-            parentLayerParameterName=self.AREAS, type=numeric, optional=True))  # fmt: skip
-        add(
-            QgsProcessingParameterNumber(
-                self.SERVED_SHARE,
-                self.tr("Priority below this served share (0-1)"),
-                QgsProcessingParameterNumber.Double,
-                defaultValue=DEFAULT_SERVED_THRESHOLD,
-                minValue=0.0,
-                maxValue=1.0,
-            )
-        )
-        add(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Green access by area"), polygon))
         for name, label in (
             (self.SERVED_SHARE, self.tr("Served share (all areas)")),
             ("GINI", self.tr("Gini coefficient of the areas' served shares")),
@@ -161,10 +142,10 @@ class GreenEquityAlgorithm(AlgorithmBase):
         feedback.setProgressText(self.tr("Reading the residential features…"))
         fields = ReadFields(access, pop_field, group_fields)
         residents = self._read_residents(parameters, residential, areas_source, fields, context, feedback)
-        self._stop_if_cancelled(feedback)
+        self.check_cancelled(feedback)
         feedback.setProgressText(self.tr("Finding the area of each residential feature…"))
         area_index = locate_points(residents.xy, rings, feedback.isCanceled)
-        self._stop_if_cancelled(feedback)
+        self.check_cancelled(feedback)
         feedback.setProgress(85)
         outside = (area_index < 0) & np.isfinite(residents.xy[:, 0])
         n_outside = int(np.count_nonzero(outside))
@@ -252,7 +233,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
         features, rings = [], []
         repaired = empty = 0
         for feature in source.getFeatures(QgsFeatureRequest(), SKIP_INVALID):
-            self._stop_if_cancelled(feedback)
+            self.check_cancelled(feedback)
             geometry = feature.geometry()
             polygon = None if geometry.isNull() or geometry.isEmpty() else polygonal(geometry)
             if polygon is None:
@@ -292,7 +273,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
         columns = None
         if layer is not None and not transform:  # a whole file layer: its columns at once
             columns = read_columns(layer, names, representative_point, feedback.isCanceled)
-        self._stop_if_cancelled(feedback)
+        self.check_cancelled(feedback)
         if columns is None:
             columns = self._iterate_residents(source, areas, names, transform, context, feedback)
         xy, values = columns
@@ -324,7 +305,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
         ys: list[float] = []
         for n, feature in enumerate(source.getFeatures(request, SKIP_INVALID)):
             if n % CHUNK == 0:
-                self._stop_if_cancelled(feedback)
+                self.check_cancelled(feedback)
                 feedback.setProgress(60 * n / total)
                 columns.flush()
             geometry = feature.geometry()
@@ -341,7 +322,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
                 xs.append(x)
                 ys.append(y)
             columns.rows.append(feature.attributes())
-        self._stop_if_cancelled(feedback)
+        self.check_cancelled(feedback)
         xy = np.column_stack([np.array(xs, dtype=float), np.array(ys, dtype=float)])
         return xy, dict(zip(names, columns.arrays()))
 
@@ -396,10 +377,6 @@ class GreenEquityAlgorithm(AlgorithmBase):
             )
         return np.where(bad, 0.0, values)
 
-    def _stop_if_cancelled(self, feedback: QgsProcessingFeedback) -> None:
-        if feedback.isCanceled():
-            raise QgsProcessingException(self.tr("Cancelled."))
-
     # -- results and output ---------------------------------------------------------------------
 
     def _results(
@@ -453,11 +430,9 @@ class GreenEquityAlgorithm(AlgorithmBase):
         if priority is not None:
             new.append(QgsField("priority", QVariant.Int))
         fields = with_result_fields(source.fields(), new, feedback)
-        sink, dest_id = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
+        sink, dest_id = self.create_sink(
+            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs(), feedback
         )
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         columns = [equity.pop, equity.pop_served, equity.served_share, equity.served_share_eucl,
                    equity.barrier_gap, equity.dist_median_m, *equity.group_share.T]  # fmt: skip
         for i, feature in enumerate(features):

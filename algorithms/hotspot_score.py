@@ -18,23 +18,16 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterString,
     QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
 from ..core.hotspots import composite_index as ci
 from ..core.hotspots import value_checks
-from .base import AlgorithmBase
-from .common import to_qvariant, with_result_fields
+from .base import AlgorithmBase, param
+from .common import NUMERIC_TYPES, to_number, to_qvariant, with_result_fields
 from .style_on_load import style_on_load
-
-NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
 
 
 class HotspotScoreAlgorithm(AlgorithmBase):
@@ -61,122 +54,49 @@ class HotspotScoreAlgorithm(AlgorithmBase):
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Area units"), [QgsProcessing.TypeVector])
+        indicators = {"parentLayerParameterName": self.INPUT, "allowMultiple": True, "optional": True}
+        numeric = {"type": QgsProcessingParameterField.Numeric, **indicators}
+        self.add_parameters(
+            param("source", self.INPUT, self.tr("Area units"), types=[QgsProcessing.TypeVector]),
+            param("field", self.ENV_FIELDS,
+                  self.tr("Environmental indicators (noise, NO₂, heat, lack of green, …)"), **numeric),
+            param("field", self.SOCIAL_FIELDS, self.tr("Social and health indicators"), **numeric),
+            param("field", self.INVERT_FIELDS,
+                  self.tr("Indicators where higher is better (income, green space per inhabitant, …)"), **indicators),
+            param("string", self.WEIGHTS, self.tr("Weights (field=weight;…, default 1)"), optional=True,
+                  defaultValue=""),
+            param("enum", self.METHOD, self.tr("Method"), options=self._method_labels(), defaultValue=0),
+            param("enum", self.NORMALIZATION, self.tr("Normalisation"), defaultValue=0, options=[
+                self.tr("Percentile rank"),
+                self.tr("z-score"),
+                self.tr("Min-max"),
+                self.tr("None (values are already comparable scores)"),
+            ]),
+            param("double", self.HIGH_SHARE, self.tr("Share of units in the high class"), defaultValue=0.25,
+                  minValue=0.01, maxValue=0.5),
+            param("source", self.REFERENCE,
+                  self.tr("Reference units for percentiles and maxima (e.g. the whole state; optional)"),
+                  types=[QgsProcessing.TypeVector], optional=True),
+            param("enum", self.PERCENTILE_RULE, self.tr("Percentile rank counts"), advanced=True, defaultValue=0,
+                  options=[self.tr("Values ≤ x (the maximum gets 100)"), self.tr("Values < x (the minimum gets 0)")]),
+            param("string", self.MAX_VALUES, self.tr(
+                "Maxima for the product's 0-10 rescaling (env=…;social=…, default: maximum of REFERENCE or INPUT)"
+            ), advanced=True, optional=True, defaultValue=""),
+            param("int", self.MC_RUNS, self.tr("Monte-Carlo runs over the weights (0 = off)"), advanced=True,
+                  defaultValue=0, minValue=0, maxValue=100000),
+            param("double", self.MC_SPREAD, self.tr("Monte-Carlo weight spread (±share)"), advanced=True,
+                  defaultValue=0.5, minValue=0.0, maxValue=0.95),
+            param("int", self.SEED, self.tr("Random seed"), advanced=True, defaultValue=1, minValue=0),
+            param("sink", self.OUTPUT, self.tr("Hotspot score")),
         )
-        for name, label in (
-            (self.ENV_FIELDS, self.tr("Environmental indicators (noise, NO₂, heat, lack of green, …)")),
-            (self.SOCIAL_FIELDS, self.tr("Social and health indicators")),
-        ):
-            self.addParameter(
-                QgsProcessingParameterField(
-                    name,
-                    label,
-                    parentLayerParameterName=self.INPUT,
-                    type=QgsProcessingParameterField.Numeric,
-                    allowMultiple=True,
-                    optional=True,
-                )
-            )
-        self.addParameter(
-            QgsProcessingParameterField(
-                self.INVERT_FIELDS,
-                self.tr("Indicators where higher is better (income, green space per inhabitant, …)"),
-                parentLayerParameterName=self.INPUT,
-                allowMultiple=True,
-                optional=True,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.WEIGHTS, self.tr("Weights (field=weight;…, default 1)"), optional=True, defaultValue=""
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.METHOD,
-                self.tr("Method"),
-                [
-                    self.tr("Additive (weighted mean of normalised indicators)"),
-                    self.tr("Multiple-burden count (Berlin)"),
-                    self.tr("CalEnviroScreen product (environment × social)"),
-                ],
-                defaultValue=0,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.NORMALIZATION,
-                self.tr("Normalisation"),
-                [
-                    self.tr("Percentile rank"),
-                    self.tr("z-score"),
-                    self.tr("Min-max"),
-                    self.tr("None (values are already comparable scores)"),
-                ],
-                defaultValue=0,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.HIGH_SHARE,
-                self.tr("Share of units in the high class"),
-                QgsProcessingParameterNumber.Double,
-                defaultValue=0.25,
-                minValue=0.01,
-                maxValue=0.5,
-            )
-        )
-        self._add_reference_parameter()
-        advanced = [
-            QgsProcessingParameterEnum(
-                self.PERCENTILE_RULE,
-                self.tr("Percentile rank counts"),
-                [self.tr("Values ≤ x (the maximum gets 100)"), self.tr("Values < x (the minimum gets 0)")],
-                defaultValue=0,
-            ),
-            QgsProcessingParameterString(
-                self.MAX_VALUES,
-                self.tr(
-                    "Maxima for the product's 0-10 rescaling (env=…;social=…, default: maximum of REFERENCE or INPUT)"
-                ),
-                optional=True,
-                defaultValue="",
-            ),
-            QgsProcessingParameterNumber(
-                self.MC_RUNS,
-                self.tr("Monte-Carlo runs over the weights (0 = off)"),
-                QgsProcessingParameterNumber.Integer,
-                defaultValue=0,
-                minValue=0,
-                maxValue=100000,
-            ),
-            QgsProcessingParameterNumber(
-                self.MC_SPREAD,
-                self.tr("Monte-Carlo weight spread (±share)"),
-                QgsProcessingParameterNumber.Double,
-                defaultValue=0.5,
-                minValue=0.0,
-                maxValue=0.95,
-            ),
-            QgsProcessingParameterNumber(
-                self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=0
-            ),
-        ]
-        for parameter in advanced:
-            self.add_advanced_parameter(parameter)
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Hotspot score")))
 
-    def _add_reference_parameter(self) -> None:
-        """Add REFERENCE, the optional population that ranks and scales."""
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                self.REFERENCE,
-                self.tr("Reference units for percentiles and maxima (e.g. the whole state; optional)"),
-                [QgsProcessing.TypeVector],
-                optional=True,
-            )
-        )
+    def _method_labels(self) -> list[str]:
+        """Labels of METHOD in enum order (``composite_index.ADDITIVE``, ``COUNT``, ``PRODUCT``)."""
+        return [
+            self.tr("Additive (weighted mean of normalised indicators)"),
+            self.tr("Multiple-burden count (Berlin)"),
+            self.tr("CalEnviroScreen product (environment × social)"),
+        ]
 
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
@@ -226,6 +146,22 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             feedback.pushWarning(translate(warning))
         self._warn_unscored(result, feedback)
 
+        dest_id = self._write(parameters, context, source, features, wkb_type, names, result, feedback)
+        style_on_load(context, dest_id, "hotspot_score.qml", polygons_only=True)
+        return {self.OUTPUT: dest_id}
+
+    def _write(
+        self,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        source: QgsProcessingFeatureSource,
+        features: list[QgsFeature],
+        wkb_type: QgsWkbTypes.Type,
+        names: list[str],
+        result: ci.IndexResult,
+        feedback: QgsProcessingFeedback,
+    ) -> str:
+        """Create the sink (only now: nothing half-written on errors), write the scored units, return its id."""
         fields = self._output_fields(source.fields(), names, feedback)
         sink, dest_id = self.create_sink(
             parameters, self.OUTPUT, context, fields, wkb_type, source.sourceCrs(), feedback
@@ -251,8 +187,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             out.setAttributes(attributes)
             sink.addFeature(out, QgsFeatureSink.FastInsert)
             feedback.setProgress(80 + 20 * i / max(len(features), 1))
-        style_on_load(context, dest_id, "hotspot_score.qml", polygons_only=True)
-        return {self.OUTPUT: dest_id}
+        return dest_id
 
     def _warn_unscored(self, result: ci.IndexResult, feedback: QgsProcessingFeedback) -> None:
         """Say how many units got no score (their values are missing): the map shows them as "No data"."""
@@ -465,18 +400,8 @@ def translate(message: ci.Message) -> str:
 
 
 def _number(value: Any) -> float | None:
-    """Return a float (infinity kept), NaN for NULL/empty, None for text that is not a number."""
-    if value is None or value == NULL:
-        return math.nan
-    if isinstance(value, str):
-        text = value.strip().replace(",", ".")
-        if not text:
-            return math.nan
-        try:
-            value = float(text)
-        except ValueError:
-            return None
-    return float(value)
+    """Return a float (infinity kept), NaN for NULL/empty, None for a value that is not a number."""
+    return to_number(value, blank=math.nan)
 
 
 def _int(value: float) -> Any:

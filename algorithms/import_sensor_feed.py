@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from qgis.core import (
@@ -35,16 +34,17 @@ from qgis.core import (
     QgsVectorLayerTemporalProperties,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
 from ..core.sensors.archive import ArchiveWriter
 from ..core.sensors.csv_feed import CsvMapping
 from ..core.sensors.errors import FeedError
 from ..core.sensors.fetch import DEFAULT_MAX_MB, MIB, FetchLimits, redact_url
-from ..core.sensors.importer import FORMAT_NAMES, ImportOptions, ImportSummary, parse_properties, stream_feed
+from ..core.sensors.formats import FEED_FORMATS, FORMAT_NAMES, SENSORTHINGS
+from ..core.sensors.importer import ImportOptions, ImportSummary, parse_properties, stream_feed
 from ..core.sensors.model import Observation
 from .base import AlgorithmBase
-from .common import check_writable, utc_datetime
+from .common import check_writable, utc_datetime, utc_qdatetime
 from .qgis_fetcher import QgisFetcher
 
 WGS84 = "EPSG:4326"
@@ -62,18 +62,6 @@ CSV_FIELDS = {
     "CSV_STREAM_FIELD": "stream",
     "CSV_DELIMITER": "delimiter",
 }
-
-
-def qdatetime(moment: datetime | None) -> Any:
-    """Return ``moment`` as a UTC QDateTime (milliseconds kept), NULL for None."""
-    if moment is None:
-        return NULL
-    moment = moment.astimezone(timezone.utc)
-    return QDateTime(
-        QDate(moment.year, moment.month, moment.day),
-        QTime(moment.hour, moment.minute, moment.second, moment.microsecond // 1000),
-        Qt.UTC,
-    )
 
 
 def station_fields() -> QgsFields:
@@ -147,16 +135,10 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
     _post_processors: ClassVar[dict[tuple[str, str], TemporalPostProcessor]] = {}
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
-        formats = [
-            self.tr("OGC SensorThings API"),
-            self.tr("openSenseMap"),
-            self.tr("Sensor.Community"),
-            self.tr("The Things Network v3 (JSON/NDJSON)"),
-            self.tr("ChirpStack v4"),
-            self.tr("CSV"),
-        ]
-        assert len(formats) == len(FORMAT_NAMES)
-        self.addParameter(QgsProcessingParameterEnum(self.FORMAT, self.tr("Feed format"), formats, defaultValue=0))
+        formats = [QCoreApplication.translate("feed_formats", fmt.name) for fmt in FEED_FORMATS]
+        self.addParameter(
+            QgsProcessingParameterEnum(self.FORMAT, self.tr("Feed format"), formats, defaultValue=SENSORTHINGS)
+        )
         self.addParameter(QgsProcessingParameterString(self.SOURCE, self.tr("Source (URL or file)")))
         self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start (UTC)"), optional=True))
         self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End (UTC)"), optional=True))
@@ -349,7 +331,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             feature.setAttributes([
                 station.station_id, station.name,
                 json.dumps(station.properties, ensure_ascii=False, separators=(",", ":"), default=str),
-                qdatetime(station.last_time), qdatetime(summary.first_times.get(station.station_id)),
+                utc_qdatetime(station.last_time), utc_qdatetime(summary.first_times.get(station.station_id)),
                 summary.counts.get(station.station_id, 0), station.source,
             ])
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
@@ -368,7 +350,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         for index, o in enumerate(observations):
             feature = QgsFeature(fields)
             feature.setAttributes([
-                o.station_id, o.stream_id, o.property, o.unit, qdatetime(o.time), qdatetime(o.time_end),
+                o.station_id, o.stream_id, o.property, o.unit, utc_qdatetime(o.time), utc_qdatetime(o.time_end),
                 NULL if o.value is None else float(o.value), o.raw, o.source, o.flag,
             ])
             sink.addFeature(feature, QgsFeatureSink.FastInsert)

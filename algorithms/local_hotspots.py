@@ -17,12 +17,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
-    QgsProcessingParameterNumber,
     QgsUnitTypes,
     QgsWkbTypes,
 )
@@ -31,8 +26,8 @@ from qgis.PyQt.QtCore import QVariant
 from ..core.hotspots import local_statistics as stats
 from ..core.hotspots import spatial_weights as sw
 from ..core.hotspots import value_checks
-from .base import AlgorithmBase
-from .common import metric_crs, to_number, with_result_fields
+from .base import AlgorithmBase, Param, param
+from .common import NUMERIC_TYPES, metric_crs, to_number, with_result_fields
 from .style_on_load import style_on_load
 
 STYLES = {
@@ -40,7 +35,6 @@ STYLES = {
     1: "lisa_clusters.qml",
 }
 QUEEN, ROOK, KNN, BAND = 0, 1, 2, 3
-NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
 #: Added fields: name (also the attribute of ``HotspotResult``) and type.
 NEW_FIELDS = (
     ("n_neighbors", QVariant.Int),
@@ -103,87 +97,36 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
     )
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                self.INPUT, self.tr("Area units"), [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]
-            )
+        self.add_parameters(
+            param("source", self.INPUT, self.tr("Area units"),
+                  types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]),
+            param("field", self.FIELD, self.tr("Field"), parentLayerParameterName=self.INPUT,
+                  type=QgsProcessingParameterField.Numeric),
+            param("enum", self.WEIGHTS, self.tr("Neighbours"), defaultValue=QUEEN, options=[
+                self.tr("Queen contiguity (shared corner or edge)"),
+                self.tr("Rook contiguity (shared edge)"),
+                self.tr("K nearest (centroids)"),
+                self.tr("Distance band (centroids)"),
+            ]),
+            param("int", self.K, self.tr("Number of nearest neighbours (k)"), defaultValue=8, minValue=1),
+            param("double", self.DISTANCE, self.tr(
+                "Distance band in metres, in layer units without CRS (0 = smallest that gives every unit a neighbour)"
+            ), defaultValue=0.0, minValue=0.0),
+            param("int", self.PERMUTATIONS, self.tr("Permutations (0 = analytic p-values only)"), defaultValue=9999,
+                  minValue=0, maxValue=99999),
+            param("int", self.SEED, self.tr("Random seed"), defaultValue=1, minValue=0),
+            param("double", self.ALPHA, self.tr("Significance level for LISA clusters"), defaultValue=0.05,
+                  minValue=0.0001, maxValue=0.5),
+            param("bool", self.FDR, self.tr("Correct for multiple testing (Benjamini-Hochberg false discovery rate)"),
+                  defaultValue=True),
+            *self._statistics_parameters(),
+            param("double", self.SNAP_TOLERANCE, self.tr(
+                "Snapping tolerance for contiguity in layer units (0 = automatic: extent diagonal × 1e-6)"
+            ), advanced=True, defaultValue=0.0, minValue=0.0),
+            param("enum", self.STYLE, self.tr("Style of the output"), defaultValue=0,
+                  options=[self.tr("Gi* hot and cold spots"), self.tr("LISA clusters")]),
+            param("sink", self.OUTPUT, self.tr("Local hotspots")),
         )
-        self.addParameter(
-            QgsProcessingParameterField(
-                self.FIELD, self.tr("Field"), parentLayerParameterName=self.INPUT,
-                type=QgsProcessingParameterField.Numeric,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.WEIGHTS,
-                self.tr("Neighbours"),
-                [
-                    self.tr("Queen contiguity (shared corner or edge)"),
-                    self.tr("Rook contiguity (shared edge)"),
-                    self.tr("K nearest (centroids)"),
-                    self.tr("Distance band (centroids)"),
-                ],
-                defaultValue=QUEEN,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.K, self.tr("Number of nearest neighbours (k)"), QgsProcessingParameterNumber.Integer,
-                defaultValue=8, minValue=1,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.DISTANCE,
-                self.tr(
-                    "Distance band in metres, in layer units without CRS "
-                    "(0 = smallest that gives every unit a neighbour)"
-                ),
-                QgsProcessingParameterNumber.Double,
-                defaultValue=0.0,
-                minValue=0.0,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.PERMUTATIONS, self.tr("Permutations (0 = analytic p-values only)"),
-                QgsProcessingParameterNumber.Integer, defaultValue=9999, minValue=0, maxValue=99999,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=0
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.ALPHA, self.tr("Significance level for LISA clusters"), QgsProcessingParameterNumber.Double,
-                defaultValue=0.05, minValue=0.0001, maxValue=0.5,
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterBoolean(
-                self.FDR, self.tr("Correct for multiple testing (Benjamini-Hochberg false discovery rate)"),
-                defaultValue=True,
-            )
-        )
-        self._add_statistics_parameters()
-        tolerance = QgsProcessingParameterNumber(
-            self.SNAP_TOLERANCE,
-            self.tr("Snapping tolerance for contiguity in layer units (0 = automatic: extent diagonal × 1e-6)"),
-            QgsProcessingParameterNumber.Double,
-            defaultValue=0.0,
-            minValue=0.0,
-        )
-        self.add_advanced_parameter(tolerance)
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                self.STYLE, self.tr("Style of the output"),
-                [self.tr("Gi* hot and cold spots"), self.tr("LISA clusters")], defaultValue=0,
-            )
-        )
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Local hotspots")))
         descriptions = (
             self.tr("Global Moran's I"),
             self.tr("Expected Moran's I under randomness"),
@@ -253,24 +196,21 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             "N_KNN_TIES": self._knn_ties,
         }
 
-    def _add_statistics_parameters(self) -> None:
-        """Add BINS_FROM, CORRECTION, TRANSFORM and KNN_TIES (all but BINS_FROM advanced)."""
-        choices = (
-            (self.BINS_FROM, self.tr("p-value of the Gi* bins"),
-             [self.tr("Analytic (normal distribution)"), self.tr("Permutations (pseudo p)")], False),
-            (self.CORRECTION, self.tr("Correction for multiple testing when FDR is on"),
-             [self.tr("Benjamini-Hochberg (false discovery rate)"), self.tr("Bonferroni (family-wise error)")], True),
-            (self.TRANSFORM, self.tr("Weights of Local and global Moran's I"),
-             [self.tr("Row-standardised (neighbours' mean)"), self.tr("Binary (neighbours' sum)")], True),
-            (self.KNN_TIES, self.tr("k nearest: neighbours tied at the k-th distance"),
-             [self.tr("Exactly k: the first in layer order"), self.tr("All tied neighbours (k or more, as GeoDa)")],
-             True),
-        )
-        for name, label, options, advanced in choices:
-            parameter = QgsProcessingParameterEnum(name, label, options, defaultValue=0)
-            if advanced:
-                parameter.setFlags(parameter.flags() | parameter.FlagAdvanced)
-            self.addParameter(parameter)
+    def _statistics_parameters(self) -> list[Param]:
+        """BINS_FROM, CORRECTION, TRANSFORM and KNN_TIES (all but BINS_FROM advanced)."""
+        return [
+            param("enum", self.BINS_FROM, self.tr("p-value of the Gi* bins"), defaultValue=0,
+                  options=[self.tr("Analytic (normal distribution)"), self.tr("Permutations (pseudo p)")]),
+            param("enum", self.CORRECTION, self.tr("Correction for multiple testing when FDR is on"), advanced=True,
+                  defaultValue=0, options=[self.tr("Benjamini-Hochberg (false discovery rate)"),
+                                           self.tr("Bonferroni (family-wise error)")]),
+            param("enum", self.TRANSFORM, self.tr("Weights of Local and global Moran's I"), advanced=True,
+                  defaultValue=0, options=[self.tr("Row-standardised (neighbours' mean)"),
+                                           self.tr("Binary (neighbours' sum)")]),
+            param("enum", self.KNN_TIES, self.tr("k nearest: neighbours tied at the k-th distance"), advanced=True,
+                  defaultValue=0, options=[self.tr("Exactly k: the first in layer order"),
+                                           self.tr("All tied neighbours (k or more, as GeoDa)")]),
+        ]
 
     def _statistics_options(self, parameters, context) -> dict[str, Any]:
         """Keyword arguments of ``local_hotspots`` from the parameters."""

@@ -14,10 +14,53 @@ from collections.abc import Callable, Iterable
 from contextlib import closing
 from typing import Any
 
-from qgis.core import NULL, QgsFeature, QgsProcessingFeedback, QgsVectorLayer
+from qgis.core import NULL, QgsFeature, QgsFields, QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
 
 from .common import to_number
 from .observation_times import geopackage_table, offset_times, read_only
+
+#: Field parameter of an observation table -> default field name.
+OBSERVATION_FIELDS = {
+    "STATION_ID_FIELD": "station_id",
+    "TIME_FIELD": "time",
+    "VALUE_FIELD": "value",
+    "PROPERTY_FIELD": "property",
+}
+#: Observations with a non-empty value in this field (written by sensorqualitycontrol) are skipped.
+QC_FLAG_FIELD = "qc_flag"
+
+
+def station_key(value: Any) -> str | None:
+    """Station id as text (``7`` and ``7.0`` and ``"7"`` match); None for NULL or empty."""
+    if value is None or value == NULL:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def observation_fields(
+    algorithm, parameters: dict[str, Any], context, fields: QgsFields, missing: str
+) -> tuple[dict[str, str], dict[str, int]]:
+    """Chosen name and index (-1: none) of each field of ``OBSERVATION_FIELDS`` in ``fields``.
+
+    An empty PROPERTY_FIELD means none; a table without the default ``property`` field holds one
+    property. Another field that is not in ``fields`` raises ``missing.format(name, parameter)``.
+    """
+    names: dict[str, str] = {}
+    index: dict[str, int] = {}
+    for key, default in OBSERVATION_FIELDS.items():
+        chosen = algorithm.parameterAsFields(parameters, key, context)
+        if chosen and chosen[0]:
+            names[key] = chosen[0]
+        else:
+            names[key] = "" if key == "PROPERTY_FIELD" and key in parameters else default
+        name = names[key]
+        index[key] = fields.lookupField(name) if name else -1
+        if index[key] < 0 and name and not (key == "PROPERTY_FIELD" and name == default):
+            raise QgsProcessingException(missing.format(name, key))
+    return names, index
 
 
 class RowCollector:

@@ -36,11 +36,12 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QCoreApplication, QDateTime, QVariant
 
 from ..core.sample_town.sensors import csv_rows
 from ..core.sample_town.town import CRS_AUTHID, SYNTHETIC_NOTE, Layer, SampleTown
 from .base import PLUGIN_DIR
+from .common import utc_qdatetime
 from .safe_io import raise_if_cancelled
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
@@ -171,10 +172,6 @@ def _geometry(kind: str, coords: Any) -> QgsGeometry:
     return QgsGeometry(line if kind == "LineString" else QgsPolygon(line))
 
 
-def _qdatetime(value: datetime) -> QDateTime:
-    return QDateTime(QDate(value.year, value.month, value.day), QTime(value.hour, value.minute, value.second), Qt.UTC)
-
-
 def _features(layer: Layer, start: int, stop: int) -> list[QgsFeature]:
     """Features ``start:stop`` of a generated layer (date-times as UTC ``QDateTime``)."""
     fields = writer_fields(layer)
@@ -186,7 +183,7 @@ def _features(layer: Layer, start: int, stop: int) -> list[QgsFeature]:
         values = list(row)
         for k in date_columns:
             if values[k] is not None:
-                values[k] = times.get(values[k]) or times.setdefault(values[k], _qdatetime(values[k]))
+                values[k] = times.get(values[k]) or times.setdefault(values[k], utc_qdatetime(values[k]))
         feature.setAttributes(values)
         if geometry is not None:
             feature.setGeometry(_geometry(layer.geometry_type, geometry))

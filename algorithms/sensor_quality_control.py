@@ -19,19 +19,13 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterField,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterString,
 )
 from qgis.PyQt.QtCore import QVariant
 
 from ..core.sensors.quality import Limits, corrected_values, default_limits, property_kind, quality_flags
-from .aggregate_observations import DEFAULT_FIELDS, QC_FLAG_FIELD, qt_time, station_key
-from .base import AlgorithmBase
-from .common import to_float, to_qvariant, with_result_fields
+from .base import AlgorithmBase, param
+from .common import epoch_seconds, to_float, to_qvariant, with_result_fields
+from .observation_reading import OBSERVATION_FIELDS, QC_FLAG_FIELD, observation_fields, station_key
 from .observation_times import offset_times
 
 #: Flag of an observation whose time cannot be read.
@@ -63,49 +57,32 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
     N_CORRECTED = "N_CORRECTED"
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
-        self.addParameter(
-            QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Observations"), [QgsProcessing.TypeVector])
-        )
-        for name, label in (
+        field_labels = (
             (self.STATION_ID_FIELD, self.tr("Station id field")),
             (self.TIME_FIELD, self.tr("Time field (UTC)")),
             (self.VALUE_FIELD, self.tr("Value field")),
             (self.PROPERTY_FIELD, self.tr("Property field")),
-        ):
-            self.addParameter(QgsProcessingParameterField(name, label, DEFAULT_FIELDS[name], self.INPUT, optional=True))
-        self.addParameter(
-            QgsProcessingParameterString(
-                self.PROPERTY, self.tr("Property the limits below apply to (empty: all)"), optional=True
-            )
         )
-        for name, label in (
+        limit_labels = (
             (self.MIN_VALID, self.tr("Lowest plausible value (empty: the property's default)")),
             (self.MAX_VALID, self.tr("Highest plausible value (empty: the property's default)")),
             (self.SPIKE_THRESHOLD, self.tr("Spike threshold (empty: the property's default)")),
-        ):
-            self.addParameter(
-                QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, optional=True)
-            )
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.STUCK_HOURS,
-                self.tr("Stuck: the same value for at least (hours; 0 = off)"),
-                QgsProcessingParameterNumber.Double,
-                6.0,
-                minValue=0.0,
-            )
         )
-        self.addParameter(
-            QgsProcessingParameterBoolean(
-                self.HUMIDITY_CORRECTION, self.tr("Correct PM2.5 for humidity (US EPA, PurpleAir)"), False
-            )
+        self.add_parameters(
+            param("source", self.INPUT, self.tr("Observations"), types=[QgsProcessing.TypeVector]),
+            *(param("field", name, label, defaultValue=OBSERVATION_FIELDS[name], parentLayerParameterName=self.INPUT,
+                    optional=True) for name, label in field_labels),
+            param("string", self.PROPERTY, self.tr("Property the limits below apply to (empty: all)"), optional=True),
+            *(param("double", name, label, optional=True) for name, label in limit_labels),
+            param("double", self.STUCK_HOURS, self.tr("Stuck: the same value for at least (hours; 0 = off)"),
+                  defaultValue=6.0, minValue=0.0),
+            param("bool", self.HUMIDITY_CORRECTION, self.tr("Correct PM2.5 for humidity (US EPA, PurpleAir)"),
+                  defaultValue=False),
+            param("string", self.PM25_PROPERTY, self.tr("PM2.5 property (empty: recognised by name)"), optional=True),
+            param("string", self.HUMIDITY_PROPERTY, self.tr("Relative humidity property (empty: recognised by name)"),
+                  optional=True),
+            param("sink", self.OUTPUT, self.tr("Checked observations")),
         )
-        for name, label in (
-            (self.PM25_PROPERTY, self.tr("PM2.5 property (empty: recognised by name)")),
-            (self.HUMIDITY_PROPERTY, self.tr("Relative humidity property (empty: recognised by name)")),
-        ):
-            self.addParameter(QgsProcessingParameterString(name, label, optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Checked observations")))
         self.addOutput(QgsProcessingOutputNumber(self.N_FLAGGED, self.tr("Number of flagged observations")))
         self.addOutput(QgsProcessingOutputNumber(self.N_CORRECTED, self.tr("Number of corrected PM2.5 values")))
 
@@ -114,10 +91,7 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
     ) -> dict[str, Any]:
         source = self.source(parameters, self.INPUT, context)
         index = self._field_indices(parameters, context, source)
-        table = self._read(parameters, context, source, index, feedback)
-        if table is None:
-            return {}
-        stations, properties, names, times, values = table
+        stations, properties, names, times, values = self._read(parameters, context, source, index, feedback)
         streams = stations * max(len(names), 1) + properties
         low, high, spike = self._limits(parameters, context, names, properties)
         readable = ~np.isnan(times)
@@ -126,34 +100,21 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
         flags[readable] = quality_flags(
             streams[readable], times[readable], values[readable], low[readable], high[readable], spike[readable], stuck
         )
-        if feedback.isCanceled():
-            return {}
+        self.check_cancelled(feedback)
         pm25, humidity = self._correction_rows(parameters, context, names, properties)
         corrected = corrected_values(stations, times, values, flags, pm25, humidity)
         n_corrected = int(np.count_nonzero(pm25 & ~np.isnan(corrected))) if pm25 is not None else 0
         self._report(flags, n_corrected, feedback)
         feedback.setProgress(60)
         dest = self._write(parameters, context, source, flags, corrected, feedback)
-        if dest is None:
-            return {}
         return {self.OUTPUT: dest, self.N_FLAGGED: int(np.count_nonzero(flags != "")), self.N_CORRECTED: n_corrected}
 
     def _field_indices(
         self, parameters: dict[str, Any], context: QgsProcessingContext, source: QgsProcessingFeatureSource
     ) -> dict[str, int]:
         """Index of the station, time, value and property fields (property -1 when not chosen)."""
-        index = {}
-        for key in (self.STATION_ID_FIELD, self.TIME_FIELD, self.VALUE_FIELD, self.PROPERTY_FIELD):
-            chosen = self.parameterAsFields(parameters, key, context)
-            name = chosen[0] if chosen and chosen[0] else DEFAULT_FIELDS[key]
-            if key == self.PROPERTY_FIELD and key in parameters and not (chosen and chosen[0]):
-                name = ""
-            index[key] = source.fields().lookupField(name) if name else -1
-            if index[key] < 0 and name and not (key == self.PROPERTY_FIELD and name == DEFAULT_FIELDS[key]):
-                raise QgsProcessingException(
-                    self.tr("INPUT has no field '{}' ({}); choose the right field.").format(name, key)
-                )
-        return index
+        missing = self.tr("INPUT has no field '{}' ({}); choose the right field.")
+        return observation_fields(self, parameters, context, source.fields(), missing)[1]
 
     def _read(
         self,
@@ -162,7 +123,7 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
         source: QgsProcessingFeatureSource,
         index: dict[str, int],
         feedback: QgsProcessingFeedback,
-    ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray] | None:
+    ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
         """Station codes, property codes, property names, times (NaN unreadable), values (NaN missing)."""
         layer = self.parameterAsVectorLayer(parameters, self.INPUT, context)
         time_name = source.fields().at(index[self.TIME_FIELD]).name()
@@ -175,15 +136,14 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
         total = max(source.featureCount(), 1)
         for n, feature in enumerate(source.getFeatures(request)):
             if n % 5000 == 0:
-                if feedback.isCanceled():
-                    return None
+                self.check_cancelled(feedback)
                 feedback.setProgress(30.0 * n / total)
             attributes = feature.attributes()
             station = station_key(attributes[index[self.STATION_ID_FIELD]]) or ""
             prop = attributes[index[self.PROPERTY_FIELD]] if index[self.PROPERTY_FIELD] >= 0 else None
             prop = "" if prop is None or prop == NULL else str(prop).strip()
             time = raw_times.get(feature.id()) if raw_times else None
-            time = qt_time(attributes[index[self.TIME_FIELD]]) if time is None else time
+            time = epoch_seconds(attributes[index[self.TIME_FIELD]]) if time is None else time
             value = to_float(attributes[index[self.VALUE_FIELD]])
             fids.append(feature.id())
             rows.append(
@@ -213,7 +173,7 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
                 )
             )
         names_own = (self.MIN_VALID, self.MAX_VALID, self.SPIKE_THRESHOLD)
-        own = [self._number(parameters, name, context) for name in names_own]
+        own = [self.optional_number(parameters, name, context) for name in names_own]
         table = []
         for name in names:
             limits = default_limits(name)
@@ -262,21 +222,18 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
         flags: np.ndarray,
         corrected: np.ndarray,
         feedback: QgsProcessingFeedback,
-    ) -> str | None:
-        """Write the input rows with ``qc_flag`` and ``value_corrected``; None when cancelled."""
+    ) -> str:
+        """Write the input rows with ``qc_flag`` and ``value_corrected``; return the output's id."""
         results = [QgsField(QC_FLAG_FIELD, QVariant.String, len=16), QgsField("value_corrected", QVariant.Double)]
         fields = with_result_fields(source.fields(), results, feedback)
-        sink, dest = self.parameterAsSink(
-            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
+        sink, dest = self.create_sink(
+            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs(), feedback
         )
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         total = max(flags.size, 1)
         position: dict[int, int] | None = None
         for n, feature in enumerate(source.getFeatures()):
             if n % 5000 == 0:
-                if feedback.isCanceled():
-                    return None
+                self.check_cancelled(feedback)
                 feedback.setProgress(60 + 40.0 * n / total)
             row = n
             if position is not None or n >= self._fids.size or self._fids[n] != feature.id():
@@ -287,9 +244,3 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
             out.setAttributes([*feature.attributes(), flags[row] or NULL, to_qvariant(float(corrected[row]))])
             sink.addFeature(out, QgsFeatureSink.FastInsert)
         return dest
-
-    def _number(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> float | None:
-        """Return an optional number parameter, None when not set."""
-        if parameters.get(name) in (None, ""):
-            return None
-        return self.parameterAsDouble(parameters, name, context)

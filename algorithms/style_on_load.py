@@ -29,8 +29,14 @@ def tr(text: str) -> str:
 
 
 def translate_legend(layer: QgsVectorLayer) -> None:
-    """Legend labels of the layer's renderer in the user's language (context ``styles``)."""
-    renderer = layer.renderer()
+    """Legend labels of the layer's renderer in the user's language (context ``styles``).
+
+    The labels are changed on a copy that is then set, so the layer announces the change and a
+    legend already shown (the layer is in the project when Processing post-processes it) follows.
+    """
+    if layer.renderer() is None:
+        return
+    renderer = layer.renderer().clone()
 
     def tr(label: str) -> str:
         return QCoreApplication.translate("styles", label)
@@ -44,6 +50,9 @@ def translate_legend(layer: QgsVectorLayer) -> None:
     elif isinstance(renderer, QgsRuleBasedRenderer):
         for rule in renderer.rootRule().descendants():
             rule.setLabel(tr(rule.label()))
+    else:
+        return
+    layer.setRenderer(renderer)
 
 
 def apply_style(layer: QgsVectorLayer, style_name: str) -> str:

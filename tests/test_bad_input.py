@@ -394,3 +394,39 @@ def test_osm_areas_are_counted_and_a_cancelled_run_leaves_no_file(provider, tmp_
     with pytest.raises(QgsProcessingException, match="Cancelled"):
         run("socialresilience:osmwalknetwork", {"INPUT": osm, **files}, CancelAt(92))  # after the first output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_run_keeps_no_feature_alive(provider):
+    """A failed run must not keep its features (and through them its layers) until QGIS exits."""
+    import gc
+
+    from qgis.core import QgsFeature
+
+    layer = grid_layer([float(i) for i in range(9)], crs="EPSG:4326")  # fails after reading the features
+    gc.collect()
+    before = sum(isinstance(o, QgsFeature) for o in gc.get_objects())
+    with pytest.raises(QgsProcessingException, match="cannot be degrees"):
+        local_run(layer, WEIGHTS=3)
+    gc.collect()
+    assert sum(isinstance(o, QgsFeature) for o in gc.get_objects()) == before
+
+
+def test_an_unexpected_error_is_logged_with_its_traceback(provider, monkeypatch):
+    from social_resilience.algorithms import local_hotspots
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("a bug")
+
+    class Errors(QgsProcessingFeedback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.errors: list[str] = []
+
+        def reportError(self, error: str, fatal: bool = False) -> None:  # noqa: N802
+            self.errors.append(error)
+
+    monkeypatch.setattr(local_hotspots.stats, "local_hotspots", broken)
+    feedback = Errors()
+    with pytest.raises(QgsProcessingException, match="ZeroDivisionError: a bug"):
+        local_run(grid_layer([float(i) for i in range(9)]), feedback, WEIGHTS=0)
+    assert any("Traceback" in error and "broken" in error for error in feedback.errors)

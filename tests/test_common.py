@@ -77,3 +77,58 @@ def test_with_result_fields_keeps_every_input_field(qgis_app):
     assert [f.name() for f in out] == ["id", "SCORE_in2", "score_in", "rank_in", "score", "rank"]
     assert out.at(4).type() == QVariant.Double
     assert len(warnings) == 2
+
+
+def test_time_conversions_are_one_pair(qgis_app):
+    """datetime -> QDateTime keeps milliseconds; back and to epoch seconds give the same moment."""
+    from datetime import datetime, timedelta, timezone
+
+    from qgis.PyQt.QtCore import QDate, QDateTime, Qt, QTime
+    from social_resilience.algorithms.common import epoch_seconds, utc_datetime, utc_qdatetime
+
+    moment = datetime(2024, 6, 1, 2, 3, 4, 567000, tzinfo=timezone(timedelta(hours=2)))
+    converted = utc_qdatetime(moment)
+    assert converted.timeSpec() == Qt.UTC
+    assert (converted.time().hour(), converted.time().msec()) == (0, 567)
+    assert utc_datetime(converted) == moment
+    assert epoch_seconds(converted) == moment.timestamp()
+    assert utc_qdatetime(datetime(2024, 6, 1)) == utc_qdatetime(datetime(2024, 6, 1, tzinfo=timezone.utc))
+    zone_less = QDateTime(QDate(2024, 6, 1), QTime(0, 0), Qt.LocalTime)
+    assert epoch_seconds(zone_less) == datetime(2024, 6, 1, tzinfo=timezone.utc).timestamp()
+    assert epoch_seconds("2024-06-01T02:00:00+02:00") == epoch_seconds(zone_less)
+    assert epoch_seconds(QDateTime()) is None
+    assert epoch_seconds(None) is None
+
+
+def test_to_number_reads_text_and_tells_blank_from_text(qgis_app):
+    import math
+
+    from qgis.core import NULL
+    from social_resilience.algorithms.common import to_number
+
+    assert to_number(" 3,5 ") == 3.5
+    assert to_number("inf") == math.inf
+    assert to_number(7) == 7.0
+    assert to_number("high") is None
+    assert to_number(NULL) is None
+    assert to_number("  ") is None
+    assert math.isnan(to_number(NULL, blank=math.nan))
+    assert math.isnan(to_number("", blank=math.nan))
+    assert to_number("high", blank=math.nan) is None  # text that is not a number stays an error
+def test_utc_qdatetime_keeps_milliseconds_and_round_trips(qgis_app):
+    from datetime import datetime, timedelta, timezone
+
+    from qgis.PyQt.QtCore import Qt
+    from social_resilience.algorithms.common import utc_datetime, utc_qdatetime
+
+    moment = datetime(2024, 6, 1, 13, 45, 7, 123456, tzinfo=timezone.utc)
+    converted = utc_qdatetime(moment)
+    assert converted.timeSpec() == Qt.UTC
+    assert converted.toString("yyyy-MM-dd HH:mm:ss.zzz") == "2024-06-01 13:45:07.123"
+    assert utc_datetime(converted) == moment.replace(microsecond=123000)
+    berlin = timezone(timedelta(hours=2))
+    assert utc_qdatetime(moment.astimezone(berlin)) == converted  # converted to UTC
+    assert utc_qdatetime(moment.replace(tzinfo=None)) == converted  # no zone: read as UTC
+    before_1970 = datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc)
+    assert utc_datetime(utc_qdatetime(before_1970)) == before_1970
+    assert utc_qdatetime(None) == NULL

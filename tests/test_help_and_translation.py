@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from qgis.PyQt.QtCore import QCoreApplication, QTranslator
+from qgis.PyQt.QtCore import QCoreApplication, Qt, QTranslator
 
 from .conftest import REPO
 
@@ -113,3 +113,33 @@ def test_committed_qm_is_current(tmp_path):
     assert module.build_qm(module.collect_messages(), module.load_translations(), fresh)
     committed = REPO / "i18n" / "social_resilience_de.qm"
     assert committed.read_bytes() == fresh.read_bytes(), "i18n/social_resilience_de.qm is stale: run make translations"
+
+
+def test_legend_in_the_layers_panel_shows_the_translated_labels(provider):
+    """As in the desktop: the layer is in the project (and its legend in the layers panel) before
+    Processing post-processes it; the panel must show the German labels, not the ones it built first."""
+    from qgis.core import (
+        QgsLayerTreeModel,
+        QgsProcessingContext,
+        QgsProcessingFeedback,
+        QgsProject,
+        QgsVectorLayer,
+    )
+    from social_resilience.algorithms.style_on_load import StyleOnLoad
+
+    translator = QTranslator()
+    assert translator.load(str(REPO / "i18n" / "social_resilience_de.qm"))
+    project = QgsProject()
+    layer = QgsVectorLayer("Polygon?crs=EPSG:25832&field=served:integer", "homes", "memory")
+    project.addMapLayer(layer)
+    model = QgsLayerTreeModel(project.layerTreeRoot())
+    node = project.layerTreeRoot().findLayer(layer.id())
+    assert len(model.layerLegendNodes(node)) == 1  # the legend is built: one single symbol
+    QCoreApplication.installTranslator(translator)
+    try:
+        StyleOnLoad("residential_served.qml").postProcessLayer(layer, QgsProcessingContext(), QgsProcessingFeedback())
+    finally:
+        QCoreApplication.removeTranslator(translator)
+    labels = sorted(legend.data(Qt.DisplayRole) for legend in model.layerLegendNodes(node))
+    assert labels == ["nicht versorgt", "versorgt"]
+    project.removeAllMapLayers()

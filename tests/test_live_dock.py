@@ -17,6 +17,7 @@ from qgis.PyQt.QtCore import Qt, QThread, QTimer
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
 from social_resilience.core.live.feed_config import FeedConfig, Thresholds
+from social_resilience.core.live.feed_state import FeedState
 from social_resilience.core.sensors.archive import archive_counts
 
 from .conftest import shared_data
@@ -539,6 +540,7 @@ def test_mqtt_uplinks_update_the_layer(dock, mosquitto):
     assert wait_until(lambda: "lht52" not in runner.detail and "end_device_ids" not in runner.detail and
                       runner.detail != "" and runner.mqtt.messages_received >= 6, 5)
     assert wait_until(lambda: "kassel-1/up" in runner.detail, 5), runner.detail
+    assert runner.state is FeedState.CONNECTED  # a bad message is reported, the connection's state stays
     assert values(layer)["kassel-1"] == 36.0
     mosquitto.publish(topic, uplink("kassel-1", 29.0, now + timedelta(seconds=2)))
     assert wait_until(lambda: values(layer).get("kassel-1") == 29.0, 5)

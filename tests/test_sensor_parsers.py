@@ -13,7 +13,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from social_resilience.core.sensors import chirpstack, csv_feed, opensensemap, sensor_community, ttn
 from social_resilience.core.sensors.errors import FeedFormatError
-from social_resilience.core.sensors.formats import FORMAT_PARSERS, detect_format
+from social_resilience.core.sensors.formats import (
+    CHIRPSTACK,
+    CSV,
+    FEED_FORMATS,
+    FORMAT_NAMES,
+    FORMAT_PARSERS,
+    SENSORTHINGS,
+    TTN,
+    detect_format,
+    feed_format,
+)
 
 from .conftest import shared_data
 
@@ -603,6 +613,19 @@ def test_detect_format_constructed_payloads():
     assert detect_format(TOWN_CSV) == 5
     assert detect_format("<html><body>502</body></html>") is None
     assert sorted(FORMAT_PARSERS) == [1, 2, 3, 4, 5]
+
+
+def test_format_table_numbers_and_live_defaults():
+    """The FORMAT numbers are the table's positions (models store them); one paged format."""
+    assert [fmt.number for fmt in FEED_FORMATS] == list(range(len(FEED_FORMATS)))
+    assert FORMAT_NAMES[TTN] == "The Things Network v3 (JSON/NDJSON)"
+    assert [fmt.number for fmt in FEED_FORMATS if fmt.paged] == [SENSORTHINGS]
+    assert [fmt.number for fmt in FEED_FORMATS if fmt.supports_mqtt] == [TTN, CHIRPSTACK]
+    assert [fmt.number for fmt in FEED_FORMATS if fmt.takes_mapping] == [CSV]
+    assert feed_format(6) is None
+    assert feed_format(-1) is None
+    assert feed_format(CSV).refresh_s == 600
+    assert all(fmt.hint.startswith(("SensorThings", fmt.name.split(" (")[0])) for fmt in FEED_FORMATS)
 
 
 def test_csv_reads_the_sample_town_observations_csv(tmp_path):

@@ -16,7 +16,8 @@ from social_resilience.core.sensors.fetch import (
     fetch_json,
     redact_url,
 )
-from social_resilience.core.sensors.importer import CSV, ImportOptions, import_feed, parse_properties
+from social_resilience.core.sensors.formats import CSV
+from social_resilience.core.sensors.importer import ImportOptions, import_feed, parse_properties
 
 from .conftest import shared_data
 

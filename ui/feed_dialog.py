@@ -11,16 +11,8 @@ from qgis.PyQt.QtCore import QCoreApplication, QLocale
 from qgis.PyQt.QtGui import QDoubleValidator
 from qgis.PyQt.QtWidgets import QDialog, QVBoxLayout, QWidget
 
-from ..core.live.feed_config import (
-    DEFAULT_MQTT_TOPICS,
-    DEFAULT_REFRESH_S,
-    FORMAT_NAMES,
-    MQTT_FORMATS,
-    THRESHOLD_PRESETS,
-    FeedConfig,
-    Thresholds,
-    pollutant_key,
-)
+from ..core.live.feed_config import THRESHOLD_PRESETS, FeedConfig, Thresholds, pollutant_key
+from ..core.sensors.formats import FEED_FORMATS, SENSORTHINGS, FeedFormat, feed_format
 
 FORM_CLASS, _ = uic.loadUiType(str(Path(__file__).with_name("feed_dialog.ui")))
 
@@ -30,6 +22,11 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("feed_dialog", text)
 
 
+def format_tr(text: str) -> str:
+    """Translate a name or hint of the feed format table."""
+    return QCoreApplication.translate("feed_formats", text)
+
+
 class FeedDialog(QDialog, FORM_CLASS):
     """Edits a FeedConfig; ``config()`` returns the edited copy after ``accept``."""
 
@@ -37,8 +34,8 @@ class FeedDialog(QDialog, FORM_CLASS):
         super().__init__(parent)
         self.setupUi(self)
         self._original = config
-        for number, name in FORMAT_NAMES.items():
-            self.formatCombo.addItem(name, number)
+        for fmt in FEED_FORMATS:
+            self.formatCombo.addItem(format_tr(fmt.name), fmt.number)
         self.transportCombo.addItem(tr("HTTP: poll the URL"), "http")
         self.transportCombo.addItem(tr("MQTT: subscribe to uplinks"), "mqtt")
         self.presetCombo.addItem(tr("Custom"), "")
@@ -56,7 +53,7 @@ class FeedDialog(QDialog, FORM_CLASS):
         self.archiveWidget.setStorageMode(QgsFileWidget.SaveFile)
         self.archiveWidget.setFilter(tr("GeoPackage (*.gpkg)"))
         _fill(self.archiveContainer, self.archiveWidget)
-        self._set(config or FeedConfig(name="", format=0))
+        self._set(config or FeedConfig(name="", format=SENSORTHINGS))
         self.formatCombo.currentIndexChanged.connect(self._format_changed)
         self.transportCombo.currentIndexChanged.connect(self._update_visibility)
         self.presetCombo.currentIndexChanged.connect(self._preset_chosen)
@@ -72,7 +69,8 @@ class FeedDialog(QDialog, FORM_CLASS):
         self.urlEdit.setText(config.url)
         self.mqttHostEdit.setText(config.mqtt_host)
         self.mqttPortSpin.setValue(config.mqtt_port)
-        self.mqttTopicEdit.setText(config.mqtt_topic or DEFAULT_MQTT_TOPICS.get(config.format, ""))
+        fmt = feed_format(config.format)
+        self.mqttTopicEdit.setText(config.mqtt_topic or (fmt.mqtt_topic if fmt is not None else ""))
         self.mqttTlsCheck.setChecked(config.mqtt_tls)
         self.refreshSpin.setValue(config.refresh_s)
         self.propertyEdit.setText(config.property)
@@ -87,7 +85,7 @@ class FeedDialog(QDialog, FORM_CLASS):
 
     def config(self) -> FeedConfig:
         """Return the configuration as entered (an edited feed keeps its id)."""
-        base = self._original or FeedConfig(name="", format=0)
+        base = self._original or FeedConfig(name="", format=SENSORTHINGS)
         return replace(
             base,
             name=self.nameEdit.text().strip(),
@@ -113,19 +111,22 @@ class FeedDialog(QDialog, FORM_CLASS):
         if not problems:
             self.accept()
 
+    def _format(self) -> FeedFormat:
+        return FEED_FORMATS[int(self.formatCombo.currentData())]
+
     def _format_changed(self) -> None:
-        fmt = int(self.formatCombo.currentData())
-        self.refreshSpin.setValue(DEFAULT_REFRESH_S.get(fmt, 300))
-        if fmt in DEFAULT_MQTT_TOPICS:
-            self.mqttTopicEdit.setText(DEFAULT_MQTT_TOPICS[fmt])
+        fmt = self._format()
+        self.refreshSpin.setValue(fmt.refresh_s)
+        if fmt.supports_mqtt:
+            self.mqttTopicEdit.setText(fmt.mqtt_topic)
         else:
             self.transportCombo.setCurrentIndex(self.transportCombo.findData("http"))
         self._update_visibility()
 
     def _update_visibility(self) -> None:
-        fmt = int(self.formatCombo.currentData())
+        fmt = self._format()
         mqtt = self.transportCombo.currentData() == "mqtt"
-        self.transportCombo.setEnabled(fmt in MQTT_FORMATS)
+        self.transportCombo.setEnabled(fmt.supports_mqtt)
         for widget in (self.urlLabel, self.urlEdit):
             widget.setVisible(not mqtt)
         for widget in (self.mqttHostLabel, self.mqttHostEdit, self.mqttPortSpin, self.mqttTlsCheck):
@@ -133,15 +134,7 @@ class FeedDialog(QDialog, FORM_CLASS):
         for widget in (self.mqttTopicLabel, self.mqttTopicEdit):
             widget.setVisible(mqtt)
         self.refreshLabel.setText(tr("Expected every") if mqtt else tr("Refresh every"))
-        hints = {
-            0: tr("SensorThings: the service root (…/v1.1); the newest observation of every Datastream is read."),
-            1: tr("openSenseMap: a box URL (…/boxes/<id>) or a boxes query; lastMeasurement is shown."),
-            2: tr("Sensor.Community: e.g. https://data.sensor.community/airrohr/v1/filter/area=51.31,9.49,10"),
-            3: tr("The Things Network v3: MQTT v3/<app>@<tenant>/devices/+/up, or the Storage Integration URL."),
-            4: tr("ChirpStack v4: MQTT application/<id>/device/+/event/up."),
-            5: tr("CSV: a URL or file with station, time and value columns."),
-        }
-        self.sourceLabel.setText(hints.get(fmt, ""))
+        self.sourceLabel.setText(format_tr(fmt.hint))
 
     def _preset_chosen(self) -> None:
         key = self.presetCombo.currentData()

@@ -10,6 +10,7 @@ from qgis.core import Qgis, QgsApplication, QgsAuthMethodConfig, QgsMessageLog, 
 from qgis.PyQt.QtCore import QCoreApplication, QObject, QTimer, pyqtSignal
 
 from ..core.live.feed_config import FeedConfig
+from ..core.live.feed_state import FeedState
 from ..core.live.latest_values import LatestValue, judge_all, latest_readings, merge_readings
 from ..core.sensors.model import FeedResult
 from .fetch_task import FetchOutcome, FetchTask, cancel_and_wait
@@ -31,8 +32,7 @@ def tr(text: str) -> str:
 class FeedRunner(QObject):
     """Runtime of one feed. ``changed`` tells the dock to redraw the feed's row and stations.
 
-    ``state`` is one of ``idle``, ``fetching``, ``ok``, ``error``, ``paused``, ``connecting``,
-    ``connected``, ``retrying``; ``detail`` explains it (shown as tooltip).
+    ``state`` is a :class:`FeedState`; ``detail`` explains it (shown as tooltip).
     """
 
     changed = pyqtSignal(str)  # feed id
@@ -43,7 +43,7 @@ class FeedRunner(QObject):
         self.live_layer: LiveLayer | None = layer
         self.readings: dict[str, LatestValue] = {}
         self.history: dict[str, deque[tuple[datetime, float]]] = {}
-        self.state = "idle"
+        self.state = FeedState.IDLE
         self.detail = ""
         self.last_update: datetime | None = None
         self.last_counts = UpdateCounts()
@@ -67,7 +67,7 @@ class FeedRunner(QObject):
     def start(self) -> None:
         """Refresh now and then every ``refresh_s`` (HTTP) or subscribe (MQTT)."""
         if self.live_layer is None:
-            self._set_state("paused", tr("the layer was removed; edit or resume the feed to show it again"))
+            self._set_state(FeedState.PAUSED, tr("the layer was removed; edit or resume the feed to show it again"))
             return
         self.timer.start(int(self.config.refresh_s * 1000))
         if self.config.transport == "mqtt":
@@ -78,7 +78,7 @@ class FeedRunner(QObject):
     def pause(self) -> None:
         """Stop refreshing (the layer keeps its values)."""
         self.stop()
-        self._set_state("paused", tr("paused"))
+        self._set_state(FeedState.PAUSED, tr("paused"))
 
     def stop(self, wait_s: float = 5.0) -> None:
         """Stop the timer, cancel the running task, end the MQTT thread (waits for both)."""
@@ -116,7 +116,7 @@ class FeedRunner(QObject):
         task = FetchTask(self.config)
         task.fetched.connect(self._on_fetched)
         self.task = task
-        self._set_state("fetching", tr("fetching {}").format(self.config.name))
+        self._set_state(FeedState.FETCHING, tr("fetching {}").format(self.config.name))
         QgsApplication.taskManager().addTask(task)
         return True
 
@@ -135,7 +135,7 @@ class FeedRunner(QObject):
         if config.enabled:
             self.start()
         else:
-            self._set_state("paused", tr("paused"))
+            self._set_state(FeedState.PAUSED, tr("paused"))
 
     # -- results -----------------------------------------------------------------------------
 
@@ -170,7 +170,7 @@ class FeedRunner(QObject):
         if outcome.warnings:
             text += "\n" + "\n".join(outcome.warnings[:5])
         self._recovered()
-        self._set_state("ok", text)
+        self._set_state(FeedState.OK, text)
 
     def _on_message(self, result: FeedResult) -> None:
         if self._disposed or self.mqtt is None:
@@ -180,22 +180,23 @@ class FeedRunner(QObject):
             return
         self.apply_readings(readings)
         self._recovered()
-        self._set_state("connected", tr("{n} stations; last message {time}").format(
+        self._set_state(FeedState.CONNECTED, tr("{n} stations; last message {time}").format(
             n=len(self.readings), time=_clock(self.last_update)
         ))
 
     def _on_message_failed(self, message: str) -> None:
         if self._disposed or self.mqtt is None:
             return
-        self._report_error(message, state="connected" if self.state == "connected" else self.state)
+        self._report_error(message, state=self.state)  # the connection is fine: only the message failed
 
-    def _on_mqtt_state(self, state: str, detail: str) -> None:
-        if state == "stopped" or self._disposed or self.mqtt is None:
+    def _on_mqtt_state(self, text: str, detail: str) -> None:
+        state = FeedState(text)
+        if state == FeedState.STOPPED or self._disposed or self.mqtt is None:
             return
-        if state == "retrying":
-            self._report_error(tr("MQTT {}: {}").format(self.config.mqtt_host, detail), state="retrying")
+        if state == FeedState.RETRYING:
+            self._report_error(tr("MQTT {}: {}").format(self.config.mqtt_host, detail), state=FeedState.RETRYING)
             return
-        if state == "connected":
+        if state == FeedState.CONNECTED:
             self._recovered()
         self._set_state(state, detail)
 
@@ -235,11 +236,11 @@ class FeedRunner(QObject):
 
     # -- state -------------------------------------------------------------------------------
 
-    def _set_state(self, state: str, detail: str) -> None:
+    def _set_state(self, state: FeedState, detail: str) -> None:
         self.state, self.detail = state, detail
         self.changed.emit(self.feed_id)
 
-    def _report_error(self, message: str, state: str = "error") -> None:
+    def _report_error(self, message: str, state: FeedState = FeedState.ERROR) -> None:
         if message != self._last_logged_error:
             QgsMessageLog.logMessage(
                 tr("Live feed {name}: {message}").format(name=self.config.name, message=message), LOG_TAG, Qgis.Warning
@@ -284,7 +285,7 @@ class FeedRunner(QObject):
             return
         self.stop()
         self.live_layer = None
-        self._set_state("paused", tr("the layer was removed; resume the feed to show it again"))
+        self._set_state(FeedState.PAUSED, tr("the layer was removed; resume the feed to show it again"))
 
     def attach_layer(self, layer: LiveLayer) -> None:
         """Use a new live layer (after the old one was removed)."""

@@ -29,6 +29,7 @@ from ..core.sensors.fetch import (
     source_key,
     without_content,
 )
+from ..core.sensors.formats import FORMAT_PARSERS, feed_format
 from ..core.sensors.model import FeedResult
 
 #: Safety limit for chained SensorThings pages of one refresh.
@@ -97,7 +98,8 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple
     """
     parse_threads = []
     source = source_key(config.url)
-    if config.format == 0:
+    fmt = feed_format(config.format)
+    if fmt is not None and fmt.paged:
         combined = FeedResult()
         url = latest_query_url(config.url)
         fetcher = QgisFetcher(url, config.authcfg, live_limits(), feedback)
@@ -116,8 +118,6 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple
             combined.complete = False
             combined.warnings.append(f"stopped after {MAX_PAGES} pages")
         return combined, parse_threads
-    from ..core.sensors.formats import FORMAT_PARSERS
-
     text = get_text(config.url, config.authcfg, feedback)
     parse_threads.append(threading.get_ident())
     try:
@@ -238,6 +238,11 @@ class SeriesTask(CancellableTask):
         self.points: list = []
         self.note = ""
 
+    def _server_history(self) -> bool:
+        """Whether the feed's server gives a station's recent values (HTTP SensorThings)."""
+        fmt = feed_format(self.config.format)
+        return fmt is not None and fmt.supports_history and self.config.transport == "http"
+
     def work(self) -> bool:  # noqa: D102
         from ..core.live.archive_series import read_series
         from ..core.live.sensorthings_latest import datastream_series_url, parse_series
@@ -247,7 +252,7 @@ class SeriesTask(CancellableTask):
             if self.config.archive_path and Path(self.config.archive_path).is_file():
                 self.points = read_series(self.config.archive_path, reading.station_id, reading.stream_id)
                 self.note = tr("archive")
-            elif self.config.format == 0 and self.config.transport == "http" and reading.stream_id:
+            elif self._server_history() and reading.stream_id:
                 url = datastream_series_url(self.config.url, reading.stream_id)
                 text = get_text(url, self.config.authcfg, self.feedback)
                 series = parse_series(text, url, reading.station_id, reading.stream_id, reading.property, reading.unit)

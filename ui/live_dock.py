@@ -33,10 +33,12 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..core.live.feed_config import FORMAT_NAMES, FeedConfig
+from ..core.live.feed_config import FeedConfig
+from ..core.live.feed_state import FeedState
 from ..core.live.latest_values import STATUSES, LatestValue
+from ..core.sensors.formats import feed_format
 from . import feed_store
-from .feed_dialog import FeedDialog
+from .feed_dialog import FeedDialog, format_tr
 from .feed_runner import FeedRunner, layer_name
 from .fetch_task import FetchTask, SeriesTask, cancel_and_wait
 from .live_layer import FEED_ID_PROPERTY, STATUS_COLORS, LiveLayer
@@ -46,14 +48,14 @@ FORM_CLASS, _ = uic.loadUiType(str(Path(__file__).with_name("live_dock.ui")))
 #: Station, value, unit, time, status.
 STATION_COLUMNS = 5
 STATE_COLORS = {
-    "ok": "#1a9641",
-    "connected": "#1a9641",
-    "fetching": "#1f4e79",
-    "connecting": "#1f4e79",
-    "error": "#d7191c",
-    "retrying": "#d7191c",
-    "paused": "#777777",
-    "idle": "#777777",
+    FeedState.OK: "#1a9641",
+    FeedState.CONNECTED: "#1a9641",
+    FeedState.FETCHING: "#1f4e79",
+    FeedState.CONNECTING: "#1f4e79",
+    FeedState.ERROR: "#d7191c",
+    FeedState.RETRYING: "#d7191c",
+    FeedState.PAUSED: "#777777",
+    FeedState.IDLE: "#777777",
 }
 
 
@@ -62,19 +64,19 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("live_dock", text)
 
 
-def state_text(state: str) -> str:
+def state_text(state: FeedState) -> str:
     """Return the translated name of a feed state."""
     names = {
-        "idle": tr("waiting"),
-        "fetching": tr("fetching…"),
-        "ok": tr("ok"),
-        "error": tr("error"),
-        "paused": tr("paused"),
-        "connecting": tr("connecting…"),
-        "connected": tr("connected"),
-        "retrying": tr("reconnecting"),
+        FeedState.IDLE: tr("waiting"),
+        FeedState.FETCHING: tr("fetching…"),
+        FeedState.OK: tr("ok"),
+        FeedState.ERROR: tr("error"),
+        FeedState.PAUSED: tr("paused"),
+        FeedState.CONNECTING: tr("connecting…"),
+        FeedState.CONNECTED: tr("connected"),
+        FeedState.RETRYING: tr("reconnecting"),
     }
-    return names.get(state, state)
+    return names.get(state, state.value)
 
 
 class StationTableModel(QAbstractTableModel):
@@ -401,7 +403,8 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         source = config.url if config.transport == "http" else f"mqtt://{config.mqtt_host}:{config.mqtt_port}"
         name_item = self.feedTable.item(row, 0)
         name_item.setText(config.name)
-        name_item.setToolTip(f"{FORMAT_NAMES.get(config.format, '?')}\n{source}")
+        fmt = feed_format(config.format)
+        name_item.setToolTip(f"{format_tr(fmt.name) if fmt is not None else '?'}\n{source}")
         self.feedTable.item(row, 1).setText(str(len(runner.readings)))
         updated = runner.last_update.astimezone().strftime("%H:%M:%S") if runner.last_update else "–"
         self.feedTable.item(row, 2).setText(updated)
@@ -467,7 +470,8 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
                 self._chart_points = (self._chart_points[0], points, note)
         else:
             points, note = list(runner.history.get(self._selected_station, [])), tr("since the dock opened")
-            if load and (runner.config.archive_path or runner.config.format == 0):
+            fmt = feed_format(runner.config.format)
+            if load and (runner.config.archive_path or (fmt is not None and fmt.supports_history)):
                 self._load_series(runner, reading)
         self.chart.set_series(
             points, runner.config.thresholds, f"{reading.name}: {reading.property}", reading.unit, note

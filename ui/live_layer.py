@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from qgis.core import (
@@ -21,8 +21,9 @@ from qgis.core import (
     QgsVectorLayer,
     QgsVectorLayerSimpleLabeling,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QVariant
+from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
+from ..algorithms.common import utc_qdatetime
 from ..core.live.feed_config import Thresholds
 from ..core.live.latest_values import LatestValue
 
@@ -209,10 +210,5 @@ def _qvalue(value: Any) -> Any:
     if value is None:
         return NULL
     if isinstance(value, datetime):
-        moment = value.astimezone(timezone.utc)
-        return QDateTime(
-            QDate(moment.year, moment.month, moment.day),
-            QTime(moment.hour, moment.minute, moment.second, moment.microsecond // 1000),
-            Qt.UTC,
-        )
+        return utc_qdatetime(value)
     return value

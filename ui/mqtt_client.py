@@ -11,6 +11,7 @@ from typing import Any
 
 from qgis.PyQt.QtCore import QCoreApplication, QObject, pyqtSignal
 
+from ..core.live.feed_state import FeedState
 from ..core.live.mqtt_messages import parse_message
 from ..core.sensors.errors import FeedError
 from .fetch_task import archive_result
@@ -36,7 +37,7 @@ def paho_available() -> bool:
 class MqttFeedClient(QObject):
     """Subscribes to ``topic`` on ``host:port`` and emits each parsed uplink as a FeedResult.
 
-    States (``stateChanged(state, detail)``): ``connecting``, ``connected``, ``retrying``
+    States (``stateChanged(state, detail)``, values of ``FeedState``): ``connecting``, ``connected``, ``retrying``
     (with the back-off delay in the detail), ``stopped``.
     """
 
@@ -96,9 +97,7 @@ class MqttFeedClient(QObject):
     # -- network thread ------------------------------------------------------------------------
 
     def _run(self) -> None:
-        import paho.mqtt.client as mqtt
-
-        from ..core.sensors import formats  # noqa: F401 (imported before the first message arrives)
+        import paho.mqtt.client as mqtt  # the parsers are imported with mqtt_messages, before any message
 
         client = mqtt.Client(clean_session=True)
         if self._username:
@@ -110,7 +109,7 @@ class MqttFeedClient(QObject):
         delay = self.min_delay_s
         self._connected_ok = False
         while not self._stop.is_set():
-            self.stateChanged.emit("connecting", f"{self.host}:{self.port}")
+            self.stateChanged.emit(FeedState.CONNECTING.value, f"{self.host}:{self.port}")
             try:
                 client.connect(self.host, self.port, KEEPALIVE_S)
                 reason = ""
@@ -127,7 +126,7 @@ class MqttFeedClient(QObject):
                 delay = self.min_delay_s
                 self._connected_ok = False
             self.stateChanged.emit(
-                "retrying", tr("{reason}; retrying in {delay:g} s").format(reason=reason, delay=delay)
+                FeedState.RETRYING.value, tr("{reason}; retrying in {delay:g} s").format(reason=reason, delay=delay)
             )
             if self._stop.wait(delay):
                 break
@@ -137,17 +136,18 @@ class MqttFeedClient(QObject):
             client.loop(timeout=0.05)
         except (OSError, ValueError):
             pass
-        self.stateChanged.emit("stopped", "")
+        self.stateChanged.emit(FeedState.STOPPED.value, "")
 
     def _on_connect(self, client: Any, _userdata: Any, _flags: Any, rc: int) -> None:
         import paho.mqtt.client as mqtt
 
         if rc != 0:
-            self.stateChanged.emit("retrying", tr("broker refused the connection: {}").format(mqtt.connack_string(rc)))
+            refused = tr("broker refused the connection: {}").format(mqtt.connack_string(rc))
+            self.stateChanged.emit(FeedState.RETRYING.value, refused)
             return
         self._connected_ok = True
         client.subscribe(self.topic, qos=0)
-        self.stateChanged.emit("connected", f"{self.host}:{self.port} {self.topic}")
+        self.stateChanged.emit(FeedState.CONNECTED.value, f"{self.host}:{self.port} {self.topic}")
 
     def _on_message(self, _client: Any, _userdata: Any, message: Any) -> None:
         try:

@@ -366,11 +366,7 @@ def local_hotspots(
     gi_z = full(getis_ord_gi_star(x, w))
     lisa, z, lag, quadrant = local_moran(x, w, transform)
     lisa_p_norm = local_moran_conditional_p(z, lisa, k, transform)
-    gi_p_sim = lisa_p_sim = np.full(len(x), np.nan)
-    if permutations > 0:
-        greater, lower = conditional_permutation_counts(x, w, permutations, seed)
-        gi_p_sim = folded_pseudo_p(greater, lower, permutations)
-        lisa_p_sim = np.where(z == 0, 1.0, gi_p_sim)
+    gi_p_sim, lisa_p_sim = _pseudo_p(x, w, z, permutations, seed)
     gi_p_sim = full(gi_p_sim)
     gi_p = two_sided_p(gi_z)
     bin_p = gi_bin_p(gi_p, gi_p_sim, bins_from if permutations > 0 else ANALYTIC)
@@ -380,8 +376,6 @@ def local_hotspots(
     q = full(quadrant.astype(float))
     cluster = lisa_clusters(q, lisa_p_fdr if fdr else lisa_p, alpha)
     cluster[~np.isfinite(values)] = NO_DATA
-    moran = global_moran(x, w, transform)
-    moran_sim = global_moran_pseudo_p(x, w, transform, permutations, seed)
     return HotspotResult(
         n_neighbors=n_neighbors,
         gi_z=gi_z,
@@ -398,15 +392,34 @@ def local_hotspots(
         lisa_p=lisa_p,
         lisa_p_fdr=lisa_p_fdr,
         lisa_cluster=cluster.astype(np.int64),
-        moran_i=moran[0],
-        moran_ei=moran[1],
-        moran_z=moran[2],
-        moran_p=moran[3],
         n_valid=len(valid),
         n_islands=int((~has).sum()),
-        moran_p_sim=moran_sim[0],
-        moran_permutations=moran_sim[1],
+        **_global_moran_fields(x, w, transform, permutations, seed),
     )
+
+
+def _pseudo_p(
+    x: np.ndarray, w: sparse.csr_matrix, z: np.ndarray, permutations: int, seed: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Conditional-permutation pseudo p of Gi* and Local Moran's I (NaN without permutations)."""
+    if permutations <= 0:
+        nothing = np.full(len(x), np.nan)
+        return nothing, nothing
+    greater, lower = conditional_permutation_counts(x, w, permutations, seed)
+    gi_p_sim = folded_pseudo_p(greater, lower, permutations)
+    return gi_p_sim, np.where(z == 0, 1.0, gi_p_sim)
+
+
+def _global_moran_fields(
+    x: np.ndarray, w: sparse.csr_matrix, transform: int, permutations: int, seed: int | None
+) -> dict[str, float | int]:
+    """Return the ``moran_*`` fields of ``HotspotResult``: global Moran's I, its moments and pseudo p."""
+    moran_i, moran_ei, moran_z, moran_p = global_moran(x, w, transform)
+    moran_p_sim, moran_permutations = global_moran_pseudo_p(x, w, transform, permutations, seed)
+    return {
+        "moran_i": moran_i, "moran_ei": moran_ei, "moran_z": moran_z, "moran_p": moran_p,
+        "moran_p_sim": moran_p_sim, "moran_permutations": moran_permutations,
+    }
 
 
 def lisa_clusters(quadrant: np.ndarray, p: np.ndarray, alpha: float) -> np.ndarray:

@@ -8,21 +8,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-#: Feed formats, numbered as the ``FORMAT`` parameter of ``socialresilience:importsensorfeed``.
-FORMAT_NAMES = {
-    0: "OGC SensorThings API",
-    1: "openSenseMap",
-    2: "Sensor.Community",
-    3: "The Things Network v3",
-    4: "ChirpStack v4",
-    5: "CSV",
-}
-#: Formats that can arrive as MQTT messages.
-MQTT_FORMATS = (3, 4)
-#: Default refresh interval in seconds: SensorThings every minute, citizen science every 5-10 min.
-DEFAULT_REFRESH_S = {0: 60, 1: 300, 2: 300, 3: 300, 4: 300, 5: 600}
-#: Default MQTT topic filter for uplinks.
-DEFAULT_MQTT_TOPICS = {3: "v3/+/devices/+/up", 4: "application/+/device/+/event/up"}
+from ..sensors.formats import feed_format
+
 TRANSPORTS = ("http", "mqtt")
 
 
@@ -128,12 +115,13 @@ class FeedConfig:
     feed_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def __post_init__(self) -> None:
+        fmt = feed_format(self.format)
         if self.refresh_s <= 0:
-            self.refresh_s = DEFAULT_REFRESH_S.get(self.format, 300)
+            self.refresh_s = fmt.refresh_s if fmt is not None else 300
         if self.thresholds is None:
             self.thresholds = default_thresholds(self.property)
         if self.transport == "mqtt" and not self.mqtt_topic:
-            self.mqtt_topic = DEFAULT_MQTT_TOPICS.get(self.format, "")
+            self.mqtt_topic = fmt.mqtt_topic if fmt is not None else ""
 
     def stale_seconds(self) -> float:
         """Return the age in seconds after which a value counts as stale."""
@@ -144,14 +132,15 @@ class FeedConfig:
         found = []
         if not self.name.strip():
             found.append(QT_TRANSLATE_NOOP("feed_config", "The feed needs a name."))
-        if self.format not in FORMAT_NAMES:
+        fmt = feed_format(self.format)
+        if fmt is None:
             found.append(QT_TRANSLATE_NOOP("feed_config", "Unknown format: use 0-5."))
         if self.transport not in TRANSPORTS:
             found.append(QT_TRANSLATE_NOOP("feed_config", "Unknown connection: use http or mqtt."))
         elif self.transport == "http" and not self.url.strip():
             found.append(QT_TRANSLATE_NOOP("feed_config", "An HTTP feed needs a URL."))
         elif self.transport == "mqtt":
-            if self.format not in MQTT_FORMATS:
+            if fmt is None or not fmt.supports_mqtt:
                 found.append(
                     QT_TRANSLATE_NOOP(
                         "feed_config", "MQTT is available for The Things Network v3 and ChirpStack v4 only."

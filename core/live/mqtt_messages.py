@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 from ..sensors.errors import FeedFormatError
+from ..sensors.formats import FORMAT_PARSERS, feed_format
 from ..sensors.model import FeedResult
 
 
 def uplink_device(topic: str, fmt: int) -> str | None:
     """Device id of an uplink topic; None for other topics (joins, downlinks, status events).
 
-    TTN v3: ``v3/<app>@<tenant>/devices/<device>/up``;
+    The topic must match the format's ``mqtt_topic`` level by level (``+``: any level); the last
+    ``+`` level is the device. TTN v3: ``v3/<app>@<tenant>/devices/<device>/up``;
     ChirpStack v4: ``application/<app>/device/<dev_eui>/event/up``.
     """
+    feed = feed_format(fmt)
+    pattern = feed.mqtt_topic.split("/") if feed is not None and feed.supports_mqtt else []
     parts = topic.split("/")
-    if fmt == 3 and len(parts) == 5 and parts[0] == "v3" and parts[2] == "devices" and parts[4] == "up":
-        return parts[3]
-    if fmt == 4 and len(parts) == 6 and parts[0] == "application" and parts[2] == "device" and parts[4:] == [
-        "event",
-        "up",
-    ]:
-        return parts[3]
-    return None
+    if not pattern or len(parts) != len(pattern):
+        return None
+    if any(want not in ("+", part) for want, part in zip(pattern, parts)):
+        return None
+    return parts[len(pattern) - 1 - pattern[::-1].index("+")]
 
 
 def parse_message(topic: str, payload: bytes, fmt: int) -> FeedResult | None:
@@ -30,8 +31,6 @@ def parse_message(topic: str, payload: bytes, fmt: int) -> FeedResult | None:
     """
     if uplink_device(topic, fmt) is None:
         return None
-    from ..sensors.formats import FORMAT_PARSERS
-
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:

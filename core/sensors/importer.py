@@ -45,17 +45,9 @@ from .fetch import (
     source_key,
     without_content,
 )
+from .formats import FORMAT_NAMES, SENSORTHINGS, detect_format, feed_format
 from .model import FeedResult, Observation, Station
 
-SENSORTHINGS, OPENSENSEMAP, SENSOR_COMMUNITY, TTN, CHIRPSTACK, CSV = range(6)
-FORMAT_NAMES = (
-    "OGC SensorThings API",
-    "openSenseMap",
-    "Sensor.Community",
-    "The Things Network v3 (JSON/NDJSON)",
-    "ChirpStack v4",
-    "CSV",
-)
 MAX_FAILED_LINKS = 3
 CHUNK = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -111,7 +103,8 @@ def stream_feed(
     run = _Run(options, on_observations, progress or (lambda _f: None), cancelled or (lambda: False), sleep)
     local = is_local(options.source.strip())
     try:
-        if options.format == SENSORTHINGS:
+        fmt = feed_format(options.format)
+        if fmt is not None and fmt.paged:
             _import_sensorthings(run, fetcher)
         else:
             _import_parsed(run, fetcher)
@@ -316,8 +309,6 @@ def _rejected_filter(error: FeedError, options: ImportOptions) -> bool:
 
 def _format_hint(text: str, chosen: int) -> str:
     """``; it looks like <format>: choose FORMAT n`` when another parser recognises the text."""
-    from .formats import detect_format
-
     detected = detect_format(text)
     if detected is None or detected == chosen:
         return ""
@@ -325,12 +316,10 @@ def _format_hint(text: str, chosen: int) -> str:
 
 
 def _import_parsed(run: _Run, fetcher: Fetcher) -> None:
-    """Import formats 1-5: one document, parsed by the format's parser, then filtered."""
-    from .formats import FORMAT_PARSERS
-
+    """Import a format with a parser: one document, parsed by the format's parser, then filtered."""
     options = run.options
-    parser = FORMAT_PARSERS.get(options.format)
-    if parser is None:
+    fmt = feed_format(options.format)
+    if fmt is None or fmt.parser is None:
         raise FeedError(f"unknown feed format {options.format}; choose 0-{len(FORMAT_NAMES) - 1}")
     source = options.source.strip()
     try:
@@ -342,7 +331,7 @@ def _import_parsed(run: _Run, fetcher: Fetcher) -> None:
     run.progress(0.3)
     label = _source_label(options.source)
     try:
-        result = parser(text, label, options.csv_mapping) if options.format == CSV else parser(text, label)
+        result = fmt.parser(text, label, options.csv_mapping) if fmt.takes_mapping else fmt.parser(text, label)
     except FeedFormatError as error:
         raise FeedFormatError(f"{error}{_format_hint(text, options.format)}") from None
     run.progress(0.6)
