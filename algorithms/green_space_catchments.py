@@ -121,6 +121,7 @@ class Residents:
 
     features: list[QgsFeature]
     geometries: list[QgsGeometry]
+    points: np.ndarray
     population: np.ndarray
     net_dist: np.ndarray
     green: np.ndarray
@@ -136,6 +137,18 @@ class Residents:
     def served_eucl(self) -> np.ndarray:
         """Within the walking distance in a straight line."""
         return np.isfinite(self.eucl) & (self.eucl <= self.distance)
+
+
+@dataclass
+class AccessRun:
+    """What the catchments know before drawing: inputs, settings, sides, green spaces, distances."""
+
+    sources: Sources
+    settings: Settings
+    split: SideSplit
+    greens: Greens
+    net: AccessNetwork
+    residents: Residents | None
 
 
 @dataclass
@@ -306,6 +319,16 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict:
+        run = self.access_network(parameters, context, feedback)
+        catchments = self._catchments(run.net, run.split, run.greens, run.settings, feedback)
+        return self._write(
+            parameters, context, feedback, run.sources, run.settings, run.greens, run.residents, catchments
+        )
+
+    def access_network(
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> AccessRun:
+        """Read the inputs and compute the walking distance of every node and residential feature (to 70 %)."""
         sources = self._read_sources(parameters, context)
         settings = self._read_settings(parameters, context, sources)
         feedback.pushInfo(
@@ -325,8 +348,7 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         self._step(feedback, 55)
         residents = self._attach_residents(sources, settings, net, greens, context, feedback)
         self._step(feedback, 70)
-        catchments = self._catchments(net, split, greens, settings, feedback)
-        return self._write(parameters, context, feedback, sources, settings, greens, residents, catchments)
+        return AccessRun(sources, settings, split, greens, net, residents)
 
     def _read_sources(self, parameters: dict, context: QgsProcessingContext) -> Sources:
         """Read the input layers, check their geometry types and choose the metric CRS of the run."""
@@ -490,7 +512,9 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         n_far = int(np.count_nonzero(~np.isfinite(net_dist) & (green < 0)))
         if n_far:
             feedback.pushInfo(self.tr("{} residential features reach no green space on the network.").format(n_far))
-        return Residents(layer.features, layer.geometries, population, net_dist, green, eucl, settings.distance)
+        return Residents(
+            layer.features, layer.geometries, points, population, net_dist, green, eucl, settings.distance
+        )
 
     def _population(self, features: list[QgsFeature], pop_field: str, feedback: QgsProcessingFeedback) -> np.ndarray:
         """Return inhabitants per feature (1 without a field); raise for negative or non-finite values."""

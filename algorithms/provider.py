@@ -19,6 +19,7 @@ def plugin_version() -> str:
 
 def algorithm_classes() -> list[type]:
     """Every algorithm class of the toolkit, imported here so a broken one is obvious."""
+    from .access_improvements import AccessImprovementsAlgorithm
     from .aggregate_observations import AggregateObservationsAlgorithm
     from .create_sample_town import CreateSampleTownAlgorithm
     from .green_equity import GreenEquityAlgorithm
@@ -36,6 +37,7 @@ def algorithm_classes() -> list[type]:
         OsmWalkNetworkAlgorithm,
         GreenSpaceCatchmentsAlgorithm,
         GreenEquityAlgorithm,
+        AccessImprovementsAlgorithm,
         ImportSensorFeedAlgorithm,
         SensorQualityControlAlgorithm,
         AggregateObservationsAlgorithm,

@@ -189,7 +189,7 @@ class _ReplyReader:
         if reply.bytesAvailable():  # a request sent ahead: what arrived before (its buffer may be full)
             self._read()
         if not reply.isFinished() and self.stop is None:
-            loop.exec_()
+            loop.exec()
         watch.stop()
         if self.stop is None:
             self._read()

@@ -14,6 +14,7 @@ MENU_ORDER = [
     "osmwalknetwork",
     "greenspacecatchments",
     "greenequity",
+    "accessimprovements",
     "importsensorfeed",
     "sensorqualitycontrol",
     "aggregateobservations",

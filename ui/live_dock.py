@@ -295,7 +295,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         """Show the feed dialog; the entered configuration, or None when cancelled."""
         dialog = FeedDialog(config, self)
         dialog.setObjectName("SocialResilienceFeedDialog")
-        accepted = dialog.exec_() == QDialog.Accepted
+        accepted = dialog.exec() == QDialog.Accepted
         result = dialog.config() if accepted else None
         dialog.deleteLater()
         return result

@@ -386,7 +386,19 @@ def attach_residential(net: AccessNetwork, points: np.ndarray, max_connector: fl
     graph = net.graph
     if not len(points) or not graph.n_edges:
         return np.full(len(points), np.inf), np.full(len(points), -1, dtype=np.int64)
-    index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
-    reject = barrier_rejector(points, graph, net.barrier_index, net.along_offset)
-    seg, t, conn = attach_points(points, index, max_connector, reject=reject)
+    seg, t, conn = attach_on_side(graph, net.barrier_index, points, max_connector, net.along_offset)
     return point_distances(graph, net.dist, net.green, seg, t, conn)
+
+
+def attach_on_side(
+    graph: WalkGraph,
+    barrier_index: SegmentIndex | None,
+    points: np.ndarray,
+    max_dist: float,
+    along_offset: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest network point within ``max_dist`` on each point's own side: edge (-1 none), fraction, connector."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    index = SegmentIndex(graph.xy[graph.u], graph.xy[graph.v])
+    reject = barrier_rejector(points, graph, barrier_index, along_offset)
+    return attach_points(points, index, max_dist, reject=reject)
