@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,44 +23,11 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..core.green.walk_graph import pack_keys
+from ..core.wkb import vertex_arrays as wkb_vertex_arrays
 
 SKIP_INVALID = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
 #: Fields of a network layer that mark bridges and tunnels (as ``osmwalknetwork`` writes them).
 GRADE_FIELDS = ("bridge", "tunnel")
-
-
-def _read_wkb(data: bytes, pos: int, out: list[np.ndarray]) -> int:
-    """Append the vertex arrays of the (multi)line/polygon at ``pos`` to ``out``; return the end."""
-    endian = "<" if data[pos] == 1 else ">"
-    (code,) = struct.unpack_from(endian + "I", data, pos + 1)
-    pos += 5
-    has_z = bool(code & 0x80000000) or (code & 0x0FFFFFFF) // 1000 in (1, 3)
-    has_m = bool(code & 0x40000000) or (code & 0x0FFFFFFF) // 1000 in (2, 3)
-    if code & 0x20000000:
-        pos += 4
-    base = (code & 0x0FFFFFFF) % 1000
-    ndim = 2 + has_z + has_m
-    if base == 1:
-        return pos + 8 * ndim
-    if base == 2:
-        (n,) = struct.unpack_from(endian + "I", data, pos)
-        xy = np.frombuffer(data, dtype=endian + "f8", count=n * ndim, offset=pos + 4).reshape(n, ndim)[:, :2]
-        out.append(xy.astype(float))
-        return pos + 4 + 8 * n * ndim
-    if base == 3:
-        (n_rings,) = struct.unpack_from(endian + "I", data, pos)
-        pos += 4
-        for _ in range(n_rings):
-            (n,) = struct.unpack_from(endian + "I", data, pos)
-            xy = np.frombuffer(data, dtype=endian + "f8", count=n * ndim, offset=pos + 4).reshape(n, ndim)[:, :2]
-            out.append(xy.astype(float))
-            pos += 4 + 8 * n * ndim
-        return pos
-    (n_parts,) = struct.unpack_from(endian + "I", data, pos)
-    pos += 4
-    for _ in range(n_parts):
-        pos = _read_wkb(data, pos, out)
-    return pos
 
 
 def vertex_arrays(geometry: QgsGeometry) -> list[np.ndarray]:
@@ -70,9 +36,7 @@ def vertex_arrays(geometry: QgsGeometry) -> list[np.ndarray]:
         return []
     if QgsWkbTypes.isCurvedType(geometry.wkbType()):
         geometry = QgsGeometry(geometry.constGet().segmentize())
-    out: list[np.ndarray] = []
-    _read_wkb(bytes(geometry.asWkb()), 0, out)
-    return out
+    return wkb_vertex_arrays(bytes(geometry.asWkb()))
 
 
 @dataclass

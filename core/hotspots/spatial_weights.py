@@ -9,7 +9,6 @@ Every weights function returns a binary ``scipy.sparse.csr_matrix`` (n × n, emp
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,10 +16,11 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from ..wkb import vertex_arrays
+
 #: Default snapping tolerance relative to the diagonal of the data's extent.
 RELATIVE_TOLERANCE = 1e-6
 
-_WKB_DIMS = {0: 2, 1: 3, 2: 3, 3: 4}
 
 
 @dataclass
@@ -56,8 +56,8 @@ class RingCollector:
     def add_wkb(self, feature: int, wkb: bytes) -> None:
         """Add the rings of a (multi)polygon, (multi)line or collection given as ISO/OGC WKB."""
         self.n = max(self.n, feature + 1)
-        if wkb:
-            _parse_wkb(memoryview(wkb), 0, feature, self)
+        for ring in vertex_arrays(wkb):
+            self.add_ring(feature, ring)
 
     def ringset(self, n: int | None = None) -> RingSet:
         """All rings collected so far; ``n`` features (default: highest feature index + 1)."""
@@ -67,47 +67,6 @@ class RingCollector:
         lengths = np.array([len(r) for r in self._rings], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         return RingSet(n, np.concatenate(self._rings), offsets, np.array(self._features, dtype=np.int64))
-
-
-def _parse_wkb(buf: memoryview, pos: int, feature: int, out: RingCollector) -> int:
-    """Parse one WKB geometry at ``pos``, adding its rings; return the position after it."""
-    order = "<" if buf[pos] == 1 else ">"
-    (code,) = struct.unpack_from(order + "I", buf, pos + 1)
-    pos += 5
-    if code & 0x20000000:  # EWKB SRID flag
-        pos += 4
-    dims = 2 + bool(code & 0x80000000) + bool(code & 0x40000000)
-    code &= 0x0FFFFFFF
-    base, iso = code % 1000, code // 1000
-    dims = max(dims, _WKB_DIMS.get(iso, 2))
-    dtype = np.dtype(order + "f8")
-
-    def read_points(position: int) -> tuple[np.ndarray, int]:
-        (count,) = struct.unpack_from(order + "I", buf, position)
-        position += 4
-        points = np.frombuffer(buf, dtype=dtype, count=count * dims, offset=position).reshape(count, dims)
-        return points[:, :2].astype(float), position + 8 * dims * count
-
-    if base == 1:  # point: no ring
-        return pos + 8 * dims
-    if base == 2:  # linestring
-        points, pos = read_points(pos)
-        out.add_ring(feature, points)
-        return pos
-    if base == 3:  # polygon
-        (rings,) = struct.unpack_from(order + "I", buf, pos)
-        pos += 4
-        for _ in range(rings):
-            points, pos = read_points(pos)
-            out.add_ring(feature, points)
-        return pos
-    if base in (4, 5, 6, 7):  # multi* and collections
-        (parts,) = struct.unpack_from(order + "I", buf, pos)
-        pos += 4
-        for _ in range(parts):
-            pos = _parse_wkb(buf, pos, feature, out)
-        return pos
-    raise ValueError(f"Unsupported WKB geometry type {code}; segmentize curved geometries first.")
 
 
 def default_tolerance(coords: np.ndarray) -> float:
