@@ -89,9 +89,7 @@ def model_shape(path) -> tuple:
         child_id: (child.algorithmId(), sources(child), sorted(child.modelOutputs()))
         for child_id, child in model.childAlgorithms().items()
     }
-    parameters = sorted(
-        (p.name(), p.type(), str(p.defaultValue()), p.description()) for p in model.parameterDefinitions()
-    )
+    parameters = sorted((p.name(), p.type(), str(p.defaultValue())) for p in model.parameterDefinitions())
     return model.name(), model.group(), parameters, children
 
 
