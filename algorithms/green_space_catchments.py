@@ -23,7 +23,6 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -271,9 +270,7 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             (self.BARRIER_SNAP, self.tr("Network nodes within this distance of a barrier lie on it (m)"),
              BARRIER_SNAP, 0.0),
         ):  # fmt: skip
-            parameter = self._number(name, label, default, minimum)
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            add(parameter)
+            self.add_advanced_parameter(self._number(name, label, default, minimum))
 
     def _number(self, name: str, label: str, default: float, minimum: float) -> QgsProcessingParameterNumber:
         return QgsProcessingParameterNumber(
@@ -310,8 +307,7 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         return QgsCoordinateTransform(crs, target, context.transformContext())
 
     def _step(self, feedback: QgsProcessingFeedback, progress: float) -> None:
-        if feedback.isCanceled():
-            raise QgsProcessingException(self.tr("Cancelled."))
+        self.check_cancelled(feedback)
         feedback.setProgress(progress)
 
     # -- main ---------------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterAuthConfig,
     QgsProcessingParameterDateTime,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSink,
@@ -183,8 +182,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         }
         advanced += [QgsProcessingParameterString(name, label, optional=True) for name, label in csv_labels.items()]
         for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+            self.add_advanced_parameter(parameter)
         self.addParameter(
             QgsProcessingParameterFileDestination(
                 self.ARCHIVE, self.tr("Archive GeoPackage (created if missing, rows are added)"),
