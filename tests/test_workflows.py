@@ -89,7 +89,11 @@ def model_shape(path) -> tuple:
         child_id: (child.algorithmId(), sources(child), sorted(child.modelOutputs()))
         for child_id, child in model.childAlgorithms().items()
     }
-    parameters = sorted((p.name(), p.type(), str(p.defaultValue())) for p in model.parameterDefinitions())
+    # Inputs only: the outputs are in the children's modelOutputs; QGIS 3.40 names their parameters
+    # "child:output" on load, 3.22 by the output's own name.
+    parameters = sorted(
+        (p.name(), p.type(), str(p.defaultValue())) for p in model.parameterDefinitions() if not p.isDestination()
+    )
     return model.name(), model.group(), parameters, children
 
 
