@@ -19,17 +19,17 @@ def plugin_version() -> str:
 
 def algorithm_classes() -> list[type]:
     """Every algorithm class of the toolkit, imported here so a broken one is obvious."""
-    from .access_improvements import AccessImprovementsAlgorithm
-    from .aggregate_observations import AggregateObservationsAlgorithm
-    from .create_sample_town import CreateSampleTownAlgorithm
-    from .green_equity import GreenEquityAlgorithm
-    from .green_space_catchments import GreenSpaceCatchmentsAlgorithm
-    from .hotspot_score import HotspotScoreAlgorithm
-    from .import_sensor_feed import ImportSensorFeedAlgorithm
-    from .local_hotspots import LocalHotspotsAlgorithm
-    from .osm_walk_network import OsmWalkNetworkAlgorithm
-    from .report import ReportAlgorithm
-    from .sensor_quality_control import SensorQualityControlAlgorithm
+    from .green.access_improvements import AccessImprovementsAlgorithm
+    from .green.green_equity import GreenEquityAlgorithm
+    from .green.green_space_catchments import GreenSpaceCatchmentsAlgorithm
+    from .green.osm_walk_network import OsmWalkNetworkAlgorithm
+    from .hotspots.hotspot_score import HotspotScoreAlgorithm
+    from .hotspots.local_hotspots import LocalHotspotsAlgorithm
+    from .report.report import ReportAlgorithm
+    from .sample_town.create_sample_town import CreateSampleTownAlgorithm
+    from .sensors.aggregate_observations import AggregateObservationsAlgorithm
+    from .sensors.import_sensor_feed import ImportSensorFeedAlgorithm
+    from .sensors.sensor_quality_control import SensorQualityControlAlgorithm
 
     # The order of the workflow: it is the order of the plugin menu.
     return [
@@ -74,7 +74,7 @@ class SocialResilienceProvider(QgsProcessingProvider):
         # A workflow finds its steps in the registry: it is added once the provider is registered
         # (the plugin refreshes the provider after adding it).
         if QgsApplication.processingRegistry().providerById(self.id()) is not None:
-            from .workflows import workflow_algorithms
+            from .report.workflows import workflow_algorithms
 
             for workflow in workflow_algorithms():
                 self.addAlgorithm(workflow)

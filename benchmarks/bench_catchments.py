@@ -100,7 +100,7 @@ def access_points(layers: dict[str, str]):  # -> QgsVectorLayer
         QgsProcessingFeedback,
         QgsVectorLayer,
     )
-    from social_resilience.algorithms.green_geometry import (
+    from social_resilience.algorithms.green.green_geometry import (
         containment,
         merge_parcels,
         polygon_rings,

@@ -109,7 +109,7 @@ def naive_gain(base: dict, x: float, y: float) -> tuple[float, float]:
 def access(base: dict):  # -> (split, net, home points, population, distance, max connector, crossing snap)
     """The catchments' barrier-aware network of ``base``, read once, in memory."""
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback
-    from social_resilience.algorithms.green_space_catchments import GreenSpaceCatchmentsAlgorithm
+    from social_resilience.algorithms.green.green_space_catchments import GreenSpaceCatchmentsAlgorithm
 
     steps = GreenSpaceCatchmentsAlgorithm()
     steps.initAlgorithm({})

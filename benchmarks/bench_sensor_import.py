@@ -113,7 +113,7 @@ def child(mode: str, url: str, archive: str, plugin_path: str) -> None:
 
         app = QgsApplication([], False)
         app.initQgis()
-        from social_resilience.algorithms.qgis_fetcher import QgisFetcher
+        from social_resilience.algorithms.sensors.qgis_fetcher import QgisFetcher
         from social_resilience.core.sensors.fetch import FetchLimits
 
         fetcher = QgisFetcher(url, "", FetchLimits(timeout_s=30))

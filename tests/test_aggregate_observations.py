@@ -226,7 +226,7 @@ def test_bad_input_is_rejected_without_output(provider, tmp_path, params, messag
 
 def test_cancel_ends_with_cancelled_and_no_output(provider):
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback
-    from social_resilience.algorithms.aggregate_observations import AggregateObservationsAlgorithm
+    from social_resilience.algorithms.sensors.aggregate_observations import AggregateObservationsAlgorithm
 
     alg = AggregateObservationsAlgorithm()
     alg.initAlgorithm()

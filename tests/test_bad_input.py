@@ -412,7 +412,7 @@ def test_a_failed_run_keeps_no_feature_alive(provider):
 
 
 def test_an_unexpected_error_is_logged_with_its_traceback(provider, monkeypatch):
-    from social_resilience.algorithms import local_hotspots
+    from social_resilience.algorithms.hotspots import local_hotspots
 
     def broken(*_args, **_kwargs):
         raise ZeroDivisionError("a bug")

@@ -347,7 +347,7 @@ def test_qgis_process_on_the_sample_town(provider, sample_town, qgis_process, tm
 
 def test_point_on_surface_falls_back_to_the_repaired_geometry():
     """QGIS 3.22 returns a null point on surface for some invalid polygons (PLATFORM.md)."""
-    from social_resilience.algorithms.green_equity import representative_point
+    from social_resilience.algorithms.green.green_equity import representative_point
 
     class NoPointOnSurface:  # an invalid polygon whose pointOnSurface() is null
         def isNull(self) -> bool:  # noqa: N802
@@ -407,7 +407,7 @@ def test_file_layers_give_the_results_of_the_feature_iterator(provider, tmp_path
 
 def test_arrow_columns_keep_nulls_and_points(provider, tmp_path):
     from social_resilience.algorithms.columns import read_columns
-    from social_resilience.algorithms.green_equity import representative_point
+    from social_resilience.algorithms.green.green_equity import representative_point
 
     path = _save(_point_copy(), tmp_path / "points.gpkg")
     columns = read_columns(QgsVectorLayer(path, "r", "ogr"), ["net_dist_m", "population"], representative_point,

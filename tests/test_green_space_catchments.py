@@ -648,7 +648,7 @@ def test_network_distances_agree_with_native_service_area(osm):
     """Without barriers, nodes within DISTANCE are exactly those native:serviceareafromlayer reaches."""
     import numpy as np
     import processing
-    from social_resilience.algorithms.green_geometry import (
+    from social_resilience.algorithms.green.green_geometry import (
         containment,
         merge_parcels,
         polygon_rings,

@@ -280,7 +280,7 @@ def test_monte_carlo_top_share_and_cancel(provider):
 
     feedback = QgsProcessingFeedback()
     feedback.progressChanged.connect(lambda value: feedback.cancel() if value > 35 else None)
-    from social_resilience.algorithms.hotspot_score import HotspotScoreAlgorithm
+    from social_resilience.algorithms.hotspots.hotspot_score import HotspotScoreAlgorithm
 
     alg = HotspotScoreAlgorithm()
     alg.initAlgorithm()

@@ -225,7 +225,7 @@ def test_single_feature_and_points_with_queen_fail(provider):
 
 
 def test_styles_have_the_familiar_colours(provider):
-    from social_resilience.algorithms.local_hotspots import STYLES
+    from social_resilience.algorithms.hotspots.local_hotspots import STYLES
     from social_resilience.algorithms.style_on_load import StyleOnLoad
 
     expected = {

@@ -293,8 +293,8 @@ def test_geopackage_outputs_carry_their_style(chain):
 def test_pdf_figures_fit_on_a_page(provider):
     """A tall chart (many areas) is scaled to the page's height, a wide map to its width."""
     from qgis.PyQt.QtCore import QSizeF
-    from social_resilience.algorithms.report_maps import png_data_uri
-    from social_resilience.algorithms.report_pdf import pdf_document
+    from social_resilience.algorithms.report.report_maps import png_data_uri
+    from social_resilience.algorithms.report.report_pdf import pdf_document
     from social_resilience.core.report.content import Figure, ReportContent
 
     wide = QImage(2000, 1000, QImage.Format_ARGB32)

@@ -178,7 +178,7 @@ def test_gzip_bomb_is_not_held_in_memory(servers, tmp_path):
         sys.path.insert(0, {str(PLUGIN_PARENT)!r})
         from qgis.core import QgsApplication
         app = QgsApplication([], False); app.initQgis()
-        from social_resilience.algorithms.qgis_fetcher import QgisFetcher
+        from social_resilience.algorithms.sensors.qgis_fetcher import QgisFetcher
         from social_resilience.core.sensors.fetch import FeedStopError, FetchLimits, MIB
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.monotonic()
@@ -444,7 +444,7 @@ def test_archive_read_by_another_program_at_commit_is_locked_and_unchanged(provi
 
 
 def test_feeds_are_never_answered_from_the_network_cache(servers):
-    from social_resilience.algorithms.qgis_fetcher import QgisFetcher
+    from social_resilience.algorithms.sensors.qgis_fetcher import QgisFetcher
 
     home, _other = servers
     cacheable = {"Cache-Control": "public, max-age=3600", "Last-Modified": "Mon, 01 Jan 2024 00:00:00 GMT"}
@@ -460,7 +460,7 @@ def test_feeds_are_never_answered_from_the_network_cache(servers):
 
 
 def test_next_page_is_sent_ahead_and_read_once_through_get(servers):
-    from social_resilience.algorithms.qgis_fetcher import QgisFetcher
+    from social_resilience.algorithms.sensors.qgis_fetcher import QgisFetcher
     from social_resilience.core.sensors.fetch import FetchLimits
     from social_resilience.core.sensors.importer import ImportOptions, stream_feed
 

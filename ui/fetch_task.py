@@ -11,7 +11,7 @@ from qgis.core import QgsFeedback, QgsTask
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 
-from ..algorithms.qgis_fetcher import QgisFetcher
+from ..algorithms.sensors.qgis_fetcher import QgisFetcher
 from ..core.live.feed_config import FeedConfig
 from ..core.live.latest_values import LatestValue, latest_readings
 from ..core.live.sensorthings_latest import latest_query_url, parse_latest_page

@@ -11,8 +11,8 @@ from qgis.PyQt.QtGui import QImage, QPageLayout, QPageSize, QPainter, QTextDocum
 from qgis.PyQt.QtPrintSupport import QPrinter
 from qgis.PyQt.QtSvg import QSvgRenderer
 
-from ..core.report.content import ReportContent
-from ..core.report.html import PRINT_STYLE, ReportHtml
+from ...core.report.content import ReportContent
+from ...core.report.html import PRINT_STYLE, ReportHtml
 
 
 def _svg_image(svg: str) -> QImage:

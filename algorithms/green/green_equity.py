@@ -24,7 +24,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.green.equity import (
+from ...core.green.equity import (
     DEFAULT_SERVED_THRESHOLD,
     AreaEquity,
     area_equity,
@@ -33,11 +33,11 @@ from ..core.green.equity import (
     priority_flags,
     share,
 )
-from .base import AlgorithmBase, param
-from .columns import AttributeColumns, direct_layer, number, read_columns
-from .common import NUMERIC_TYPES, to_qvariant, with_result_fields
+from ..base import AlgorithmBase, param
+from ..columns import AttributeColumns, direct_layer, number, read_columns
+from ..common import NUMERIC_TYPES, to_qvariant, with_result_fields
+from ..style_on_load import style_on_load
 from .green_geometry import SKIP_INVALID, polygonal, vertex_arrays
-from .style_on_load import style_on_load
 
 #: Fields of RESIDENTIAL that the catchments write and this algorithm needs.
 ACCESS_FIELDS = ("served", "served_eucl", "net_dist_m")

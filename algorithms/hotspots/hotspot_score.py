@@ -23,11 +23,11 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
-from ..core.hotspots import composite_index as ci
-from ..core.hotspots import value_checks
-from .base import AlgorithmBase, param
-from .common import NUMERIC_TYPES, to_number, to_qvariant, with_result_fields
-from .style_on_load import style_on_load
+from ...core.hotspots import composite_index as ci
+from ...core.hotspots import value_checks
+from ..base import AlgorithmBase, param
+from ..common import NUMERIC_TYPES, to_number, to_qvariant, with_result_fields
+from ..style_on_load import style_on_load
 
 
 class HotspotScoreAlgorithm(AlgorithmBase):

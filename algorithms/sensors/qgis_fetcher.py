@@ -23,8 +23,8 @@ from qgis.core import QgsApplication, QgsFeedback, QgsNetworkAccessManager
 from qgis.PyQt.QtCore import QEventLoop, QTimer, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
-from ..core.sensors.errors import FeedError, FeedHttpError
-from ..core.sensors.fetch import (
+from ...core.sensors.errors import FeedError, FeedHttpError
+from ...core.sensors.fetch import (
     REDIRECT_STATUS,
     FeedCancelledError,
     FeedConnectionError,

@@ -16,7 +16,7 @@ from typing import Any
 
 from qgis.core import NULL, QgsFeature, QgsFields, QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
 
-from .common import to_number
+from ..common import to_number
 from .observation_times import geopackage_table, offset_times, read_only
 
 #: Field parameter of an observation table -> default field name.

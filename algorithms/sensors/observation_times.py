@@ -14,7 +14,7 @@ from pathlib import Path
 from qgis.core import QgsProviderRegistry, QgsVectorLayer
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.hotspots.observation_stats import parse_time
+from ...core.hotspots.observation_stats import parse_time
 
 #: Text after the seconds ("2024-06-01T02:00:00" is 19 characters) that holds a sign: an offset.
 _OFFSET_SQL = (

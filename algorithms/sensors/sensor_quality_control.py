@@ -22,9 +22,9 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.sensors.quality import Limits, corrected_values, default_limits, property_kind, quality_flags
-from .base import AlgorithmBase, param
-from .common import epoch_seconds, to_float, to_qvariant, with_result_fields
+from ...core.sensors.quality import Limits, corrected_values, default_limits, property_kind, quality_flags
+from ..base import AlgorithmBase, param
+from ..common import epoch_seconds, to_float, to_qvariant, with_result_fields
 from .observation_reading import OBSERVATION_FIELDS, QC_FLAG_FIELD, observation_fields, station_key
 from .observation_times import offset_times
 

@@ -37,16 +37,16 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
-from ..core.sensors.archive import ROW_COLUMNS, ArchiveWriter, observation_rows
-from ..core.sensors.background import BackgroundWriter
-from ..core.sensors.csv_feed import CsvMapping
-from ..core.sensors.errors import FeedError
-from ..core.sensors.fetch import DEFAULT_MAX_MB, MIB, FetchLimits, redact_url
-from ..core.sensors.formats import FEED_FORMATS, FORMAT_NAMES, SENSORTHINGS
-from ..core.sensors.importer import ImportOptions, ImportSummary, parse_properties, stream_feed
-from ..core.sensors.model import Observation
-from .base import AlgorithmBase
-from .common import check_writable, utc_datetime, utc_qdatetime
+from ...core.sensors.archive import ROW_COLUMNS, ArchiveWriter, observation_rows
+from ...core.sensors.background import BackgroundWriter
+from ...core.sensors.csv_feed import CsvMapping
+from ...core.sensors.errors import FeedError
+from ...core.sensors.fetch import DEFAULT_MAX_MB, MIB, FetchLimits, redact_url
+from ...core.sensors.formats import FEED_FORMATS, FORMAT_NAMES, SENSORTHINGS
+from ...core.sensors.importer import ImportOptions, ImportSummary, parse_properties, stream_feed
+from ...core.sensors.model import Observation
+from ..base import AlgorithmBase
+from ..common import check_writable, utc_datetime, utc_qdatetime
 from .qgis_fetcher import QgisFetcher
 
 WGS84 = "EPSG:4326"

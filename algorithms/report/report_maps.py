@@ -28,8 +28,8 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QRectF, QSize, QSizeF
 from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter
 
-from .common import metric_crs
-from .style_on_load import apply_style, translate_legend
+from ..common import metric_crs
+from ..style_on_load import apply_style, translate_legend
 
 DPI = 144
 MAP_WIDTH_PX = 1100

@@ -23,12 +23,12 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.hotspots import local_statistics as stats
-from ..core.hotspots import spatial_weights as sw
-from ..core.hotspots import value_checks
-from .base import AlgorithmBase, Param, param
-from .common import NUMERIC_TYPES, metric_crs, to_number, with_result_fields
-from .style_on_load import style_on_load
+from ...core.hotspots import local_statistics as stats
+from ...core.hotspots import spatial_weights as sw
+from ...core.hotspots import value_checks
+from ..base import AlgorithmBase, Param, param
+from ..common import NUMERIC_TYPES, metric_crs, to_number, with_result_fields
+from ..style_on_load import style_on_load
 
 STYLES = {
     0: "gi_bins.qml",

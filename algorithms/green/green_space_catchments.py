@@ -32,7 +32,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.green.access import (
+from ...core.green.access import (
     SEARCH_FACTOR,
     AccessNetwork,
     attach_residential,
@@ -43,11 +43,12 @@ from ..core.green.access import (
     served_statistics,
     standard_values,
 )
-from ..core.green.barrier_sides import BARRIER_SNAP, SideSplit, no_barriers, split_barrier_sides
-from ..core.green.polygons import piece_probes, reachable_pieces
-from ..core.green.walk_graph import build_graph
-from .base import AlgorithmBase
-from .common import metric_crs, to_float, to_qvariant, with_result_fields
+from ...core.green.barrier_sides import BARRIER_SNAP, SideSplit, no_barriers, split_barrier_sides
+from ...core.green.polygons import piece_probes, reachable_pieces
+from ...core.green.walk_graph import build_graph
+from ..base import AlgorithmBase
+from ..common import metric_crs, to_float, to_qvariant, with_result_fields
+from ..style_on_load import style_on_load
 from .green_geometry import (
     GreenSpace,
     catchment_polygon,
@@ -61,7 +62,6 @@ from .green_geometry import (
     read_points,
     representative_points,
 )
-from .style_on_load import style_on_load
 
 NEW_RESIDENTIAL_FIELDS = (
     ("net_dist_m", QVariant.Double),

@@ -34,7 +34,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QVariant
 
-from ..core.green.osm_tags import (
+from ...core.green.osm_tags import (
     BARRIER_RAILWAYS,
     BARRIER_WATERWAYS,
     DEFAULT_BARRIER_CLASSES,
@@ -51,9 +51,9 @@ from ..core.green.osm_tags import (
     parse_hstore,
     parse_layer,
 )
-from .base import AlgorithmBase
-from .common import metric_crs
-from .safe_io import ReadReport, repaired
+from ..base import AlgorithmBase
+from ..common import metric_crs
+from ..safe_io import ReadReport, repaired
 
 WGS84 = "EPSG:4326"
 

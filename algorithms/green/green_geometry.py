@@ -22,8 +22,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..core.green.walk_graph import pack_keys
-from ..core.wkb import vertex_arrays as wkb_vertex_arrays
+from ...core.green.walk_graph import pack_keys
+from ...core.wkb import vertex_arrays as wkb_vertex_arrays
 
 SKIP_INVALID = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
 #: Fields of a network layer that mark bridges and tunnels (as ``osmwalknetwork`` writes them).
@@ -231,7 +231,7 @@ def merge_parcels(parcels: list[QgsGeometry], merge_distance: float) -> list[Gre
 
     The merged area is the area of the union of the parcels (gaps between them do not count).
     """
-    from ..core.green.access import cluster_labels
+    from ...core.green.access import cluster_labels
 
     index = QgsSpatialIndex()
     for i, geometry in enumerate(parcels):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qgis.core import NULL, QgsProcessingException, QgsVectorLayer, QgsWkbTypes
 from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
-from ..core.report.content import (
+from ...core.report.content import (
     AccessSummary,
     AreaRow,
     HotspotSummary,
@@ -13,7 +13,7 @@ from ..core.report.content import (
     access_summary,
     hotspot_summary,
 )
-from .common import to_float
+from ..common import to_float
 
 #: Fields of the local hotspot statistics and of the hotspot score (``<indicator>_n``, ``_cls``).
 LOCAL_FIELDS = ("gi_bin", "lisa_cluster")

@@ -29,8 +29,8 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.green.access import nearest_green
-from ..core.green.improvements import (
+from ...core.green.access import nearest_green
+from ...core.green.improvements import (
     CROSSING,
     ENTRANCE_REACH,
     KIND_NAMES,
@@ -40,10 +40,10 @@ from ..core.green.improvements import (
     plan_improvements,
     snap_to_barrier_nodes,
 )
-from .base import AlgorithmBase
-from .common import to_qvariant, with_result_fields
+from ..base import AlgorithmBase
+from ..common import to_qvariant, with_result_fields
+from ..style_on_load import style_on_load
 from .green_space_catchments import AccessRun, GreenSpaceCatchmentsAlgorithm
-from .style_on_load import style_on_load
 
 CROSSINGS_KIND, ENTRANCES_KIND, BOTH_KIND = 0, 1, 2
 #: Catchment parameters that do not apply here (no catchment polygons are drawn).

@@ -26,7 +26,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QVariant
 
-from ..core.hotspots.observation_stats import (
+from ...core.hotspots.observation_stats import (
     ALL_STATISTICS,
     PERCENTILE_METHODS,
     field_prefix,
@@ -34,11 +34,11 @@ from ..core.hotspots.observation_stats import (
     no_statistics,
     station_statistics,
 )
-from ..core.hotspots.value_checks import LARGEST
-from ..core.sensors.daily import PRESETS, DailyRule, time_zone
-from ..core.sensors.sentinels import GENERIC_SENTINELS
-from .base import AlgorithmBase, Param, param
-from .common import (
+from ...core.hotspots.value_checks import LARGEST
+from ...core.sensors.daily import PRESETS, DailyRule, time_zone
+from ...core.sensors.sentinels import GENERIC_SENTINELS
+from ..base import AlgorithmBase, Param, param
+from ..common import (
     check_crs_known,
     check_degrees,
     epoch_seconds,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qgis.core import Qgis, QgsMessageLog, QgsProcessingModelAlgorithm, QgsProcessingParameterEnum
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QUrl
 
-from .base import GROUPS, PLUGIN_DIR, help_path, load_help
+from ..base import GROUPS, PLUGIN_DIR, help_path, load_help
 
 MODEL_DIR = PLUGIN_DIR / "resources" / "models"
 

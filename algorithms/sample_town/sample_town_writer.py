@@ -38,11 +38,11 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, QDateTime, QVariant
 
-from ..core.sample_town.sensors import csv_rows
-from ..core.sample_town.town import CRS_AUTHID, SYNTHETIC_NOTE, Layer, SampleTown
-from .base import PLUGIN_DIR
-from .common import utc_qdatetime
-from .safe_io import raise_if_cancelled
+from ...core.sample_town.sensors import csv_rows
+from ...core.sample_town.town import CRS_AUTHID, SYNTHETIC_NOTE, Layer, SampleTown
+from ..base import PLUGIN_DIR
+from ..common import utc_qdatetime
+from ..safe_io import raise_if_cancelled
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
 FIELD_TYPES = {"int": QVariant.Int, "real": QVariant.Double, "str": QVariant.String, "datetime": QVariant.DateTime}

@@ -14,11 +14,11 @@ from qgis.core import (
     QgsProcessingOutputVectorLayer,
 )
 
-from ..core.sample_town.town import MAX_SIZE_KM, MIN_SIZE_KM, generate_town, validate_size
-from .base import AlgorithmBase, param
-from .common import check_writable
+from ...core.sample_town.town import MAX_SIZE_KM, MIN_SIZE_KM, generate_town, validate_size
+from ..base import AlgorithmBase, param
+from ..common import check_writable
+from ..style_on_load import STYLE_DIR, style_on_load
 from .sample_town_writer import remove_files, write_geopackage, write_observations_csv
-from .style_on_load import STYLE_DIR, style_on_load
 
 #: Output name -> (layer name in the GeoPackage, layer type).
 LAYER_OUTPUTS = {

@@ -23,14 +23,14 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..core.charts import bar_chart_svg, lorenz_curve_svg
-from ..core.green.equity import gini
-from ..core.report.content import Figure, MethodFacts, ReportContent, rank_areas
-from ..core.report.html import ReportHtml
-from ..core.report.words import ReportWords
+from ...core.charts import bar_chart_svg, lorenz_curve_svg
+from ...core.green.equity import gini
+from ...core.report.content import Figure, MethodFacts, ReportContent, rank_areas
+from ...core.report.html import ReportHtml
+from ...core.report.words import ReportWords
+from ..base import AlgorithmBase, user_language
+from ..common import check_writable
 from . import report_content as read
-from .base import AlgorithmBase, user_language
-from .common import check_writable
 from .report_maps import MapLayer, map_crs, png_data_uri, render_map
 
 POLYGONS = [QgsProcessing.TypeVectorPolygon]

@@ -1,0 +1,1 @@
+"""Green access algorithms and their helpers."""

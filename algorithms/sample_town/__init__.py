@@ -1,0 +1,1 @@
+"""The sample town algorithm and its writer."""

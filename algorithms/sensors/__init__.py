@@ -1,0 +1,1 @@
+"""Sensor algorithms: import, quality control, aggregation, and the one fetch path."""
