@@ -108,6 +108,8 @@ def _unexpected(error: Exception, feedback) -> str:
     if feedback is not None:
         feedback.reportError(details)
     return f"{type(error).__name__}: {error}"
+
+
 def _number(kind: QgsProcessingParameterNumber.Type) -> Callable[..., QgsProcessingParameterNumber]:
     """Return a factory of number parameters of ``kind`` (integer or double)."""
 
