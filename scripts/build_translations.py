@@ -164,5 +164,6 @@ def build_qm(messages: list[Message], table: dict[Message, str], qm: Path) -> bo
     subprocess.run([lrelease, "-silent", str(ts), "-qm", str(qm)], check=True)
     return True
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -115,6 +115,8 @@ def test_to_number_reads_text_and_tells_blank_from_text(qgis_app):
     assert math.isnan(to_number(NULL, blank=math.nan))
     assert math.isnan(to_number("", blank=math.nan))
     assert to_number("high", blank=math.nan) is None  # text that is not a number stays an error
+
+
 def test_utc_qdatetime_keeps_milliseconds_and_round_trips(qgis_app):
     from datetime import datetime, timedelta, timezone
 

@@ -371,7 +371,6 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
 
 
-
 class _ObservationOutput:
     """OUTPUT_OBSERVATIONS written batch by batch while the feed streams in (never all in memory).
 

@@ -103,7 +103,6 @@ class RowCollector:
         if key is not None:
             self.rows.append((key, seconds, value))
 
-
     def _time(self, time: Any) -> float | None:
         """Seconds of a time value, texts remembered (up to 100,000 of them)."""
         if type(time) is not str:

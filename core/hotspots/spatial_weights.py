@@ -22,7 +22,6 @@ from ..wkb import vertex_arrays
 RELATIVE_TOLERANCE = 1e-6
 
 
-
 @dataclass
 class RingSet:
     """Vertex rings of n features.
