@@ -101,10 +101,19 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
             check_writable(path)
         return path
 
+    @staticmethod
+    def _runs_on_its_own(context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> bool:
+        """Tell whether the run loads its layers: yes from the toolbox, a script or qgis_process, not in a model.
+
+        QGIS 3.22 runs a model's children with the model's context but wraps the model's feedback in a
+        ``QgsProcessingMultiStepFeedback`` (one step per child; SIP hands it over as a plain
+        ``QgsProcessingFeedback``, so ask Qt's meta-object). A model loads only its own outputs.
+        """
+        in_model = feedback is not None and feedback.inherits("QgsProcessingMultiStepFeedback")
+        return context.project() is not None and not in_model
+
     def _load_styled(self, results: dict[str, Any], context: QgsProcessingContext) -> None:
-        """Load the layers into the project (if any) with the town's styles, named in the user's language."""
-        if context.project() is None:
-            return
+        """Load the layers into the project with the town's styles, named in the user's language."""
         descriptions = self._layer_descriptions()
         for name, (layer, _kind) in LAYER_OUTPUTS.items():
             label = self.tr("Sample town: {}").format(descriptions[name])
@@ -150,7 +159,8 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
         results: dict[str, Any] = {self.OUTPUT: output}
         for name, (layer, _kind) in LAYER_OUTPUTS.items():
             results[name] = f"{output}|layername={layer}"
-        self._load_styled(results, context)
+        if self._runs_on_its_own(context, feedback):
+            self._load_styled(results, context)
         if csv_path:
             results[self.OUTPUT_CSV] = csv_path
         return results
