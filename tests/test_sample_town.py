@@ -468,6 +468,13 @@ def test_run_and_load_gives_styled_layers_named_in_words(provider, tmp_path):
         districts = by_name["Sample town: Districts"].renderer().symbol().symbolLayer(0)
         assert districts.properties() == _style_symbol_layer("sample_town_districts.qml").properties()
         assert by_name["Sample town: Districts"].labelsEnabled()
+        tree_order = [node.name() for node in QgsProject.instance().layerTreeRoot().findLayers()
+                      if node.layerId() in {layer.id() for layer in loaded}]
+        assert tree_order == [  # points over lines over polygons, the districts at the bottom
+            f"Sample town: {name}"
+            for name in ("Sensor stations", "Sensor observations", "Crossings", "Green-space entrances",
+                         "Walking network", "Barriers (arterial roads)", "Buildings", "Green spaces", "Districts")
+        ]
     finally:
         QgsProject.instance().removeMapLayers([layer.id() for layer in loaded])
 

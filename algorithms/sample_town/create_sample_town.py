@@ -17,8 +17,9 @@ from qgis.core import (
 from ...core.sample_town.town import MAX_SIZE_KM, MIN_SIZE_KM, generate_town, validate_size
 from ..base import AlgorithmBase, param
 from ..common import check_writable
-from ..style_on_load import STYLE_DIR, style_on_load
+from ..style_on_load import STYLE_DIR, set_post_processor
 from .sample_town_writer import remove_files, write_geopackage, write_observations_csv
+from .town_on_load import TownLayerOnLoad
 
 #: Output name -> (layer name in the GeoPackage, layer type).
 LAYER_OUTPUTS = {
@@ -115,12 +116,14 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
     def _load_styled(self, results: dict[str, Any], context: QgsProcessingContext) -> None:
         """Load the layers into the project with the town's styles, named in the user's language."""
         descriptions = self._layer_descriptions()
+        ranks: dict[str, int] = {}  # shared by this run's post-processors, to stack the layers
         for name, (layer, _kind) in LAYER_OUTPUTS.items():
             label = self.tr("Sample town: {}").format(descriptions[name])
             details = QgsProcessingContext.LayerDetails(label, context.project(), name)
             context.addLayerToLoadOnCompletion(results[name], details)
-            if (STYLE_DIR / f"sample_town_{layer}.qml").is_file():
-                style_on_load(context, results[name], f"sample_town_{layer}.qml")
+            style = f"sample_town_{layer}.qml"
+            post_processor = TownLayerOnLoad(name, style if (STYLE_DIR / style).is_file() else None, ranks)
+            set_post_processor(context, results[name], post_processor)
 
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
