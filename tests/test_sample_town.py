@@ -516,3 +516,23 @@ def test_a_model_child_does_not_load_the_town_layers(provider, tmp_path):
         assert [layer.name() for layer in added if layer.name().startswith("Sample town:")] == []
     finally:
         QgsProject.instance().removeMapLayers([layer.id() for layer in added])
+
+
+def test_restack_keeps_other_layers_and_the_places(provider):
+    """Only the town's layers move, within the places they hold; no layer leaves the project."""
+    from qgis.core import QgsProject, QgsVectorLayer
+    from social_resilience.algorithms.sample_town.town_on_load import restack
+
+    project = QgsProject.instance()
+    group = project.layerTreeRoot().addGroup("restack test")
+    layers = [QgsVectorLayer("Point?crs=EPSG:25832", name, "memory") for name in ("districts", "mine", "stations")]
+    try:
+        for layer in layers:
+            project.addMapLayer(layer, False)
+            group.addLayer(layer)
+        restack(group, {layers[0].id(): 8, layers[2].id(): 0})
+        assert [node.name() for node in group.findLayers()] == ["stations", "mine", "districts"]
+        assert all(project.mapLayer(layer.id()) is not None for layer in layers)
+    finally:
+        project.removeMapLayers([layer.id() for layer in layers])
+        project.layerTreeRoot().removeChildNode(group)
