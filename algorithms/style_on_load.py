@@ -111,7 +111,7 @@ class StyleOnLoad(QgsProcessingLayerPostProcessorInterface):
 # Processing deletes the algorithm copy before it loads the layers, and QGIS deletes a
 # post-processor with the context that used it, so each use gets its own post-processor, kept
 # alive here until QGIS has deleted it.
-_KEEP: list[StyleOnLoad] = []
+_KEEP: list[QgsProcessingLayerPostProcessorInterface] = []
 #: Outputs to style per run (key: address of the C++ processing context, the same whichever Python
 #: wrapper a call gets), written after the sinks are closed.
 _PENDING: dict[int, list[tuple[str, str, int | None]]] = {}
@@ -127,10 +127,15 @@ def style_on_load(
     """
     geometry_type = QgsWkbTypes.PolygonGeometry if polygons_only else None
     _PENDING.setdefault(sip.unwrapinstance(context), []).append((dest_id, style_name, geometry_type))
-    if not context.willLoadLayerOnCompletion(dest_id):
-        return
+    if context.willLoadLayerOnCompletion(dest_id):
+        set_post_processor(context, dest_id, StyleOnLoad(style_name, geometry_type))
+
+
+def set_post_processor(
+    context: QgsProcessingContext, dest_id: str, post_processor: QgsProcessingLayerPostProcessorInterface
+) -> None:
+    """Give the layer ``dest_id`` loads as ``post_processor``, kept alive until QGIS deletes it."""
     _KEEP[:] = [kept for kept in _KEEP if not sip.isdeleted(kept)]
-    post_processor = StyleOnLoad(style_name, geometry_type)
     _KEEP.append(post_processor)
     context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(post_processor)
 

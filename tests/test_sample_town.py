@@ -27,8 +27,8 @@ LAYERS = {
     "network": ["way_id", "highway", "name", "bridge", "tunnel", "layer"],
     "barriers": ["way_id", "highway", "name", "barrier_type"],
     "crossings": ["crossing_id", "highway", "crossing", "way_id"],
-    "green_spaces": ["green_id", "name", "leisure", "area_m2"],
-    "entrances": ["entrance_id", "green_id", "way_id"],
+    "green_spaces": ["park_id", "name", "leisure", "area_m2"],
+    "entrances": ["entrance_id", "park_id", "way_id"],
     "buildings": ["building_id", "building", "levels", "population", "pop_65plus", "pop_children"],
     "districts": [
         "district_id",
@@ -178,15 +178,15 @@ def test_entrances_lie_on_green_space_edges_and_path_vertices(sample_town):
     from qgis.core import QgsGeometry
 
     edges = {
-        f["green_id"]: QgsGeometry(f.geometry().constGet().exteriorRing().clone())
+        f["park_id"]: QgsGeometry(f.geometry().constGet().exteriorRing().clone())
         for f in features(sample_town, "green_spaces")
     }
     paths = {f["way_id"]: f.geometry() for f in features(sample_town, "network")}
     entrances = features(sample_town, "entrances")
-    assert {f["green_id"] for f in entrances} == set(edges)
+    assert {f["park_id"] for f in entrances} == set(edges)
     for entrance in entrances:
         point = entrance.geometry().asPoint()
-        assert entrance.geometry().distance(edges[entrance["green_id"]]) < 1e-9
+        assert entrance.geometry().distance(edges[entrance["park_id"]]) < 1e-9
         assert point in [QgsPointXY(v) for v in paths[entrance["way_id"]].vertices()]
 
 
@@ -468,5 +468,71 @@ def test_run_and_load_gives_styled_layers_named_in_words(provider, tmp_path):
         districts = by_name["Sample town: Districts"].renderer().symbol().symbolLayer(0)
         assert districts.properties() == _style_symbol_layer("sample_town_districts.qml").properties()
         assert by_name["Sample town: Districts"].labelsEnabled()
+        tree_order = [node.name() for node in QgsProject.instance().layerTreeRoot().findLayers()
+                      if node.layerId() in {layer.id() for layer in loaded}]
+        assert tree_order == [  # points over lines over polygons, the districts at the bottom
+            f"Sample town: {name}"
+            for name in ("Sensor stations", "Sensor observations", "Crossings", "Green-space entrances",
+                         "Walking network", "Barriers (arterial roads)", "Buildings", "Green spaces", "Districts")
+        ]
     finally:
         QgsProject.instance().removeMapLayers([layer.id() for layer in loaded])
+
+
+def _tiny_model_with_the_town():
+    """A graphical model whose only child creates the sample town; its GeoPackage is the model's output."""
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+    )
+
+    model = QgsProcessingModelAlgorithm("town model", "tests")
+    child = QgsProcessingModelChildAlgorithm("socialresilience:createsampletown")
+    child.setChildId("town")
+    child.addParameterSources("SEED", [QgsProcessingModelChildParameterSource.fromStaticValue(3)])
+    child.addParameterSources("SIZE_KM", [QgsProcessingModelChildParameterSource.fromStaticValue(1.0)])
+    output = QgsProcessingModelOutput("town_file")
+    output.setChildId("town")
+    output.setChildOutputName("OUTPUT")
+    child.setModelOutputs({"town_file": output})
+    model.addChildAlgorithm(child)
+    model.updateDestinationParameters()
+    return model
+
+
+def test_a_model_child_does_not_load_the_town_layers(provider, tmp_path):
+    """Inside a graphical model only the model's outputs reach the project, not the nine town layers."""
+    import processing
+    from qgis.core import QgsProject
+
+    model = _tiny_model_with_the_town()
+    before = set(QgsProject.instance().mapLayers())
+    result = processing.runAndLoadResults(model, {"town:town_file": str(tmp_path / "town.gpkg")})
+    added = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - before]
+    try:
+        assert Path(result["town:town_file"]).is_file()
+        assert [layer.name() for layer in added if layer.name().startswith("Sample town:")] == []
+    finally:
+        QgsProject.instance().removeMapLayers([layer.id() for layer in added])
+
+
+def test_restack_keeps_other_layers_and_the_places(provider):
+    """Only the town's layers move, within the places they hold; no layer leaves the project."""
+    from qgis.core import QgsProject, QgsVectorLayer
+    from social_resilience.algorithms.sample_town.town_on_load import restack
+
+    project = QgsProject.instance()
+    group = project.layerTreeRoot().addGroup("restack test")
+    layers = [QgsVectorLayer("Point?crs=EPSG:25832", name, "memory") for name in ("districts", "mine", "stations")]
+    try:
+        for layer in layers:
+            project.addMapLayer(layer, False)
+            group.addLayer(layer)
+        restack(group, {layers[0].id(): 8, layers[2].id(): 0})
+        assert [node.name() for node in group.findLayers()] == ["stations", "mine", "districts"]
+        assert all(project.mapLayer(layer.id()) is not None for layer in layers)
+    finally:
+        project.removeMapLayers([layer.id() for layer in layers])
+        project.layerTreeRoot().removeChildNode(group)

@@ -155,10 +155,10 @@ def test_entrances_are_where_paths_meet_green_edges(town):
     parks = {row[0]: p for p, row in green(town)}
     vertices = vertex_ways(town)
     layer = town.layers["entrances"]
-    assert set(layer.column("green_id")) == set(parks)
-    for geometry, green_id, way_id in zip(layer.geometries, layer.column("green_id"), layer.column("way_id")):
+    assert set(layer.column("park_id")) == set(parks)
+    for geometry, park_id, way_id in zip(layer.geometries, layer.column("park_id"), layer.column("way_id")):
         point = geometry[0]
-        assert parks[green_id].exterior.distance(Point(point)) < 1e-6
+        assert parks[park_id].exterior.distance(Point(point)) < 1e-6
         assert way_id in vertices[point]
 
 

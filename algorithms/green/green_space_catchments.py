@@ -239,7 +239,7 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
     def _add_numbers(self) -> None:
         add = self.addParameter
         standards = [
-            self.tr("Custom (DISTANCE, MIN_AREA_HA)"),
+            self.tr("Custom: the walking distance and minimum area below"),
             self.tr("Kassel: 400 m to 2 ha"),
             self.tr("Berlin: 500 m to 0.5 ha"),
             self.tr("Natural England ANGSt: 300 m to 2 ha"),

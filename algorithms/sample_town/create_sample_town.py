@@ -17,8 +17,9 @@ from qgis.core import (
 from ...core.sample_town.town import MAX_SIZE_KM, MIN_SIZE_KM, generate_town, validate_size
 from ..base import AlgorithmBase, param
 from ..common import check_writable
-from ..style_on_load import STYLE_DIR, style_on_load
+from ..style_on_load import STYLE_DIR, set_post_processor
 from .sample_town_writer import remove_files, write_geopackage, write_observations_csv
+from .town_on_load import TownLayerOnLoad
 
 #: Output name -> (layer name in the GeoPackage, layer type).
 LAYER_OUTPUTS = {
@@ -101,17 +102,28 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
             check_writable(path)
         return path
 
+    @staticmethod
+    def _runs_on_its_own(context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> bool:
+        """Tell whether the run loads its layers: yes from the toolbox, a script or qgis_process, not in a model.
+
+        QGIS 3.22 runs a model's children with the model's context but wraps the model's feedback in a
+        ``QgsProcessingMultiStepFeedback`` (one step per child; SIP hands it over as a plain
+        ``QgsProcessingFeedback``, so ask Qt's meta-object). A model loads only its own outputs.
+        """
+        in_model = feedback is not None and feedback.inherits("QgsProcessingMultiStepFeedback")
+        return context.project() is not None and not in_model
+
     def _load_styled(self, results: dict[str, Any], context: QgsProcessingContext) -> None:
-        """Load the layers into the project (if any) with the town's styles, named in the user's language."""
-        if context.project() is None:
-            return
+        """Load the layers into the project with the town's styles, named in the user's language."""
         descriptions = self._layer_descriptions()
+        ranks: dict[str, int] = {}  # shared by this run's post-processors, to stack the layers
         for name, (layer, _kind) in LAYER_OUTPUTS.items():
             label = self.tr("Sample town: {}").format(descriptions[name])
             details = QgsProcessingContext.LayerDetails(label, context.project(), name)
             context.addLayerToLoadOnCompletion(results[name], details)
-            if (STYLE_DIR / f"sample_town_{layer}.qml").is_file():
-                style_on_load(context, results[name], f"sample_town_{layer}.qml")
+            style = f"sample_town_{layer}.qml"
+            post_processor = TownLayerOnLoad(name, style if (STYLE_DIR / style).is_file() else None, ranks)
+            set_post_processor(context, results[name], post_processor)
 
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
@@ -150,7 +162,8 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
         results: dict[str, Any] = {self.OUTPUT: output}
         for name, (layer, _kind) in LAYER_OUTPUTS.items():
             results[name] = f"{output}|layername={layer}"
-        self._load_styled(results, context)
+        if self._runs_on_its_own(context, feedback):
+            self._load_styled(results, context)
         if csv_path:
             results[self.OUTPUT_CSV] = csv_path
         return results

@@ -406,18 +406,18 @@ class TownBuilder:
         green = Layer(
             "green_spaces",
             "Polygon",
-            [("green_id", "int"), ("name", "str"), ("leisure", "str"), ("area_m2", "real")],
+            [("park_id", "int"), ("name", "str"), ("leisure", "str"), ("area_m2", "real")],
             LAYER_DESCRIPTIONS["green_spaces"],
         )
         entrances = Layer(
             "entrances",
             "Point",
-            [("entrance_id", "int"), ("green_id", "int"), ("way_id", "int")],
+            [("entrance_id", "int"), ("park_id", "int"), ("way_id", "int")],
             LAYER_DESCRIPTIONS["entrances"],
         )
-        for green_id, park in enumerate(self.parks, start=1):
+        for park_id, park in enumerate(self.parks, start=1):
             x0, y0, x1, y1 = park.rect
-            green.add(rect(x0, y0, x1, y1), green_id, park.name, "park", round((x1 - x0) * (y1 - y0), 1))
+            green.add(rect(x0, y0, x1, y1), park_id, park.name, "park", round((x1 - x0) * (y1 - y0), 1))
             for point, way in park.entrances:
-                entrances.add((point,), len(entrances.rows) + 1, green_id, way + 1)
+                entrances.add((point,), len(entrances.rows) + 1, park_id, way + 1)
         return green, entrances
