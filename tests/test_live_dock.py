@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsApplication, QgsProject
+from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt.QtCore import Qt, QThread, QTimer
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
@@ -178,7 +178,9 @@ def test_feed_added_through_the_dialog_follows_the_server(dock, sta_server):
     layer = runner.live_layer.layer
     assert QgsProject.instance().mapLayer(layer.id()) is layer
     assert layer.crs().authid() == "EPSG:4326"
-    assert [f.name() for f in layer.fields()] == ["station_id", "name", "value", "unit", "time", "status", "property"]
+    assert [f.name() for f in layer.fields()] == [
+        "station_id", "name", "value", "unit", "time", "status", "property", "value_text"
+    ]
     assert values(layer) == {"1": 12.0, "2": 30.0, "3": 55.0}
     assert statuses(layer) == {"1": "ok", "2": "warn", "3": "alert"}
     row = features(layer)["2"]
@@ -241,7 +243,12 @@ def test_opensensemap_box_through_its_parser(dock, sta_server):
     assert statuses(layer)[box["_id"]] == "warn"  # heat: DWD 32 °C
 
 
-def test_server_down_and_back_keeps_values(dock, sta_server, message_log):
+def bar_warnings(iface):
+    return list(iface.messageBar().get_messages(Qgis.Warning))
+
+
+def test_server_down_and_back_keeps_values(dock, sta_server, message_log, qgis_iface):
+    qgis_iface.messageBar().clear_messages()
     runner = dock.add_feed(sta_feed(sta_server))
     assert wait_until(lambda: runner.state == "ok", 10), runner.detail
     layer = runner.live_layer.layer
@@ -251,11 +258,26 @@ def test_server_down_and_back_keeps_values(dock, sta_server, message_log):
     click(dock.refreshButton)
     assert wait_until(lambda: runner.state == "error", 10)
     text, tooltip = feed_row_status(dock, runner.feed_id)
-    assert text == "error"
-    assert f"127.0.0.1:{sta_server.port}" in tooltip
+    host = f"127.0.0.1:{sta_server.port}"
+    assert text.startswith(f"error: cannot fetch {host}")
+    assert "http://" not in text
     assert "keeping the values of" in tooltip
+    cause = text.removeprefix("error: ")
+    assert tooltip.startswith(cause)  # the cause first, the URL last
+    assert tooltip.rsplit(" — ", 1)[1].startswith(f"http://{host}")
     assert values(layer) == before
     assert any(tag == LOG_TAG and "NO2 Kassel" in message for tag, message in message_log)
+    warnings = bar_warnings(qgis_iface)
+    assert len(warnings) == 1, warnings
+    title, body = warnings[0].split(":", 1)
+    assert title == "Live feed NO2 Kassel"
+    assert body.split(" — ")[0] == tooltip.split(" — ")[0]  # the readable cause first ...
+    assert body.rsplit(" — ", 1)[1].startswith(f"http://{host}")  # ... the URL last
+
+    click(dock.refreshButton)  # still down: the state stays "error", no second message
+    assert wait_until(lambda: runner.state == "fetching", 5) or runner.state == "error"
+    assert wait_until(lambda: runner.state == "error" and runner.task is None, 10)
+    assert len(bar_warnings(qgis_iface)) == 1
 
     sta_server.set_values({1: 27.0})
     sta_server.start()
@@ -265,6 +287,14 @@ def test_server_down_and_back_keeps_values(dock, sta_server, message_log):
     assert statuses(layer)["1"] == "warn"
     assert feed_row_status(dock, runner.feed_id)[0] == "ok"
     assert any(tag == LOG_TAG and "working again" in message for tag, message in message_log)
+    assert len(bar_warnings(qgis_iface)) == 1
+
+    sta_server.mode = "401"  # a new error after recovery is a new state change: one more message
+    click(dock.refreshButton)
+    assert wait_until(lambda: runner.state == "error", 10)
+    warnings = bar_warnings(qgis_iface)
+    assert len(warnings) == 2, warnings
+    assert warnings[1].split(":", 1)[1].startswith("HTTP 401")
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from qgis.PyQt.QtCore import QCoreApplication, QPointF, QRectF, Qt
-from qgis.PyQt.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from qgis.PyQt.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from qgis.PyQt.QtWidgets import QSizePolicy, QWidget
 
 from ..core.live.feed_config import Thresholds
@@ -18,6 +19,30 @@ LINE_COLOR = QColor("#1f4e79")
 def tr(text: str) -> str:
     """Translate in the context of this module."""
     return QCoreApplication.translate("series_chart", text)
+
+
+def nice_ticks(low: float, high: float, max_ticks: int = 6) -> list[float]:
+    """Tick values on steps of 1, 2 or 5 × 10^k covering [low, high], at most ``max_ticks`` of them."""
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        return [low] if math.isfinite(low) else []
+    raw = (high - low) / max(1, max_ticks - 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    steps = (factor * power * 10**extra for extra in range(3) for factor in (1, 2, 5))
+    for step in steps:
+        first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+        if last - first + 1 <= max_ticks:
+            break
+    return [_clean(index * step) for index in range(first, last + 1)]
+
+
+def _clean(value: float) -> float:
+    """``value`` without binary noise (0.30000000000000004 -> 0.3)."""
+    return float(f"{value:.12g}") + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def elided_title(title: str, metrics: QFontMetricsF, width: float) -> str:
+    """``title`` shortened with "…" so that it fits ``width`` pixels."""
+    return metrics.elidedText(title, Qt.ElideRight, max(0.0, width))
 
 
 class SeriesChart(QWidget):
@@ -62,7 +87,9 @@ class SeriesChart(QWidget):
         text_pen = QPen(self.palette().text().color())
         painter.setPen(text_pen)
         if self.title:
-            painter.drawText(QRectF(6, 2, self.width() - 12, 16), Qt.AlignLeft | Qt.AlignVCenter, self.title)
+            title = elided_title(self.title, QFontMetricsF(font), self.width() - 12)
+            painter.drawText(QRectF(6, 2, self.width() - 12, 16), Qt.AlignLeft | Qt.AlignVCenter, title)
+            self.setToolTip(self.title)
         if not self.points:
             painter.drawText(QRectF(self.rect()), Qt.AlignCenter | Qt.TextWordWrap, self.message)
             painter.end()
@@ -76,8 +103,8 @@ class SeriesChart(QWidget):
         low, high = min(values + limits), max(values + limits)
         if high <= low:
             low, high = low - 1, high + 1
-        pad = (high - low) * 0.08
-        low, high = low - pad, high + pad
+        ticks = nice_ticks(low, high)
+        low, high = ticks[0], ticks[-1]
         span = (t1 - t0).total_seconds()
 
         def to_xy(moment: datetime, value: float) -> QPointF:
@@ -86,13 +113,12 @@ class SeriesChart(QWidget):
             return QPointF(x, y)
 
         grid = QPen(QColor(160, 160, 160, 90))
-        for step in range(5):
-            value = low + (high - low) * step / 4
+        for value in ticks:
             y = to_xy(t0, value).y()
             painter.setPen(grid)
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(text_pen)
-            painter.drawText(QRectF(0, y - 8, plot.left() - 4, 16), Qt.AlignRight | Qt.AlignVCenter, f"{value:.3g}")
+            painter.drawText(QRectF(0, y - 8, plot.left() - 4, 16), Qt.AlignRight | Qt.AlignVCenter, f"{value:g}")
         painter.drawText(QRectF(plot.left(), plot.bottom() + 2, 120, 16), Qt.AlignLeft, _time_label(t0, t1))
         painter.drawText(QRectF(plot.right() - 120, plot.bottom() + 2, 120, 16), Qt.AlignRight, _time_label(t1, t0))
         for limit, color, label in (
