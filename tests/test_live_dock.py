@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt.QtCore import Qt, QThread, QTimer
+from qgis.PyQt.QtGui import QFontMetricsF
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
 from social_resilience.core.live.feed_config import FeedConfig, Thresholds
@@ -368,6 +369,7 @@ def test_chart_shows_recent_values_with_threshold_lines(dock, sta_server):
     assert [v for _, v in dock.chart.points] == [18.0, 26.0, 33.0, 30.0]
     assert "from the server" in dock.chart.title
     assert (dock.chart.thresholds.warn, dock.chart.thresholds.alert) == (25.0, 40.0)
+    assert dock.chart.value_ticks() == [15.0, 20.0, 25.0, 30.0, 35.0, 40.0]  # 18 to 40 on steps of 5
     image = dock.chart.grab().toImage()
     assert image.width() > 0
     assert image.height() > 0
@@ -391,6 +393,58 @@ def test_archive_is_written_and_feeds_the_chart(dock, sta_server, tmp_path):
     dock.stationView.selectRow(dock.station_model.row_of("3"))
     assert wait_until(lambda: "archive" in dock.chart.title, 10)
     assert [v for _, v in dock.chart.points] == [55.0, 56.0]
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "ticks"),
+    [
+        (18.0, 40.0, [15, 20, 25, 30, 35, 40]),
+        (0.3, 9.7, [0, 2, 4, 6, 8, 10]),
+        (0.012, 0.047, [0.01, 0.02, 0.03, 0.04, 0.05]),
+        (-3.0, 3.0, [-4, -2, 0, 2, 4]),
+        (996.0, 1013.0, [995, 1000, 1005, 1010, 1015]),
+        (0.0, 1.0, [0, 0.2, 0.4, 0.6, 0.8, 1]),
+    ],
+)
+def test_chart_ticks_fall_on_nice_numbers(low, high, ticks):
+    from social_resilience.ui.series_chart import nice_ticks
+
+    assert nice_ticks(low, high) == pytest.approx(ticks)
+
+
+def test_chart_title_fits_the_widget(qgis_parent):
+    from social_resilience.ui.series_chart import SeriesChart
+
+    chart = SeriesChart(qgis_parent)
+    chart.resize(220, 160)
+    now = datetime.now(timezone.utc)
+    name = "Messstation Kassel-Wilhelmshöhe, Tannenkuppenstraße (Hintergrund)"
+    chart.set_series([(now, 9.0)], Thresholds(25.0, 40.0), f"{name}: NO2", "µg/m³", "since the dock opened")
+    metrics = QFontMetricsF(chart.chart_font())
+    assert metrics.horizontalAdvance(chart.title) > chart.width()  # long enough to be cut
+    assert metrics.horizontalAdvance(chart.shown_title()) <= chart.width() - 12
+    assert chart.shown_title().startswith("Messstation")
+    assert chart.shown_title().endswith("…")
+    assert chart.toolTip() == chart.title
+    chart.resize(2000, 160)
+    assert chart.shown_title() == chart.title
+    assert not chart.grab().toImage().isNull()
+
+
+def test_table_and_map_show_the_same_value_text(dock, sta_server):
+    sta_server.set_values({1: 9.0, 2: 30.25, 3: 0.456})
+    runner = dock.add_feed(sta_feed(sta_server))
+    assert wait_until(lambda: runner.state == "ok", 10), runner.detail
+    layer = runner.live_layer.layer
+    label_settings = layer.labeling().settings()
+    assert label_settings.fieldName == "value_text"
+    assert not label_settings.isExpression
+    in_table = {
+        reading.station_id: dock.station_model.index(row, 1).data(Qt.DisplayRole)
+        for row, reading in enumerate(dock.station_model.rows)
+    }
+    on_map = {key: feature["value_text"] for key, feature in features(layer).items()}
+    assert in_table == on_map == {"1": "9", "2": "30.2", "3": "0.46"}
 
 
 # -- project, import and export -------------------------------------------------------------------------
@@ -631,3 +685,21 @@ def test_shutdown_stops_everything(qgis_iface, qgis_parent, sta_server, mosquitt
     sta_server.delay_s = 0
     QgsProject.instance().removeAllMapLayers()
     QgsProject.instance().removeEntry("SocialResilience", "/live_feeds")
+
+
+def test_layer_of_an_older_project_gets_the_value_text_field(dock, sta_server):
+    from qgis.core import QgsField, QgsVectorLayer
+    from qgis.PyQt.QtCore import QVariant
+    from social_resilience.ui.live_layer import FEED_ID_PROPERTY, REQUIRED_FIELDS
+
+    config = sta_feed(sta_server)
+    old = QgsVectorLayer("Point?crs=EPSG:4326", "NO2 Kassel (saved)", "memory")
+    kinds = {"value": QVariant.Double, "time": QVariant.DateTime}
+    old.dataProvider().addAttributes([QgsField(name, kinds.get(name, QVariant.String)) for name in REQUIRED_FIELDS])
+    old.updateFields()
+    old.setCustomProperty(FEED_ID_PROPERTY, config.feed_id)
+    QgsProject.instance().addMapLayer(old)
+    runner = dock.add_feed(config)
+    assert runner.live_layer.layer is old  # adopted, not replaced
+    assert wait_until(lambda: runner.state == "ok", 10), runner.detail
+    assert {key: feature["value_text"] for key, feature in features(old).items()} == {"1": "12", "2": "30", "3": "55"}

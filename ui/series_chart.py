@@ -68,28 +68,47 @@ class SeriesChart(QWidget):
         self.title = f"{title}{unit_text} ({note})" if note else f"{title}{unit_text}"
         self.unit = unit
         self.message = "" if self.points else tr("No values yet for this station.")
+        self.setToolTip(self.title)  # the whole title when the chart is too narrow for it
         self.update()
+
+    def chart_font(self) -> QFont:
+        """Return the font of the title and the axis labels (a little smaller than the widget's)."""
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
+        return font
+
+    def shown_title(self) -> str:
+        """Return the title as drawn, elided with "…" to the widget's width."""
+        return elided_title(self.title, QFontMetricsF(self.chart_font()), self.width() - 12)
+
+    def value_ticks(self) -> list[float]:
+        """Return the y axis ticks (1, 2 or 5 × 10^k apart) covering the values and the threshold lines."""
+        limits = [v for v in (self.thresholds.warn, self.thresholds.alert) if v is not None]
+        values = [v for _, v in self.points] + limits
+        if not values:
+            return []
+        low, high = min(values), max(values)
+        if high <= low:
+            low, high = low - 1, high + 1
+        return nice_ticks(low, high)
 
     def show_message(self, message: str) -> None:
         """Clear the chart and show a message instead."""
         self.points = []
         self.title = ""
         self.message = message
+        self.setToolTip("")
         self.update()
 
     def paintEvent(self, _event) -> None:  # noqa: N802, D102 (Qt API)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.Antialiasing)
         painter.fillRect(self.rect(), self.palette().base())
-        font = QFont(self.font())
-        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
-        painter.setFont(font)
+        painter.setFont(self.chart_font())
         text_pen = QPen(self.palette().text().color())
         painter.setPen(text_pen)
         if self.title:
-            title = elided_title(self.title, QFontMetricsF(font), self.width() - 12)
-            painter.drawText(QRectF(6, 2, self.width() - 12, 16), Qt.AlignLeft | Qt.AlignVCenter, title)
-            self.setToolTip(self.title)
+            painter.drawText(QRectF(6, 2, self.width() - 12, 16), Qt.AlignLeft | Qt.AlignVCenter, self.shown_title())
         if not self.points:
             painter.drawText(QRectF(self.rect()), Qt.AlignCenter | Qt.TextWordWrap, self.message)
             painter.end()
@@ -98,12 +117,7 @@ class SeriesChart(QWidget):
         t0, t1 = self.points[0][0], self.points[-1][0]
         if t1 <= t0:
             t0, t1 = t0 - timedelta(minutes=30), t1 + timedelta(minutes=30)
-        limits = [v for v in (self.thresholds.warn, self.thresholds.alert) if v is not None]
-        values = [v for _, v in self.points]
-        low, high = min(values + limits), max(values + limits)
-        if high <= low:
-            low, high = low - 1, high + 1
-        ticks = nice_ticks(low, high)
+        ticks = self.value_ticks()
         low, high = ticks[0], ticks[-1]
         span = (t1 - t0).total_seconds()
 
