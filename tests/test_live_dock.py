@@ -632,18 +632,24 @@ def test_mqtt_uplinks_update_the_layer(dock, mosquitto):
 
 
 @pytest.mark.slow
-def test_mqtt_reconnects_after_the_broker_restarts(dock, mosquitto, message_log):
+def test_mqtt_reconnects_after_the_broker_restarts(dock, mosquitto, message_log, qgis_iface):
+    qgis_iface.messageBar().clear_messages()
     runner = dock.add_feed(mqtt_feed(mosquitto))
     assert wait_until(lambda: runner.state == "connected", 10), runner.detail
     mosquitto.stop()
     assert wait_until(lambda: runner.state == "retrying", 10), runner.state
     assert "retrying in" in feed_row_status(dock, runner.feed_id)[1]
+    QTest.qWait(1500)  # the client keeps retrying: still one message
+    warnings = bar_warnings(qgis_iface)
+    assert len(warnings) == 1, warnings
+    assert warnings[0].split(":", 1)[1].startswith("MQTT 127.0.0.1")
     mosquitto.start()
     assert wait_until(lambda: runner.state == "connected", 15), runner.detail
     now = datetime.now(timezone.utc)
     mosquitto.publish("v3/srt@ttn/devices/kassel-2/up", uplink("kassel-2", 25.0, now, 9.5, 51.3))
     assert wait_until(lambda: values(runner.live_layer.layer).get("kassel-2") == 25.0, 5)
     assert any("MQTT 127.0.0.1" in message for _tag, message in message_log)
+    assert len(bar_warnings(qgis_iface)) == 1
 
 
 # -- unload ---------------------------------------------------------------------------------------------
