@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt.QtCore import Qt, QThread, QTimer
-from qgis.PyQt.QtGui import QFontMetricsF
+from qgis.PyQt.QtGui import QColor, QFontMetricsF
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
 from social_resilience.core.live.feed_config import FeedConfig, Thresholds
@@ -263,8 +263,10 @@ def test_server_down_and_back_keeps_values(dock, sta_server, message_log, qgis_i
     assert text.startswith(f"error: cannot fetch {host}")
     assert "http://" not in text
     assert "keeping the values of" in tooltip
-    cause = text.removeprefix("error: ")
+    cause = text.removeprefix("error: ").removesuffix("…")
     assert tooltip.startswith(cause)  # the cause first, the URL last
+    status_item = dock.feedTable.item(dock._row_of(runner.feed_id), 3)
+    assert status_item.data(Qt.DecorationRole) == QColor("#d7191c")  # red mark, visible when selected
     assert tooltip.rsplit(" — ", 1)[1].startswith(f"http://{host}")
     assert values(layer) == before
     assert any(tag == LOG_TAG and "NO2 Kassel" in message for tag, message in message_log)

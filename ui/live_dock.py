@@ -59,6 +59,8 @@ STATE_COLORS = {
 }
 #: Seconds an error stays in the QGIS message bar.
 MESSAGE_SECONDS = 15
+#: Characters of an error's cause shown in the feed's row (the tooltip has it all).
+ROW_CAUSE_CHARS = 60
 
 
 def tr(text: str) -> str:
@@ -417,6 +419,8 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         color = QColor(STATE_COLORS.get(runner.state, "#000000"))
         if runner.state in ERROR_STATES:
             cause = cause_first(runner.detail)[0]
+            if len(cause) > ROW_CAUSE_CHARS:
+                cause = cause[: ROW_CAUSE_CHARS - 1].rstrip() + "…"
             status.setText(f"{state_text(runner.state)}: {cause}" if cause else state_text(runner.state))
             status.setToolTip(error_message(runner.detail))
         else:
