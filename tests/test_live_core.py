@@ -14,9 +14,11 @@ from social_resilience.core.live.feed_config import (
     feeds_to_json,
     pollutant_key,
 )
+from social_resilience.core.live.feed_state import cause_first, error_message
 from social_resilience.core.live.latest_values import (
     LatestValue,
     choose_property,
+    format_value,
     judge,
     judge_all,
     latest_readings,
@@ -353,3 +355,30 @@ def test_parse_ttn_uplink_message():
         parse_message(topic, first[:40].encode(), 3)
     with pytest.raises(FeedFormatError, match="not UTF-8"):
         parse_message(topic, b"\xff\xfe{", 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(9.0, "9"), (9.25, "9.25"), (40.0, "40"), (40.04, "40"), (12.35, "12.3"), (999.96, "1000"),
+     (1234.6, "1235"), (0.456, "0.46"), (0.045, "0.045"), (0.0123, "0.0123"), (-3.5, "-3.5"),
+     (-0.00001, "0"), (None, "")],
+)
+def test_values_are_formatted_once_for_table_and_map(value, text):
+    assert format_value(value) == text
+
+
+def test_error_text_puts_the_cause_first_and_the_redacted_url_last():
+    detail = "HTTP 401 from https://ann:secret@api.example.org/v1.1/Things?token=abc (no values yet)"
+    cause, urls = cause_first(detail)
+    assert cause == "HTTP 401 from api.example.org (no values yet)"
+    assert urls == ["https://***@api.example.org/v1.1/Things?token=%2A%2A%2A"]
+    message = error_message(detail)
+    assert message.startswith("HTTP 401 from api.example.org")
+    assert message.endswith("https://***@api.example.org/v1.1/Things?token=%2A%2A%2A")
+    assert "secret" not in message
+    assert "abc" not in message
+    query = "http://127.0.0.1:8080/v1.1/Things?$expand=Datastreams($top=1;$select=result)"
+    assert cause_first(f"cannot fetch {query}: Connection refused (kept)") == (
+        "cannot fetch 127.0.0.1:8080: Connection refused (kept)", [query]
+    )
+    assert error_message("MQTT broker.local: connection refused") == "MQTT broker.local: connection refused"

@@ -12,8 +12,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsApplication, QgsProject
+from qgis.core import Qgis, QgsApplication, QgsProject
 from qgis.PyQt.QtCore import Qt, QThread, QTimer
+from qgis.PyQt.QtGui import QColor, QFontMetricsF
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
 from social_resilience.core.live.feed_config import FeedConfig, Thresholds
@@ -178,7 +179,9 @@ def test_feed_added_through_the_dialog_follows_the_server(dock, sta_server):
     layer = runner.live_layer.layer
     assert QgsProject.instance().mapLayer(layer.id()) is layer
     assert layer.crs().authid() == "EPSG:4326"
-    assert [f.name() for f in layer.fields()] == ["station_id", "name", "value", "unit", "time", "status", "property"]
+    assert [f.name() for f in layer.fields()] == [
+        "station_id", "name", "value", "unit", "time", "status", "property", "value_text"
+    ]
     assert values(layer) == {"1": 12.0, "2": 30.0, "3": 55.0}
     assert statuses(layer) == {"1": "ok", "2": "warn", "3": "alert"}
     row = features(layer)["2"]
@@ -241,7 +244,12 @@ def test_opensensemap_box_through_its_parser(dock, sta_server):
     assert statuses(layer)[box["_id"]] == "warn"  # heat: DWD 32 °C
 
 
-def test_server_down_and_back_keeps_values(dock, sta_server, message_log):
+def bar_warnings(iface):
+    return list(iface.messageBar().get_messages(Qgis.Warning))
+
+
+def test_server_down_and_back_keeps_values(dock, sta_server, message_log, qgis_iface):
+    qgis_iface.messageBar().clear_messages()
     runner = dock.add_feed(sta_feed(sta_server))
     assert wait_until(lambda: runner.state == "ok", 10), runner.detail
     layer = runner.live_layer.layer
@@ -251,11 +259,28 @@ def test_server_down_and_back_keeps_values(dock, sta_server, message_log):
     click(dock.refreshButton)
     assert wait_until(lambda: runner.state == "error", 10)
     text, tooltip = feed_row_status(dock, runner.feed_id)
-    assert text == "error"
-    assert f"127.0.0.1:{sta_server.port}" in tooltip
+    host = f"127.0.0.1:{sta_server.port}"
+    assert text.startswith(f"error: cannot fetch {host}")
+    assert "http://" not in text
     assert "keeping the values of" in tooltip
+    cause = text.removeprefix("error: ").removesuffix("…")
+    assert tooltip.startswith(cause)  # the cause first, the URL last
+    status_item = dock.feedTable.item(dock._row_of(runner.feed_id), 3)
+    assert status_item.data(Qt.DecorationRole) == QColor("#d7191c")  # red mark, visible when selected
+    assert tooltip.rsplit(" — ", 1)[1].startswith(f"http://{host}")
     assert values(layer) == before
     assert any(tag == LOG_TAG and "NO2 Kassel" in message for tag, message in message_log)
+    warnings = bar_warnings(qgis_iface)
+    assert len(warnings) == 1, warnings
+    title, body = warnings[0].split(":", 1)
+    assert title == "Live feed NO2 Kassel"
+    assert body.split(" — ")[0] == tooltip.split(" — ")[0]  # the readable cause first ...
+    assert body.rsplit(" — ", 1)[1].startswith(f"http://{host}")  # ... the URL last
+
+    click(dock.refreshButton)  # still down: the state stays "error", no second message
+    assert wait_until(lambda: runner.state == "fetching", 5) or runner.state == "error"
+    assert wait_until(lambda: runner.state == "error" and runner.task is None, 10)
+    assert len(bar_warnings(qgis_iface)) == 1
 
     sta_server.set_values({1: 27.0})
     sta_server.start()
@@ -265,6 +290,14 @@ def test_server_down_and_back_keeps_values(dock, sta_server, message_log):
     assert statuses(layer)["1"] == "warn"
     assert feed_row_status(dock, runner.feed_id)[0] == "ok"
     assert any(tag == LOG_TAG and "working again" in message for tag, message in message_log)
+    assert len(bar_warnings(qgis_iface)) == 1
+
+    sta_server.mode = "401"  # a new error after recovery is a new state change: one more message
+    click(dock.refreshButton)
+    assert wait_until(lambda: runner.state == "error", 10)
+    warnings = bar_warnings(qgis_iface)
+    assert len(warnings) == 2, warnings
+    assert warnings[1].split(":", 1)[1].startswith("HTTP 401")
 
 
 @pytest.mark.parametrize(
@@ -338,6 +371,7 @@ def test_chart_shows_recent_values_with_threshold_lines(dock, sta_server):
     assert [v for _, v in dock.chart.points] == [18.0, 26.0, 33.0, 30.0]
     assert "from the server" in dock.chart.title
     assert (dock.chart.thresholds.warn, dock.chart.thresholds.alert) == (25.0, 40.0)
+    assert dock.chart.value_ticks() == [15.0, 20.0, 25.0, 30.0, 35.0, 40.0]  # 18 to 40 on steps of 5
     image = dock.chart.grab().toImage()
     assert image.width() > 0
     assert image.height() > 0
@@ -361,6 +395,58 @@ def test_archive_is_written_and_feeds_the_chart(dock, sta_server, tmp_path):
     dock.stationView.selectRow(dock.station_model.row_of("3"))
     assert wait_until(lambda: "archive" in dock.chart.title, 10)
     assert [v for _, v in dock.chart.points] == [55.0, 56.0]
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "ticks"),
+    [
+        (18.0, 40.0, [15, 20, 25, 30, 35, 40]),
+        (0.3, 9.7, [0, 2, 4, 6, 8, 10]),
+        (0.012, 0.047, [0.01, 0.02, 0.03, 0.04, 0.05]),
+        (-3.0, 3.0, [-4, -2, 0, 2, 4]),
+        (996.0, 1013.0, [995, 1000, 1005, 1010, 1015]),
+        (0.0, 1.0, [0, 0.2, 0.4, 0.6, 0.8, 1]),
+    ],
+)
+def test_chart_ticks_fall_on_nice_numbers(low, high, ticks):
+    from social_resilience.ui.series_chart import nice_ticks
+
+    assert nice_ticks(low, high) == pytest.approx(ticks)
+
+
+def test_chart_title_fits_the_widget(qgis_parent):
+    from social_resilience.ui.series_chart import SeriesChart
+
+    chart = SeriesChart(qgis_parent)
+    chart.resize(220, 160)
+    now = datetime.now(timezone.utc)
+    name = "Messstation Kassel-Wilhelmshöhe, Tannenkuppenstraße (Hintergrund)"
+    chart.set_series([(now, 9.0)], Thresholds(25.0, 40.0), f"{name}: NO2", "µg/m³", "since the dock opened")
+    metrics = QFontMetricsF(chart.chart_font())
+    assert metrics.horizontalAdvance(chart.title) > chart.width()  # long enough to be cut
+    assert metrics.horizontalAdvance(chart.shown_title()) <= chart.width() - 12
+    assert chart.shown_title().startswith("Messstation")
+    assert chart.shown_title().endswith("…")
+    assert chart.toolTip() == chart.title
+    chart.resize(2000, 160)
+    assert chart.shown_title() == chart.title
+    assert not chart.grab().toImage().isNull()
+
+
+def test_table_and_map_show_the_same_value_text(dock, sta_server):
+    sta_server.set_values({1: 9.0, 2: 30.25, 3: 0.456})
+    runner = dock.add_feed(sta_feed(sta_server))
+    assert wait_until(lambda: runner.state == "ok", 10), runner.detail
+    layer = runner.live_layer.layer
+    label_settings = layer.labeling().settings()
+    assert label_settings.fieldName == "value_text"
+    assert not label_settings.isExpression
+    in_table = {
+        reading.station_id: dock.station_model.index(row, 1).data(Qt.DisplayRole)
+        for row, reading in enumerate(dock.station_model.rows)
+    }
+    on_map = {key: feature["value_text"] for key, feature in features(layer).items()}
+    assert in_table == on_map == {"1": "9", "2": "30.2", "3": "0.46"}
 
 
 # -- project, import and export -------------------------------------------------------------------------
@@ -548,18 +634,24 @@ def test_mqtt_uplinks_update_the_layer(dock, mosquitto):
 
 
 @pytest.mark.slow
-def test_mqtt_reconnects_after_the_broker_restarts(dock, mosquitto, message_log):
+def test_mqtt_reconnects_after_the_broker_restarts(dock, mosquitto, message_log, qgis_iface):
+    qgis_iface.messageBar().clear_messages()
     runner = dock.add_feed(mqtt_feed(mosquitto))
     assert wait_until(lambda: runner.state == "connected", 10), runner.detail
     mosquitto.stop()
     assert wait_until(lambda: runner.state == "retrying", 10), runner.state
     assert "retrying in" in feed_row_status(dock, runner.feed_id)[1]
+    QTest.qWait(1500)  # the client keeps retrying: still one message
+    warnings = bar_warnings(qgis_iface)
+    assert len(warnings) == 1, warnings
+    assert warnings[0].split(":", 1)[1].startswith("MQTT 127.0.0.1")
     mosquitto.start()
     assert wait_until(lambda: runner.state == "connected", 15), runner.detail
     now = datetime.now(timezone.utc)
     mosquitto.publish("v3/srt@ttn/devices/kassel-2/up", uplink("kassel-2", 25.0, now, 9.5, 51.3))
     assert wait_until(lambda: values(runner.live_layer.layer).get("kassel-2") == 25.0, 5)
     assert any("MQTT 127.0.0.1" in message for _tag, message in message_log)
+    assert len(bar_warnings(qgis_iface)) == 1
 
 
 # -- unload ---------------------------------------------------------------------------------------------
@@ -601,3 +693,21 @@ def test_shutdown_stops_everything(qgis_iface, qgis_parent, sta_server, mosquitt
     sta_server.delay_s = 0
     QgsProject.instance().removeAllMapLayers()
     QgsProject.instance().removeEntry("SocialResilience", "/live_feeds")
+
+
+def test_layer_of_an_older_project_gets_the_value_text_field(dock, sta_server):
+    from qgis.core import QgsField, QgsVectorLayer
+    from qgis.PyQt.QtCore import QVariant
+    from social_resilience.ui.live_layer import FEED_ID_PROPERTY, REQUIRED_FIELDS
+
+    config = sta_feed(sta_server)
+    old = QgsVectorLayer("Point?crs=EPSG:4326", "NO2 Kassel (saved)", "memory")
+    kinds = {"value": QVariant.Double, "time": QVariant.DateTime}
+    old.dataProvider().addAttributes([QgsField(name, kinds.get(name, QVariant.String)) for name in REQUIRED_FIELDS])
+    old.updateFields()
+    old.setCustomProperty(FEED_ID_PROPERTY, config.feed_id)
+    QgsProject.instance().addMapLayer(old)
+    runner = dock.add_feed(config)
+    assert runner.live_layer.layer is old  # adopted, not replaced
+    assert wait_until(lambda: runner.state == "ok", 10), runner.detail
+    assert {key: feature["value_text"] for key, feature in features(old).items()} == {"1": "12", "2": "30", "3": "55"}

@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from qgis.core import QgsApplication, QgsProject, QgsVectorLayer
+from qgis.core import Qgis, QgsApplication, QgsProject, QgsVectorLayer
 from qgis.PyQt import uic
 from qgis.PyQt.QtCore import (
     QAbstractTableModel,
@@ -34,8 +34,8 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..core.live.feed_config import FeedConfig
-from ..core.live.feed_state import FeedState
-from ..core.live.latest_values import STATUSES, LatestValue
+from ..core.live.feed_state import ERROR_STATES, TRANSIENT_STATES, FeedState, cause_first, error_message
+from ..core.live.latest_values import STATUSES, LatestValue, format_value
 from ..core.sensors.formats import feed_format
 from . import feed_store
 from .feed_dialog import FeedDialog, format_tr
@@ -57,6 +57,10 @@ STATE_COLORS = {
     FeedState.PAUSED: "#777777",
     FeedState.IDLE: "#777777",
 }
+#: Seconds an error stays in the QGIS message bar.
+MESSAGE_SECONDS = 15
+#: Characters of an error's cause shown in the feed's row (the tooltip has it all).
+ROW_CAUSE_CHARS = 60
 
 
 def tr(text: str) -> str:
@@ -122,7 +126,7 @@ class StationTableModel(QAbstractTableModel):
             if column == 0:
                 return reading.name
             if column == 1:
-                return "" if reading.value is None else f"{reading.value:.4g}"
+                return format_value(reading.value)
             if column == 2:
                 return reading.unit
             if column == 3:
@@ -171,6 +175,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         layout = QVBoxLayout(self.chartContainer)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.chart)
+        self._settled_states: dict[str, FeedState] = {}
         self._selected_station = ""
         self._chart_points: tuple[tuple[str, str], list, str] | None = None
         self._series_tasks: list[SeriesTask] = []
@@ -238,6 +243,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
     def remove_feed(self, feed_id: str) -> None:
         """Stop a feed and remove it and its layer."""
         runner = self.runners.pop(feed_id)
+        self._settled_states.pop(feed_id, None)
         runner.dispose()
         layer = runner.live_layer.layer if runner.live_layer is not None else None
         runner.deleteLater()
@@ -255,6 +261,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
             runner.dispose()
             runner.deleteLater()
         self.runners.clear()
+        self._settled_states.clear()
         self.feedTable.setRowCount(0)
         self.station_model.set_readings([])
         self.chart.show_message(tr("Select a station to see its recent values."))
@@ -409,12 +416,36 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         updated = runner.last_update.astimezone().strftime("%H:%M:%S") if runner.last_update else "–"
         self.feedTable.item(row, 2).setText(updated)
         status = self.feedTable.item(row, 3)
-        status.setText(state_text(runner.state))
-        status.setToolTip(runner.detail)
-        status.setForeground(QColor(STATE_COLORS.get(runner.state, "#000000")))
+        color = QColor(STATE_COLORS.get(runner.state, "#000000"))
+        if runner.state in ERROR_STATES:
+            cause = cause_first(runner.detail)[0]
+            if len(cause) > ROW_CAUSE_CHARS:
+                cause = cause[: ROW_CAUSE_CHARS - 1].rstrip() + "…"
+            status.setText(f"{state_text(runner.state)}: {cause}" if cause else state_text(runner.state))
+            status.setToolTip(error_message(runner.detail))
+        else:
+            status.setText(state_text(runner.state))
+            status.setToolTip(runner.detail)
+        status.setForeground(color)
+        status.setData(Qt.DecorationRole, color)  # the colour stays visible when the row is selected
+
+    def _announce_error(self, runner: FeedRunner) -> None:
+        """Show an error once in the QGIS message bar when the feed's settled state changes to it."""
+        if runner.state in TRANSIENT_STATES:
+            return
+        before = self._settled_states.get(runner.feed_id)
+        self._settled_states[runner.feed_id] = runner.state
+        if runner.state not in ERROR_STATES or runner.state == before or self.iface is None:
+            return
+        self.iface.messageBar().pushMessage(
+            tr("Live feed {}").format(runner.config.name), error_message(runner.detail), Qgis.Warning, MESSAGE_SECONDS
+        )
 
     def _runner_changed(self, feed_id: str) -> None:
         self._refresh_row(feed_id)
+        runner = self.runners.get(feed_id)
+        if runner is not None:
+            self._announce_error(runner)
         if feed_id == self.selected_feed_id():
             self._show_stations(feed_id)
         self._update_buttons()

@@ -25,7 +25,7 @@ from qgis.PyQt.QtCore import QCoreApplication, QVariant
 
 from ..algorithms.common import utc_qdatetime
 from ..core.live.feed_config import Thresholds
-from ..core.live.latest_values import LatestValue
+from ..core.live.latest_values import LatestValue, format_value
 
 #: Custom layer property holding the feed id (a saved project's layer is adopted again).
 FEED_ID_PROPERTY = "social_resilience/live_feed_id"
@@ -37,7 +37,10 @@ FIELDS = (
     ("time", QVariant.DateTime),
     ("status", QVariant.String),
     ("property", QVariant.String),
+    ("value_text", QVariant.String),
 )
+#: The fields a saved live layer must have to be adopted (``value_text`` is added when missing).
+REQUIRED_FIELDS = ("station_id", "name", "value", "unit", "time", "status", "property")
 FIELD_NAMES = tuple(name for name, _ in FIELDS)
 STATUS_COLORS = {"ok": "#1a9641", "warn": "#f28e2b", "alert": "#d7191c", "stale": "#9e9e9e", "error": "#333333"}
 
@@ -90,8 +93,12 @@ class LiveLayer:
         """Wrap an existing layer of a saved project when it has the live-layer fields."""
         if not isinstance(layer, QgsVectorLayer) or layer.providerType() != "memory":
             return None
-        if any(layer.fields().indexOf(name) < 0 for name in FIELD_NAMES):
+        if any(layer.fields().indexOf(name) < 0 for name in REQUIRED_FIELDS):
             return None
+        missing = [QgsField(name, kind) for name, kind in FIELDS if layer.fields().indexOf(name) < 0]
+        if missing:
+            layer.dataProvider().addAttributes(missing)
+            layer.updateFields()
         layer.setReadOnly(True)
         return cls(layer)
 
@@ -179,8 +186,8 @@ class LiveLayer:
             categories.append(QgsRendererCategory(status, symbol, labels[status]))
         self.layer.setRenderer(QgsCategorizedSymbolRenderer("status", categories))
         settings = QgsPalLayerSettings()
-        settings.isExpression = True
-        settings.fieldName = "format_number(\"value\", 1)"
+        settings.isExpression = False
+        settings.fieldName = "value_text"  # written with format_value, as in the dock's table
         text_format = QgsTextFormat()
         text_format.setSize(8)
         buffer = QgsTextBufferSettings()
@@ -203,6 +210,7 @@ def _row(reading: LatestValue) -> tuple[Any, ...]:
         reading.time,
         reading.status,
         reading.property,
+        format_value(reading.value),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -16,6 +17,21 @@ GENERIC_NAMES = frozenset(
     {"pm25", "pm10", "no2", "noise", "lärm", "laerm", "feinstaubpm25", "feinstaubpm10", "stickstoffdioxid",
      "temperature", "temperatur", "lufttemperatur"}
 )
+
+
+def format_value(value: float | None) -> str:
+    """Format a reading for the station table and the map: "9", "9.5", "0.04", "1234" ("" when missing).
+
+    Two significant decimals below 10, one below 1000, none above; trailing zeros dropped.
+    """
+    if value is None or not math.isfinite(value):
+        return ""
+    magnitude = abs(value)
+    decimals = 0 if magnitude >= 1000 else 1 if magnitude >= 10 else 2 if magnitude >= 0.1 else 4
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 @dataclass
