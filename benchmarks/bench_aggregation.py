@@ -28,7 +28,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import numpy as np
+from qgis_session import start_qgis
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -37,15 +40,6 @@ SECTION = "## Sensor aggregation with daily indicators"
 GOAL_S = 20.0
 HOURS = 8760
 START = datetime(2025, 12, 31, 23, tzinfo=timezone.utc).timestamp()  # 1 January 2026 00:00 CET
-
-
-def import_plugin():
-    parent = Path(tempfile.mkdtemp(prefix="srt_bench_"))
-    (parent / "social_resilience").symlink_to(REPO, target_is_directory=True)
-    sys.path.insert(0, str(parent))
-    import social_resilience
-
-    return social_resilience
 
 
 def series(n_stations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -143,22 +137,6 @@ def run_pandas(stations, times, values):
         "nights_above": (nights.covered & (nights["min"] >= 20.0)).groupby(level=0).sum(),
     }
     return time.perf_counter() - start, result
-
-
-def start_qgis():
-    """QGIS application, Processing and the plugin's provider (objects kept alive by the caller)."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from qgis.core import QgsApplication
-
-    app = QgsApplication([], False)
-    app.initQgis()
-    sys.path.append("/usr/share/qgis/python/plugins")
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    plugin = import_plugin().classFactory(None)
-    plugin.initProcessing()
-    return app, plugin
 
 
 def run_end_to_end(path: Path, folder: Path) -> tuple[float, int]:

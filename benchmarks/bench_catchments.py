@@ -18,6 +18,10 @@ import time
 import tracemalloc
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from qgis_session import start_qgis
+
 REPO = Path(__file__).resolve().parent.parent
 OSM = REPO.parent / "shared" / "data" / "osm"
 CASES = {"Kaiserslautern": "kaiserslautern.osm.gz", "Heidelberg": "heidelberg.test.osm.pbf"}
@@ -238,28 +242,6 @@ def report(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _start_qgis():
-    import os
-
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    parent = Path(tempfile.mkdtemp(prefix="srt_bench_"))
-    (parent / "social_resilience").symlink_to(REPO, target_is_directory=True)
-    sys.path.insert(0, str(parent))
-    sys.path.append("/usr/share/qgis/python/plugins")
-    from qgis.core import QgsApplication
-
-    app = QgsApplication([], False)
-    app.initQgis()
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    import social_resilience
-
-    plugin = social_resilience.classFactory(None)
-    plugin.initProcessing()
-    return app, plugin
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-native", action="store_true", help="time only our algorithm")
@@ -273,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
         "(Kaiserslautern ~19 min; Heidelberg > 50 min, so not by default)",
     )
     args = parser.parse_args(argv)
-    app, plugin = _start_qgis()  # keep references for the whole run
+    app, plugin = start_qgis()  # keep references for the whole run
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for town in args.towns:

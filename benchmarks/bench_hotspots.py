@@ -18,9 +18,12 @@ import math
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from qgis_session import start_qgis
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -143,16 +146,6 @@ def make_grid(count: int) -> Path:
     return path
 
 
-def import_plugin():
-    """The plugin importable as ``social_resilience`` (as the tests do it)."""
-    parent = Path(tempfile.mkdtemp(prefix="srt_bench_"))
-    (parent / "social_resilience").symlink_to(REPO, target_is_directory=True)
-    sys.path.insert(0, str(parent))
-    import social_resilience
-
-    return social_resilience
-
-
 def run_core(grid: Path, permutations: int) -> dict:
     """Our weights + statistics from vertex arrays (reading with OGR timed apart)."""
     import numpy as np
@@ -197,22 +190,6 @@ def run_processing(grid: Path, permutations: int) -> float:
         {"INPUT": str(grid), "FIELD": "value", "WEIGHTS": 0, "PERMUTATIONS": permutations, "OUTPUT": str(target)},
     )
     return time.perf_counter() - start
-
-
-def start_qgis():
-    """QGIS application, Processing and the plugin's provider (objects kept alive by the caller)."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from qgis.core import QgsApplication
-
-    app = QgsApplication([], False)
-    app.initQgis()
-    sys.path.append("/usr/share/qgis/python/plugins")
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    plugin = import_plugin().classFactory(None)
-    plugin.initProcessing()
-    return app, plugin
 
 
 def cpu_name() -> str:

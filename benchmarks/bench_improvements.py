@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{STRESS_AREA_HA} ha (Heidelberg has 5 buildings)",
     )
     args = parser.parse_args(argv)
-    app, plugin = catchments._start_qgis()  # keep references for the whole run
+    app, plugin = catchments.start_qgis()  # keep references for the whole run
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for town in args.towns:

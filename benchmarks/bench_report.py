@@ -18,28 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from qgis_session import start_qgis
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-
-
-def setup():
-    """QGIS, Processing and the plugin (registered like qgis_process does it)."""
-    from qgis.core import QgsApplication
-
-    app = QgsApplication([], False)
-    app.initQgis()
-    sys.path.append("/usr/share/qgis/python/plugins")
-    from processing.core.Processing import Processing
-
-    Processing.initialize()
-    plugins = Path(tempfile.mkdtemp(prefix="srt_bench_"))
-    (plugins / "social_resilience").symlink_to(REPO, target_is_directory=True)
-    sys.path.insert(0, str(plugins))
-    import social_resilience
-
-    plugin = social_resilience.classFactory(None)
-    plugin.initProcessing()
-    return app, plugin
 
 
 def chain(out: Path) -> dict:
@@ -82,7 +66,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    _app, _plugin = setup()
+    _app, _plugin = start_qgis()
     out = Path(tempfile.mkdtemp(prefix="srt_report_"))
     parameters = chain(out)
     html = {**parameters, "OUTPUT_HTML": str(out / "report.html")}
