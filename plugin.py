@@ -8,9 +8,10 @@ from pathlib import Path
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import QCoreApplication, QTranslator
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QMenu, QToolButton
+from qgis.PyQt.QtWidgets import QMenu, QToolButton
 
 from .algorithms.base import ICON_DIR, user_language
+from .algorithms.qt_compat import QAction
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 MENU = "&Social Resilience Toolkit"
@@ -77,7 +78,7 @@ class SocialResiliencePlugin:
         button.setIcon(icon)
         button.setToolTip(self.tr("Social Resilience Toolkit"))
         button.setMenu(menu)
-        button.setPopupMode(QToolButton.InstantPopup)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.toolbar = self.iface.addToolBar(self.tr("Social Resilience Toolkit"))
         self.toolbar.setObjectName("SocialResilienceToolkitToolbar")
         self.toolbar.addWidget(button)

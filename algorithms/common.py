@@ -19,13 +19,10 @@ from qgis.core import (
     QgsProject,
     QgsRectangle,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt, QVariant
+from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt
 
 from ..core.crs import utm_epsg
 from ..core.hotspots.observation_stats import parse_time
-
-#: Field types that hold numbers.
-NUMERIC_TYPES = (QVariant.Int, QVariant.UInt, QVariant.LongLong, QVariant.ULongLong, QVariant.Double)
 
 
 def tr(text: str) -> str:
@@ -168,10 +165,10 @@ def _utc(value: Any) -> QDateTime | None:
     if not isinstance(value, QDateTime) or not value.isValid():
         return None
     spec = value.timeSpec()
-    if spec == Qt.UTC:
+    if spec == Qt.TimeSpec.UTC:
         return value
-    if spec == Qt.LocalTime:  # no zone (dialog widget, GeoPackage): read as UTC
-        return QDateTime(value.date(), value.time(), Qt.UTC)
+    if spec == Qt.TimeSpec.LocalTime:  # no zone (dialog widget, GeoPackage): read as UTC
+        return QDateTime(value.date(), value.time(), Qt.TimeSpec.UTC)
     return value.toUTC()
 
 
@@ -202,7 +199,7 @@ def utc_qdatetime(moment: datetime | None) -> Any:
         return NULL
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return QDateTime.fromMSecsSinceEpoch((moment - _EPOCH) // _MILLISECOND, Qt.UTC)
+    return QDateTime.fromMSecsSinceEpoch((moment - _EPOCH) // _MILLISECOND, Qt.TimeSpec.UTC)
 
 
 def epoch_seconds(value: Any) -> float | None:

@@ -71,7 +71,7 @@ class GapMeter:
 def spin(seconds: float) -> None:
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        QCoreApplication.processEvents(QEventLoop.AllEvents, 5)
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
         time.sleep(0.001)
 
 

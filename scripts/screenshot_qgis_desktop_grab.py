@@ -39,7 +39,7 @@ def _stage(deadline: float) -> None:
     window = iface.mainWindow()
     dock.show()
     dock.raise_()
-    window.resizeDocks([dock], [450], Qt.Horizontal)
+    window.resizeDocks([dock], [450], Qt.Orientation.Horizontal)
     dock.feedTable.selectRow(0)
     dock.stationView.selectRow(dock.station_model.row_of("5"))
     layer = runner.live_layer.layer
@@ -47,7 +47,7 @@ def _stage(deadline: float) -> None:
     iface.layerTreeView().expandAll()  # legend: what the status colours mean
     layers_panel = window.findChild(QDockWidget, "Layers")
     if layers_panel is not None:
-        window.resizeDocks([layers_panel], [270], Qt.Horizontal)
+        window.resizeDocks([layers_panel], [270], Qt.Orientation.Horizontal)
     canvas = iface.mapCanvas()
     to_map = QgsCoordinateTransform(layer.crs(), canvas.mapSettings().destinationCrs(), QgsProject.instance())
     extent = to_map.transformBoundingBox(layer.extent())

@@ -80,6 +80,6 @@ if live_dock is not None:
     live_dock.hide()  # the map and the legend are the subject here
 layers_panel = window.findChild(QDockWidget, "Layers")
 if layers_panel is not None:
-    window.resizeDocks([layers_panel], [360], Qt.Horizontal)  # whole layer names
+    window.resizeDocks([layers_panel], [360], Qt.Orientation.Horizontal)  # whole layer names
 QgsApplication.processEvents()
 QTimer.singleShot(1000, _create_town)

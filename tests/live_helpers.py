@@ -25,7 +25,7 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> bool:
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        QCoreApplication.processEvents(QEventLoop.AllEvents, 20)
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
         if predicate():
             return True
         time.sleep(0.003)

@@ -18,7 +18,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
+from social_resilience.algorithms.qt_compat import FieldType
 
 from .test_green_space_catchments import X0, Y0, Recorder, _layer, lines_layer, points_layer, square, town_params
 
@@ -45,7 +45,7 @@ def strip_params(**extra) -> dict:
         "NETWORK": strip_network(),
         "GREEN_SPACES": _layer("Polygon", [square(-50, -50, 450, 50)]),
         "BARRIERS": lines_layer(RAIL),
-        "RESIDENTIAL": points_layer(HOMES, fields=[("pop", QVariant.Double)], values=[[p] for p in POPULATION]),
+        "RESIDENTIAL": points_layer(HOMES, fields=[("pop", FieldType.DOUBLE)], values=[[p] for p in POPULATION]),
         "POPULATION_FIELD": "pop",
         **OUT,
     }
@@ -108,7 +108,7 @@ def test_every_gain_alone_equals_a_catchment_run_with_that_crossing(provider):
 def test_proposed_sites_keep_their_fields_and_far_ones_are_reported(provider):
     proposals = points_layer(
         [(101.0, 251.0), (300.0, 252.0), (250.0, 330.0)],
-        fields=[("name", QVariant.String)],
+        fields=[("name", FieldType.STRING)],
         values=[["Bahnhofsteg"], ["Unterführung"], ["nowhere"]],
     )
     feedback = Recorder()
@@ -156,7 +156,7 @@ def test_points_as_network_are_refused_with_a_clear_message(provider):
 
 
 def test_shapefile_output_and_homes_without_geometry(provider, tmp_path):
-    homes = points_layer(HOMES, fields=[("pop", QVariant.Double)], values=[[p] for p in POPULATION])
+    homes = points_layer(HOMES, fields=[("pop", FieldType.DOUBLE)], values=[[p] for p in POPULATION])
     homes.dataProvider().addFeature(QgsFeature(homes.fields()))  # no geometry
     target = tmp_path / "sites.shp"
     feedback = Recorder()

@@ -25,7 +25,7 @@ AREAS = {"P1": (900, 900, 1300, 1100), "P2": (3000, 900, 3100, 1100)}
 
 
 def utc(day: int, hour: int, minute: int = 0) -> QDateTime:
-    return QDateTime(QDate(2024, 6, day), QTime(hour, minute), Qt.UTC)
+    return QDateTime(QDate(2024, 6, day), QTime(hour, minute), Qt.TimeSpec.UTC)
 
 
 #: (station, property, time, value): A = 10, 50 (hour 0), 20, 30, 40; B = 5 x 4; C = 100; distractors
@@ -100,7 +100,7 @@ def observation_layer(time_as_text: bool = False) -> QgsVectorLayer:
     features = []
     for station, prop, time, value in OBSERVATIONS:
         feature = QgsFeature(layer.fields())
-        feature.setAttributes([station, prop, time.toString(Qt.ISODate) if time_as_text else time, value])
+        feature.setAttributes([station, prop, time.toString(Qt.DateFormat.ISODate) if time_as_text else time, value])
         features.append(feature)
     layer.dataProvider().addFeatures(features)
     return layer

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from qgis.core import NULL, QgsProcessingException
+from social_resilience.algorithms.qt_compat import FieldType
 
 
 def test_to_float_handles_null_text_and_nan(qgis_app):
@@ -51,22 +52,21 @@ def test_utc_datetime_reads_zone_less_values_as_utc(qgis_app):
 
     day, midnight = QDate(2024, 6, 1), QTime(0, 0)
     expected = datetime(2024, 6, 1, tzinfo=timezone.utc)
-    assert utc_datetime(QDateTime(day, midnight, Qt.LocalTime)) == expected  # the dialog's widget
-    assert utc_datetime(QDateTime(day, midnight, Qt.UTC)) == expected
-    assert utc_datetime(QDateTime(day, QTime(2, 0), Qt.OffsetFromUTC, 7200)) == expected
+    assert utc_datetime(QDateTime(day, midnight, Qt.TimeSpec.LocalTime)) == expected  # the dialog's widget
+    assert utc_datetime(QDateTime(day, midnight, Qt.TimeSpec.UTC)) == expected
+    assert utc_datetime(QDateTime(day, QTime(2, 0), Qt.TimeSpec.OffsetFromUTC, 7200)) == expected
     assert utc_datetime(QDateTime()) is None
     assert utc_datetime(None) is None
 
 
 def test_with_result_fields_keeps_every_input_field(qgis_app):
     from qgis.core import QgsField, QgsFields, QgsProcessingFeedback
-    from qgis.PyQt.QtCore import QVariant
     from social_resilience.algorithms.common import with_result_fields
 
     fields = QgsFields()
     for name in ("id", "SCORE", "score_in", "rank"):
-        fields.append(QgsField(name, QVariant.String))
-    results = [QgsField("score", QVariant.Double), QgsField("rank", QVariant.Int)]
+        fields.append(QgsField(name, FieldType.STRING))
+    results = [QgsField("score", FieldType.DOUBLE), QgsField("rank", FieldType.INT)]
     warnings = []
 
     class Feedback(QgsProcessingFeedback):
@@ -75,7 +75,7 @@ def test_with_result_fields_keeps_every_input_field(qgis_app):
 
     out = with_result_fields(fields, results, Feedback())
     assert [f.name() for f in out] == ["id", "SCORE_in2", "score_in", "rank_in", "score", "rank"]
-    assert out.at(4).type() == QVariant.Double
+    assert out.at(4).type() == FieldType.DOUBLE
     assert len(warnings) == 2
 
 
@@ -88,12 +88,12 @@ def test_time_conversions_are_one_pair(qgis_app):
 
     moment = datetime(2024, 6, 1, 2, 3, 4, 567000, tzinfo=timezone(timedelta(hours=2)))
     converted = utc_qdatetime(moment)
-    assert converted.timeSpec() == Qt.UTC
+    assert converted.timeSpec() == Qt.TimeSpec.UTC
     assert (converted.time().hour(), converted.time().msec()) == (0, 567)
     assert utc_datetime(converted) == moment
     assert epoch_seconds(converted) == moment.timestamp()
     assert utc_qdatetime(datetime(2024, 6, 1)) == utc_qdatetime(datetime(2024, 6, 1, tzinfo=timezone.utc))
-    zone_less = QDateTime(QDate(2024, 6, 1), QTime(0, 0), Qt.LocalTime)
+    zone_less = QDateTime(QDate(2024, 6, 1), QTime(0, 0), Qt.TimeSpec.LocalTime)
     assert epoch_seconds(zone_less) == datetime(2024, 6, 1, tzinfo=timezone.utc).timestamp()
     assert epoch_seconds("2024-06-01T02:00:00+02:00") == epoch_seconds(zone_less)
     assert epoch_seconds(QDateTime()) is None
@@ -125,7 +125,7 @@ def test_utc_qdatetime_keeps_milliseconds_and_round_trips(qgis_app):
 
     moment = datetime(2024, 6, 1, 13, 45, 7, 123456, tzinfo=timezone.utc)
     converted = utc_qdatetime(moment)
-    assert converted.timeSpec() == Qt.UTC
+    assert converted.timeSpec() == Qt.TimeSpec.UTC
     assert converted.toString("yyyy-MM-dd HH:mm:ss.zzz") == "2024-06-01 13:45:07.123"
     assert utc_datetime(converted) == moment.replace(microsecond=123000)
     berlin = timezone(timedelta(hours=2))

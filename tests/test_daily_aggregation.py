@@ -61,7 +61,7 @@ def memory_table() -> QgsVectorLayer:
     features = []
     for station, seconds, value in dst_series():
         feature = QgsFeature(layer.fields())
-        feature.setAttributes([station, QDateTime.fromSecsSinceEpoch(int(seconds), Qt.UTC), value])
+        feature.setAttributes([station, QDateTime.fromSecsSinceEpoch(int(seconds), Qt.TimeSpec.UTC), value])
         features.append(feature)
     layer.dataProvider().addFeatures(features)
     return layer

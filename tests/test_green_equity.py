@@ -8,6 +8,7 @@ bowtie, one outside all areas, one without geometry.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from qgis.core import (
@@ -21,7 +22,7 @@ from qgis.core import (
     QgsRuleBasedRenderer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
+from social_resilience.algorithms.qt_compat import FieldType
 
 ALG = "socialresilience:greenequity"
 UTM = "EPSG:25832"
@@ -40,7 +41,7 @@ BOWTIE_AREA = _wkt_polygon([(0, 200), (100, 300), (100, 200), (0, 300), (0, 200)
 BOWTIE_HOME = _wkt_polygon([(120, 20), (140, 40), (140, 20), (120, 40), (120, 20)])
 
 
-def layer(kind: str, fields: list[tuple[str, QVariant.Type]], rows: list[tuple], crs: str = UTM) -> QgsVectorLayer:
+def layer(kind: str, fields: list[tuple[str, Any]], rows: list[tuple], crs: str = UTM) -> QgsVectorLayer:
     """Memory layer; each row is (WKT or None, *values)."""
     result = QgsVectorLayer(f"{kind}?crs={crs}" if crs else kind, kind.lower(), "memory")
     result.dataProvider().addAttributes([QgsField(name, kind_) for name, kind_ in fields])
@@ -57,7 +58,7 @@ def layer(kind: str, fields: list[tuple[str, QVariant.Type]], rows: list[tuple],
 
 
 def areas_layer(crs: str = UTM) -> QgsVectorLayer:
-    fields = [("name", QVariant.String), ("burden", QVariant.Double), ("pop", QVariant.Int)]
+    fields = [("name", FieldType.STRING), ("burden", FieldType.DOUBLE), ("pop", FieldType.INT)]
     return layer("Polygon", fields, [
         (box(0, 0, 100, 100), "A", 90.0, 1),
         (box(100, 0, 200, 100), "B", 10.0, 2),
@@ -67,9 +68,9 @@ def areas_layer(crs: str = UTM) -> QgsVectorLayer:
 
 
 RESIDENTIAL_FIELDS = [
-    ("population", QVariant.Int), ("served", QVariant.Int), ("served_eucl", QVariant.Int),
-    ("net_dist_m", QVariant.Double), ("pop_65plus", QVariant.Int), ("pop_children", QVariant.Int),
-    ("pop_none", QVariant.Int), ("label", QVariant.String),
+    ("population", FieldType.INT), ("served", FieldType.INT), ("served_eucl", FieldType.INT),
+    ("net_dist_m", FieldType.DOUBLE), ("pop_65plus", FieldType.INT), ("pop_children", FieldType.INT),
+    ("pop_none", FieldType.INT), ("label", FieldType.STRING),
 ]  # fmt: skip
 
 
@@ -220,9 +221,9 @@ def test_shapefile_output(provider, tmp_path):
 )
 def test_bad_input_is_rejected_with_a_clear_message(provider, tmp_path, change, message):
     layers = {
-        "without_access": layer("Point", [("population", QVariant.Int)], [(f"POINT({X0} {Y0})", 1)]),
-        "points": layer("Point", [("burden", QVariant.Double)], [(f"POINT({X0} {Y0})", 1.0)]),
-        "empty_areas": layer("Polygon", [("burden", QVariant.Double)], []),
+        "without_access": layer("Point", [("population", FieldType.INT)], [(f"POINT({X0} {Y0})", 1)]),
+        "points": layer("Point", [("burden", FieldType.DOUBLE)], [(f"POINT({X0} {Y0})", 1.0)]),
+        "empty_areas": layer("Polygon", [("burden", FieldType.DOUBLE)], []),
     }
     target = tmp_path / "equity.gpkg"
     params = hand_params(OUTPUT=str(target))

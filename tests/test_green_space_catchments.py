@@ -28,7 +28,7 @@ from qgis.core import (
     QgsProject,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
+from social_resilience.algorithms.qt_compat import FieldType
 
 from .conftest import shared_data
 
@@ -134,7 +134,7 @@ class Recorder(QgsProcessingFeedback):
 def test_grid_distances_population_and_numbers(provider):
     homes = [(100, 0), (200, 300), (400, 400), (250, 330), (3000, 3000)]
     population = [[10], [20], [30], [NULL], ["many"]]
-    residential = points_layer(homes, fields=[("population", QVariant.String)], values=population)
+    residential = points_layer(homes, fields=[("population", FieldType.STRING)], values=population)
     feedback = Recorder()
     result = run(grid_params(RESIDENTIAL=residential, POPULATION_FIELD="population"), feedback)
     rows = residential_rows(result)
@@ -275,7 +275,7 @@ def rail_town(osm_style: bool, bridge: str | None = "yes", crossing: bool = True
     rows = [[(x, y) for x in xs] for y in range(0, 500, 100)]
     cols = [[(x, y) for y in range(0, 500, 100)] for x in range(0, 500, 100)]
     footbridge = [(200, 100), (240, 130), (260, 130), (300, 100)]
-    fields = [("bridge", QVariant.String)]
+    fields = [("bridge", FieldType.STRING)]
     values = [[NULL]] * (len(rows) + len(cols)) + [[bridge if bridge else NULL]]
     network = _layer("LineString", [QgsGeometry.fromPolylineXY([_xy(x, y) for x, y in line])
                                     for line in [*rows, *cols, footbridge]], UTM, fields, values)  # fmt: skip
@@ -371,7 +371,7 @@ def test_merge_distance_joins_parcels_before_the_size_filter(provider):
 
 def test_merged_green_space_keeps_the_fields_of_its_largest_parcel(provider):
     parcels = [square(-50, -50, 50, 50), square(55, -50, 175, 50)]  # 1.0 and 1.2 ha, 5 m apart
-    fields = [("name", QVariant.String), ("green_id", QVariant.Int)]
+    fields = [("name", FieldType.STRING), ("green_id", FieldType.INT)]
     greens = _layer("Polygon", parcels, fields=fields, values=[["Small park", 7], ["Big park", 8]])
     result = run(grid_params(GREEN_SPACES=greens, MIN_AREA_HA=1.5, MERGE_DISTANCE=6.0))
     for output in ("OUTPUT_GREEN_SPACES", "OUTPUT_CATCHMENTS"):
@@ -419,7 +419,7 @@ def test_bad_input_is_rejected_with_a_clear_message(provider, tmp_path, change, 
 def test_negative_or_non_finite_population_is_an_error_naming_the_feature(provider, tmp_path, value, feature):
     values = [[10.0], [20.0]]
     values[feature - 1] = [value]
-    kind = QVariant.String if isinstance(value, str) else QVariant.Double
+    kind = FieldType.STRING if isinstance(value, str) else FieldType.DOUBLE
     homes = points_layer([(100, 0), (400, 400)], fields=[("pop", kind)], values=values)
     out = tmp_path / "residential.gpkg"
     params = grid_params(RESIDENTIAL=homes, POPULATION_FIELD="pop", OUTPUT_RESIDENTIAL=str(out))
@@ -429,7 +429,7 @@ def test_negative_or_non_finite_population_is_an_error_naming_the_feature(provid
 
 
 def test_implausibly_large_population_is_a_warning(provider):
-    homes = points_layer([(100, 0), (400, 400)], fields=[("pop", QVariant.Double)], values=[[25_000.0], [3.0]])
+    homes = points_layer([(100, 0), (400, 400)], fields=[("pop", FieldType.DOUBLE)], values=[[25_000.0], [3.0]])
     feedback = Recorder()
     result = run(grid_params(RESIDENTIAL=homes, POPULATION_FIELD="pop"), feedback)
     assert result["TOTAL_POPULATION"] == 25_003.0

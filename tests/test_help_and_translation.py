@@ -140,6 +140,6 @@ def test_legend_in_the_layers_panel_shows_the_translated_labels(provider):
         StyleOnLoad("residential_served.qml").postProcessLayer(layer, QgsProcessingContext(), QgsProcessingFeedback())
     finally:
         QCoreApplication.removeTranslator(translator)
-    labels = sorted(legend.data(Qt.DisplayRole) for legend in model.layerLegendNodes(node))
+    labels = sorted(legend.data(Qt.ItemDataRole.DisplayRole) for legend in model.layerLegendNodes(node))
     assert labels == ["nicht versorgt", "versorgt"]
     project.removeAllMapLayers()

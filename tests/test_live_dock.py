@@ -17,6 +17,7 @@ from qgis.PyQt.QtCore import Qt, QThread, QTimer
 from qgis.PyQt.QtGui import QColor, QFontMetricsF
 from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QApplication
+from social_resilience.algorithms.qt_compat import FieldType
 from social_resilience.core.live.feed_config import FeedConfig, Thresholds
 from social_resilience.core.live.feed_state import FeedState
 from social_resilience.core.sensors.archive import archive_counts
@@ -122,7 +123,7 @@ def feed_row_status(dock, feed_id):
 
 
 def click(widget):
-    QTest.mouseClick(widget, Qt.LeftButton)
+    QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 
 def when_dialog_open(handler, timeout_s=5.0):
@@ -153,7 +154,7 @@ def test_feed_added_through_the_dialog_follows_the_server(dock, sta_server):
     def fill(dialog):
         from qgis.PyQt.QtWidgets import QDialogButtonBox
 
-        ok = dialog.buttonBox.button(QDialogButtonBox.Ok)
+        ok = dialog.buttonBox.button(QDialogButtonBox.StandardButton.Ok)
         click(ok)  # nothing entered: refused with a reason, the dialog stays open
         seen["refusal"] = dialog.messageLabel.text()
         seen["still_open"] = dialog.isVisible()
@@ -192,9 +193,9 @@ def test_feed_added_through_the_dialog_follows_the_server(dock, sta_server):
     assert len([r for r in sta_server.requests if "/Things" in r]) == 2  # two pages: the nextLink was followed
     assert dock.feedTable.item(0, 1).text() == "3"
     assert dock.station_model.rowCount() == 3
-    dock.stationView.sortByColumn(1, Qt.DescendingOrder)
+    dock.stationView.sortByColumn(1, Qt.SortOrder.DescendingOrder)
     assert [r.value for r in dock.station_model.rows] == [55.0, 30.0, 12.0]
-    assert dock.station_model.index(0, 4).data(Qt.DisplayRole) == "alert"
+    assert dock.station_model.index(0, 4).data(Qt.ItemDataRole.DisplayRole) == "alert"
     fids = {k: f.id() for k, f in features(layer).items()}
 
     sta_server.set_values({2: 45.0})
@@ -266,7 +267,7 @@ def test_server_down_and_back_keeps_values(dock, sta_server, message_log, qgis_i
     cause = text.removeprefix("error: ").removesuffix("…")
     assert tooltip.startswith(cause)  # the cause first, the URL last
     status_item = dock.feedTable.item(dock._row_of(runner.feed_id), 3)
-    assert status_item.data(Qt.DecorationRole) == QColor("#d7191c")  # red mark, visible when selected
+    assert status_item.data(Qt.ItemDataRole.DecorationRole) == QColor("#d7191c")  # red mark, visible when selected
     assert tooltip.rsplit(" — ", 1)[1].startswith(f"http://{host}")
     assert values(layer) == before
     assert any(tag == LOG_TAG and "NO2 Kassel" in message for tag, message in message_log)
@@ -442,7 +443,7 @@ def test_table_and_map_show_the_same_value_text(dock, sta_server):
     assert label_settings.fieldName == "value_text"
     assert not label_settings.isExpression
     in_table = {
-        reading.station_id: dock.station_model.index(row, 1).data(Qt.DisplayRole)
+        reading.station_id: dock.station_model.index(row, 1).data(Qt.ItemDataRole.DisplayRole)
         for row, reading in enumerate(dock.station_model.rows)
     }
     on_map = {key: feature["value_text"] for key, feature in features(layer).items()}
@@ -499,7 +500,7 @@ def test_edit_and_remove_through_the_buttons(dock, sta_server, monkeypatch):
         assert dialog.urlEdit.text() == sta_server.url
         dialog.nameEdit.setText("NO2 Kassel Mitte")
         dialog.alertEdit.setText("50")
-        click(dialog.buttonBox.button(QDialogButtonBox.Ok))
+        click(dialog.buttonBox.button(QDialogButtonBox.StandardButton.Ok))
 
     when_dialog_open(edit)
     click(dock.editButton)
@@ -517,7 +518,7 @@ def test_edit_and_remove_through_the_buttons(dock, sta_server, monkeypatch):
     saved = QgsProject.instance().readEntry("SocialResilience", "/live_feeds")[0]
     assert json.loads(saved)["feeds"][0]["thresholds"] == {"warn": 25.0, "alert": 50.0}
 
-    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.Yes)
+    monkeypatch.setattr(QMessageBox, "question", lambda *_args: QMessageBox.StandardButton.Yes)
     click(dock.removeButton)
     assert dock.runners == {}
     assert dock.feedTable.rowCount() == 0
@@ -697,13 +698,12 @@ def test_shutdown_stops_everything(qgis_iface, qgis_parent, sta_server, mosquitt
 
 def test_layer_of_an_older_project_gets_the_value_text_field(dock, sta_server):
     from qgis.core import QgsField, QgsVectorLayer
-    from qgis.PyQt.QtCore import QVariant
     from social_resilience.ui.live_layer import FEED_ID_PROPERTY, REQUIRED_FIELDS
 
     config = sta_feed(sta_server)
     old = QgsVectorLayer("Point?crs=EPSG:4326", "NO2 Kassel (saved)", "memory")
-    kinds = {"value": QVariant.Double, "time": QVariant.DateTime}
-    old.dataProvider().addAttributes([QgsField(name, kinds.get(name, QVariant.String)) for name in REQUIRED_FIELDS])
+    kinds = {"value": FieldType.DOUBLE, "time": FieldType.DATETIME}
+    old.dataProvider().addAttributes([QgsField(name, kinds.get(name, FieldType.STRING)) for name in REQUIRED_FIELDS])
     old.updateFields()
     old.setCustomProperty(FEED_ID_PROPERTY, config.feed_id)
     QgsProject.instance().addMapLayer(old)

@@ -16,7 +16,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
+from social_resilience.algorithms.qt_compat import FieldType
 
 from .conftest import libpysal_example, shared_data
 
@@ -44,9 +44,9 @@ def reference(name: str) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def memory_layer(geometry: str, wkts: list[str], values: list, crs: str = "EPSG:25832", kind=QVariant.Double):
+def memory_layer(geometry: str, wkts: list[str], values: list, crs: str = "EPSG:25832", kind=FieldType.DOUBLE):
     layer = QgsVectorLayer(f"{geometry}?crs={crs}", "units", "memory")
-    layer.dataProvider().addAttributes([QgsField("uid", QVariant.Int), QgsField("value", kind)])
+    layer.dataProvider().addAttributes([QgsField("uid", FieldType.INT), QgsField("value", kind)])
     layer.updateFields()
     features = []
     for i, (wkt, value) in enumerate(zip(wkts, values)):
@@ -195,10 +195,10 @@ def test_nulls_multipart_invalid_and_duplicates(provider):
 @pytest.mark.parametrize(
     ("values", "kind", "message"),
     [
-        ([None] * 9, QVariant.Double, "no numeric value"),
-        ([5.0] * 9, QVariant.Double, "equal"),
-        (["a"] * 9, QVariant.String, "not numeric"),
-        ([1.0] + [None] * 8, QVariant.Double, "at least 3"),
+        ([None] * 9, FieldType.DOUBLE, "no numeric value"),
+        ([5.0] * 9, FieldType.DOUBLE, "equal"),
+        (["a"] * 9, FieldType.STRING, "not numeric"),
+        ([1.0] + [None] * 8, FieldType.DOUBLE, "at least 3"),
     ],
 )
 def test_bad_fields_fail_clearly_without_output(provider, tmp_path, values, kind, message):
@@ -233,7 +233,7 @@ def test_styles_have_the_familiar_colours(provider):
         1: {"High-High": "227,26,28", "Low-Low": "31,120,180", "Low-High": "166,206,227", "High-Low": "251,154,153"},
     }
     layer = memory_layer("Polygon", grid_wkts(2), [1.0, 2.0, 3.0, 4.0])
-    layer.dataProvider().addAttributes([QgsField("gi_bin", QVariant.Int), QgsField("lisa_cluster", QVariant.String)])
+    layer.dataProvider().addAttributes([QgsField("gi_bin", FieldType.INT), QgsField("lisa_cluster", FieldType.STRING)])
     layer.updateFields()
     for style, colours in expected.items():
         StyleOnLoad(STYLES[style]).postProcessLayer(layer, None, None)

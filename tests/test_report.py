@@ -11,6 +11,7 @@ import pytest
 from qgis.core import QgsProcessingException, QgsSettings, QgsVectorLayer
 from qgis.PyQt.QtCore import QCoreApplication, QTranslator
 from qgis.PyQt.QtGui import QImage
+from social_resilience.algorithms.qt_compat import FieldType
 
 from .conftest import REPO
 
@@ -226,11 +227,10 @@ def test_report_through_qgis_process(chain, qgis_process, tmp_path):
 
 def _areas_without_crs():
     from qgis.core import QgsFeature, QgsField, QgsGeometry
-    from qgis.PyQt.QtCore import QVariant
 
     layer = QgsVectorLayer("Polygon", "areas", "memory")
-    layer.dataProvider().addAttributes([QgsField("name", QVariant.String), QgsField("score_pct", QVariant.Double),
-                                        QgsField("gi_bin", QVariant.Int), QgsField("lisa_cluster", QVariant.String)])
+    layer.dataProvider().addAttributes([QgsField("name", FieldType.STRING), QgsField("score_pct", FieldType.DOUBLE),
+                                        QgsField("gi_bin", FieldType.INT), QgsField("lisa_cluster", FieldType.STRING)])
     layer.updateFields()
     shapes = [
         ("square", "POLYGON((500000 5500000, 500100 5500000, 500100 5500100, 500000 5500100, 500000 5500000))", 40),
@@ -297,7 +297,7 @@ def test_pdf_figures_fit_on_a_page(provider):
     from social_resilience.algorithms.report.report_pdf import pdf_document
     from social_resilience.core.report.content import Figure, ReportContent
 
-    wide = QImage(2000, 1000, QImage.Format_ARGB32)
+    wide = QImage(2000, 1000, QImage.Format.Format_ARGB32)
     wide.fill(0xFF3A7D44)
     tall = '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="2000"><rect width="400" height="2000"/></svg>'
     content = ReportContent("t", maps=[Figure("map", src=png_data_uri(wide))], charts=[Figure("chart", svg=tall)])

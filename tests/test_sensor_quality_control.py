@@ -16,7 +16,7 @@ EXPECTED_FLAGS = [NULL] * 5 + ["stuck"] * 7 + [NULL, "spike", NULL, "range", NUL
 
 
 def hour(h: int) -> QDateTime:
-    return QDateTime(QDate(2026, 7, 1), QTime(h, 0), Qt.UTC)
+    return QDateTime(QDate(2026, 7, 1), QTime(h, 0), Qt.TimeSpec.UTC)
 
 
 def table() -> QgsVectorLayer:

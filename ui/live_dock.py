@@ -90,22 +90,23 @@ class StationTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: list[LatestValue] = []
         self.sort_column = 0
-        self.sort_order = Qt.AscendingOrder
+        self.sort_order = Qt.SortOrder.AscendingOrder
 
     def set_readings(self, readings: list[LatestValue]) -> None:
         """Replace the rows (kept in the current sort order)."""
         self.beginResetModel()
-        self.rows = sorted(readings, key=_SORT_KEYS[self.sort_column], reverse=self.sort_order == Qt.DescendingOrder)
+        descending = self.sort_order == Qt.SortOrder.DescendingOrder
+        self.rows = sorted(readings, key=_SORT_KEYS[self.sort_column], reverse=descending)
         self.endResetModel()
 
     def row_of(self, station_id: str) -> int:
         """Return the row of a station (-1 when absent)."""
         return next((row for row, reading in enumerate(self.rows) if reading.station_id == station_id), -1)
 
-    def sort(self, column: int, order: Qt.SortOrder = Qt.AscendingOrder) -> None:  # noqa: D102 (Qt API)
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:  # noqa: D102 (Qt API)
         self.sort_column, self.sort_order = column, order
         self.layoutAboutToBeChanged.emit()
-        self.rows.sort(key=_SORT_KEYS[column], reverse=order == Qt.DescendingOrder)
+        self.rows.sort(key=_SORT_KEYS[column], reverse=order == Qt.SortOrder.DescendingOrder)
         self.layoutChanged.emit()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, D102, B008
@@ -114,15 +115,15 @@ class StationTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, D102, B008
         return 0 if parent.isValid() else STATION_COLUMNS
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802, D102
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802, D102
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return [tr("Station"), tr("Value"), tr("Unit"), tr("Time"), tr("Status")][section]
         return None
 
-    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:  # noqa: D102
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: D102
         reading = self.rows[index.row()]
         column = index.column()
-        if role == Qt.DisplayRole:
+        if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
                 return reading.name
             if column == 1:
@@ -132,9 +133,9 @@ class StationTableModel(QAbstractTableModel):
             if column == 3:
                 return reading.time.astimezone().strftime("%d.%m. %H:%M:%S") if reading.time else ""
             return reading.status
-        if role == Qt.ToolTipRole:
+        if role == Qt.ItemDataRole.ToolTipRole:
             return f"{reading.station_id}: {reading.property}" + (f"\n{reading.detail}" if reading.detail else "")
-        if role == Qt.DecorationRole and column == 4:
+        if role == Qt.ItemDataRole.DecorationRole and column == 4:
             return QColor(STATUS_COLORS.get(reading.status, "#000000"))
         return None
 
@@ -165,11 +166,11 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         self._shut_down = False
         self.station_model = StationTableModel(self)
         self.stationView.setModel(self.station_model)
-        self.stationView.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.stationView.sortByColumn(0, Qt.AscendingOrder)
+        self.stationView.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.stationView.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         feed_header = self.feedTable.horizontalHeader()
-        feed_header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        feed_header.setSectionResizeMode(0, QHeaderView.Stretch)
+        feed_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        feed_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.splitter.setSizes([90, 280, 180])
         self.chart = SeriesChart(self.chartContainer)
         layout = QVBoxLayout(self.chartContainer)
@@ -296,13 +297,13 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         """Id of the selected feed ("" when none)."""
         row = self.feedTable.currentRow()
         item = self.feedTable.item(row, 0) if row >= 0 else None
-        return str(item.data(Qt.UserRole)) if item is not None else ""
+        return str(item.data(Qt.ItemDataRole.UserRole)) if item is not None else ""
 
     def open_feed_dialog(self, config: FeedConfig | None = None) -> FeedConfig | None:
         """Show the feed dialog; the entered configuration, or None when cancelled."""
         dialog = FeedDialog(config, self)
         dialog.setObjectName("SocialResilienceFeedDialog")
-        accepted = dialog.exec() == QDialog.Accepted
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
         result = dialog.config() if accepted else None
         dialog.deleteLater()
         return result
@@ -332,7 +333,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
             tr("Remove live feed"),
             tr("Remove the feed {} and its layer?").format(self.runners[feed_id].config.name),
         )
-        if answer == QMessageBox.Yes:
+        if answer == QMessageBox.StandardButton.Yes:
             self.remove_feed(feed_id)
 
     def refresh_selected_feed(self) -> None:
@@ -391,13 +392,13 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         self.feedTable.insertRow(row)
         for column in range(self.feedTable.columnCount()):
             self.feedTable.setItem(row, column, QTableWidgetItem())
-        self.feedTable.item(row, 0).setData(Qt.UserRole, feed_id)
+        self.feedTable.item(row, 0).setData(Qt.ItemDataRole.UserRole, feed_id)
         self._refresh_row(feed_id)
 
     def _row_of(self, feed_id: str) -> int:
         for row in range(self.feedTable.rowCount()):
             item = self.feedTable.item(row, 0)
-            if item is not None and item.data(Qt.UserRole) == feed_id:
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == feed_id:
                 return row
         return -1
 
@@ -427,7 +428,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
             status.setText(state_text(runner.state))
             status.setToolTip(runner.detail)
         status.setForeground(color)
-        status.setData(Qt.DecorationRole, color)  # the colour stays visible when the row is selected
+        status.setData(Qt.ItemDataRole.DecorationRole, color)  # the colour stays visible when the row is selected
 
     def _announce_error(self, runner: FeedRunner) -> None:
         """Show an error once in the QGIS message bar when the feed's settled state changes to it."""
@@ -468,7 +469,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
                 if reading.station_id == selected:
                     index = self.station_model.index(row, 0)
                     self.stationView.selectionModel().select(
-                        index, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows
+                        index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
                     )
                     break
             self._update_chart()
@@ -579,5 +580,5 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
 def create_live_dock(iface: Any) -> LiveSensorDock:
     """Create the dock and add it to the main window's right dock area."""
     dock = LiveSensorDock(iface, iface.mainWindow())
-    iface.addDockWidget(Qt.RightDockWidgetArea, dock)
+    iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     return dock

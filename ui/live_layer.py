@@ -21,23 +21,24 @@ from qgis.core import (
     QgsVectorLayer,
     QgsVectorLayerSimpleLabeling,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QVariant
+from qgis.PyQt.QtCore import QCoreApplication
 
 from ..algorithms.common import utc_qdatetime
+from ..algorithms.qt_compat import FieldType
 from ..core.live.feed_config import Thresholds
 from ..core.live.latest_values import LatestValue, format_value
 
 #: Custom layer property holding the feed id (a saved project's layer is adopted again).
 FEED_ID_PROPERTY = "social_resilience/live_feed_id"
 FIELDS = (
-    ("station_id", QVariant.String),
-    ("name", QVariant.String),
-    ("value", QVariant.Double),
-    ("unit", QVariant.String),
-    ("time", QVariant.DateTime),
-    ("status", QVariant.String),
-    ("property", QVariant.String),
-    ("value_text", QVariant.String),
+    ("station_id", FieldType.STRING),
+    ("name", FieldType.STRING),
+    ("value", FieldType.DOUBLE),
+    ("unit", FieldType.STRING),
+    ("time", FieldType.DATETIME),
+    ("status", FieldType.STRING),
+    ("property", FieldType.STRING),
+    ("value_text", FieldType.STRING),
 )
 #: The fields a saved live layer must have to be adopted (``value_text`` is added when missing).
 REQUIRED_FIELDS = ("station_id", "name", "value", "unit", "time", "status", "property")

@@ -14,6 +14,8 @@ from ..core.live.feed_config import Thresholds
 WARN_COLOR = QColor("#f28e2b")
 ALERT_COLOR = QColor("#d7191c")
 LINE_COLOR = QColor("#1f4e79")
+LEFT_MIDDLE = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+RIGHT_MIDDLE = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 def tr(text: str) -> str:
@@ -42,7 +44,7 @@ def _clean(value: float) -> float:
 
 def elided_title(title: str, metrics: QFontMetricsF, width: float) -> str:
     """``title`` shortened with "…" so that it fits ``width`` pixels."""
-    return metrics.elidedText(title, Qt.ElideRight, max(0.0, width))
+    return metrics.elidedText(title, Qt.TextElideMode.ElideRight, max(0.0, width))
 
 
 class SeriesChart(QWidget):
@@ -51,7 +53,7 @@ class SeriesChart(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumHeight(130)
-        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.points: list[tuple[datetime, float]] = []
         self.thresholds = Thresholds()
         self.title = ""
@@ -102,15 +104,15 @@ class SeriesChart(QWidget):
 
     def paintEvent(self, _event) -> None:  # noqa: N802, D102 (Qt API)
         painter = QPainter(self)
-        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.fillRect(self.rect(), self.palette().base())
         painter.setFont(self.chart_font())
         text_pen = QPen(self.palette().text().color())
         painter.setPen(text_pen)
         if self.title:
-            painter.drawText(QRectF(6, 2, self.width() - 12, 16), Qt.AlignLeft | Qt.AlignVCenter, self.shown_title())
+            painter.drawText(QRectF(6, 2, self.width() - 12, 16), LEFT_MIDDLE, self.shown_title())
         if not self.points:
-            painter.drawText(QRectF(self.rect()), Qt.AlignCenter | Qt.TextWordWrap, self.message)
+            painter.drawText(QRectF(self.rect()), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
             painter.end()
             return
         plot = QRectF(46, 22, max(10, self.width() - 56), max(10, self.height() - 44))
@@ -132,20 +134,21 @@ class SeriesChart(QWidget):
             painter.setPen(grid)
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(text_pen)
-            painter.drawText(QRectF(0, y - 8, plot.left() - 4, 16), Qt.AlignRight | Qt.AlignVCenter, f"{value:g}")
-        painter.drawText(QRectF(plot.left(), plot.bottom() + 2, 120, 16), Qt.AlignLeft, _time_label(t0, t1))
-        painter.drawText(QRectF(plot.right() - 120, plot.bottom() + 2, 120, 16), Qt.AlignRight, _time_label(t1, t0))
+            painter.drawText(QRectF(0, y - 8, plot.left() - 4, 16), RIGHT_MIDDLE, f"{value:g}")
+        left, right = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight
+        painter.drawText(QRectF(plot.left(), plot.bottom() + 2, 120, 16), left, _time_label(t0, t1))
+        painter.drawText(QRectF(plot.right() - 120, plot.bottom() + 2, 120, 16), right, _time_label(t1, t0))
         for limit, color, label in (
             (self.thresholds.warn, WARN_COLOR, tr("warn")),
             (self.thresholds.alert, ALERT_COLOR, tr("alert")),
         ):
             if limit is None:
                 continue
-            pen = QPen(color, 1.2, Qt.DashLine)
+            pen = QPen(color, 1.2, Qt.PenStyle.DashLine)
             painter.setPen(pen)
             y = to_xy(t0, limit).y()
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-            painter.drawText(QRectF(plot.right() - 60, y - 15, 58, 14), Qt.AlignRight, f"{label} {limit:g}")
+            painter.drawText(QRectF(plot.right() - 60, y - 15, 58, 14), right, f"{label} {limit:g}")
         path = QPainterPath()
         for index, (moment, value) in enumerate(self.points):
             point = to_xy(moment, value)
@@ -155,7 +158,7 @@ class SeriesChart(QWidget):
                 path.lineTo(point)
         painter.setPen(QPen(LINE_COLOR, 1.6))
         painter.drawPath(path)
-        painter.setPen(Qt.NoPen)
+        painter.setPen(Qt.PenStyle.NoPen)
         for moment, value in self.points[-200:]:
             status = self.thresholds.classify(value)
             painter.setBrush(ALERT_COLOR if status == "alert" else WARN_COLOR if status == "warn" else LINE_COLOR)

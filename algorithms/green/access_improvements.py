@@ -27,7 +27,6 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ...core.green.access import nearest_green
 from ...core.green.improvements import (
@@ -42,6 +41,7 @@ from ...core.green.improvements import (
 )
 from ..base import AlgorithmBase
 from ..common import to_qvariant, with_result_fields
+from ..qt_compat import FieldType
 from ..style_on_load import style_on_load
 from .green_space_catchments import AccessRun, GreenSpaceCatchmentsAlgorithm
 
@@ -49,13 +49,13 @@ CROSSINGS_KIND, ENTRANCES_KIND, BOTH_KIND = 0, 1, 2
 #: Catchment parameters that do not apply here (no catchment polygons are drawn).
 NOT_USED = ("CATCHMENT_BUFFER",)
 RESULT_FIELDS = (
-    ("rank", QVariant.Int),
-    ("kind", QVariant.String),
-    ("gain_pop", QVariant.Double),
-    ("gain_pop_alone", QVariant.Double),
-    ("served_share_after", QVariant.Double),
+    ("rank", FieldType.INT),
+    ("kind", FieldType.STRING),
+    ("gain_pop", FieldType.DOUBLE),
+    ("gain_pop_alone", FieldType.DOUBLE),
+    ("served_share_after", FieldType.DOUBLE),
 )
-HOME_FIELDS = (("rank", QVariant.Int), ("dist_before_m", QVariant.Double), ("dist_after_m", QVariant.Double))
+HOME_FIELDS = (("rank", FieldType.INT), ("dist_before_m", FieldType.DOUBLE), ("dist_after_m", FieldType.DOUBLE))
 
 
 @dataclass

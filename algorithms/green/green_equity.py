@@ -22,7 +22,6 @@ from qgis.core import (
     QgsProcessingParameterField,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ...core.green.equity import (
     DEFAULT_SERVED_THRESHOLD,
@@ -35,7 +34,8 @@ from ...core.green.equity import (
 )
 from ..base import AlgorithmBase, param
 from ..columns import AttributeColumns, direct_layer, number, read_columns
-from ..common import NUMERIC_TYPES, to_qvariant, with_result_fields
+from ..common import to_qvariant, with_result_fields
+from ..qt_compat import NUMERIC_TYPES, FieldType
 from ..style_on_load import style_on_load
 from .green_geometry import SKIP_INVALID, polygonal, vertex_arrays
 
@@ -424,11 +424,11 @@ class GreenEquityAlgorithm(AlgorithmBase):
         priority: np.ndarray | None,
     ) -> str:
         """Write the areas with their fields plus the equity fields; return the destination id."""
-        new = [QgsField(name, QVariant.Double) for name in
+        new = [QgsField(name, FieldType.DOUBLE) for name in
                ("pop", "pop_served", "served_share", "served_share_eucl", "barrier_gap", "dist_median_m")]  # fmt: skip
-        new += [QgsField(f"{name}_share", QVariant.Double) for name in group_fields]
+        new += [QgsField(f"{name}_share", FieldType.DOUBLE) for name in group_fields]
         if priority is not None:
-            new.append(QgsField("priority", QVariant.Int))
+            new.append(QgsField("priority", FieldType.INT))
         fields = with_result_fields(source.fields(), new, feedback)
         sink, dest_id = self.create_sink(
             parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs(), feedback

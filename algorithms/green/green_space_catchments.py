@@ -30,7 +30,6 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ...core.green.access import (
     SEARCH_FACTOR,
@@ -48,6 +47,7 @@ from ...core.green.polygons import piece_probes, reachable_pieces
 from ...core.green.walk_graph import build_graph
 from ..base import AlgorithmBase
 from ..common import metric_crs, to_float, to_qvariant, with_result_fields
+from ..qt_compat import FieldType
 from ..style_on_load import style_on_load
 from .green_geometry import (
     GreenSpace,
@@ -64,11 +64,11 @@ from .green_geometry import (
 )
 
 NEW_RESIDENTIAL_FIELDS = (
-    ("net_dist_m", QVariant.Double),
-    ("green_id", QVariant.Int),
-    ("served", QVariant.Int),
-    ("eucl_dist_m", QVariant.Double),
-    ("served_eucl", QVariant.Int),
+    ("net_dist_m", FieldType.DOUBLE),
+    ("green_id", FieldType.INT),
+    ("served", FieldType.INT),
+    ("eucl_dist_m", FieldType.DOUBLE),
+    ("served_eucl", FieldType.INT),
 )
 
 
@@ -623,15 +623,15 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         green_fields = with_result_fields(
             input_fields,
             [QgsField(name, kind) for name, kind in (
-                ("green_id", QVariant.Int), ("area_ha", QVariant.Double), ("pop_served", QVariant.Double),
-                ("n_parcels", QVariant.Int))],
+                ("green_id", FieldType.INT), ("area_ha", FieldType.DOUBLE), ("pop_served", FieldType.DOUBLE),
+                ("n_parcels", FieldType.INT))],
             feedback,
         )  # fmt: skip
         catch_fields = with_result_fields(
             input_fields,
             [QgsField(name, kind) for name, kind in (
-                ("green_id", QVariant.Int), ("area_ha", QVariant.Double), ("pop_served", QVariant.Double),
-                ("distance_m", QVariant.Double), ("network_m", QVariant.Double))],
+                ("green_id", FieldType.INT), ("area_ha", FieldType.DOUBLE), ("pop_served", FieldType.DOUBLE),
+                ("distance_m", FieldType.DOUBLE), ("network_m", FieldType.DOUBLE))],
         )  # fmt: skip
         green_sink, green_dest = self.parameterAsSink(
             parameters, self.OUTPUT_GREEN_SPACES, context, green_fields, QgsWkbTypes.MultiPolygon, target

@@ -32,7 +32,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QVariant
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP
 
 from ...core.green.osm_tags import (
     BARRIER_RAILWAYS,
@@ -53,6 +53,7 @@ from ...core.green.osm_tags import (
 )
 from ..base import AlgorithmBase
 from ..common import metric_crs
+from ..qt_compat import FieldType
 from ..safe_io import ReadReport, repaired
 
 WGS84 = "EPSG:4326"
@@ -62,7 +63,7 @@ def _sql_list(values: Any) -> str:
     return ",".join(f"'{value}'" for value in sorted(values))
 
 
-def _fields(*specs: tuple[str, QVariant.Type]) -> QgsFields:
+def _fields(*specs: tuple[str, Any]) -> QgsFields:
     fields = QgsFields()
     for name, kind in specs:
         fields.append(QgsField(name, kind))
@@ -70,20 +71,20 @@ def _fields(*specs: tuple[str, QVariant.Type]) -> QgsFields:
 
 
 NETWORK_FIELDS = _fields(
-    ("osm_id", QVariant.String), ("highway", QVariant.String), ("name", QVariant.String),
-    ("foot", QVariant.String), ("bridge", QVariant.String), ("tunnel", QVariant.String),
-    ("layer", QVariant.Int), ("is_barrier", QVariant.Int),
+    ("osm_id", FieldType.STRING), ("highway", FieldType.STRING), ("name", FieldType.STRING),
+    ("foot", FieldType.STRING), ("bridge", FieldType.STRING), ("tunnel", FieldType.STRING),
+    ("layer", FieldType.INT), ("is_barrier", FieldType.INT),
 )  # fmt: skip
 BARRIER_FIELDS = _fields(
-    ("osm_id", QVariant.String), ("kind", QVariant.String), ("class", QVariant.String),
-    ("name", QVariant.String), ("bridge", QVariant.String), ("tunnel", QVariant.String),
+    ("osm_id", FieldType.STRING), ("kind", FieldType.STRING), ("class", FieldType.STRING),
+    ("name", FieldType.STRING), ("bridge", FieldType.STRING), ("tunnel", FieldType.STRING),
 )  # fmt: skip
-CROSSING_FIELDS = _fields(("osm_id", QVariant.String), ("kind", QVariant.String))
+CROSSING_FIELDS = _fields(("osm_id", FieldType.STRING), ("kind", FieldType.STRING))
 GREEN_FIELDS = _fields(
-    ("osm_id", QVariant.String), ("osm_type", QVariant.String), ("name", QVariant.String),
-    ("kind", QVariant.String), ("area_ha", QVariant.Double),
+    ("osm_id", FieldType.STRING), ("osm_type", FieldType.STRING), ("name", FieldType.STRING),
+    ("kind", FieldType.STRING), ("area_ha", FieldType.DOUBLE),
 )  # fmt: skip
-BUILDING_FIELDS = _fields(("osm_id", QVariant.String), ("osm_type", QVariant.String), ("building", QVariant.String))
+BUILDING_FIELDS = _fields(("osm_id", FieldType.STRING), ("osm_type", FieldType.STRING), ("building", FieldType.STRING))
 
 
 def _text(value: str | None) -> Any:

@@ -21,12 +21,13 @@ from qgis.core import (
     QgsProcessingParameterField,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QVariant
+from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.hotspots import composite_index as ci
 from ...core.hotspots import value_checks
 from ..base import AlgorithmBase, param
-from ..common import NUMERIC_TYPES, to_number, to_qvariant, with_result_fields
+from ..common import to_number, to_qvariant, with_result_fields
+from ..qt_compat import NUMERIC_TYPES, FieldType
 from ..style_on_load import style_on_load
 
 
@@ -275,7 +276,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
         indices = [fields.lookupField(name) for name in names]
         for name, index in zip(names, indices):
             kind = fields.at(index).type()
-            if kind not in NUMERIC_TYPES and kind != QVariant.String:
+            if kind not in NUMERIC_TYPES and kind != FieldType.STRING:
                 raise QgsProcessingException(
                     self.tr("Field {} is of type {}, not a number; choose numeric indicator fields.").format(
                         name, fields.at(index).typeName()
@@ -304,7 +305,7 @@ class HotspotScoreAlgorithm(AlgorithmBase):
             raise QgsProcessingException(self.tr("INPUT has no features."))
         values = np.array(rows, dtype=float)
         for name, index in zip(names, indices):
-            if fields.at(index).type() == QVariant.String:
+            if fields.at(index).type() == FieldType.STRING:
                 feedback.pushWarning(self.tr("Text field {} was converted to numbers.").format(name))
         return features, values, report.output_type(source.wkbType())
 
@@ -380,17 +381,17 @@ class HotspotScoreAlgorithm(AlgorithmBase):
     ) -> QgsFields:
         """Input fields plus the result fields."""
         new = [
-            QgsField("score", QVariant.Double),
-            QgsField("score_pct", QVariant.Double),
-            QgsField("rank", QVariant.Int),
-            QgsField("n_high", QVariant.Int),
-            QgsField("env_score", QVariant.Double),
-            QgsField("soc_score", QVariant.Double),
-            QgsField("n_missing", QVariant.Int),
-            QgsField("top_share", QVariant.Double),
+            QgsField("score", FieldType.DOUBLE),
+            QgsField("score_pct", FieldType.DOUBLE),
+            QgsField("rank", FieldType.INT),
+            QgsField("n_high", FieldType.INT),
+            QgsField("env_score", FieldType.DOUBLE),
+            QgsField("soc_score", FieldType.DOUBLE),
+            QgsField("n_missing", FieldType.INT),
+            QgsField("top_share", FieldType.DOUBLE),
         ]
         for name in names:
-            new += [QgsField(f"{name}_n", QVariant.Double), QgsField(f"{name}_cls", QVariant.Int)]
+            new += [QgsField(f"{name}_n", FieldType.DOUBLE), QgsField(f"{name}_cls", FieldType.INT)]
         return with_result_fields(fields, new, feedback)
 
 

@@ -21,13 +21,13 @@ from qgis.core import (
     QgsUnitTypes,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ...core.hotspots import local_statistics as stats
 from ...core.hotspots import spatial_weights as sw
 from ...core.hotspots import value_checks
 from ..base import AlgorithmBase, Param, param
-from ..common import NUMERIC_TYPES, metric_crs, to_number, with_result_fields
+from ..common import metric_crs, to_number, with_result_fields
+from ..qt_compat import NUMERIC_TYPES, FieldType
 from ..style_on_load import style_on_load
 
 STYLES = {
@@ -37,19 +37,19 @@ STYLES = {
 QUEEN, ROOK, KNN, BAND = 0, 1, 2, 3
 #: Added fields: name (also the attribute of ``HotspotResult``) and type.
 NEW_FIELDS = (
-    ("n_neighbors", QVariant.Int),
-    ("gi_z", QVariant.Double),
-    ("gi_p", QVariant.Double),
-    ("gi_p_fdr", QVariant.Double),
-    ("gi_p_sim", QVariant.Double),
-    ("gi_bin", QVariant.Int),
-    ("lisa_i", QVariant.Double),
-    ("lisa_z", QVariant.Double),
-    ("lisa_lag", QVariant.Double),
-    ("lisa_q", QVariant.Int),
-    ("lisa_p", QVariant.Double),
-    ("lisa_p_fdr", QVariant.Double),
-    ("lisa_cluster", QVariant.String),
+    ("n_neighbors", FieldType.INT),
+    ("gi_z", FieldType.DOUBLE),
+    ("gi_p", FieldType.DOUBLE),
+    ("gi_p_fdr", FieldType.DOUBLE),
+    ("gi_p_sim", FieldType.DOUBLE),
+    ("gi_bin", FieldType.INT),
+    ("lisa_i", FieldType.DOUBLE),
+    ("lisa_z", FieldType.DOUBLE),
+    ("lisa_lag", FieldType.DOUBLE),
+    ("lisa_q", FieldType.INT),
+    ("lisa_p", FieldType.DOUBLE),
+    ("lisa_p_fdr", FieldType.DOUBLE),
+    ("lisa_cluster", FieldType.STRING),
 )
 
 
@@ -402,7 +402,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         )
         labels = [stats.CLUSTER_LABELS[c] for c in result.lisa_cluster.tolist()]
         columns = [
-            labels if name == "lisa_cluster" else _column(getattr(result, name), kind == QVariant.Int)
+            labels if name == "lisa_cluster" else _column(getattr(result, name), kind == FieldType.INT)
             for name, kind in NEW_FIELDS
         ]
         rows = list(zip(*columns))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qgis.core import NULL, QgsProcessingException, QgsVectorLayer, QgsWkbTypes
-from qgis.PyQt.QtCore import QCoreApplication, QVariant
+from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.report.content import (
     AccessSummary,
@@ -14,6 +14,7 @@ from ...core.report.content import (
     hotspot_summary,
 )
 from ..common import to_float
+from ..qt_compat import FieldType
 
 #: Fields of the local hotspot statistics and of the hotspot score (``<indicator>_n``, ``_cls``).
 LOCAL_FIELDS = ("gi_bin", "lisa_cluster")
@@ -85,7 +86,7 @@ def name_field(layer: QgsVectorLayer) -> str | None:
     for field in layer.fields():
         if field.name().lower() == "name":
             return field.name()
-    texts = [f.name() for f in layer.fields() if f.type() == QVariant.String and f.name() not in LOCAL_FIELDS]
+    texts = [f.name() for f in layer.fields() if f.type() == FieldType.STRING and f.name() not in LOCAL_FIELDS]
     return texts[0] if texts else None
 
 

@@ -108,7 +108,7 @@ def render_map(items: list[MapLayer], crs, transform_context) -> QImage:
     legend = _legend_renderer(layers)
     legend_size = _legend_size(legend)
     image = QImage(width + int(legend_size.width() * MM) + 30, max(height, int(legend_size.height() * MM) + 20),
-                   QImage.Format_ARGB32)
+                   QImage.Format.Format_ARGB32)
     image.fill(QColor("white"))
     painter = QPainter(image)
     try:
@@ -153,7 +153,7 @@ def _legend_context(painter: QPainter) -> QgsRenderContext:
 
 
 def _legend_size(legend: QgsLegendRenderer) -> QSizeF:
-    image = QImage(10, 10, QImage.Format_ARGB32)
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
     painter = QPainter(image)
     try:
         return legend.minimumSize(_legend_context(painter))
@@ -205,7 +205,7 @@ def png_data_uri(image: QImage) -> str:
     """``image`` as a PNG ``data:`` URI for an HTML page."""
     data = QByteArray()
     buffer = QBuffer(data)
-    buffer.open(QIODevice.WriteOnly)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     image.save(buffer, "PNG")
     buffer.close()
     return "data:image/png;base64," + base64.b64encode(bytes(data)).decode("ascii")

@@ -20,7 +20,7 @@ def _svg_image(svg: str) -> QImage:
     renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
     size = renderer.defaultSize()
     scale = 2.0
-    image = QImage(int(size.width() * scale) or 800, int(size.height() * scale) or 400, QImage.Format_ARGB32)
+    image = QImage(int(size.width() * scale) or 800, int(size.height() * scale) or 400, QImage.Format.Format_ARGB32)
     image.fill(0xFFFFFFFF)
     painter = QPainter(image)
     try:
@@ -42,7 +42,7 @@ def pdf_document(content: ReportContent, language: str, translate, page: QSizeF)
     for number, figure in enumerate(content.maps + content.charts):
         name = f"figure{number}.png"
         image = _svg_image(figure.svg) if figure.svg else QImage.fromData(_decode(figure.src))
-        document.addResource(QTextDocument.ImageResource, QUrl(name), image)
+        document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), image)
         fit_height = (page.height() - 80) * image.width() / max(image.height(), 1)
         widths[name] = int(min(page.width() - 20, fit_height))
         target = printable.maps if number < len(content.maps) else printable.charts
@@ -60,9 +60,10 @@ def _decode(src: str) -> bytes:
 
 def write_pdf(content: ReportContent, language: str, translate, path: str) -> None:
     """Write the report as an A4 PDF to ``path``."""
-    printer = QPrinter(QPrinter.HighResolution)
-    printer.setOutputFormat(QPrinter.PdfFormat)
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     printer.setOutputFileName(path)
-    printer.setPageLayout(QPageLayout(QPageSize(QPageSize.A4), QPageLayout.Portrait, QMarginsF(15, 15, 15, 15)))
-    page = QSizeF(printer.pageRect(QPrinter.Point).size())
-    pdf_document(content, language, translate, page).print_(printer)
+    margins = QMarginsF(15, 15, 15, 15)
+    printer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, margins))
+    page = QSizeF(printer.pageRect(QPrinter.Unit.Point).size())
+    pdf_document(content, language, translate, page).print(printer)

@@ -36,16 +36,17 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QDateTime, QVariant
+from qgis.PyQt.QtCore import QCoreApplication, QDateTime
 
 from ...core.sample_town.sensors import csv_rows
 from ...core.sample_town.town import CRS_AUTHID, SYNTHETIC_NOTE, Layer, SampleTown
 from ..base import PLUGIN_DIR
 from ..common import utc_qdatetime
+from ..qt_compat import FieldType
 from ..safe_io import raise_if_cancelled
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
-FIELD_TYPES = {"int": QVariant.Int, "real": QVariant.Double, "str": QVariant.String, "datetime": QVariant.DateTime}
+FIELD_TYPES = {"int": FieldType.INT, "real": FieldType.DOUBLE, "str": FieldType.STRING, "datetime": FieldType.DATETIME}
 WKB_TYPES = {
     "Point": QgsWkbTypes.Point,
     "LineString": QgsWkbTypes.LineString,

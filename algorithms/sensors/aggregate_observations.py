@@ -24,7 +24,6 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ...core.hotspots.observation_stats import (
     ALL_STATISTICS,
@@ -46,6 +45,7 @@ from ..common import (
     to_qvariant,
     with_result_fields,
 )
+from ..qt_compat import FieldType
 from .observation_reading import (
     OBSERVATION_FIELDS,
     QC_FLAG_FIELD,
@@ -155,7 +155,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         area_rows = None
         if areas is not None:
             area_rows, area_type = self._area_statistics(parameters, context, areas, known, stats, feedback)
-        stat_fields = [QgsField(f"{prefix}_{key}", QVariant.Double) for key in ALL_STATISTICS]
+        stat_fields = [QgsField(f"{prefix}_{key}", FieldType.DOUBLE) for key in ALL_STATISTICS]
         fields = with_result_fields(stations.fields(), stat_fields, feedback)
         sink, dest = self.create_sink(
             parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs(), feedback
@@ -164,7 +164,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             self._add_feature(sink, fields, feature, stats.get(key) or no_statistics())
         results = {self.OUTPUT_STATIONS: dest}
         if area_rows is not None:
-            extra = [QgsField("agg_method", QVariant.String, len=8), QgsField("n_stations", QVariant.Int)]
+            extra = [QgsField("agg_method", FieldType.STRING, len=8), QgsField("n_stations", FieldType.INT)]
             fields = with_result_fields(areas.fields(), stat_fields + extra, feedback)
             sink, dest = self.create_sink(
                 parameters, self.OUTPUT_AREAS, context, fields, area_type, areas.sourceCrs(), feedback, optional=True

@@ -35,7 +35,7 @@ from qgis.core import (
     QgsVectorLayerTemporalProperties,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QVariant
+from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.sensors.archive import ROW_COLUMNS, ArchiveWriter, observation_rows
 from ...core.sensors.background import BackgroundWriter
@@ -47,6 +47,7 @@ from ...core.sensors.importer import ImportOptions, ImportSummary, parse_propert
 from ...core.sensors.model import Observation
 from ..base import AlgorithmBase
 from ..common import check_writable, utc_datetime, utc_qdatetime
+from ..qt_compat import FieldType
 from .qgis_fetcher import QgisFetcher
 
 WGS84 = "EPSG:4326"
@@ -69,9 +70,9 @@ CSV_FIELDS = {
 def station_fields() -> QgsFields:
     """Fields of OUTPUT_STATIONS."""
     fields = QgsFields()
-    for name, kind in (("station_id", QVariant.String), ("name", QVariant.String), ("properties", QVariant.String),
-                       ("last_time", QVariant.DateTime), ("first_time", QVariant.DateTime),
-                       ("n_observations", QVariant.Int), ("source", QVariant.String)):
+    for name, kind in (("station_id", FieldType.STRING), ("name", FieldType.STRING), ("properties", FieldType.STRING),
+                       ("last_time", FieldType.DATETIME), ("first_time", FieldType.DATETIME),
+                       ("n_observations", FieldType.INT), ("source", FieldType.STRING)):
         fields.append(QgsField(name, kind))
     return fields
 
@@ -79,10 +80,11 @@ def station_fields() -> QgsFields:
 def observation_fields() -> QgsFields:
     """Fields of OUTPUT_OBSERVATIONS."""
     fields = QgsFields()
-    for name, kind in (("station_id", QVariant.String), ("stream_id", QVariant.String), ("property", QVariant.String),
-                       ("unit", QVariant.String), ("time", QVariant.DateTime), ("time_end", QVariant.DateTime),
-                       ("value", QVariant.Double), ("raw", QVariant.String), ("source", QVariant.String),
-                       ("flag", QVariant.String)):
+    for name, kind in (("station_id", FieldType.STRING), ("stream_id", FieldType.STRING),
+                       ("property", FieldType.STRING),
+                       ("unit", FieldType.STRING), ("time", FieldType.DATETIME), ("time_end", FieldType.DATETIME),
+                       ("value", FieldType.DOUBLE), ("raw", FieldType.STRING), ("source", FieldType.STRING),
+                       ("flag", FieldType.STRING)):
         fields.append(QgsField(name, kind))
     return fields
 

@@ -12,9 +12,9 @@ from contextlib import closing
 from pathlib import Path
 
 from qgis.core import QgsProviderRegistry, QgsVectorLayer
-from qgis.PyQt.QtCore import QVariant
 
 from ...core.hotspots.observation_stats import parse_time
+from ..qt_compat import FieldType
 
 #: Text after the seconds ("2024-06-01T02:00:00" is 19 characters) that holds a sign: an offset.
 _OFFSET_SQL = (
@@ -48,7 +48,7 @@ def offset_times(layer: QgsVectorLayer, field: str) -> dict[int, float]:
     """
     located = geopackage_table(layer)
     index = layer.fields().lookupField(field) if located else -1
-    if index < 0 or layer.fields().at(index).type() != QVariant.DateTime:
+    if index < 0 or layer.fields().at(index).type() != FieldType.DATETIME:
         return {}
     path, table = located
     with closing(read_only(path)) as connection:

@@ -117,10 +117,11 @@ class QgisFetcher:
 
     def _send(self, url: str) -> QNetworkReply:
         request = QNetworkRequest(QUrl.fromEncoded(url.encode("utf-8")))
-        request.setAttribute(QNetworkRequest.RedirectPolicyAttribute, QNetworkRequest.ManualRedirectPolicy)
+        attribute, policy = QNetworkRequest.Attribute, QNetworkRequest.RedirectPolicy
+        request.setAttribute(attribute.RedirectPolicyAttribute, policy.ManualRedirectPolicy)
         # feeds change: never an answer from QGIS's network cache, and no pages of a big import in it
-        request.setAttribute(QNetworkRequest.CacheLoadControlAttribute, QNetworkRequest.AlwaysNetwork)
-        request.setAttribute(QNetworkRequest.CacheSaveControlAttribute, False)
+        request.setAttribute(attribute.CacheLoadControlAttribute, QNetworkRequest.CacheLoadControl.AlwaysNetwork)
+        request.setAttribute(attribute.CacheSaveControlAttribute, False)
         request.setRawHeader(b"Accept", ACCEPT)
         request.setRawHeader(b"Accept-Encoding", b"gzip, deflate")  # inflated here, under the size limit
         credentials = bool(self.authcfg) and self.rules.sends_credentials(url)
@@ -151,9 +152,9 @@ class QgisFetcher:
                         " (another origin than SOURCE asks for a login: AUTHCFG is sent only to the origin of SOURCE)")
             raise FeedHttpError(f"HTTP {answer.status} {answer.reason}".strip() + f" from {where}{hint}",
                                 answer.status, url)
-        if answer.error in (QNetworkReply.OperationCanceledError, QNetworkReply.TimeoutError):
+        if answer.error in (QNetworkReply.NetworkError.OperationCanceledError, QNetworkReply.NetworkError.TimeoutError):
             raise self.limits.timeout_error(url)
-        if answer.error != QNetworkReply.NoError:
+        if answer.error != QNetworkReply.NetworkError.NoError:
             raise FeedConnectionError(f"cannot fetch {where}: {redact_text(answer.error_text)}")
         return answer.body
 
@@ -195,10 +196,11 @@ class _ReplyReader:
             self._read()
         if self.stop is not None:
             raise self.stop
-        status = reply.attribute(QNetworkRequest.HttpStatusCodeAttribute)
+        status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
         location = bytes(reply.rawHeader(b"Location")).decode("latin-1")
-        reason = reply.attribute(QNetworkRequest.HttpReasonPhraseAttribute) or ""
-        body = self.body.content() if self.body is not None and reply.error() == QNetworkReply.NoError else b""
+        reason = reply.attribute(QNetworkRequest.Attribute.HttpReasonPhraseAttribute) or ""
+        ok = reply.error() == QNetworkReply.NetworkError.NoError
+        body = self.body.content() if self.body is not None and ok else b""
         return _Answer(status if isinstance(status, int) else None, location, str(reason), body,
                        reply.error(), reply.errorString())
 

@@ -20,11 +20,11 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
 )
-from qgis.PyQt.QtCore import QVariant
 
 from ...core.sensors.quality import Limits, corrected_values, default_limits, property_kind, quality_flags
 from ..base import AlgorithmBase, param
 from ..common import epoch_seconds, to_float, to_qvariant, with_result_fields
+from ..qt_compat import FieldType
 from .observation_reading import OBSERVATION_FIELDS, QC_FLAG_FIELD, observation_fields, station_key
 from .observation_times import offset_times
 
@@ -224,7 +224,7 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
         feedback: QgsProcessingFeedback,
     ) -> str:
         """Write the input rows with ``qc_flag`` and ``value_corrected``; return the output's id."""
-        results = [QgsField(QC_FLAG_FIELD, QVariant.String, len=16), QgsField("value_corrected", QVariant.Double)]
+        results = [QgsField(QC_FLAG_FIELD, FieldType.STRING, len=16), QgsField("value_corrected", FieldType.DOUBLE)]
         fields = with_result_fields(source.fields(), results, feedback)
         sink, dest = self.create_sink(
             parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs(), feedback
