@@ -4,7 +4,7 @@ The native chain is what users do today: ``native:serviceareafromlayer`` from th
 spaces' access points, then ``native:buffer`` (dissolved) of its lines. It gets exactly the
 access points our algorithm uses (computed without barriers: the native tools know none).
 
-Run: ``/usr/bin/python3 benchmarks/bench_catchments.py [--skip-native]`` (needs ../shared/data).
+Run: ``/usr/bin/python3 benchmarks/bench_catchments.py [--skip-native]`` (data in tests/data).
 Data: OpenStreetMap extracts, ODbL 1.0, © OpenStreetMap contributors.
 """
 
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from qgis_session import start_qgis
 
 REPO = Path(__file__).resolve().parent.parent
-OSM = REPO.parent / "shared" / "data" / "osm"
+OSM = REPO / "tests" / "data" / "osm"
 CASES = {"Kaiserslautern": "kaiserslautern.osm.gz", "Heidelberg": "heidelberg.test.osm.pbf"}
 LAYERS = ("network", "barriers", "crossings", "green_spaces", "buildings")
 ALG = "socialresilience:greenspacecatchments"

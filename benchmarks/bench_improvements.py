@@ -11,7 +11,7 @@ multi-source Dijkstra (bounded by ``DISTANCE``) on the graph with that crossing 
 compared with our ranking on the same in-memory data.
 
 Run: ``/usr/bin/python3 benchmarks/bench_improvements.py [--towns ...] [--sample 20]``
-(needs ../shared/data). Data: OpenStreetMap extracts, ODbL 1.0, © OpenStreetMap contributors.
+(data in tests/data). Data: OpenStreetMap extracts, ODbL 1.0, © OpenStreetMap contributors.
 """
 
 from __future__ import annotations

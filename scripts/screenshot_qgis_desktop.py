@@ -4,7 +4,7 @@
 Run by ``scripts/screenshot_qgis_desktop.sh``: ``/usr/bin/python3 scripts/screenshot_qgis_desktop.py WORKDIR``
 writes ``WORKDIR/live.qgz``, then ``WORKDIR/ready``, and serves (values change every 10 s)
 until terminated. The backdrop is the Kaiserslautern city-centre OpenStreetMap extract from
-../shared/data (ODbL, © OpenStreetMap contributors), used when present.
+tests/data (ODbL, © OpenStreetMap contributors), used when present.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-OSM = REPO.parent / "shared" / "data" / "osm" / "kaiserslautern_cc.osm.gz"
+OSM = REPO / "tests" / "data" / "osm" / "kaiserslautern_cc.osm.gz"
 WORKDIR = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
 (WORKDIR / "pkg").mkdir(exist_ok=True)
 (WORKDIR / "pkg" / "social_resilience").symlink_to(REPO, target_is_directory=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = REPO / "tests" / "data"
 PLUGIN_NAME = "social_resilience"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -29,10 +29,10 @@ sys.path.insert(0, str(PLUGIN_PARENT))
 
 
 def shared_data(*parts: str) -> Path:
-    """Path in ../shared/data, skipping the test (with the reason) when it is absent."""
+    """Path of a reference data file in tests/data, skipping the test (with the reason) when it is absent."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"shared reference data not available: {path}")
+        pytest.skip(f"reference data not available: {path}")
     return path
 
 

@@ -2,7 +2,7 @@
 
 Synthetic grid (as in test_green_access_core): nodes every 100 m, green square of 1 ha at
 the origin, so without barriers a node (x, y) is x + y - 50 m from the green space. Real
-OpenStreetMap extracts (ODbL, © OpenStreetMap contributors) come from ../shared/data/osm
+OpenStreetMap extracts (ODbL, © OpenStreetMap contributors) come from tests/data/osm
 through ``socialresilience:osmwalknetwork``.
 """
 

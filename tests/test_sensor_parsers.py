@@ -1,4 +1,4 @@
-"""Sensor feed parsers on real payloads from ../shared/data/sensors (pure Python, no QGIS).
+"""Sensor feed parsers on real payloads from tests/data/sensors (pure Python, no QGIS).
 
 The ChirpStack event and the Sensor.Community API record are constructed from the documented
 shapes (no real payload is in the shared data); everything else is read from the real files.
