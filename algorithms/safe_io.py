@@ -1,7 +1,7 @@
 """The plugin's rules for reading user layers and writing outputs.
 
 Reading: features are read with ``FlagSkipGeometryValidityChecks`` (QGIS's own "stop on invalid
-geometry" path corrupts a running interpreter, see PLATFORM.md); an invalid geometry is repaired
+geometry" path corrupts a running interpreter, see docs/platform.md); an invalid geometry is repaired
 with makeValid, or dropped when nothing of its kind is left; null, empty, repaired, dropped and
 duplicate geometries are counted and reported in one warning per layer.
 Writing: a cancelled or failed run removes the files its sinks created; a shapefile output

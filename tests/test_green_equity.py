@@ -347,7 +347,7 @@ def test_qgis_process_on_the_sample_town(provider, sample_town, qgis_process, tm
 
 
 def test_point_on_surface_falls_back_to_the_repaired_geometry():
-    """QGIS 3.22 returns a null point on surface for some invalid polygons (PLATFORM.md)."""
+    """QGIS 3.22 returns a null point on surface for some invalid polygons (docs/platform.md)."""
     from social_resilience.algorithms.green.green_equity import representative_point
 
     class NoPointOnSurface:  # an invalid polygon whose pointOnSurface() is null

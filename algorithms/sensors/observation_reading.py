@@ -1,7 +1,7 @@
 """Observation rows for the aggregation: one set of rules, two readers (QGIS features, GeoPackage).
 
 QGIS 3.22 iterates about 40,000 GeoPackage features a second here and drops the UTC offset of
-DateTime values (PLATFORM.md). A plain GeoPackage table (no subset, no selection, no unsaved edits)
+DateTime values (docs/platform.md). A plain GeoPackage table (no subset, no selection, no unsaved edits)
 is therefore read with sqlite3 directly, ten times faster and with the times' own text; every other
 source goes through QGIS. Both feed :class:`RowCollector`, so the rules are the same.
 """

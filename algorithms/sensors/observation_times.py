@@ -1,7 +1,7 @@
 """Times of observation tables read right: GeoPackage DateTime values with a UTC offset.
 
 QGIS 3.22's OGR provider returns ``2024-06-01T02:00:00+02:00`` from a GeoPackage DateTime column
-as 02:00 without the offset (PLATFORM.md), two hours off. The raw text is in the file: these
+as 02:00 without the offset (docs/platform.md), two hours off. The raw text is in the file: these
 helpers read it with sqlite3 (read-only) for the rows whose text carries an offset.
 """
 

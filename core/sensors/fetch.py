@@ -8,7 +8,7 @@ truncated or HTML answers) are retried with exponential back-off; after two fail
 optional ``shrink`` callback may rewrite the URL (e.g. a smaller ``$top``). Every message names
 the URL with credentials redacted.
 
-The rules (DESIGN.md "Feeds and servers are untrusted"), pure here and applied by every
+The rules (docs/architecture.md, "Feeds and servers are untrusted"), pure here and applied by every
 transport: ``FetchLimits`` (total deadline per request and per import, size limit, redirect
 limit), ``RequestRules`` (credentials only to the origin of SOURCE, redirects: no local files,
 a limit, no loops; cross-origin redirects are followed WITHOUT credentials), ``LimitedBody``

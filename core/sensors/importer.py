@@ -10,7 +10,7 @@ skipped with a warning, the import goes on with the other links and ``complete``
 False; after three failed links in a row it stops. What was fetched is delivered and marked
 incomplete (COMPLETE=0), never silently.
 
-Untrusted servers (DESIGN.md): a rule that stops a request (``FeedStopError``: a timeout after
+Untrusted servers (docs/architecture.md): a rule that stops a request (``FeedStopError``: a timeout after
 the retries, a redirect loop, an answer over the size limit, a link to a local file or one
 already fetched, the import's deadline) ends the whole import, also on the first request: what
 was fetched is delivered, COMPLETE=0 and a warning names the cause.
