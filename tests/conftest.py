@@ -65,8 +65,8 @@ def layer_tree_view(qgis_iface):
     yield view
     del qgis_iface.layerTreeView
     view.setModel(None)
+    model.deleteLater()
     view.deleteLater()
-    del view, model
 
 
 @pytest.fixture(scope="session")

@@ -308,7 +308,8 @@ class QgsTask(qt_based(QObject)):
 
 def _parameter_class(name: str) -> type:
     destination = name.endswith(("Sink", "Destination"))  # as QGIS's isDestination()
-    return type(name, (QgsProcessingParameterDefinition,), {"__module__": __name__, "isDestination": lambda _: destination})
+    members = {"__module__": __name__, "isDestination": lambda _: destination}
+    return type(name, (QgsProcessingParameterDefinition,), members)
 
 
 _generic = module_getattr(globals(), __name__)
