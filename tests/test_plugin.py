@@ -33,7 +33,7 @@ def test_metadata_is_complete():
     assert general["name"] == "Social Resilience Toolkit"
     assert general["qgisMinimumVersion"] == "3.22"
     assert general["hasProcessingProvider"] == "yes"
-    # QGIS 4 (Qt6): one code base, checked under real PyQt6 (tests/test_pyqt6_check.py); a missing maximum reads as 3.99.
+    # QGIS 4 (Qt6): one code base, run under real PyQt6 by tests/test_pyqt6_check.py; no maximum would read as 3.99.
     assert general["qgisMaximumVersion"] == "4.99"
     assert general["supportsQt6"] == "True"
     assert general["version"] == "0.2.0"
