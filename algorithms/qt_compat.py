@@ -1,4 +1,4 @@
-"""One code base for QGIS 3.22 (Qt5) to QGIS 4 (Qt6): field types and the classes Qt6 moved.
+"""One code base for QGIS 3.22 (Qt5) to QGIS 4 (Qt6): field types, the classes Qt6 moved, renamed QGIS calls.
 
 QGIS 3.22's ``QgsField`` takes only a ``QVariant.Type``; QGIS 3.38 and newer take a
 ``QMetaType.Type`` (and warn about ``QVariant``), Qt6 has no ``QVariant.Type`` at all. The

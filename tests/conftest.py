@@ -53,7 +53,7 @@ def layer_tree_view(qgis_iface):
     """A real layer tree view on the project's tree as ``iface.layerTreeView()``.
 
     QGIS 3.44's ``processing.runAndLoadResults`` hands it to C++, which refuses pytest-qgis's
-    MagicMock. Emptied and dropped before QGIS shuts down (else the final collection crashes).
+    MagicMock. Emptied and dropped at the end of the session, before QGIS shuts down.
     """
     from qgis.core import QgsLayerTreeModel, QgsProject
     from qgis.gui import QgsLayerTreeView

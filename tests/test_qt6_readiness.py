@@ -50,13 +50,14 @@ FIELD_TYPES = {"Bool": "BOOL", "Int": "INT", "UInt": "UINT", "LongLong": "LONG",
 ALLOWED: Counter = Counter()
 
 
-def python_files() -> list[Path]:
-    """Every checked Python file."""
+def checked_files(pattern: str) -> list[Path]:
+    """Every checked file matching ``pattern`` (not in a venv, not exempt)."""
     files = []
     for entry in CODE:
         path = REPO / entry
-        files += [path] if path.is_file() else sorted(path.rglob("*.py"))
-    return [f for f in files if not _exempt(f.relative_to(REPO).as_posix()) and ".venv" not in f.parts]
+        files += [path] if path.is_file() else sorted(path.rglob(pattern))
+    return [f for f in files if f.match(pattern) and not _exempt(f.relative_to(REPO).as_posix())
+            and not any(part.startswith(".venv") for part in f.parts)]
 
 
 def _exempt(relative: str) -> bool:
@@ -161,14 +162,13 @@ def spacer_findings(ui_text: str) -> list[tuple[int, str]]:
 def all_findings() -> Counter:
     """Every finding, as (file, 'line: message') -> count, minus :data:`ALLOWED`."""
     found: Counter = Counter()
-    for file in python_files():
+    for file in checked_files("*.py"):
         source = file.read_text(encoding="utf-8")
         for line, message in enum_findings(source) + import_findings(source) + text_findings(source):
             found[(f"{file.relative_to(REPO).as_posix()}:{line}", message)] += 1
-    for file in sorted(REPO.rglob("*.ui")):
-        if ".venv" not in str(file.relative_to(REPO)):
-            for _, message in spacer_findings(file.read_text(encoding="utf-8")):
-                found[(file.relative_to(REPO).as_posix(), message)] += 1
+    for file in checked_files("*.ui"):
+        for _, message in spacer_findings(file.read_text(encoding="utf-8")):
+            found[(file.relative_to(REPO).as_posix(), message)] += 1
     return found - ALLOWED
 
 
