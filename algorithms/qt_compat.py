@@ -1,4 +1,4 @@
-"""One code base for QGIS 3.22 (Qt5) to QGIS 4 (Qt6): field types and the classes Qt6 moved.
+"""One code base for QGIS 3.22 (Qt5) to QGIS 4 (Qt6): field types, the classes Qt6 moved, renamed QGIS calls.
 
 QGIS 3.22's ``QgsField`` takes only a ``QVariant.Type``; QGIS 3.38 and newer take a
 ``QMetaType.Type`` (and warn about ``QVariant``), Qt6 has no ``QVariant.Type`` at all. The
@@ -16,7 +16,7 @@ try:  # Qt6 moved QAction to QtGui
 except ImportError:  # Qt5
     from qgis.PyQt.QtWidgets import QAction
 
-__all__ = ["NUMERIC_TYPES", "FieldType", "QAction"]
+__all__ = ["NUMERIC_TYPES", "FieldType", "QAction", "save_style_to_database"]
 
 
 def _takes_meta_type() -> bool:
@@ -47,3 +47,14 @@ class FieldType:
 
 #: Field types that hold numbers.
 NUMERIC_TYPES = (FieldType.INT, FieldType.UINT, FieldType.LONG, FieldType.ULONG, FieldType.DOUBLE)
+
+
+def save_style_to_database(layer, name: str, description: str) -> str:
+    """Store ``layer``'s style in its data source as the default style; the error message ("" when stored).
+
+    QGIS 3.44 and 4 deprecate ``saveStyleToDatabase`` for ``saveStyleToDatabaseV2``; older QGIS has only the first.
+    """
+    if hasattr(layer, "saveStyleToDatabaseV2"):
+        _saved, error = layer.saveStyleToDatabaseV2(name, description, True, "")
+        return error
+    return layer.saveStyleToDatabase(name, description, True, "")

@@ -19,6 +19,7 @@ from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication
 
 from .base import PLUGIN_DIR
+from .qt_compat import save_style_to_database
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
 
@@ -154,6 +155,6 @@ def store_default_styles(context: QgsProcessingContext, feedback=None) -> None:
         error = apply_style(layer, style_name)
         if not error:
             translate_legend(layer)
-            error = layer.saveStyleToDatabase(Path(style_name).stem, "Social Resilience Toolkit", True, "")
+            error = save_style_to_database(layer, Path(style_name).stem, "Social Resilience Toolkit")
         if error and feedback is not None:
             feedback.pushWarning(tr("The style could not be stored in {}: {}").format(path, error))

@@ -18,6 +18,7 @@ TEST_PACKAGES=(
   python3-venv python3-pip qttools5-dev-tools
   mosquitto xvfb xauth
   chromium   # opens the HTML report in tests (tests/test_report.py)
+  poppler-utils   # pdfinfo/pdfimages check the report PDF written under PyQt6 (tests/test_pyqt6_check.py)
 )
 
 as_root() {
@@ -48,6 +49,21 @@ ensure_test_venv() {
   fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO/requirements-test.txt"
+    echo "$want" > "$stamp"
+  fi
+}
+
+# .venv-qt6: PyQt6 from PyPI for the PyQt6 check, never mixed with Debian's PyQt5 (no system site-packages).
+ensure_qt6_venv() {
+  local venv="$REPO/.venv-qt6" stamp="$REPO/.venv-qt6/.requirements.sha256"
+  local want
+  want="$(sha256sum "$REPO/requirements-qt6.txt" | cut -d' ' -f1)"
+  if [ ! -x "$venv/bin/python" ]; then
+    "$PYTHON" -m venv "$venv"
+  fi
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --only-binary :all: \
+      -r "$REPO/requirements-qt6.txt"
     echo "$want" > "$stamp"
   fi
 }

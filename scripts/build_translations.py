@@ -25,7 +25,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SKIP_DIRS = {"tests", "benchmarks", "scripts", ".venv", "build", "dist", ".git", "docs"}
+SKIP_DIRS = {"tests", "benchmarks", "scripts", ".venv", ".venv-qt6", "build", "dist", ".git", "docs"}
 LRELEASE = ("lrelease", "/usr/lib/qt5/bin/lrelease", "lrelease-qt5")
 
 Message = tuple[str, str]  # (context, source text)

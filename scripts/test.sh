@@ -4,6 +4,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 ensure_apt_packages "${TEST_PACKAGES[@]}"
 ensure_test_venv
+ensure_qt6_venv
 headless_env
 cd "$REPO"
 echo "== ruff"

@@ -49,7 +49,28 @@ def libpysal_example(*parts: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def plugin(qgis_iface, qgis_processing):
+def layer_tree_view(qgis_iface):
+    """A real layer tree view on the project's tree as ``iface.layerTreeView()``.
+
+    QGIS 3.44's ``processing.runAndLoadResults`` hands it to C++, which refuses pytest-qgis's
+    MagicMock. Emptied and dropped at the end of the session, before QGIS shuts down.
+    """
+    from qgis.core import QgsLayerTreeModel, QgsProject
+    from qgis.gui import QgsLayerTreeView
+
+    view = QgsLayerTreeView()
+    model = QgsLayerTreeModel(QgsProject.instance().layerTreeRoot(), view)
+    view.setModel(model)
+    qgis_iface.layerTreeView = lambda: view
+    yield view
+    del qgis_iface.layerTreeView
+    view.setModel(None)
+    model.deleteLater()
+    view.deleteLater()
+
+
+@pytest.fixture(scope="session")
+def plugin(qgis_iface, qgis_processing, layer_tree_view):
     """The plugin object with its provider registered (kept alive for the session)."""
     import social_resilience
 

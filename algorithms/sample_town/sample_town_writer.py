@@ -42,7 +42,7 @@ from ...core.sample_town.sensors import csv_rows
 from ...core.sample_town.town import CRS_AUTHID, SYNTHETIC_NOTE, Layer, SampleTown
 from ..base import PLUGIN_DIR
 from ..common import utc_qdatetime
-from ..qt_compat import FieldType
+from ..qt_compat import FieldType, save_style_to_database
 from ..safe_io import raise_if_cancelled
 
 STYLE_DIR = PLUGIN_DIR / "resources" / "styles"
@@ -212,7 +212,7 @@ def _finish_layer(layer: Layer, path: str, description: str, feedback: QgsProces
     if qml.is_file():
         vector = QgsVectorLayer(uri, layer.name, "ogr")
         _message, loaded = vector.loadNamedStyle(str(qml))
-        error = vector.saveStyleToDatabase(layer.name, "Sample town (synthetic data)", True, "") if loaded else ""
+        error = save_style_to_database(vector, layer.name, "Sample town (synthetic data)") if loaded else ""
         del vector
         if error or not loaded:
             feedback.pushWarning(tr("The style of layer {} was not stored: {}").format(layer.name, error or qml))

@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
-# Run the whole test suite (and optionally the demo) on QGIS 3.40 / Python 3.13 in a Debian 13 root.
+# Run the whole test suite (and optionally the demo) on another Debian's QGIS in a Debian root.
 #
-#   sudo bash scripts/check_debian13.sh [--demo] [pytest arguments...]
+#   sudo bash scripts/check_debian.sh [SUITE] [--demo] [pytest arguments...]
 #
-# Builds (once) a Debian 13 "trixie" root with debootstrap from the mirror this machine's apt uses,
+# SUITE: trixie (Debian 13: QGIS 3.40, Python 3.13; the default) or testing (forky: QGIS 3.44,
+# Python 3.14), as debootstrap names it.
+# Builds (once) a root of that suite with debootstrap from the mirror this machine's apt uses,
 # copies the working tree into it, mounts ../shared read-only beside it and runs the README's two
 # commands there in a chroot: scripts/test.sh always, scripts/demo.sh with --demo. Both install
-# what they need inside the root with apt (QGIS 3.40 from Debian 13), so the first run downloads
-# about 1.5 GB and takes 10-20 minutes; later runs reuse the root.
+# what they need inside the root with apt, so the first run downloads about 1.5 GB and takes
+# 10-20 minutes; later runs reuse the root.
 # Too heavy for every CI run: run it before a release and after touching the QGIS API.
-# Root folder: $SRT_DEBIAN13_ROOT (default /var/tmp/srt-debian13/root). Needs root and debootstrap.
+# Root folder: $SRT_DEBIAN_ROOT (default /var/tmp/srt-debian-SUITE/root). Needs root and debootstrap.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ROOT="${SRT_DEBIAN13_ROOT:-/var/tmp/srt-debian13/root}"
 SUITE=trixie
+case "${1:-}" in trixie|testing|sid|unstable) SUITE="$1"; shift ;; forky) SUITE=testing; shift ;; esac
+ROOT="${SRT_DEBIAN_ROOT:-/var/tmp/srt-debian-$SUITE/root}"
 RUN_DEMO=0
 if [ "${1:-}" = "--demo" ]; then RUN_DEMO=1; shift; fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "check_debian13.sh needs root (debootstrap, chroot, mounts): run it with sudo." >&2
+  echo "check_debian.sh needs root (debootstrap, chroot, mounts): run it with sudo." >&2
   exit 2
 fi
 
@@ -41,6 +44,8 @@ ensure_root() {
     touch "$ROOT/.srt-debootstrap-done"
   fi
   cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+  # testing's and sid's Release files carry a short Valid-Until; a mirror snapshot outlives it.
+  echo 'Acquire::Check-Valid-Until "false";' > "$ROOT/etc/apt/apt.conf.d/99srt-check-valid-until"
   # Trust the same local certificate authorities as this machine (e.g. a TLS-inspecting proxy in
   # front of the package registries), so apt and pip inside the root reach what this machine reaches.
   if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
@@ -86,7 +91,7 @@ in_root() {
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }
 
-echo "== Debian $(cat "$ROOT/etc/debian_version") in $ROOT"
+echo "== Debian $SUITE ($(cat "$ROOT/etc/debian_version")) in $ROOT"
 status=0
 if [ "$RUN_DEMO" -eq 1 ]; then
   in_root bash -c 'cd /srt/main && bash scripts/demo.sh /tmp/srt-demo' || status=$?

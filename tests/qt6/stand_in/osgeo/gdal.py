@@ -1,0 +1,7 @@
+"""Stand-in for ``osgeo.gdal``: every name is a generic value (GDAL is not what this check tests)."""
+
+from qgis._stand_in import Value
+
+
+def __getattr__(name: str) -> Value:
+    return Value(f"gdal.{name}")
