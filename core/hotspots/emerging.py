@@ -65,7 +65,8 @@ def spacetime_weights(spatial: sparse.spmatrix, steps: int, lag: int) -> sparse.
     own.data[:] = 1.0
     own = (own + sparse.identity(n, format="csr")).tocsr()
     own.data[:] = 1.0
-    blocks = [sparse.kron(sparse.eye(steps, k=-d, format="csr"), own, format="csr") for d in range(min(lag, steps - 1) + 1)]
+    lags = range(min(lag, steps - 1) + 1)
+    blocks = [sparse.kron(sparse.eye(steps, k=-d, format="csr"), own, format="csr") for d in lags]
     weights = sum(blocks[1:], blocks[0]).tocsr()
     weights.setdiag(0.0)
     weights.eliminate_zeros()
@@ -261,3 +262,49 @@ def emerging_hotspots(
     trend = mann_kendall(gi.z.T)
     limit = alpha if trend_alpha is None else trend_alpha
     return EmergingResult(gi, trend, hot, cold, classify(hot.T, cold.T, trend.tau, trend.p, limit))
+
+
+@dataclass
+class CubeLayout:
+    """Rows of a table (area, time, value) placed in a (T, n) cube."""
+
+    areas: list  # area keys in the order they first appear
+    steps: np.ndarray  # the distinct times, ascending
+    values: np.ndarray  # (T, n), NaN where no row (or no number)
+    cell: np.ndarray  # per row: t · n + i, -1 for rows without an area or a time
+    area: np.ndarray  # per row: i, -1 for rows without an area
+    duplicate: int | None  # first row whose (area, time) an earlier row already holds
+
+    def without_empty_steps(self) -> tuple[CubeLayout, int]:
+        """Return the layout without the steps in which no area has a value, and how many were dropped."""
+        keep = np.isfinite(self.values).any(axis=1)
+        if keep.all():
+            return self, 0
+        n = len(self.areas)
+        step = np.where(self.cell >= 0, self.cell // max(n, 1), 0)
+        renumbered = np.cumsum(keep) - 1
+        cell = np.where((self.cell >= 0) & keep[step], renumbered[step] * n + self.cell % max(n, 1), -1)
+        layout = CubeLayout(self.areas, self.steps[keep], self.values[keep], cell, self.area, self.duplicate)
+        return layout, int((~keep).sum())
+
+
+def cube_layout(areas: list, times: np.ndarray, values: np.ndarray) -> CubeLayout:
+    """Place rows with ``areas`` keys (None: no area), ``times`` (NaN: none) and ``values`` in a cube."""
+    times = np.asarray(times, dtype=float)
+    values = np.asarray(values, dtype=float)
+    index: dict = {}
+    area_of = np.array([-1 if key is None else index.setdefault(key, len(index)) for key in areas], dtype=np.int64)
+    usable = (area_of >= 0) & np.isfinite(times)
+    steps, step_of = np.unique(times[usable], return_inverse=True)
+    n = len(index)
+    cell = np.full(len(times), -1, dtype=np.int64)
+    cell[usable] = step_of.ravel() * n + area_of[usable]
+    cube = np.full(len(steps) * n, np.nan)
+    taken = cell[usable]
+    _, first = np.unique(taken, return_index=True)
+    duplicate = None
+    if len(first) < len(taken):
+        repeated = np.setdiff1d(np.arange(len(taken)), first)[0]
+        duplicate = int(np.flatnonzero(usable)[repeated])
+    cube[taken] = values[usable]
+    return CubeLayout(list(index), steps, cube.reshape(len(steps), n), cell, area_of, duplicate)
