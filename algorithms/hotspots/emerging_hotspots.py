@@ -127,6 +127,7 @@ class EmergingHotspotsAlgorithm(AlgorithmBase):
     START = "START"
     END = "END"
     TIME_LAG = "TIME_LAG"
+    GLOBAL_WINDOW = "GLOBAL_WINDOW"
     PERMUTATIONS = "PERMUTATIONS"
     ALPHA = "ALPHA"
     FDR = "FDR"
@@ -148,6 +149,10 @@ class EmergingHotspotsAlgorithm(AlgorithmBase):
             *neighbours.neighbour_parameters(),
             param("int", self.TIME_LAG, self.tr("Time lag: earlier time steps in the neighbourhood"), defaultValue=1,
                   minValue=0, maxValue=1000),
+            param("enum", self.GLOBAL_WINDOW, self.tr("Compare each value with"), defaultValue=0, options=[
+                self.tr("The entire cube (ArcGIS's default: a rise or fall of all areas counts)"),
+                self.tr("Its own time step (a rise or fall shared by all areas is removed)"),
+            ]),
             param("int", self.PERMUTATIONS, self.tr("Permutations (0 = analytic p-values)"), defaultValue=0,
                   minValue=0, maxValue=99999),
             param("double", self.ALPHA, self.tr("Significance level"), defaultValue=0.05, minValue=0.0001,
@@ -294,6 +299,7 @@ class EmergingHotspotsAlgorithm(AlgorithmBase):
             context=context, feedback=feedback, is_child_algorithm=True,
         )
         layer = QgsProcessingUtils.mapLayerFromString(run["OUTPUT_AREAS"], context)
+        self._area_field_names = set(self.parameterAsSource(parameters, self.AREAS, context).fields().names())
         statistic = STATISTICS[self.parameterAsEnum(parameters, self.STATISTIC, context)]
         names = {self.ID_FIELD: area_id, self.TIME_FIELD: "step_start", self.VALUE_FIELD: f"obs_{statistic}"}
         return QgsProcessingFeatureSource(layer, context), names
@@ -401,6 +407,7 @@ class EmergingHotspotsAlgorithm(AlgorithmBase):
             "seed": self.parameterAsInt(parameters, self.SEED, context),
             "alpha": self.parameterAsDouble(parameters, self.ALPHA, context),
             "fdr": self.parameterAsBool(parameters, self.FDR, context),
+            "per_step": self.parameterAsEnum(parameters, self.GLOBAL_WINDOW, context) == 1,
         }
         needed = stats.permutations_needed(areas, options["alpha"], tails=2)
         if options["fdr"] and 0 < options["permutations"] < needed:

@@ -10,6 +10,9 @@ value); cell (t, i) is number ``t · n + i`` of the flattened cube.
   standard deviation of every cell of the cube that has a value (ArcGIS's global window "entire
   cube"); its p is analytic, or from conditional permutations of all cells. Cells without any
   neighbour get NaN. The p of each step is adjusted over that step's areas (Benjamini-Hochberg).
+  With ``per_step`` the values of each step are first standardised (mean 0, population standard
+  deviation 1 over the areas with a value in that step): a rise or fall shared by all areas (the
+  weather, a town-wide trend) is removed and an area counts only against the others of its step.
 - A step is a significant hot (cold) spot of an area when its adjusted p <= ``alpha`` and z > 0
   (< 0); a missing value is not significant.
 - The trend of an area is the Mann-Kendall test of its z-series (steps with a z only): S, the
@@ -94,6 +97,7 @@ def spacetime_gi_star(
     seed: int | None = None,
     fdr: bool = True,
     correction: int = stats.BENJAMINI_HOCHBERG,
+    per_step: bool = False,
 ) -> SpaceTimeGi:
     """Gi* of a (T, n) cube over the space-time neighbourhood (see the module text).
 
@@ -102,6 +106,8 @@ def spacetime_gi_star(
     """
     values = np.asarray(values, dtype=float)
     steps, n = values.shape
+    if per_step:
+        values = standardised_per_step(values)
     flat = values.ravel()
     valid, n_neighbors, w = stats.binary_valid(flat, spacetime_weights(spatial, steps, lag))
     x = flat[valid]
@@ -121,6 +127,15 @@ def spacetime_gi_star(
     adjusted = np.vstack([stats.adjust(row, correction) for row in p]) if fdr else p.copy()
     bins = stats.gi_bins(np.nan_to_num(z.ravel()), adjusted.ravel()).reshape(steps, n)
     return SpaceTimeGi(z, p, adjusted, bins, n_neighbors.reshape(steps, n), len(valid))
+
+
+def standardised_per_step(values: np.ndarray) -> np.ndarray:
+    """Each row (step) of a (T, n) cube as (x - mean) / population sd of its values; 0 where a step is constant."""
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(values, axis=1, keepdims=True)
+        spread = np.nanstd(values, axis=1, keepdims=True)
+    centred = values - mean
+    return np.where(spread > 0, centred / np.where(spread > 0, spread, 1.0), np.where(np.isfinite(values), 0.0, np.nan))
 
 
 @dataclass
@@ -249,13 +264,14 @@ def emerging_hotspots(
     alpha: float = 0.05,
     fdr: bool = True,
     trend_alpha: float | None = None,
+    per_step: bool = False,
 ) -> EmergingResult:
     """Space-time Gi*, trend and category of each area of a (T, n) cube on binary spatial weights.
 
     ``alpha``: significance of a step (on the adjusted p when ``fdr``) and, unless
-    ``trend_alpha`` is given, of the trend.
+    ``trend_alpha`` is given, of the trend; ``per_step``: each step standardised first.
     """
-    gi = spacetime_gi_star(values, spatial, lag, permutations, seed, fdr)
+    gi = spacetime_gi_star(values, spatial, lag, permutations, seed, fdr, per_step=per_step)
     significant = np.isfinite(gi.p_adjusted) & (gi.p_adjusted <= alpha)
     hot = significant & (np.nan_to_num(gi.z) > 0)
     cold = significant & (np.nan_to_num(gi.z) < 0)
