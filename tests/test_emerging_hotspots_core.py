@@ -107,7 +107,8 @@ def test_cells_without_a_value_are_left_out_as_esda_on_the_rest():
         warnings.simplefilter("ignore")
         sub = libpysal.weights.W(neighbours, silence_warnings=True)
     np.testing.assert_allclose(ours.z.ravel()[keep], esda_gi(flat[keep], sub), rtol=1e-10)
-    assert np.isnan(ours.z[2, 10]) and np.isnan(ours.z[4, 30])
+    assert np.isnan(ours.z[2, 10])
+    assert np.isnan(ours.z[4, 30])
 
 
 def test_fdr_is_applied_within_each_step():
@@ -158,7 +159,8 @@ def test_mann_kendall_equals_pymannkendall_with_ties_and_gaps():
 
 def test_mann_kendall_needs_three_values():
     ours = em.mann_kendall(np.array([[1.0, 2.0, np.nan, np.nan], [1.0, 2.0, 3.0, np.nan]]))
-    assert np.isnan(ours.tau[0]) and np.isnan(ours.p[0])
+    assert np.isnan(ours.tau[0])
+    assert np.isnan(ours.p[0])
     assert ours.tau[1] == 1.0
 
 

@@ -4,14 +4,14 @@ Pure numpy, its own random stream, so every other layer of a seed stays as it wa
 districts' annual ``no2`` with a winter maximum and a little noise. In 2025 the town acts:
 
 * ``calmed``: the districts along the east arm of the primary get traffic calming; their NO2 falls
-  month by month by 8 % until December (still a hot spot, but a fading one: diminishing);
+  month by month by 6 % until December (still a hot spot, but a fading one: diminishing);
 * ``low_emission``: the districts along the north arm of the secondary get a low-emission zone in
   December that halves their NO2 (a hot spot gone in the last month: historical);
 * ``greener``: the two quietest districts in the north-west get more trees and a car-free street;
   their NO2 falls by a quarter over the year (a cold spot that grows colder: intensifying);
 * ``worsening``: the district half-way up the west edge of the south-west quarter gets a logistics
-  hub in June; its NO2 more than doubles by September, its neighbours' rises by half as much (a
-  cold spot turned hot, and around it hot spots of the last months: oscillating, consecutive).
+  hub in October; its NO2 more than doubles by November, its neighbours' rises by half as much (a
+  cold spot turned hot, and around it hot spots of the last months: oscillating, new, consecutive).
 """
 
 from __future__ import annotations
@@ -25,6 +25,13 @@ from .model import LAYER_DESCRIPTIONS, Layer
 
 MONTHS = 24
 FIRST_YEAR = 2024
+#: 2025: share of NO2 the calmed districts lose by December, the greener ones lose, the low-emission ones
+#: keep in December; growth of the hub's NO2 (its neighbours get half of it).
+CALMED_LOSS, GREENER_LOSS, LOW_EMISSION_KEEPS, HUB_GROWTH = 0.06, 0.25, 0.5, 1.3
+#: Winter maximum: January is this share above the annual mean, July as much below.
+SEASON = 0.2
+#: Month (0 = January of the first year) in which the logistics hub opens.
+HUB_OPENS = 21
 FIELDS = [("district_id", "int"), ("name", "str"), ("month", "datetime"), ("no2", "real")]
 
 
@@ -69,17 +76,17 @@ def _factors(builder: TownBuilder, districts: Layer, groups: dict[str, list[int]
     year = np.arange(MONTHS) - 11  # 1 = January 2025
     ramp = np.clip(year / 12.0, 0.0, 1.0)
     for i in groups["calmed"]:
-        factors[:, i - 1] *= 1.0 - 0.08 * ramp
+        factors[:, i - 1] *= 1.0 - CALMED_LOSS * ramp
     for i in groups["greener"]:
-        factors[:, i - 1] *= 1.0 - 0.25 * ramp
+        factors[:, i - 1] *= 1.0 - GREENER_LOSS * ramp
     for i in groups["low_emission"]:
-        factors[23:, i - 1] *= 0.5
+        factors[23:, i - 1] *= LOW_EMISSION_KEEPS
     centres = _centres(districts)
     hub = groups["worsening"][0] - 1
     distance = np.hypot(*(centres - centres[hub]).T)
     spacing = np.sort(distance)[1]
     reach = np.where(distance < 0.5 * spacing, 1.0, np.where(distance < 1.5 * spacing, 0.5, 0.0))
-    growth = 1.3 * np.clip((np.arange(MONTHS) - 16) / 3.0, 0.0, 1.0)  # from June 2025, full by September
+    growth = HUB_GROWTH * np.clip((np.arange(MONTHS) - HUB_OPENS + 1) / 2.0, 0.0, 1.0)  # full in its second month
     factors *= 1.0 + growth[:, None] * reach[None, :]
     return factors
 
@@ -90,7 +97,7 @@ def district_months_layer(builder: TownBuilder, districts: Layer) -> tuple[Layer
     groups = change_groups(builder, districts)
     annual = np.array(districts.column("no2"), dtype=float)
     month_of_year = np.arange(MONTHS) % 12
-    season = 1.0 + 0.2 * np.cos(2 * np.pi * month_of_year / 12.0)  # January highest
+    season = 1.0 + SEASON * np.cos(2 * np.pi * month_of_year / 12.0)  # January highest
     noise = np.exp(rng.normal(0.0, 0.04, (MONTHS, len(annual))))
     values = annual[None, :] * season[:, None] * noise * _factors(builder, districts, groups)
     layer = Layer("district_months", "Polygon", FIELDS, LAYER_DESCRIPTIONS["district_months"])
