@@ -327,7 +327,7 @@ class EmergingHotspotsAlgorithm(AlgorithmBase):
         if layout.duplicate is not None:
             row = layout.duplicate
             raise QgsProcessingException(
-                self.tr("Area '{}' has more than one row at the time step {} of {}: give one value per area and "
+                self.tr("Area '{}' has more than one row with {} = {}: give one value per area and "
                         "time step (aggregate first, e.g. with Aggregate sensor observations and TIME_STEP).")
                 .format(keys[row], fields.at(index[1]).name(), self._time_text(times[row], dated))
             )
