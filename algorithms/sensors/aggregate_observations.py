@@ -16,6 +16,7 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
+    QgsFields,
     QgsGeometry,
     QgsPoint,
     QgsProcessing,
@@ -169,7 +170,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         step_fields = [] if steps[0][0] is None else [
             QgsField("step_start", FieldType.DATETIME), QgsField("step_end", FieldType.DATETIME)
         ]
-        fields = with_result_fields(stations.fields(), stat_fields + step_fields, feedback)
+        fields = with_result_fields(_own_ids(stations.fields(), step_fields), stat_fields + step_fields, feedback)
         sink, dest = self.create_sink(
             parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs(), feedback
         )
@@ -179,7 +180,8 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         results = {self.OUTPUT_STATIONS: dest}
         if area_rows is not None:
             extra = [QgsField("agg_method", FieldType.STRING, len=8), QgsField("n_stations", FieldType.INT)]
-            fields = with_result_fields(areas.fields(), stat_fields + extra + step_fields, feedback)
+            own = _own_ids(areas.fields(), step_fields)
+            fields = with_result_fields(own, stat_fields + extra + step_fields, feedback)
             sink, dest = self.create_sink(
                 parameters, self.OUTPUT_AREAS, context, fields, area_type, areas.sourceCrs(), feedback, optional=True
             )
@@ -561,6 +563,15 @@ def _any_step(
             if key not in merged or values["count"] > merged[key]["count"]:
                 merged[key] = values
     return merged
+
+
+def _own_ids(fields: QgsFields, step_fields: list[QgsField]) -> QgsFields:
+    """With time steps, a GeoPackage ``fid`` field renamed ``fid_in``: each feature repeats once per step."""
+    if not step_fields or fields.lookupField("fid") < 0:
+        return fields
+    renamed = QgsFields(fields)
+    renamed.rename(fields.lookupField("fid"), "fid_in")
+    return renamed
 
 
 def _step_values(bounds: tuple[float, float] | None) -> list:
