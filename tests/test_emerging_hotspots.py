@@ -319,3 +319,25 @@ def test_qgis_process_run(qgis_process, cube_path, tmp_path):
         p = [number(f["gi_p"]) for f in cells.getFeatures()]
     assert cells.featureCount() == STEPS * SIDE * SIDE
     assert min(p) >= 2 / 200 - 1e-12  # permutation p: at least twice 1 / (P + 1)
+
+
+def test_report_shows_the_emerging_hot_spots_map(sample_town, tmp_path):
+    import html
+
+    import processing
+
+    areas = tmp_path / "emerging.gpkg"
+    run({"INPUT": f"{sample_town}|layername=district_months", "ID_FIELD": "district_id", "TIME_FIELD": "month",
+         "VALUE_FIELD": "no2", "GLOBAL_WINDOW": 1, "OUTPUT": str(areas)})
+    page = tmp_path / "report.html"
+    processing.run("socialresilience:report", {"EMERGING": str(areas), "OUTPUT_HTML": str(page)})
+    text = html.unescape(page.read_text(encoding="utf-8"))
+    assert "Emerging hot spots: is it getting better or worse?" in text
+    layer = QgsVectorLayer(str(areas), "areas", "ogr")
+    counts: dict = {}
+    for feature in layer.getFeatures():
+        counts[feature["category"]] = counts.get(feature["category"], 0) + 1
+    caption = text[text.index("areas per category:"):].split("<")[0]
+    for label, count in counts.items():
+        assert f"{label} {count}" in caption
+    assert text.count("data:image/png;base64,") == 1  # the one map: only EMERGING was given
