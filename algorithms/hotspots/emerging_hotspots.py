@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -25,14 +27,16 @@ from qgis.core import (
     QgsVectorLayer,
     QgsVectorLayerTemporalProperties,
 )
-from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDate, Qt
 
 from ...core.hotspots import emerging, value_checks
 from ...core.hotspots import local_statistics as stats
+from .. import safe_io
 from ..base import AlgorithmBase, Param, param
 from ..common import epoch_seconds, to_number, utc_qdatetime, with_result_fields
 from ..qt_compat import NUMERIC_TYPES, FieldType
-from ..sensors.observation_reading import station_key
+from ..sensors.observation_reading import plain_geopackage, station_key
+from ..sensors.observation_times import read_only
 from ..style_on_load import StyleOnLoad, set_post_processor, style_on_load
 from . import neighbours
 
@@ -86,6 +90,71 @@ class _Table:
     fids: np.ndarray
     layout: emerging.CubeLayout
     dated: bool  # times are dates or date-times (else numbers such as years)
+    located: tuple[str, str] | None  # (file, table) of a whole GeoPackage table, read with sqlite3
+
+
+def _attribute_reader(kind) -> Any:
+    """Return a function GeoPackage column value -> attribute of a field of type ``kind`` (dates memoised)."""
+    if kind not in (FieldType.DATETIME, FieldType.DATE):
+        return lambda value: NULL if value is None else value
+    seen: dict[Any, Any] = {}
+
+    def read(value: Any) -> Any:
+        if value not in seen:
+            moment = epoch_seconds(value) if isinstance(value, str) else None
+            if moment is None:
+                seen[value] = NULL
+            elif kind == FieldType.DATE:
+                seen[value] = QDate.fromString(str(value)[:10], Qt.DateFormat.ISODate)
+            else:
+                seen[value] = utc_qdatetime(datetime.fromtimestamp(moment, timezone.utc))
+        return seen[value]
+
+    return read
+
+
+def _cell_columns(gi: emerging.SpaceTimeGi) -> list[list]:
+    """Return the cube's attributes per cell as plain Python lists (NaN as NULL), in the order of CUBE_FIELDS."""
+    numbers = [[NULL if v != v else v for v in column.ravel().tolist()] for column in (gi.z, gi.p, gi.p_adjusted)]
+    return [*numbers, gi.bins.ravel().tolist(), gi.n_neighbors.ravel().tolist()]
+
+
+def _time_reader(dated: bool):
+    """Return a function time value -> UTC epoch seconds (dates) or the number (NaN when unreadable); texts memoised."""
+    seen: dict[str, float] = {}
+
+    def read(value: Any) -> float:
+        if isinstance(value, str):
+            if value not in seen:
+                seen[value] = read_one(value)
+            return seen[value]
+        return read_one(value)
+
+    def read_one(value: Any) -> float:
+        moment = epoch_seconds(value) if dated else to_number(value)
+        return np.nan if moment is None else moment
+
+    return read
+
+
+def geopackage_rows(located: tuple[str, str], columns: list[str], feedback) -> Iterator[tuple]:
+    """``(fid, *columns)`` of every row of a GeoPackage table, read with sqlite3 (read-only)."""
+    path, table = located
+    with closing(read_only(path)) as connection:
+        keys = [row[1] for row in connection.execute(f"PRAGMA table_info({_quote(table)})") if row[5]]
+        names = ", ".join(_quote(name) for name in [keys[0] if len(keys) == 1 else "rowid", *columns])
+        cursor = connection.execute(f"SELECT {names} FROM {_quote(table)}")
+        while True:
+            batch = cursor.fetchmany(50000)
+            if not batch:
+                return
+            if feedback.isCanceled():
+                raise safe_io.cancelled_error()
+            yield from batch
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 class TemporalStyleOnLoad(StyleOnLoad):
@@ -200,7 +269,8 @@ class EmergingHotspotsAlgorithm(AlgorithmBase):
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
         source, names = self._cube_source(parameters, context, feedback)
-        table = self._read_table(source, names, feedback)
+        layer = self.parameterAsVectorLayer(parameters, self.INPUT, context) if parameters.get(self.INPUT) else None
+        table = self._read_table(source, names, feedback, plain_geopackage(layer, parameters.get(self.INPUT)))
         areas = self._area_features(source, table, feedback)
         use = np.array([feature.hasGeometry() for feature in areas])
         found = neighbours.neighbour_weights(self, parameters, context, source, areas, use, feedback)
@@ -306,24 +376,38 @@ class EmergingHotspotsAlgorithm(AlgorithmBase):
 
     # -- reading ------------------------------------------------------------------------------------------
 
-    def _read_table(self, source, names: dict[str, str], feedback) -> _Table:
-        """Pass 1, attributes only: area key, time and value of every row, placed in the cube."""
+    def _read_table(self, source, names: dict[str, str], feedback, located: tuple[str, str] | None) -> _Table:
+        """Pass 1, attributes only: area key, time and value of every row, placed in the cube.
+
+        A whole GeoPackage table (``located``) is read with sqlite3: ten times faster than through QGIS,
+        and its date-times with their own UTC offsets.
+        """
         fields = source.fields()
         index = [fields.lookupField(names[key]) for key in (self.ID_FIELD, self.TIME_FIELD, self.VALUE_FIELD)]
         dated = fields.at(index[1]).type() not in NUMERIC_TYPES
-        read_time = epoch_seconds if dated else to_number
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry).setSubsetOfAttributes(index)
-        fids, keys, times, values = [], [], [], []
         feedback.setProgressText(self.tr("Reading the values per area and time step…"))
-        for feature in self.iter_features(source, self.INPUT, feedback, request):
-            attributes = feature.attributes()
-            fids.append(feature.id())
-            keys.append(station_key(attributes[index[0]]))
-            moment = read_time(attributes[index[1]])
-            times.append(np.nan if moment is None else moment)
-            number = to_number(attributes[index[2]])
+        if located is not None:
+            rows = geopackage_rows(located, [names[key] for key in (self.ID_FIELD, self.TIME_FIELD,
+                                                                      self.VALUE_FIELD)], feedback)
+        else:
+            request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry).setSubsetOfAttributes(index)
+            rows = ((feature.id(), *(feature.attributes()[i] for i in index))
+                    for feature in self.iter_features(source, self.INPUT, feedback, request))
+        read_time = _time_reader(dated)
+        fids, keys, times, values = [], [], [], []
+        known: dict[Any, str | None] = {}  # ids repeat once per step
+        for fid, key, moment, value in rows:
+            fids.append(fid)
+            if type(key) in (int, str):
+                if key not in known:
+                    known[key] = station_key(key)
+                keys.append(known[key])
+            else:
+                keys.append(station_key(key))
+            times.append(read_time(moment))
+            number = to_number(value)
             values.append(np.nan if number is None else number)
-        layout = emerging.cube_layout(keys, np.array(times), np.array(values))
+        layout = emerging.cube_layout(keys, np.array(times, dtype=float), np.array(values))
         if layout.duplicate is not None:
             row = layout.duplicate
             raise QgsProcessingException(
@@ -340,7 +424,7 @@ class EmergingHotspotsAlgorithm(AlgorithmBase):
             )
         if not layout.areas:
             raise QgsProcessingException(self.tr("No row has an area id and a readable time."))
-        return _Table(np.array(fids, dtype=np.int64), layout, dated)
+        return _Table(np.array(fids, dtype=np.int64), layout, dated, located)
 
     @staticmethod
     def _time_text(moment: float, dated: bool) -> str:
@@ -481,25 +565,23 @@ class EmergingHotspotsAlgorithm(AlgorithmBase):
                                       feedback, optional=True)
         if sink is None:
             return None
-        gi, n = result.gi, len(table.layout.areas)
-        columns = [gi.z.ravel(), gi.p.ravel(), gi.p_adjusted.ravel(), gi.bins.ravel(), gi.n_neighbors.ravel()]
+        n = len(table.layout.areas)
+        columns = _cell_columns(result.gi)
         row_of = {int(fid): row for row, fid in enumerate(table.fids)}
-        request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+        cells, places = table.layout.cell.tolist(), table.layout.area.tolist()
+        geometries = [feature.geometry() if feature.hasGeometry() else None for feature in areas]
+        blank = [NULL] * len(extra)
         batch, total = [], max(len(table.fids), 1)
-        for number, feature in enumerate(self.iter_features(source, self.INPUT, feedback, request)):
-            row = row_of.get(feature.id(), -1)
-            cell = int(table.layout.cell[row]) if row >= 0 else -1
-            area = int(table.layout.area[row]) if row >= 0 else -1
+        for number, (fid, attributes) in enumerate(self._source_rows(source, table.located, feedback)):
+            row = row_of.get(fid, -1)
+            cell, area = (cells[row], places[row]) if row >= 0 else (-1, -1)
             out = QgsFeature(fields)
-            if area >= 0 and areas[area].hasGeometry():
-                out.setGeometry(areas[area].geometry())
-            stats_of_cell = [NULL] * len(CUBE_FIELDS)
+            if area >= 0 and geometries[area] is not None:
+                out.setGeometry(geometries[area])
+            found = blank
             if cell >= 0:
-                stats_of_cell = [_value(columns[0][cell]), _value(columns[1][cell]), _value(columns[2][cell]),
-                                 int(columns[3][cell]), int(columns[4][cell])]
-            if ends is not None:
-                stats_of_cell.append(ends[cell // n] if cell >= 0 else NULL)
-            out.setAttributes(feature.attributes() + stats_of_cell)
+                found = [column[cell] for column in columns] + ([ends[cell // n]] if ends is not None else [])
+            out.setAttributes(attributes + found)
             batch.append(out)
             if len(batch) == 5000:
                 self.check_cancelled(feedback)
@@ -509,6 +591,18 @@ class EmergingHotspotsAlgorithm(AlgorithmBase):
         sink.addFeatures(batch, QgsFeatureSink.FastInsert)
         self._style_cube(context, dest, names, ends is not None)
         return dest
+
+    def _source_rows(self, source, located: tuple[str, str] | None, feedback) -> Iterator[tuple[int, list]]:
+        """Pass 3: ``(feature id, attributes)`` of every row; a whole GeoPackage table read with sqlite3."""
+        if located is None:
+            request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
+            for feature in self.iter_features(source, self.INPUT, feedback, request):
+                yield feature.id(), feature.attributes()
+            return
+        fields = source.fields()
+        convert = [_attribute_reader(fields.at(i).type()) for i in range(fields.count())]
+        for fid, *values in geopackage_rows(located, fields.names(), feedback):
+            yield fid, [read(value) for read, value in zip(convert, values)]
 
     @staticmethod
     def _step_ends(table: _Table) -> list:

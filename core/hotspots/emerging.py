@@ -24,7 +24,7 @@ value); cell (t, i) is number ``t · n + i`` of the flattened cube.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
@@ -236,23 +236,19 @@ def classify(hot: np.ndarray, cold: np.ndarray, tau: np.ndarray, trend_p: np.nda
 
 @dataclass
 class EmergingResult:
-    """Per cell (T, n): ``gi``; per area (n): trend, counts of significant steps and category."""
+    """Per cell (T, n): ``gi``, significant hot and cold steps; per area (n): trend, counts and category."""
 
     gi: SpaceTimeGi
     trend: Trend
     hot: np.ndarray  # (T, n) bool
     cold: np.ndarray  # (T, n) bool
     category: np.ndarray
+    n_hot: np.ndarray = field(init=False)  # significant hot steps per area
+    n_cold: np.ndarray = field(init=False)
 
-    @property
-    def n_hot(self) -> np.ndarray:
-        """Significant hot steps per area."""
-        return self.hot.sum(axis=0)
-
-    @property
-    def n_cold(self) -> np.ndarray:
-        """Significant cold steps per area."""
-        return self.cold.sum(axis=0)
+    def __post_init__(self) -> None:
+        self.n_hot = self.hot.sum(axis=0)
+        self.n_cold = self.cold.sum(axis=0)
 
 
 def emerging_hotspots(
