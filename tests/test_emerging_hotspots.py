@@ -20,7 +20,7 @@ from qgis.core import (
     QgsVectorFileWriter,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QDateTime, Qt
+from qgis.PyQt.QtCore import QDate, QDateTime, Qt
 from social_resilience.algorithms.qt_compat import FieldType
 
 from .test_emerging_hotspots_core import esda_gi, spacetime_w
@@ -58,10 +58,10 @@ def cube_values(seed: int = 1) -> np.ndarray:
     return values
 
 
-def cube_file(path, values: np.ndarray, dates: bool = True, repeat_row: bool = False) -> str:
-    """A GeoPackage with one polygon per lattice cell and step: area, week (or year number), value."""
+def cube_file(path, values: np.ndarray, dates: bool = True, repeat_row: bool = False, days: bool = False) -> str:
+    """A GeoPackage with one polygon per lattice cell and step: area, week (date-time, date or year), value."""
     layer = QgsVectorLayer("Polygon?crs=EPSG:25832", "cube", "memory")
-    kind = FieldType.DATETIME if dates else FieldType.INT
+    kind = (FieldType.DATE if days else FieldType.DATETIME) if dates else FieldType.INT
     layer.dataProvider().addAttributes([QgsField("area", FieldType.STRING), QgsField("week", kind),
                                         QgsField("value", FieldType.DOUBLE), QgsField("name", FieldType.STRING)])
     layer.updateFields()
@@ -69,6 +69,7 @@ def cube_file(path, values: np.ndarray, dates: bool = True, repeat_row: bool = F
     for step, row in enumerate(values):
         moment = MONDAY + timedelta(weeks=step)
         when = QDateTime.fromSecsSinceEpoch(int(moment.timestamp()), Qt.TimeSpec.UTC) if dates else 2000 + step
+        when = QDate(moment.year, moment.month, moment.day) if days else when
         for i, value in enumerate(row):
             r, c = divmod(i, SIDE)
             x, y = 500000 + 100 * c, 5500000 + 100 * r
@@ -153,6 +154,17 @@ def test_numbers_as_time_steps_and_gaps(plugin, tmp_path):
     assert gap[0]["gi_z"] == NULL
     assert gap[0]["gi_bin"] == 0
     assert result["N_STEPS"] == STEPS
+
+
+def test_dates_read_from_the_geopackage_stay_dates(plugin, tmp_path, cube_run):
+    path = cube_file(tmp_path / "days.gpkg", cube_values(), days=True)
+    result = run({"INPUT": path, "ID_FIELD": "area", "TIME_FIELD": "week", "VALUE_FIELD": "value", "TIME_LAG": 1})
+    cube = records(result["OUTPUT_CUBE"])
+    assert {row["week"] for row in cube} == {QDate(2024, 1, 1).addDays(7 * step) for step in range(STEPS)}
+    first = [row for row in cube if row["week"] == QDate(2024, 1, 1)]
+    assert {row["time_end"].toString("yyyy-MM-dd") for row in first} == {"2024-01-08"}
+    same_as_date_times = {row["area"]: row["category"] for row in records(cube_run["OUTPUT"])}
+    assert {row["area"]: row["category"] for row in records(result["OUTPUT"])} == same_as_date_times
 
 
 def test_sample_town_two_years_show_what_the_town_did(sample_town):
