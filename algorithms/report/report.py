@@ -216,7 +216,8 @@ class ReportAlgorithm(AlgorithmBase):
             return []
         codes = Counter(feature["category_code"] for feature in layer.getFeatures())
         labels = {feature["category_code"]: feature["category"] for feature in layer.getFeatures()}
-        order = sorted((code for code in codes if isinstance(code, int)), key=lambda code: (code == 0, code < 0, abs(code)))
+        known = [code for code in codes if isinstance(code, int)]
+        order = sorted(known, key=lambda code: (code == 0, code < 0, abs(code)))  # hot 1..8, cold, no pattern
         caption = self.tr("areas per category: {}").format(", ".join(f"{labels[c]} {codes[c]}" for c in order))
         title = self.tr("Emerging hot spots: is it getting better or worse?")
         return [(title, [MapLayer(layer, "emerging_hotspots.qml", self.tr("Emerging hot spots"))], caption)]
