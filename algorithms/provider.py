@@ -23,6 +23,7 @@ def algorithm_classes() -> list[type]:
     from .green.green_equity import GreenEquityAlgorithm
     from .green.green_space_catchments import GreenSpaceCatchmentsAlgorithm
     from .green.osm_walk_network import OsmWalkNetworkAlgorithm
+    from .hotspots.emerging_hotspots import EmergingHotspotsAlgorithm
     from .hotspots.hotspot_score import HotspotScoreAlgorithm
     from .hotspots.local_hotspots import LocalHotspotsAlgorithm
     from .report.report import ReportAlgorithm
@@ -43,6 +44,7 @@ def algorithm_classes() -> list[type]:
         AggregateObservationsAlgorithm,
         HotspotScoreAlgorithm,
         LocalHotspotsAlgorithm,
+        EmergingHotspotsAlgorithm,
         ReportAlgorithm,
     ]
 

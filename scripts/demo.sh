@@ -82,6 +82,13 @@ run socialresilience:hotspotscore --INPUT="$OUT/districts_sensors.gpkg" \
 run socialresilience:localhotspots --INPUT="$OUT/hotspot_score.gpkg" --FIELD=score --WEIGHTS=0 \
   --PERMUTATIONS=9999 --SEED=1 --ALPHA=0.05 --FDR=true --OUTPUT="$OUT/hotspot_clusters.gpkg"
 
+# Is it getting better or worse? Two years of monthly NO2 per district (the town acted in 2025):
+# space-time Gi* per month against the other districts of that month, the Mann-Kendall trend and
+# the emerging hot-spot category of every district (new, intensifying, diminishing, historical ...).
+run socialresilience:emerginghotspots --INPUT="$TOWN|layername=district_months" --ID_FIELD=district_id \
+  --TIME_FIELD=month --VALUE_FIELD=no2 --TIME_LAG=1 --GLOBAL_WINDOW=1 \
+  --OUTPUT="$OUT/districts_trends.gpkg" --OUTPUT_CUBE="$OUT/districts_trends_months.gpkg"
+
 # Green access: 400 m on foot to >= 2 ha of green, arterials crossed only at crossings.
 run socialresilience:greenspacecatchments --NETWORK="$TOWN|layername=network" \
   --GREEN_SPACES="$TOWN|layername=green_spaces" --BARRIERS="$TOWN|layername=barriers" \
@@ -102,6 +109,7 @@ run socialresilience:report --AREAS="$OUT/districts_green_equity.gpkg" \
   --RESIDENTIAL="$OUT/buildings_green_access.gpkg" --POPULATION_FIELD=population \
   --CATCHMENTS="$OUT/green_catchments.gpkg" --GREEN_SPACES="$OUT/green_spaces_2ha.gpkg" \
   --HOTSPOTS="$OUT/hotspot_clusters.gpkg" --STATIONS="$OUT/stations_no2.gpkg" --MIN_AREA_HA=2 \
+  --EMERGING="$OUT/districts_trends.gpkg" \
   --TITLE="Sample town: green access and environmental hotspots" \
   --DATA_SOURCES="Sample town: synthetic data made by the Social Resilience Toolkit (seed 42), no licence restrictions" \
   --OUTPUT_HTML="$OUT/report.html" --OUTPUT_PDF="$OUT/report.pdf"
@@ -115,6 +123,7 @@ echo "  sensor_observations_checked.gpkg observations with qc_flag and value_cor
 echo "  districts_sensors.gpkg           NO2, noise, hot days and tropical nights per district"
 echo "  hotspot_score.gpkg               socio-ecological hotspot score per district"
 echo "  hotspot_clusters.gpkg            Getis-Ord Gi* and Local Moran clusters of the score"
+echo "  districts_trends.gpkg            emerging hot spots of NO2 2024-2025 (and _months: Gi* per month)"
 echo "  green_catchments.gpkg            400 m walking catchments of green spaces >= 2 ha"
 echo "  buildings_green_access.gpkg      buildings served / not served (net_dist_m, served)"
 echo "  districts_green_equity.gpkg      served share per district, Gini, priority districts"

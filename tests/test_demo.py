@@ -122,3 +122,16 @@ def test_demo_needs_no_test_only_tool(demo):
     _, _, marks = demo
     assert not marks.exists(), marks.read_text(encoding="utf-8")
     assert "ensure_apt_packages\n" in (REPO / "scripts" / "demo.sh").read_text(encoding="utf-8")  # no extras
+
+
+def test_demo_shows_whether_the_districts_get_better_or_worse(demo):
+    output, out, _ = demo
+    trends = _section(output, "emerginghotspots")
+    assert _result(trends, "N_STEPS") == "24"
+    assert _result(trends, "N_AREAS") == "64"
+    categories = re.search(r"^  Categories: (.+)\.$", trends, re.M)
+    assert categories, trends
+    for kind in ("Intensifying cold spot", "Diminishing hot spot", "Historical hot spot", "Consecutive hot spot"):
+        assert kind in categories.group(1)
+    assert (out / "districts_trends.gpkg").is_file()
+    assert "Emerging hot spots: is it getting better or worse?" in (out / "report.html").read_text(encoding="utf-8")

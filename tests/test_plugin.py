@@ -20,6 +20,7 @@ MENU_ORDER = [
     "aggregateobservations",
     "hotspotscore",
     "localhotspots",
+    "emerginghotspots",
     "report",
 ]
 #: The shipped workflows (graphical models): in the toolbox, not in the plugin menu.

@@ -47,6 +47,7 @@ LAYERS = {
     ],
     "stations": ["station_id", "name", "site", "district_id", "road_dist_m", "properties", "last_time"],
     "observations": ["station_id", "stream_id", "property", "unit", "time", "time_end", "value", "source"],
+    "district_months": ["district_id", "name", "month", "no2"],
 }
 
 
@@ -290,6 +291,7 @@ def test_outputs_chain_into_other_algorithms(provider, tmp_path):
             "DISTRICTS",
             "STATIONS",
             "OBSERVATIONS",
+            "DISTRICT_MONTHS",
         ],
         LAYERS,
     ):
@@ -459,7 +461,8 @@ def test_run_and_load_gives_styled_layers_named_in_words(provider, tmp_path):
         assert set(by_name) == {
             f"Sample town: {name}"
             for name in ("Walking network", "Barriers (arterial roads)", "Crossings", "Green spaces",
-                         "Green-space entrances", "Buildings", "Districts", "Sensor stations", "Sensor observations")
+                         "Green-space entrances", "Buildings", "Districts", "Sensor stations", "Sensor observations",
+                         "NO2 per district and month, 2024-2025")
         }
         renderers = {name: layer.renderer().type() for name, layer in by_name.items() if layer.isSpatial()}
         assert renderers["Sample town: Walking network"] == "categorizedSymbol"
@@ -473,7 +476,8 @@ def test_run_and_load_gives_styled_layers_named_in_words(provider, tmp_path):
         assert tree_order == [  # points over lines over polygons, the districts at the bottom
             f"Sample town: {name}"
             for name in ("Sensor stations", "Sensor observations", "Crossings", "Green-space entrances",
-                         "Walking network", "Barriers (arterial roads)", "Buildings", "Green spaces", "Districts")
+                         "Walking network", "Barriers (arterial roads)", "Buildings", "Green spaces", "Districts",
+                         "NO2 per district and month, 2024-2025")
         ]
     finally:
         QgsProject.instance().removeMapLayers([layer.id() for layer in loaded])

@@ -7,34 +7,29 @@ from typing import Any
 import numpy as np
 from qgis.core import (
     NULL,
-    QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureSink,
     QgsField,
-    QgsGeometry,
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingParameterField,
-    QgsUnitTypes,
-    QgsWkbTypes,
 )
 
 from ...core.hotspots import local_statistics as stats
-from ...core.hotspots import spatial_weights as sw
 from ...core.hotspots import value_checks
 from ..base import AlgorithmBase, Param, param
-from ..common import metric_crs, to_number, with_result_fields
+from ..common import to_number, with_result_fields
 from ..qt_compat import NUMERIC_TYPES, FieldType
 from ..style_on_load import style_on_load
+from . import neighbours
 
 STYLES = {
     0: "gi_bins.qml",
     1: "lisa_clusters.qml",
 }
-QUEEN, ROOK, KNN, BAND = 0, 1, 2, 3
 #: Added fields: name (also the attribute of ``HotspotResult``) and type.
 NEW_FIELDS = (
     ("n_neighbors", FieldType.INT),
@@ -102,16 +97,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
                   types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]),
             param("field", self.FIELD, self.tr("Field"), parentLayerParameterName=self.INPUT,
                   type=QgsProcessingParameterField.Numeric),
-            param("enum", self.WEIGHTS, self.tr("Neighbours"), defaultValue=QUEEN, options=[
-                self.tr("Queen contiguity (shared corner or edge)"),
-                self.tr("Rook contiguity (shared edge)"),
-                self.tr("K nearest (centroids)"),
-                self.tr("Distance band (centroids)"),
-            ]),
-            param("int", self.K, self.tr("Number of nearest neighbours (k)"), defaultValue=8, minValue=1),
-            param("double", self.DISTANCE, self.tr(
-                "Distance band in metres, in layer units without CRS (0 = smallest that gives every unit a neighbour)"
-            ), defaultValue=0.0, minValue=0.0),
+            *neighbours.neighbour_parameters(),
             param("int", self.PERMUTATIONS, self.tr("Permutations (0 = analytic p-values only)"), defaultValue=9999,
                   minValue=0, maxValue=99999),
             param("int", self.SEED, self.tr("Random seed"), defaultValue=1, minValue=0),
@@ -120,9 +106,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             param("bool", self.FDR, self.tr("Correct for multiple testing (Benjamini-Hochberg false discovery rate)"),
                   defaultValue=True),
             *self._statistics_parameters(),
-            param("double", self.SNAP_TOLERANCE, self.tr(
-                "Snapping tolerance for contiguity in layer units (0 = automatic: extent diagonal × 1e-6)"
-            ), advanced=True, defaultValue=0.0, minValue=0.0),
+            neighbours.snap_tolerance_parameter(),
             param("enum", self.STYLE, self.tr("Style of the output"), defaultValue=0,
                   options=[self.tr("Gi* hot and cold spots"), self.tr("LISA clusters")]),
             param("sink", self.OUTPUT, self.tr("Local hotspots")),
@@ -149,20 +133,14 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         source = self.source(parameters, self.INPUT, context)
         field_name = self.parameterAsString(parameters, self.FIELD, context)
         field_index = self._check_field(source.fields(), field_name)
-        method = self.parameterAsEnum(parameters, self.WEIGHTS, context)
-        is_polygon = QgsWkbTypes.geometryType(source.wkbType()) == QgsWkbTypes.PolygonGeometry
-        if method in (QUEEN, ROOK) and not is_polygon:
-            raise QgsProcessingException(
-                self.tr("Queen and rook contiguity need polygons. Use k nearest or distance band for points.")
-            )
-
-        self._unit = self._distance_unit(source.sourceCrs())
-        self._knn_ties = 0
+        neighbours.check_geometry(self, parameters, context, source)
         features, report = self.read_features(source, self.INPUT, feedback, duplicates=True)
         feedback.setProgress(30)
         values = self._values(features, field_index, field_name, feedback)
         missing = int(np.isnan(values).sum())
-        weights = self._weights(source, features, values, method, parameters, context, feedback)
+        found = neighbours.neighbour_weights(self, parameters, context, source, features, np.isfinite(values), feedback)
+        weights, knn_ties = found.matrix, found.knn_ties
+        feedback.setProgress(55)
         feedback.setProgressText(self.tr("Computing Gi* and Local Moran's I…"))
         try:
             result = stats.local_hotspots(values, weights, **self._statistics_options(parameters, context))
@@ -193,7 +171,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             "N_LISA_SIGNIFICANT": int(np.sum(result.lisa_cluster > 0)),
             "N_NO_NEIGHBOURS": islands,
             "N_NO_DATA": missing,
-            "N_KNN_TIES": self._knn_ties,
+            "N_KNN_TIES": knn_ties,
         }
 
     def _statistics_parameters(self) -> list[Param]:
@@ -207,9 +185,7 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
             param("enum", self.TRANSFORM, self.tr("Weights of Local and global Moran's I"), advanced=True,
                   defaultValue=0, options=[self.tr("Row-standardised (neighbours' mean)"),
                                            self.tr("Binary (neighbours' sum)")]),
-            param("enum", self.KNN_TIES, self.tr("k nearest: neighbours tied at the k-th distance"), advanced=True,
-                  defaultValue=0, options=[self.tr("Exactly k: the first in layer order"),
-                                           self.tr("All tied neighbours (k or more, as GeoDa)")]),
+            neighbours.knn_ties_parameter(),
         ]
 
     def _statistics_options(self, parameters, context) -> dict[str, Any]:
@@ -249,14 +225,6 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
                     "p-values."
                 ).format(permutations, tested, permutations + 1, needed)
             )
-
-    def _distance_unit(self, crs) -> str:
-        """Return the distance unit: metres for geographic layers (measured in a UTM zone), else the CRS's."""
-        if not crs.isValid():
-            return self.tr("layer units")
-        if crs.isGeographic():
-            return "m"
-        return QgsUnitTypes.toAbbreviatedString(crs.mapUnits())
 
     def _check_field(self, fields, name: str) -> int:
         index = fields.lookupField(name)
@@ -320,77 +288,6 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
                 .format(missing, field_name)
             )
         return values
-
-    def _weights(self, source, features: list[QgsFeature], values: np.ndarray, method: int, parameters, context,
-                 feedback):
-        """Binary weights matrix of the features with a value."""
-        feedback.setProgressText(self.tr("Finding neighbours…"))
-        n = len(features)
-        if method in (QUEEN, ROOK):
-            rings = sw.RingCollector()
-            for i, feature in enumerate(features):
-                if np.isfinite(values[i]):
-                    geometry = feature.geometry()
-                    if QgsWkbTypes.isCurvedType(geometry.wkbType()):
-                        geometry = QgsGeometry(geometry.constGet().segmentize())
-                    rings.add_wkb(i, bytes(geometry.asWkb()))
-            tolerance = self.parameterAsDouble(parameters, self.SNAP_TOLERANCE, context) or None
-            weights = sw.contiguity_weights(rings.ringset(n), rook=method == ROOK, tolerance=tolerance)
-        else:
-            target = metric_crs(source.sourceCrs(), source.sourceExtent(), self.INPUT, feedback)
-            transform = None
-            if target.isValid() and target != source.sourceCrs():
-                transform = QgsCoordinateTransform(source.sourceCrs(), target, context.transformContext())
-                feedback.pushInfo(self.tr("Distances are measured in {}.").format(target.authid()))
-            points = np.full((n, 2), np.nan)
-            for i, feature in enumerate(features):
-                if np.isfinite(values[i]):
-                    points[i] = self._centre(feature.geometry(), transform)
-            weights = self._point_weights(points, method, parameters, context, feedback)
-        feedback.setProgress(55)
-        return weights
-
-    def _centre(self, geometry: QgsGeometry, transform: QgsCoordinateTransform | None) -> tuple[float, float]:
-        centre = geometry.centroid()
-        point = centre.asPoint() if not centre.isEmpty() else geometry.boundingBox().center()
-        if transform is not None:
-            point = transform.transform(point)
-        return point.x(), point.y()
-
-    def _point_weights(self, points: np.ndarray, method: int, parameters, context, feedback):
-        valid = int(np.isfinite(points).all(axis=1).sum())
-        if method == KNN:
-            k = self.parameterAsInt(parameters, self.K, context)
-            if k > valid - 1:
-                feedback.pushWarning(
-                    self.tr("k = {} is more than the other features with a value; using k = {}.").format(k, valid - 1)
-                )
-            return self._knn(points, k, parameters, context, feedback)
-        distance = self.parameterAsDouble(parameters, self.DISTANCE, context)
-        if distance <= 0:
-            nearest = sw.nearest_neighbour_distances(points)
-            distance = float(np.max(nearest[np.isfinite(nearest)], initial=0.0))
-            feedback.pushInfo(
-                self.tr("Distance band: {:.6g} {} (every feature has a neighbour).").format(distance, self._unit)
-            )
-        return sw.distance_band_weights(points, distance)
-
-    def _knn(self, points: np.ndarray, k: int, parameters, context, feedback):
-        """k-nearest weights with the tie rule of KNN_TIES; warns with the number of tied features."""
-        include = self.parameterAsEnum(parameters, self.KNN_TIES, context) == 1
-        knn = sw.knn_neighbours(points, k, include_ties=include)
-        self._knn_ties = int(knn.tied.sum())
-        if self._knn_ties:
-            rule = (
-                self.tr("all tied neighbours are kept, so these features have more than k")
-                if include
-                else self.tr("the places went to the tied neighbours first in layer order")
-            )
-            feedback.pushWarning(
-                self.tr("{} of {} features have several neighbours at the k-th nearest distance: {} (KNN_TIES).")
-                .format(self._knn_ties, int(np.isfinite(points).all(axis=1).sum()), rule)
-            )
-        return knn.matrix
 
     def _write(self, source, features: list, wkb_type, result: stats.HotspotResult, parameters, context,
                feedback) -> str:

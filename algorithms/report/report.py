@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from functools import partial
 from pathlib import Path
@@ -44,7 +45,7 @@ class ReportAlgorithm(AlgorithmBase):
     DISPLAY_NAME = "Report for decision makers"
     GROUP_ID = "decisions"
 
-    LAYERS = ("AREAS", "RESIDENTIAL", "CATCHMENTS", "GREEN_SPACES", "HOTSPOTS", "STATIONS")
+    LAYERS = ("AREAS", "RESIDENTIAL", "CATCHMENTS", "GREEN_SPACES", "HOTSPOTS", "STATIONS", "EMERGING")
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
         descriptions = {
@@ -54,6 +55,7 @@ class ReportAlgorithm(AlgorithmBase):
             "GREEN_SPACES": (self.tr("Qualifying green spaces"), POLYGONS),
             "HOTSPOTS": (self.tr("Local hotspots (output of localhotspots)"), ANY_GEOMETRY),
             "STATIONS": (self.tr("Sensor stations"), [QgsProcessing.TypeVectorPoint]),
+            "EMERGING": (self.tr("Emerging hot spots (OUTPUT of emerginghotspots)"), ANY_GEOMETRY),
         }
         for name in self.LAYERS:
             text, types = descriptions[name]
@@ -98,7 +100,7 @@ class ReportAlgorithm(AlgorithmBase):
         if not layers:
             raise QgsProcessingException(self.tr(
                 "No layer given. Give at least one of AREAS, RESIDENTIAL, CATCHMENTS, GREEN_SPACES, "
-                "HOTSPOTS or STATIONS."))
+                "HOTSPOTS, STATIONS or EMERGING."))
         content = self._content(layers, parameters, context)
         feedback.setProgress(20)
         feedback.setProgressText(self.tr("Rendering the maps…"))
@@ -197,6 +199,7 @@ class ReportAlgorithm(AlgorithmBase):
         if read.has_fields(get("AREAS"), ("score_pct",)):
             themes.append((self.tr("Hotspot score per area"), [
                 MapLayer(self._copy(get("AREAS")), "hotspot_score.qml", self.tr("Score percentile"))], ""))
+        themes += self._emerging_theme(get("EMERGING"))
         crs = map_crs(list(layers.values()), feedback)
         figures = []
         for title, items, caption in themes:
@@ -206,6 +209,18 @@ class ReportAlgorithm(AlgorithmBase):
                 image = render_map(items, crs, context.transformContext())
                 figures.append(Figure(title, src=png_data_uri(image), caption=caption))
         return figures
+
+    def _emerging_theme(self, layer) -> list[tuple[str, list[MapLayer], str]]:
+        """Return the map of emerging hot spots, its caption counting the areas per category (none without it)."""
+        if not read.has_fields(layer, ("category", "category_code")):
+            return []
+        codes = Counter(feature["category_code"] for feature in layer.getFeatures())
+        labels = {feature["category_code"]: feature["category"] for feature in layer.getFeatures()}
+        known = [code for code in codes if isinstance(code, int)]
+        order = sorted(known, key=lambda code: (code == 0, code < 0, abs(code)))  # hot 1..8, cold, no pattern
+        caption = self.tr("areas per category: {}").format(", ".join(f"{labels[c]} {codes[c]}" for c in order))
+        title = self.tr("Emerging hot spots: is it getting better or worse?")
+        return [(title, [MapLayer(layer, "emerging_hotspots.qml", self.tr("Emerging hot spots"))], caption)]
 
     def _charts(self, content: ReportContent) -> list[Figure]:
         """Chart the served share per area (bars) and the Lorenz curve of green access."""

@@ -32,6 +32,7 @@ LAYER_OUTPUTS = {
     "DISTRICTS": ("districts", QgsProcessing.TypeVectorPolygon),
     "STATIONS": ("stations", QgsProcessing.TypeVectorPoint),
     "OBSERVATIONS": ("observations", QgsProcessing.TypeVector),
+    "DISTRICT_MONTHS": ("district_months", QgsProcessing.TypeVectorPolygon),
 }
 
 
@@ -73,6 +74,7 @@ class CreateSampleTownAlgorithm(AlgorithmBase):
             "DISTRICTS": self.tr("Districts"),
             "STATIONS": self.tr("Sensor stations"),
             "OBSERVATIONS": self.tr("Sensor observations"),
+            "DISTRICT_MONTHS": self.tr("NO2 per district and month, 2024-2025"),
         }
 
     def _size_error(self, size_km: float) -> str:

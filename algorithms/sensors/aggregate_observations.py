@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsFeatureSink,
     QgsField,
+    QgsFields,
     QgsGeometry,
     QgsPoint,
     QgsProcessing,
@@ -32,10 +34,12 @@ from ...core.hotspots.observation_stats import (
     idw,
     no_statistics,
     station_statistics,
+    step_statistics,
 )
 from ...core.hotspots.value_checks import LARGEST
 from ...core.sensors.daily import PRESETS, DailyRule, time_zone
 from ...core.sensors.sentinels import GENERIC_SENTINELS
+from ...core.sensors.time_steps import step_bounds
 from ..base import AlgorithmBase, Param, param
 from ..common import (
     check_crs_known,
@@ -43,6 +47,7 @@ from ..common import (
     epoch_seconds,
     metric_crs,
     to_qvariant,
+    utc_qdatetime,
     with_result_fields,
 )
 from ..qt_compat import FieldType
@@ -96,6 +101,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
     DAY_MEAN_THRESHOLD = "DAY_MEAN_THRESHOLD"
     NIGHT_MIN_THRESHOLD = "NIGHT_MIN_THRESHOLD"
     PERCENTILE_METHOD = "PERCENTILE_METHOD"
+    TIME_STEP = "TIME_STEP"
 
     def initAlgorithm(self, configuration: dict | None = None) -> None:  # noqa: N802, D102
         observed = {"parentLayerParameterName": self.OBSERVATIONS, "optional": True}
@@ -128,6 +134,9 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             param("int", self.K, self.tr("Nearest stations for IDW"), defaultValue=3, minValue=1),
             param("double", self.POWER, self.tr("IDW power"), defaultValue=2.0, minValue=0.0, maxValue=10.0),
             *self._daily_parameters(),
+            param("enum", self.TIME_STEP, self.tr("Time step: one row per station, area and step (empty: one window)"),
+                  optional=True, options=[self.tr("Day"), self.tr("Week (Monday to Sunday)"), self.tr("Month"),
+                                          self.tr("Year")]),
             param("sink", self.OUTPUT_STATIONS, self.tr("Station statistics")),
             param("sink", self.OUTPUT_AREAS, self.tr("Area statistics"), type=QgsProcessing.TypeVectorPolygon,
                   optional=True),
@@ -146,32 +155,40 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
 
         property_name, rows = self._read_observations(parameters, context, observations, feedback)
         prefix = field_prefix(self.parameterAsString(parameters, self.PREFIX, context) or property_name or "obs")
-        stats = self._station_statistics(parameters, context, rows, (start, end), rule, feedback)
+        steps = self._station_statistics(parameters, context, rows, (start, end), rule, feedback)
         self.check_cancelled(feedback)
         known = self._read_stations(parameters, context, stations, feedback)
-        self._check_coverage(known, stats, property_name, feedback)
+        self._check_coverage(known, _any_step(steps), property_name, feedback)
         feedback.setProgress(60)
 
         area_rows = None
         if areas is not None:
-            area_rows, area_type = self._area_statistics(parameters, context, areas, known, stats, feedback)
+            area_rows, area_type = self._area_statistics(
+                parameters, context, areas, known, [stats for _, stats in steps], feedback
+            )
         stat_fields = [QgsField(f"{prefix}_{key}", FieldType.DOUBLE) for key in ALL_STATISTICS]
-        fields = with_result_fields(stations.fields(), stat_fields, feedback)
+        step_fields = [] if steps[0][0] is None else [
+            QgsField("step_start", FieldType.DATETIME), QgsField("step_end", FieldType.DATETIME)
+        ]
+        fields = with_result_fields(_own_ids(stations.fields(), step_fields), stat_fields + step_fields, feedback)
         sink, dest = self.create_sink(
             parameters, self.OUTPUT_STATIONS, context, fields, stations.wkbType(), stations.sourceCrs(), feedback
         )
-        for key, feature in known:
-            self._add_feature(sink, fields, feature, stats.get(key) or no_statistics())
+        for bounds, stats in steps:
+            for key, feature in known:
+                self._add_feature(sink, fields, feature, stats.get(key) or no_statistics(), _step_values(bounds))
         results = {self.OUTPUT_STATIONS: dest}
         if area_rows is not None:
             extra = [QgsField("agg_method", FieldType.STRING, len=8), QgsField("n_stations", FieldType.INT)]
-            fields = with_result_fields(areas.fields(), stat_fields + extra, feedback)
+            own = _own_ids(areas.fields(), step_fields)
+            fields = with_result_fields(own, stat_fields + extra + step_fields, feedback)
             sink, dest = self.create_sink(
                 parameters, self.OUTPUT_AREAS, context, fields, area_type, areas.sourceCrs(), feedback, optional=True
             )
             if sink is not None:
-                for feature, values, how, used in area_rows:
-                    self._add_feature(sink, fields, feature, values, [how, used])
+                for (bounds, _), step_rows in zip(steps, area_rows):
+                    for feature, values, how, used in step_rows:
+                        self._add_feature(sink, fields, feature, values, [how, used, *_step_values(bounds)])
                 results[self.OUTPUT_AREAS] = dest
         feedback.setProgress(100)
         return results
@@ -267,21 +284,50 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         window: tuple[float | None, float | None],
         rule: DailyRule,
         feedback: QgsProcessingFeedback,
-    ) -> dict[str, dict[str, float]]:
-        """Window statistics and daily indicators per station; warn about stations with too little data."""
+    ) -> list[tuple[tuple[float, float] | None, dict[str, dict[str, float]]]]:
+        """Statistics per station of the window, or of each TIME_STEP: ``[(step bounds or None, stats)]``.
+
+        Warns about stations with too little data.
+        """
         threshold = self.optional_number(parameters, self.THRESHOLD, context)
         percentile = list(PERCENTILE_METHODS)[self.parameterAsEnum(parameters, self.PERCENTILE_METHOD, context)]
         feedback.setProgressText(self.tr("Computing statistics…"))
-        stats = station_statistics(rows, *window, threshold, rule, percentile)
-        short = sorted(key for key, values in stats.items() if values["coverage"] < rule.min_coverage - 1e-9)
-        if short:
+        bounds = self._step_bounds(parameters, context, rows, window, rule)
+        if bounds is None:
+            steps = [(None, station_statistics(rows, *window, threshold, rule, percentile))]
+        else:
+            steps = list(zip(bounds, step_statistics(rows, bounds, threshold, rule, percentile)))
+        short = sorted({
+            key for _, stats in steps for key, values in stats.items() if values["coverage"] < rule.min_coverage - 1e-9
+        })
+        if short and bounds is None:
             feedback.pushWarning(
                 self.tr(
                     "{} station(s) hold values in less than {:g} % of the window's hours; their window statistics "
                     "are NULL (MIN_COVERAGE): {}"
                 ).format(len(short), rule.min_coverage, ", ".join(short[:10]))
             )
-        return stats
+        elif short:
+            feedback.pushWarning(
+                self.tr(
+                    "{} station(s) hold values in less than {:g} % of the hours of some time steps; their statistics "
+                    "of those steps are NULL (MIN_COVERAGE): {}"
+                ).format(len(short), rule.min_coverage, ", ".join(short[:10]))
+            )
+        return steps
+
+    def _step_bounds(
+        self, parameters: dict[str, Any], context: QgsProcessingContext, rows: list[tuple[str, float, float]],
+        window: tuple[float | None, float | None], rule: DailyRule,
+    ) -> list[tuple[float, float]] | None:
+        """Local calendar steps of TIME_STEP over START-END (else over the observations); None without TIME_STEP."""
+        if parameters.get(self.TIME_STEP) in (None, ""):
+            return None
+        times = [row[1] for row in rows]
+        first = window[0] if window[0] is not None else min(times)
+        last = window[1] if window[1] is not None else max(times) + 1e-3
+        step = self.parameterAsEnum(parameters, self.TIME_STEP, context)
+        return step_bounds(first, last, step, time_zone(rule.timezone))
 
     def _field_name(self, parameters: dict[str, Any], name: str, context: QgsProcessingContext) -> str:
         """Return the chosen field name; the default when not set."""
@@ -454,54 +500,37 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         context: QgsProcessingContext,
         areas: QgsProcessingFeatureSource,
         known: list[tuple[str, QgsFeature]],
-        stats: dict[str, dict[str, float]],
+        steps: list[dict[str, dict[str, float]]],
         feedback: QgsProcessingFeedback,
-    ) -> tuple[list[tuple[QgsFeature, dict[str, float], Any, int]], QgsWkbTypes.Type]:
-        """Return per area the statistics, method and stations used, and the areas' output geometry type.
+    ) -> tuple[list[list[tuple[QgsFeature, dict[str, float], Any, int]]], QgsWkbTypes.Type]:
+        """Return per step and area the statistics, method and stations used, and the areas' output geometry type.
 
-        An area takes the mean of the stations with data inside it, else IDW from the K nearest (metric CRS).
+        In each step an area takes the mean of the stations with data (in that step) inside it, else IDW from the
+        K nearest of them (metric CRS).
         """
         k = self.parameterAsInt(parameters, self.K, context)
         power = self.parameterAsDouble(parameters, self.POWER, context)
         stations = self.parameterAsSource(parameters, self.STATIONS, context)
         to_metric, station_to_metric = self._metric_transforms(areas, stations, context, feedback)
-        points, table = [], []
-        for key, feature in known:
-            if key not in stats or stats[key]["count"] <= 0 or not feature.hasGeometry():
-                continue
-            geometry = QgsGeometry(feature.geometry())
-            if station_to_metric is not None:
-                geometry.transform(station_to_metric)
-            point = geometry.centroid().asPoint()
-            points.append((point.x(), point.y()))
-            table.append(stats[key])
-        xy = np.array(points, dtype=float).reshape(-1, 2)
-        columns = {name: np.array([row[name] for row in table], dtype=float) for name in ALL_STATISTICS}
-        rows = []
+        xy, columns, with_data = _station_columns(known, steps, station_to_metric)
+        rows: list[list[tuple[QgsFeature, dict[str, float], Any, int]]] = [[] for _ in steps]
         features, report = self.read_features(areas, self.AREAS, feedback, duplicates=True)
         total = max(len(features), 1)
         for n, feature in enumerate(features):
             self.check_cancelled(feedback)
             feedback.setProgress(60 + 35 * n / total)
-            if not feature.hasGeometry() or not len(xy):
-                rows.append((feature, {}, NULL, 0))
-                continue
-            geometry = QgsGeometry(feature.geometry())
-            if to_metric is not None:
-                geometry.transform(to_metric)
-            engine = QgsGeometry.createGeometryEngine(geometry.constGet())
-            engine.prepareGeometry()
-            inside = [i for i, (x, y) in enumerate(xy) if engine.intersects(QgsPoint(x, y))]
-            if inside:
-                values = {name: _mean(columns[name][inside]) for name in ALL_STATISTICS}
-                rows.append((feature, values, "inside", len(inside)))
-                continue
-            centre = geometry.centroid().asPoint()
-            values, used = {}, 0
-            for name in ALL_STATISTICS:
-                values[name], count = idw((centre.x(), centre.y()), xy, columns[name], k, power)
-                used = max(used, count)
-            rows.append((feature, values, "idw", used))
+            site = None
+            if feature.hasGeometry() and len(xy):
+                geometry = QgsGeometry(feature.geometry())
+                if to_metric is not None:
+                    geometry.transform(to_metric)
+                engine = QgsGeometry.createGeometryEngine(geometry.constGet())
+                engine.prepareGeometry()
+                centre = geometry.centroid().asPoint()
+                inside = [i for i, (x, y) in enumerate(xy) if engine.intersects(QgsPoint(x, y))]
+                site = (inside, (centre.x(), centre.y()))
+            for step, (step_columns, data) in enumerate(zip(columns, with_data)):
+                rows[step].append((feature, *_area_values(site, step_columns, data, xy, k, power)))
         return rows, report.output_type(areas.wkbType())
 
     def _metric_transforms(
@@ -522,6 +551,73 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             if layer.sourceCrs() != crs else None
             for layer in (areas, stations)
         )
+
+
+def _any_step(
+    steps: list[tuple[tuple[float, float] | None, dict[str, dict[str, float]]]],
+) -> dict[str, dict[str, float]]:
+    """Per station the statistics of the step with the most observations (for the coverage check)."""
+    merged: dict[str, dict[str, float]] = {}
+    for _, stats in steps:
+        for key, values in stats.items():
+            if key not in merged or values["count"] > merged[key]["count"]:
+                merged[key] = values
+    return merged
+
+
+def _own_ids(fields: QgsFields, step_fields: list[QgsField]) -> QgsFields:
+    """With time steps, a GeoPackage ``fid`` field renamed ``fid_in``: each feature repeats once per step."""
+    if not step_fields or fields.lookupField("fid") < 0:
+        return fields
+    renamed = QgsFields(fields)
+    renamed.rename(fields.lookupField("fid"), "fid_in")
+    return renamed
+
+
+def _step_values(bounds: tuple[float, float] | None) -> list:
+    """``step_start`` and ``step_end`` as UTC date-times (nothing without a time step)."""
+    if bounds is None:
+        return []
+    return [utc_qdatetime(datetime.fromtimestamp(moment, timezone.utc)) for moment in bounds]
+
+
+def _station_columns(
+    known: list[tuple[str, QgsFeature]], steps: list[dict[str, dict[str, float]]], to_metric
+) -> tuple[np.ndarray, list[dict[str, np.ndarray]], list[np.ndarray]]:
+    """Metric points of the stations with data in any step; per step their statistics and which have data."""
+    points, keys = [], []
+    for key, feature in known:
+        if not feature.hasGeometry() or not any(key in stats and stats[key]["count"] > 0 for stats in steps):
+            continue
+        geometry = QgsGeometry(feature.geometry())
+        if to_metric is not None:
+            geometry.transform(to_metric)
+        point = geometry.centroid().asPoint()
+        points.append((point.x(), point.y()))
+        keys.append(key)
+    columns, with_data = [], []
+    for stats in steps:
+        table = [stats.get(key) or no_statistics() for key in keys]
+        columns.append({name: np.array([row[name] for row in table], dtype=float) for name in ALL_STATISTICS})
+        with_data.append(np.array([row["count"] > 0 for row in table], dtype=bool))
+    return np.array(points, dtype=float).reshape(-1, 2), columns, with_data
+
+
+def _area_values(
+    site: tuple[list[int], tuple[float, float]] | None, columns: dict[str, np.ndarray], data: np.ndarray,
+    xy: np.ndarray, k: int, power: float,
+) -> tuple[dict[str, float], Any, int]:
+    """Statistics of one area in one step, the method (inside, idw) and the stations used."""
+    if site is None or not data.any():
+        return {}, NULL, 0
+    inside = [i for i in site[0] if data[i]]
+    if inside:
+        return {name: _mean(columns[name][inside]) for name in ALL_STATISTICS}, "inside", len(inside)
+    values, used = {}, 0
+    for name in ALL_STATISTICS:
+        values[name], count = idw(site[1], xy[data], columns[name][data], k, power)
+        used = max(used, count)
+    return values, "idw", used
 
 
 def _mean(values: np.ndarray) -> float:

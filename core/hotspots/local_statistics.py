@@ -312,7 +312,7 @@ def folded_pseudo_p(greater: np.ndarray, lower: np.ndarray, permutations: int) -
     return (np.minimum(np.minimum(greater, lower), permutations) + 1.0) / (permutations + 1.0)
 
 
-def _binary_valid(values: np.ndarray, weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
+def binary_valid(values: np.ndarray, weights: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, sparse.csr_matrix]:
     """Return the finite values' indices, neighbours with a value per unit, binary weights among them."""
     valid = np.flatnonzero(np.isfinite(values))
     if len(valid) < 3:
@@ -353,7 +353,7 @@ def local_hotspots(
     """
     values = np.asarray(values, dtype=float)
     n = len(values)
-    valid, n_neighbors, w = _binary_valid(values, weights)
+    valid, n_neighbors, w = binary_valid(values, weights)
     x = values[valid]
     k = np.diff(w.indptr)
     has = k > 0

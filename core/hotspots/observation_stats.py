@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from operator import itemgetter
@@ -145,6 +146,23 @@ def station_statistics(
         if stats["coverage"] < rule.min_coverage - 1e-9:
             stats.update(dict.fromkeys(WINDOW_RULED, math.nan))
         result[names[index]] = stats
+    return result
+
+
+def step_statistics(
+    observations: list[tuple[str, float, float]],
+    bounds: list[tuple[float, float]],
+    threshold: float | None = None,
+    rule: DailyRule | None = None,
+    percentile: str = "linear",
+) -> list[dict[str, dict[str, float]]]:
+    """``station_statistics`` of each time step ``(start, end)`` of ``bounds`` (each its own window)."""
+    rows = sorted(observations, key=itemgetter(1))
+    times = [row[1] for row in rows]
+    result = []
+    for start, end in bounds:
+        chunk = rows[bisect_left(times, start) : bisect_left(times, end)]
+        result.append(station_statistics(chunk, start, end, threshold, rule, percentile))
     return result
 
 

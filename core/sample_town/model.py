@@ -62,6 +62,7 @@ LAYER_DESCRIPTIONS = {
     "districts": "statistical districts with social and environmental indicators",
     "stations": "environmental sensor stations",
     "observations": "hourly sensor observations (UTC), with gaps and one faulty sensor",
+    "district_months": "monthly mean NO2 per district, 2024 and 2025 (modelled; 2025 with measures and a new hub)",
 }
 
 STREET_NAMES = [

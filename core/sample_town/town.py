@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .buildings import buildings_layer
+from .district_months import district_months_layer
 from .districts import districts_layer
 from .layout import TownBuilder
 from .model import (
@@ -142,6 +143,8 @@ def generate_town(seed: int = 42, size_km: float = 2.0, progress: Callable[[floa
     observations.geometries = [None] * len(rows)
     observations.rows = rows
     report(0.9)
-    facts = {**builder.facts, **sensor_facts}
+    district_months, changes = district_months_layer(builder, districts)
+    facts = {**builder.facts, **sensor_facts, "district_changes": changes}
     layers = [network, barriers, crossings, green, entrances, buildings, districts, stations, observations]
+    layers.append(district_months)
     return SampleTown({layer.name: layer for layer in layers}, facts)
