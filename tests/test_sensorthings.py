@@ -350,10 +350,12 @@ def test_server_rejecting_the_filter_falls_back_to_filtering_after_download():
     ]
     observations = _page([{"phenomenonTime": "2024-01-01T00:00:00Z", "result": 42}])
     extent = (9.0, 50.9, 9.5, 51.1)
+    small = sta.QueryShape(top=sta.SMALL_TOP)
     fetcher = MemoryFetcher({
         root: json.dumps({"value": [{"name": "Things"}]}).encode(),
         sta.things_query(root, extent): FeedHttpError("HTTP 400", 400, ""),
-        sta.things_query(root): _page(things),
+        sta.things_query(root, extent, shape=small): FeedHttpError("HTTP 400", 400, ""),  # not the $top: the filter
+        sta.things_query(root, shape=small): _page(things),
         sta.observations_query(root, sta.Stream("1", path="Datastreams(1)")): observations,
     })
     result = import_feed(ImportOptions(source=root, extent=extent), fetcher)
@@ -361,11 +363,14 @@ def test_server_rejecting_the_filter_falls_back_to_filtering_after_download():
     assert [o.value for o in result.observations] == [42.0]
     assert "rejected the filter" in result.warnings[0]
     assert not any("Datastreams(2)" in url for url in fetcher.requests)  # outside the extent: not asked
+    assert len(fetcher.requests) == 5  # root, three Things queries each asked once (no retries), one stream
     refusing = MemoryFetcher({root: json.dumps({"value": []}).encode(),
                               sta.things_query(root, extent): FeedHttpError("HTTP 400", 400, ""),
-                              sta.things_query(root): FeedHttpError("HTTP 400", 400, "")})
-    with pytest.raises(FeedHttpError):  # no endless fallback
+                              sta.things_query(root, extent, shape=small): FeedHttpError("HTTP 400", 400, ""),
+                              sta.things_query(root, shape=small): FeedHttpError("HTTP 400", 400, "")})
+    with pytest.raises(FeedHttpError, match="400"):  # no endless fallback
         import_feed(ImportOptions(source=root, extent=extent), refusing)
+    assert len(refusing.requests) == 4
 
 
 def test_observations_page_read_in_one_loop_equals_the_entity_by_entity_reading():
