@@ -6,6 +6,8 @@ ensure_apt_packages "${TEST_PACKAGES[@]}"
 ensure_test_venv
 headless_env
 cd "$REPO"
+echo "== third-party SensorThings server (own venv .venv-sta, seeded once)"
+"$PYTHON" -m tests.sta_thirdparty.server --prepare
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== translations"

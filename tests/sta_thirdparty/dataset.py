@@ -75,3 +75,23 @@ def hours_between(start: datetime, end: datetime) -> range:
     first = max(0, math.ceil((start - YEAR_START).total_seconds() / 3600))
     last = min(HOURS - 1, math.floor((end - YEAR_START).total_seconds() / 3600))
     return range(first, last + 1)
+
+
+@dataclass(frozen=True)
+class SeedMulti:
+    """A MultiDatastream (served only by our canned server: django-ogc-sensorthings 1.2.0 has none)."""
+
+    key: str
+    name: str
+    thing_index: int
+    components: tuple[SeedProperty, ...]
+
+
+MULTI = SeedMulti("weather", "Würzburg weather", 2, (
+    SeedProperty("humidity", "Relative humidity", "percent", "%", 60.0, 20.0),
+    SeedProperty("pm10", "PM10", "microgram per cubic metre", "µg/m³", 30.0, 25.0),
+))
+
+
+def multi_id(multi: SeedMulti) -> str:
+    return entity_id("MultiDatastream", multi.key)
