@@ -196,7 +196,8 @@ class DatasetFeed:
     def _thing(self, root: str, index: int, with_latest: bool) -> dict:
         thing = self.data.THINGS[index]
         lon_lat = [thing.lon, thing.lat]
-        entity = {"@iot.id": self.data.thing_id(thing), "name": thing.name, "properties": {"city": thing.name.split()[0]},
+        entity = {"@iot.id": self.data.thing_id(thing), "name": thing.name,
+                  "properties": {"city": thing.name.split()[0]},
                   "Locations": [{"@iot.id": self.data.entity_id("Location", thing.key), "name": thing.name,
                                  "location": {"type": "Point", "coordinates": lon_lat}}]}
         entity["Datastreams"] = [self._stream(root, "Datastreams", f"'{self.data.datastream_id(thing, prop)}'")

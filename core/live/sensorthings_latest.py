@@ -284,6 +284,12 @@ class LatestReader:
                 raise
         streams: list[StreamRef] = []
         combined = self.read_pages(streams_query_url(self.url, multi=multi), streams)
+        try:
+            names = sta.read_property_map(lambda url: _load(self.get(url)), self.url)
+        except FeedError:
+            names = {}
+        for stream in streams:
+            stream.prop = names.get(stream.stream_id, stream.prop)
         combined.warnings.append("the server refused the latest-values query; each stream's newest observation "
                                  "was read on its own")
         self.read_newest(streams, combined)

@@ -440,6 +440,7 @@ class _StaCrawl:
         filtered = run.options.start or run.options.end or run.options.properties or run.options.extent
         self.stream_target = sta.stream_source(source) if filtered else None
         self.multi = False
+        self.property_names: dict[str, str] = {}
         top = run.options.page_size
         self.shapes = {"Things": sta.QueryShape(top=top, orderby=False), "Observations": sta.QueryShape(top=top)}
         self.confirmed: set[str] = set()
@@ -454,6 +455,7 @@ class _StaCrawl:
             collections = sta.root_collections(document)
             self.multi = "MultiDatastreams" in collections
             self.offer_data_array(document)
+            self.read_property_names()
             self.discovery.append(sta.Link("", "Things", built=True))
         elif self.stream_target is not None and self.start_stream():
             return
@@ -478,6 +480,19 @@ class _StaCrawl:
                     raise
                 return None
         return None
+
+    def read_property_names(self) -> None:
+        """Learn each Datastream's property from ``sta.properties_query`` (nothing when the server refuses it)."""
+        def get_document(url: str) -> Any:
+            self.run.links.visit(url)
+            return fetch_json(self.fetcher, url, **self.run.policy(url))
+
+        try:
+            self.property_names = sta.read_property_map(get_document, self.root)
+        except FeedStopError:
+            raise
+        except FeedError:
+            self.property_names = {}
 
     def offer_data_array(self, document: Any) -> None:
         if sta.major_version(self.root or "") == 1 and sta.offers_data_array(document):
@@ -621,6 +636,8 @@ class _StaCrawl:
         for message in page.unsupported:
             run.incomplete(message)
         for stream in page.streams:
+            if not stream.components:
+                stream.property = self.property_names.get(stream.stream_id, stream.property)
             wanted = run.wanted_property(stream.property) or any(run.wanted_property(p) for p, _u in stream.components)
             if wanted and stream.station_id:
                 run.relevant.add(stream.station_id)

@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -276,6 +277,35 @@ def observations_query(
     if conditions:
         query += "&$filter=" + " and ".join(conditions)
     return f"{root.rstrip('/')}/{stream.path}/Observations?{_encode(query)}"
+
+
+def properties_query(root: str, page_size: int = SMALL_TOP) -> str:
+    """ObservedProperties with the ids of their Datastreams (a to-many expansion).
+
+    The name of each Datastream's property without trusting an expanded to-one relation:
+    django-ogc-sensorthings 1.2.0 gives every Datastream of a collection the same expanded
+    ObservedProperty (the first one), while its to-many expansions are right.
+    """
+    query = f"$select=id,name&$expand=Datastreams($select=id)&$top={int(page_size)}"
+    return f"{root.rstrip('/')}/ObservedProperties?{_encode(query)}"
+
+
+def read_property_map(get_document: Callable[[str], Any], root: str, max_pages: int = 50) -> dict[str, str]:
+    """Datastream id -> ObservedProperty name, from ``properties_query`` and its nextLinks (``get_document(url)``)."""
+    names: dict[str, str] = {}
+    url = properties_query(root)
+    for _page in range(max_pages):
+        document = get_document(url)
+        items = document.get("value") if isinstance(document, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("name"):
+                for stream in item.get("Datastreams") or []:
+                    if isinstance(stream, dict) and stream.get("@iot.id") is not None:
+                        names[str(stream["@iot.id"])] = str(item["name"])
+        url = document.get("@iot.nextLink") if isinstance(document, dict) else None
+        if not isinstance(url, str) or not url:
+            break
+    return names
 
 
 def set_top(url: str, size: int) -> str:

@@ -105,6 +105,7 @@ class ThirdPartySta:
 
     def start(self) -> None:
         python = ensure_venv()
+        self.folder.mkdir(parents=True, exist_ok=True)
         database = self.folder / "sta.sqlite3"
         shutil.copyfile(seeded_database(), database)
         self.port = free_port()

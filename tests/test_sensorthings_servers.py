@@ -1,0 +1,163 @@
+"""The SensorThings import and live dock against two servers with the same seeded year of data.
+
+``third-party``: django-ogc-sensorthings 1.2.0 from PyPI (Django ORM on SQLite, UUID ids, a root
+only at ``…/v1.1/``, ``$top`` at most 100, no ``$orderby=phenomenonTime``, no nested ``$top``);
+``canned``: our FROST-style replies of the same data (``DatasetFeed``). Every test here runs
+against both; what the expected values are comes from ``tests/sta_thirdparty/dataset.py``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import processing
+import pytest
+from qgis.core import QgsProject, QgsVectorLayer
+
+from .live_helpers import wait_until
+from .sensor_http_server import DatasetFeed, SensorHttpServer
+from .sta_thirdparty import dataset
+
+ALG = "socialresilience:importsensorfeed"
+UTC = timezone.utc
+WEEK = (datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 10, tzinfo=UTC))
+NO2 = dataset.PROPERTIES[0]
+
+
+@dataclass
+class Service:
+    name: str
+    root: str  #: with the trailing slash
+
+    def stream_url(self, thing: dataset.SeedThing, prop: dataset.SeedProperty, observations: bool = True) -> str:
+        path = f"{self.root}Datastreams('{dataset.datastream_id(thing, prop)}')"
+        return path + "/Observations" if observations else path
+
+
+@pytest.fixture(scope="module", params=["canned", "third-party"])
+def service(request):
+    if request.param == "third-party":
+        server = request.getfixturevalue("thirdparty_sta")
+        yield Service("third-party", server.root)
+        return
+    with SensorHttpServer(lifetime=900, dataset=DatasetFeed()) as server:
+        yield Service("canned", server.url(DatasetFeed.prefix + "/"))
+
+
+def run(params: dict, tmp_path) -> tuple[dict, list[tuple]]:
+    """Run the import into a GeoPackage; the result and the observation rows (station, property, unit, time, value)."""
+    out = tmp_path / "obs.gpkg"
+    result = processing.run(ALG, {"FORMAT": 0, "OUTPUT_STATIONS": "memory:", "OUTPUT_OBSERVATIONS": str(out),
+                                  **params})
+    with sqlite3.connect(out) as db:
+        table = db.execute("SELECT table_name FROM gpkg_contents").fetchone()[0]
+        rows = db.execute(f'SELECT station_id, property, unit, time, value FROM "{table}"').fetchall()
+    return result, rows
+
+
+def expected(things: list[dataset.SeedThing], prop: dataset.SeedProperty, start: datetime, end: datetime) -> set:
+    return {(dataset.thing_id(thing), prop.name, prop.symbol, dataset.hour_time(hour), dataset.value(index, prop, hour))
+            for index, thing in enumerate(dataset.THINGS) if thing in things
+            for hour in dataset.hours_between(start, end)}
+
+
+def as_set(rows: list[tuple]) -> set:
+    return {(s, p, u, datetime.fromisoformat(t.replace("Z", "+00:00")).astimezone(UTC), v) for s, p, u, t, v in rows}
+
+
+@pytest.mark.parametrize("slash", [True, False])
+def test_service_root_with_or_without_slash_one_week_of_no2(provider, service, tmp_path, slash):
+    source = service.root if slash else service.root.rstrip("/")
+    start, end = WEEK
+    result, rows = run({"SOURCE": source, "START": start.isoformat(), "END": end.isoformat(), "PROPERTY": "NO2"},
+                       tmp_path)
+    assert result["COMPLETE"] == 1
+    assert result["N_STATIONS"] == 3
+    assert as_set(rows) == expected(list(dataset.THINGS), NO2, start, end)
+    assert len(rows) == 3 * 169
+
+
+def test_extent_max_observations_and_archive(provider, service, tmp_path):
+    kassel = "9.40,9.60,51.25,51.40 [EPSG:4326]"
+    start, end = WEEK
+    params = {"SOURCE": service.root, "START": start.isoformat(), "END": end.isoformat(), "EXTENT": kassel,
+              "ARCHIVE": str(tmp_path / "archive.gpkg")}
+    result, rows = run(params, tmp_path)
+    kassel_things = [t for t in dataset.THINGS if t.key.startswith("kassel")]
+    want = expected(kassel_things, NO2, start, end) | expected(kassel_things, dataset.PROPERTIES[1], start, end)
+    assert result["N_STATIONS"] == 2 and result["COMPLETE"] == 1
+    assert as_set(rows) == want
+    assert result["N_NEW"] == len(want) == 2 * 2 * 169
+    again, _rows = run(params, tmp_path)
+    assert again["N_NEW"] == 0
+    limited, rows = run({**params, "MAX_OBSERVATIONS": 100, "ARCHIVE": ""}, tmp_path)
+    assert limited["N_OBSERVATIONS"] == len(rows) == 100 and limited["COMPLETE"] == 0
+    assert as_set(rows) <= want
+
+
+def test_datastream_url_pushes_the_window_and_moves_one_week(provider, service, tmp_path):
+    from social_resilience.algorithms.sensors.qgis_fetcher import QgisFetcher
+    from social_resilience.core.sensors.importer import ImportOptions, stream_feed
+
+    thing = dataset.THINGS[1]
+    source = service.stream_url(thing, NO2)
+    start, end = WEEK
+    result, rows = run({"SOURCE": source, "START": start.isoformat(), "END": end.isoformat(), "PROPERTY": "no2"},
+                       tmp_path)
+    assert as_set(rows) == expected([thing], NO2, start, end)
+    assert result["N_STATIONS"] == 1  # the Datastream's Thing, with its Location
+
+    def moved(days: int) -> tuple[int, int]:
+        options = ImportOptions(source=source, start=start, end=start.replace(day=start.day) + (end - start) * days / 7)
+        kept: list = []
+        summary = stream_feed(options, QgisFetcher(source), kept.extend)
+        return len(kept), summary.bytes_received
+
+    week_n, week_bytes = moved(7)
+    month_n, month_bytes = moved(28)
+    assert (week_n, month_n) == (169, 28 * 24 + 1)
+    assert 3.0 < month_bytes / week_bytes < 5.0  # the window is filtered on the server, not after download
+
+
+def test_datastream_url_of_another_property_imports_nothing(provider, service, tmp_path):
+    source = service.stream_url(dataset.THINGS[0], dataset.PROPERTIES[1], observations=False)
+    result, rows = run({"SOURCE": source, "START": WEEK[0].isoformat(), "PROPERTY": "NO2"}, tmp_path)
+    assert rows == [] and result["N_OBSERVATIONS"] == 0
+
+
+@pytest.fixture
+def dock(qgis_iface, qgis_parent):
+    from social_resilience.ui.live_dock import LiveSensorDock
+
+    widget = LiveSensorDock(qgis_iface, qgis_parent)
+    yield widget
+    widget.shutdown()
+    QgsProject.instance().removeAllMapLayers()
+    QgsProject.instance().removeEntry("SocialResilience", "/live_feeds")
+
+
+def test_live_dock_shows_the_newest_value_of_every_station(service, dock):
+    from social_resilience.core.live.feed_config import FeedConfig
+
+    config = FeedConfig(name=f"NO2 {service.name}", format=0, url=service.root.rstrip("/"), property="NO2",
+                        stale_after=10_000_000)
+    runner = dock.add_feed(config)
+    assert wait_until(lambda: runner.state == "ok", 60), runner.detail
+    last = dataset.HOURS - 1
+    want = {dataset.thing_id(t): dataset.value(i, NO2, last) for i, t in enumerate(dataset.THINGS)}
+    assert {k: r.value for k, r in runner.readings.items()} == want
+    assert {r.unit for r in runner.readings.values()} == {"µg/m³"}
+    assert {r.time for r in runner.readings.values()} == {dataset.hour_time(last)}
+    statuses = {k: r.status for k, r in runner.readings.items()}
+    thresholds = config.thresholds
+    assert statuses == {k: thresholds.classify(v) for k, v in want.items()}
+    layer: QgsVectorLayer = runner.live_layer.layer
+    assert {f["station_id"]: f["value"] for f in layer.getFeatures()} == want
+    reading = runner.readings[dataset.thing_id(dataset.THINGS[0])]
+    from social_resilience.core.live.sensorthings_latest import recent_values
+    from social_resilience.ui.fetch_task import get_text
+
+    points = recent_values(get_text, config.url, reading.station_id, reading.stream_id, "NO2", "µg/m³", 24)
+    assert sorted(points) == [(dataset.hour_time(h), dataset.value(0, NO2, h)) for h in range(last - 23, last + 1)]
