@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
