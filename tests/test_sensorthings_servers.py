@@ -16,7 +16,7 @@ import processing
 import pytest
 from qgis.core import QgsProject, QgsVectorLayer
 
-from .live_helpers import wait_until
+from .live_helpers import free_port, wait_until
 from .sensor_http_server import DatasetFeed, SensorHttpServer
 from .sta_thirdparty import dataset
 
@@ -164,3 +164,99 @@ def test_live_dock_shows_the_newest_value_of_every_station(service, dock):
 
     points = recent_values(get_text, config.url, reading.station_id, reading.stream_id, "NO2", "µg/m³", 24)
     assert sorted(points) == [(dataset.hour_time(h), dataset.value(0, NO2, h)) for h in range(last - 23, last + 1)]
+
+
+# -- canned replies only: what django-ogc-sensorthings 1.2.0 cannot serve ---------------------------
+# Its Django backend has no MultiDatastream model or adapter (the extension refuses to start with it)
+# and no MQTT; these features are tested against our FROST-style replies of the same data.
+
+
+def feed(url: str, **changes):
+    from social_resilience.core.live.feed_config import FeedConfig
+
+    return FeedConfig(**{"name": "feed", "format": 0, "url": url, "property": "NO2", "stale_after": 10_000_000,
+                         **changes})
+
+
+def test_multidatastream_components_are_properties_with_units_thresholds_and_charts(provider, dock, tmp_path):
+    from social_resilience.core.live.sensorthings_latest import recent_values
+    from social_resilience.ui.fetch_task import get_text
+
+    multi, last = dataset.MULTI, dataset.HOURS - 1
+    pm10 = multi.components[1]
+    with SensorHttpServer(lifetime=300, dataset=DatasetFeed()) as server:
+        root = server.url(DatasetFeed.prefix)
+        runner = dock.add_feed(feed(root, property="PM10"))
+        assert wait_until(lambda: runner.state == "ok", 30), runner.detail
+        station = dataset.thing_id(dataset.THINGS[multi.thing_index])
+        reading = runner.readings[station]
+        assert list(runner.readings) == [station]
+        assert (reading.property, reading.unit) == ("PM10", "µg/m³")
+        assert reading.value == dataset.value(multi.thing_index, pm10, last)
+        assert reading.stream_id == f"{dataset.multi_id(multi)}[1]"
+        assert (runner.config.thresholds.warn, runner.config.thresholds.alert) == (45.0, 50.0)  # PM10 guideline
+        assert reading.status == runner.config.thresholds.classify(reading.value)
+        points = recent_values(get_text, root, station, reading.stream_id, "PM10", "µg/m³", 6)
+        want = [(dataset.hour_time(h), dataset.value(multi.thing_index, pm10, h)) for h in range(last - 5, last + 1)]
+        assert sorted(points) == want
+        humidity = dock.add_feed(feed(root, name="humidity", property="Relative humidity"))
+        assert wait_until(lambda: humidity.state == "ok", 30), humidity.detail
+        assert humidity.readings[station].unit == "%"
+        # and the import reads the components too
+        result, rows = run({"SOURCE": root, "PROPERTY": "PM10", "START": WEEK[0].isoformat(),
+                            "END": WEEK[1].isoformat()}, tmp_path)
+        assert as_set(rows) == {(station, "PM10", "µg/m³", dataset.hour_time(h), dataset.value(multi.thing_index, pm10, h))
+                                for h in dataset.hours_between(*WEEK)}
+
+
+@pytest.fixture
+def broker(tmp_path):
+    from .test_live_dock import Broker
+
+    pytest.importorskip("paho.mqtt.client", reason="paho-mqtt is not installed (Debian package python3-paho-mqtt)")
+    import shutil
+
+    instance = Broker(shutil.which("mosquitto") or "/usr/sbin/mosquitto", free_port(), tmp_path)
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+def test_mqtt_push_when_the_service_offers_it(dock, broker, tmp_path):
+    import json
+
+    from social_resilience.core.live.feed_state import FeedState
+    from social_resilience.core.sensors.archive import archive_counts
+
+    archive = tmp_path / "live.gpkg"
+    with SensorHttpServer(lifetime=300, dataset=DatasetFeed(mqtt_endpoint=f"mqtt://127.0.0.1:{broker.port}")) as server:
+        root = server.url(DatasetFeed.prefix)
+        runner = dock.add_feed(feed(root, archive_path=str(archive)))
+        assert wait_until(lambda: runner.state == FeedState.CONNECTED, 30), runner.detail
+        assert runner.pushing
+        polled = len(server.requested("/Things"))
+        archived = archive_counts(str(archive))[1]
+        thing = dataset.THINGS[1]
+        station = dataset.thing_id(thing)
+        moment = datetime.now(UTC).replace(microsecond=0)
+        topic = f"v1.1/Datastreams('{dataset.datastream_id(thing, NO2)}')/Observations"
+        broker.publish(topic, json.dumps({"phenomenonTime": moment.isoformat(), "result": 61.5}).encode())
+        layer = runner.live_layer.layer
+        assert wait_until(lambda: {f["station_id"]: f["value"] for f in layer.getFeatures()}[station] == 61.5, 10)
+        assert runner.readings[station].status == "alert"
+        assert runner.readings[station].time == moment
+        runner._tick()  # the timer while pushing: no poll
+        assert len(server.requested("/Things")) == polled
+        assert wait_until(lambda: archive_counts(str(archive))[1] == archived + 1, 10)  # the pushed one
+        broker.stop()  # the broker goes away: back to polling
+        assert wait_until(lambda: runner.state == FeedState.OK and not runner.pushing, 30), runner.detail
+        assert "polling" in runner.detail
+        runner._tick()
+        assert wait_until(lambda: len(server.requested("/Things")) > polled, 10)
+
+
+def test_no_mqtt_offered_means_polling(service, dock):
+    runner = dock.add_feed(feed(service.root))
+    assert wait_until(lambda: runner.state == "ok", 60), runner.detail
+    assert runner.mqtt is None
+    assert not runner.pushing

@@ -63,6 +63,7 @@ class FetchOutcome:
     parse_thread: int = 0
     seconds: float = 0.0
     archived: int | None = None
+    mqtt_endpoints: list[str] = field(default_factory=list)  #: SensorThings MQTT brokers the service offers
 
     @property
     def ok(self) -> bool:
@@ -200,7 +201,9 @@ class FetchTask(CancellableTask):
         outcome = self.outcome
         outcome.fetch_thread = threading.get_ident()
         try:
-            result, parse_threads = fetch_feed(self.config, self.feedback)
+            service: list = []
+            result, parse_threads = fetch_feed(self.config, self.feedback, service)
+            outcome.mqtt_endpoints = list(service[0].mqtt_endpoints) if service and service[0] else []
             outcome.parse_thread = parse_threads[-1] if parse_threads else 0
             outcome.readings = latest_readings(result, self.config.property)
             outcome.n_stations = len(result.stations)
