@@ -158,10 +158,12 @@ class DatasetFeed:
 
     prefix = "/frost/v1.1"
 
-    def __init__(self, max_top: int = 1000, mqtt_endpoint: str = "") -> None:
+    def __init__(self, max_top: int = 1000, mqtt_endpoint: str = "", version: str = "v1.1") -> None:
         from .sta_thirdparty import dataset
 
         self.data, self.max_top, self.mqtt_endpoint = dataset, max_top, mqtt_endpoint
+        self.version2 = version.startswith("v2")
+        self.prefix = f"/frost/{version}"
         self.streams = {dataset.datastream_id(thing, prop): (index, thing, prop)
                         for index, thing in enumerate(dataset.THINGS) for prop in dataset.PROPERTIES}
 
@@ -205,9 +207,12 @@ class DatasetFeed:
         multi = self.data.MULTI
         entity["MultiDatastreams"] = ([self._stream(root, "MultiDatastreams", f"'{self.data.multi_id(multi)}'")]
                                       if multi.thing_index == index else [])
+        if self.version2:  # 2.0: no MultiDatastreams; the weather record is a Datastream with a DataRecord result
+            record = entity.pop("MultiDatastreams")
+            entity["Datastreams"] += [{**m, "resultType": {"type": "DataRecord", "fields": []}} for m in record]
         if with_latest:
             last = self.data.HOURS - 1
-            for stream in entity["Datastreams"] + entity["MultiDatastreams"]:
+            for stream in entity["Datastreams"] + entity.get("MultiDatastreams", []):
                 stream["Observations"] = [{"phenomenonTime": self._time(last),
                                            "result": self._result(stream["@iot.id"], last)}]
         return entity
@@ -228,6 +233,10 @@ class DatasetFeed:
             entity = {"@iot.id": entity_id, "name": f"{thing.name} {prop.name}",
                       "unitOfMeasurement": {"name": prop.unit_name, "symbol": prop.symbol},
                       "ObservedProperty": {"name": prop.name}}
+            if self.version2:  # SensorThings 2.0: resultType (SWE Common) and ObservedProperties
+                del entity["unitOfMeasurement"], entity["ObservedProperty"]
+                entity["resultType"] = {"type": "Quantity", "uom": {"code": prop.symbol}}
+                entity["ObservedProperties"] = [{"name": prop.name}]
         entity["@iot.selfLink"] = f"{root}/{kind}('{entity_id}')"
         if expand_thing:
             thing_entity = self._thing(root, self.data.THINGS.index(thing), False)
@@ -375,9 +384,9 @@ class SensorHttpServer:
         for key in (target, target.rstrip("/"), path_query, parts.path):
             if key in self.routes:
                 return (*self.routes[key], self.route_headers.get(key, {}))
-        if self.dataset is not None and parts.path.startswith(DatasetFeed.prefix):
+        if self.dataset is not None and parts.path.startswith(self.dataset.prefix):
             try:
-                document = self.dataset.answer(f"http://{host}", parts.path[len(DatasetFeed.prefix):], parts.query)
+                document = self.dataset.answer(f"http://{host}", parts.path[len(self.dataset.prefix):], parts.query)
             except (KeyError, ValueError):
                 return 404, "application/json", b'{"code":404,"type":"error","message":"Not found."}', {}
             return 200, "application/json", json.dumps(document).encode("utf-8"), {}

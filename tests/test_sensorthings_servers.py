@@ -203,10 +203,11 @@ def test_multidatastream_components_are_properties_with_units_thresholds_and_cha
         assert wait_until(lambda: humidity.state == "ok", 30), humidity.detail
         assert humidity.readings[station].unit == "%"
         # and the import reads the components too
-        result, rows = run({"SOURCE": root, "PROPERTY": "PM10", "START": WEEK[0].isoformat(),
-                            "END": WEEK[1].isoformat()}, tmp_path)
-        assert as_set(rows) == {(station, "PM10", "µg/m³", dataset.hour_time(h), dataset.value(multi.thing_index, pm10, h))
-                                for h in dataset.hours_between(*WEEK)}
+        _result, rows = run({"SOURCE": root, "PROPERTY": "PM10", "START": WEEK[0].isoformat(),
+                             "END": WEEK[1].isoformat()}, tmp_path)
+        hours = dataset.hours_between(*WEEK)
+        assert as_set(rows) == {(station, "PM10", "µg/m³", dataset.hour_time(h),
+                                 dataset.value(multi.thing_index, pm10, h)) for h in hours}
 
 
 @pytest.fixture
@@ -260,3 +261,43 @@ def test_no_mqtt_offered_means_polling(service, dock):
     assert wait_until(lambda: runner.state == "ok", 60), runner.detail
     assert runner.mqtt is None
     assert not runner.pushing
+
+
+def test_sensorthings_2_service_root_import_and_dock(provider, dock, tmp_path):
+    feed_v2 = DatasetFeed(version="v2.0")
+    with SensorHttpServer(lifetime=300, dataset=feed_v2) as server:
+        root = server.url(feed_v2.prefix)
+        start, end = WEEK
+        result, rows = run({"SOURCE": root, "START": start.isoformat(), "END": end.isoformat(), "PROPERTY": "NO2"},
+                           tmp_path)
+        assert as_set(rows) == expected(list(dataset.THINGS), NO2, start, end)  # unit from the resultType
+        everything, _rows = run({"SOURCE": root, "START": start.isoformat(), "END": end.isoformat()}, tmp_path)
+        assert everything["N_OBSERVATIONS"] == 2 * 3 * 169
+        assert everything["COMPLETE"] == 0  # the DataRecord Datastream was refused, by name
+        multi_url = f"{root}/MultiDatastreams('{dataset.multi_id(dataset.MULTI)}')/Observations"
+        with pytest.raises(Exception, match="SensorThings 2.0 has no MultiDatastreams"):
+            run({"SOURCE": multi_url, "START": start.isoformat()}, tmp_path)
+        runner = dock.add_feed(feed(root))
+        assert wait_until(lambda: runner.state == "ok", 30), runner.detail
+        last = dataset.HOURS - 1
+        assert {k: (r.value, r.unit) for k, r in runner.readings.items()} == {
+            dataset.thing_id(t): (dataset.value(i, NO2, last), "µg/m³") for i, t in enumerate(dataset.THINGS)}
+        assert "DataRecord" in runner.detail  # the refused Datastream is named in the feed's status
+
+
+def test_sensorthings_2_unsupported_datastream_is_named_in_the_import_warning():
+    import json
+
+    from social_resilience.core.sensors import sensorthings as sta
+    from social_resilience.core.sensors.fetch import MemoryFetcher
+    from social_resilience.core.sensors.importer import ImportOptions, import_feed
+
+    root = "http://sta.test/v2.0"
+    thing = {"@iot.id": 1, "name": "t", "Datastreams": [
+        {"@iot.id": 5, "name": "weather record", "resultType": {"type": "DataRecord", "fields": []}}]}
+    fetcher = MemoryFetcher({root: json.dumps({"value": [{"name": "Things"}]}).encode(),
+                             sta.things_query(root): json.dumps({"value": [thing]}).encode()})
+    result = import_feed(ImportOptions(source=root), fetcher)
+    assert result.observations == []
+    assert not result.complete
+    assert any("'weather record'" in w and "DataRecord" in w and "not supported" in w for w in result.warnings)

@@ -53,6 +53,7 @@ class FeedRunner(QObject):
         self.last_outcome: FetchOutcome | None = None
         self.task: FetchTask | None = None
         self.mqtt: MqttFeedClient | None = None
+        self.service: list = []  #: SensorThings: [what the service root said], read on the first refresh
         self.pushing = False  #: a SensorThings MQTT subscription is connected (no polling meanwhile)
         self.push_failed = False  #: its connection failed once: polling until the feed is restarted
         self._last_logged_error = ""
@@ -123,7 +124,7 @@ class FeedRunner(QObject):
         """Start a fetch task unless one is running or the feed is MQTT; True when started."""
         if self.config.transport != "http" or self.task is not None or self.live_layer is None:
             return False
-        task = FetchTask(self.config)
+        task = FetchTask(self.config, self.service)
         task.fetched.connect(self._on_fetched)
         self.task = task
         self._set_state(FeedState.FETCHING, tr("fetching {}").format(self.config.name))
@@ -134,6 +135,7 @@ class FeedRunner(QObject):
         """Apply an edited configuration (a new property empties the layer) and restart."""
         self.stop()
         self.push_failed = False
+        self.service = []
         property_changed = config.property != self.config.property or config.format != self.config.format
         self.config = config
         if self.live_layer is not None:
@@ -171,6 +173,7 @@ class FeedRunner(QObject):
             self._report_error(f"{outcome.error} ({kept})")
             self._rejudge()
             return
+        self.service = outcome.service
         counts = self.apply_readings(outcome.readings)
         text = tr("{stations} stations, {changed} changed in {seconds:.1f} s").format(
             stations=len(self.readings), changed=counts.total, seconds=outcome.seconds

@@ -63,7 +63,13 @@ class FetchOutcome:
     parse_thread: int = 0
     seconds: float = 0.0
     archived: int | None = None
-    mqtt_endpoints: list[str] = field(default_factory=list)  #: SensorThings MQTT brokers the service offers
+    service: list = field(default_factory=list)  #: SensorThings: [what the service root said] once it was read
+
+    @property
+    def mqtt_endpoints(self) -> list[str]:
+        """SensorThings MQTT brokers the service offers."""
+        info = self.service[0] if self.service else None
+        return list(info.mqtt_endpoints) if info is not None else []
 
     @property
     def ok(self) -> bool:
@@ -97,7 +103,8 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None,
 
     SensorThings: the service root, then the latest-values query (or each stream's newest
     observation where the server refuses it) with every ``@iot.nextLink`` followed (http(s) only,
-    none twice: ``LinkGuard``); ``service`` receives what the root said (``ServiceInfo`` or None).
+    none twice: ``LinkGuard``); ``service`` receives what the root said (``ServiceInfo`` or None); a
+    ``service`` that already holds it (an earlier refresh) skips the root.
     Other formats: the URL once, read by the format's parser.
     """
     parse_threads = []
@@ -116,8 +123,11 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None,
             return parse_latest_page(text, where)
 
         reader = LatestReader(get, config.url, source, MAX_PAGES, parse)
-        result = reader.read()
-        if service is not None:
+        known = bool(service)
+        if known:
+            reader.service = service[0]
+        result = reader.read(read_root=not known)
+        if service is not None and not known:
             service.append(reader.service)
         return result, parse_threads
     text = get_text(config.url, config.authcfg, feedback)
@@ -191,19 +201,17 @@ class FetchTask(CancellableTask):
 
     fetched = pyqtSignal(object)
 
-    def __init__(self, config: FeedConfig) -> None:
+    def __init__(self, config: FeedConfig, service: list | None = None) -> None:
         super().__init__(tr("Refresh live feed {}").format(config.name))
         self.config = replace(config)
-        self.outcome = FetchOutcome(config.feed_id)
+        self.outcome = FetchOutcome(config.feed_id, service=list(service or []))
 
     def work(self) -> bool:  # noqa: D102
         start = time.perf_counter()
         outcome = self.outcome
         outcome.fetch_thread = threading.get_ident()
         try:
-            service: list = []
-            result, parse_threads = fetch_feed(self.config, self.feedback, service)
-            outcome.mqtt_endpoints = list(service[0].mqtt_endpoints) if service and service[0] else []
+            result, parse_threads = fetch_feed(self.config, self.feedback, outcome.service)
             outcome.parse_thread = parse_threads[-1] if parse_threads else 0
             outcome.readings = latest_readings(result, self.config.property)
             outcome.n_stations = len(result.stations)

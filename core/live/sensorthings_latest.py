@@ -49,14 +49,18 @@ def latest_query_url(url: str, page_size: int = 100, multi: bool = False) -> str
     text = url.strip()
     if "/Things" in text or "?" in text:
         return text
-    expand = quote(LATEST_EXPAND + (f",{MULTI_EXPAND}" if multi else ""), safe=_QUERY_SAFE)
+    expand = LATEST_EXPAND + (f",{MULTI_EXPAND}" if multi else "")
+    if sta.major_version(text) == 2:  # 2.0: a Datastream has ObservedProperties, and no MultiDatastreams
+        expand = LATEST_EXPAND.replace("ObservedProperty,", "ObservedProperties,")
+    expand = quote(expand, safe=_QUERY_SAFE)
     return f"{text.rstrip('/')}/Things?$top={int(page_size)}&$expand={expand}"
 
 
 def streams_query_url(url: str, page_size: int = 100, multi: bool = False) -> str:
     """Things with Locations and streams, without Observations (for servers that refuse the latest query)."""
-    expand = "Locations,Datastreams($expand=ObservedProperty)" + (",MultiDatastreams($expand=ObservedProperties)"
-                                                                     if multi else "")
+    observed = "ObservedProperties" if sta.major_version(url) == 2 else "ObservedProperty"
+    expand = f"Locations,Datastreams($expand={observed})" + (",MultiDatastreams($expand=ObservedProperties)"
+                                                            if multi else "")
     return f"{url.strip().rstrip('/')}/Things?$top={int(page_size)}&$expand={quote(expand, safe=_QUERY_SAFE)}"
 
 
@@ -208,9 +212,11 @@ def _read_thing(builder: FeedBuilder, thing: dict[str, Any], streams: list[Strea
         builder.place(station, *position)
     for datastream in datastreams:
         stream_id = str(datastream.get("@iot.id", ""))
-        observed = datastream.get("ObservedProperty")
-        prop = str((observed or {}).get("name") or datastream.get("name") or stream_id)
-        unit = str((datastream.get("unitOfMeasurement") or {}).get("symbol") or "")
+        refused = sta.unsupported_result_type(datastream)
+        if refused:
+            builder.warn(f"Datastream '{datastream.get('name') or stream_id}': {refused}; it is not shown")
+            continue
+        prop, unit = sta.stream_property(datastream), sta.stream_unit(datastream)
         streams.append(StreamRef(station.station_id, stream_id, prop, unit))
         for item in (datastream.get("Observations") or [])[:1]:
             if isinstance(item, dict):
@@ -271,10 +277,10 @@ class LatestReader:
         self.service: ServiceInfo | None = None
         self.pages = 0
 
-    def read(self) -> FeedResult:
-        """Return the stations and the newest observation of every stream."""
+    def read(self, read_root: bool = True) -> FeedResult:
+        """Return the stations and the newest observation of every stream (``read_root``: ask the root first)."""
         collection = "/Things" in self.url or "?" in self.url
-        if not collection:
+        if not collection and read_root:
             self.service = self.read_root()
         multi = self.service is not None and self.service.multi
         try:

@@ -41,7 +41,7 @@ class PushStream:
 
 
 def broker_of(endpoints: list[str]) -> Broker | None:
-    """The first usable broker of a service's MQTT endpoints (``mqtt://``, ``tcp://``, ``mqtts://``, ``ssl://``)."""
+    """Return the first usable broker of a service's MQTT endpoints (``mqtt://``, ``mqtts://``, ``tcp://``, ``ssl://``)."""
     for endpoint in endpoints:
         parts = urlsplit(endpoint.strip())
         scheme = parts.scheme.lower()
@@ -70,7 +70,7 @@ def push_topics(service_root: str, streams: list[PushStream]) -> dict[str, list[
 
 
 def parse_push(topic: str, payload: bytes, topics: dict[str, list[PushStream]], source: str) -> FeedResult | None:
-    """The observation(s) of one pushed message; None for a topic that is not subscribed here."""
+    """Return the observation(s) of one pushed message; None for a topic that is not subscribed here."""
     streams = topics.get(topic)
     if streams is None:
         return None

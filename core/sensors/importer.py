@@ -450,6 +450,9 @@ class _StaCrawl:
         self.done = self.failed_in_a_row = self.skipped = 0
 
     def start(self) -> None:
+        if sta.major_version(self.source) == 2 and "MultiDatastreams" in self.source:
+            raise FeedFormatError("SensorThings 2.0 has no MultiDatastreams (a 2.0 Datastream with a DataRecord "
+                                  "resultType takes their place, which is not supported); choose a Datastream URL")
         if self.build_queries:
             document = self.read_root(required=True)
             collections = sta.root_collections(document)

@@ -443,14 +443,9 @@ class _PageReader:
             ]
             stream = Stream(_id(item), station_id, name, "", entity_path(kind, item.get("@iot.id")), components)
         else:
-            observed = item.get("ObservedProperty")
-            if not isinstance(observed, dict):  # SensorThings 2.0: ObservedProperties of a Datastream
-                listed = [p for p in item.get("ObservedProperties") or [] if isinstance(p, dict)]
-                observed = listed[0] if listed else None
-            prop = str(observed.get("name")) if isinstance(observed, dict) and observed.get("name") else name
-            unit = _unit(item.get("unitOfMeasurement")) or _swe_unit(item.get("resultType"))
-            stream = Stream(_id(item), station_id, prop, unit, entity_path(kind, item.get("@iot.id")))
-            refused = _unsupported_result_type(item)
+            stream = Stream(_id(item), station_id, stream_property(item), stream_unit(item),
+                            entity_path(kind, item.get("@iot.id")))
+            refused = unsupported_result_type(item)
             if refused:
                 self.page.unsupported.append(f"Datastream '{name or stream.stream_id}': {refused}; it was skipped")
                 return stream
@@ -553,13 +548,29 @@ def _id(item: dict[str, Any]) -> str:
     return str(value)
 
 
+def stream_property(item: dict[str, Any]) -> str:
+    """Return the name of a Datastream's ObservedProperty (2.0: the first of its ObservedProperties), else its name."""
+    observed = item.get("ObservedProperty")
+    if not isinstance(observed, dict):
+        listed = [p for p in item.get("ObservedProperties") or [] if isinstance(p, dict)]
+        observed = listed[0] if listed else None
+    if isinstance(observed, dict) and observed.get("name"):
+        return str(observed["name"])
+    return str(item.get("name") or item.get("@iot.id") or "")
+
+
+def stream_unit(item: dict[str, Any]) -> str:
+    """Return the unit symbol of a Datastream: ``unitOfMeasurement`` (1.x) or its ``resultType``'s uom (2.0)."""
+    return _unit(item.get("unitOfMeasurement")) or _swe_unit(item.get("resultType"))
+
+
 def _swe_unit(result_type: Any) -> str:
     """Return the unit of a SensorThings 2.0 ``resultType`` (SWE Common Quantity: ``uom.symbol`` or ``code``)."""
     uom = result_type.get("uom") if isinstance(result_type, dict) else None
     return str(uom.get("symbol") or uom.get("code") or "") if isinstance(uom, dict) else ""
 
 
-def _unsupported_result_type(item: dict[str, Any]) -> str:
+def unsupported_result_type(item: dict[str, Any]) -> str:
     """Why a (2.0) Datastream cannot be read, "" when it can: a record or array of results per observation."""
     result_type = item.get("resultType")
     kind = str(result_type.get("type") or "") if isinstance(result_type, dict) else ""
