@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 import processing
 import pytest
-from qgis.core import QgsProject, QgsVectorLayer
+from qgis.core import QgsProcessingException, QgsProject, QgsVectorLayer
 
 from .live_helpers import free_port, wait_until
 from .sensor_http_server import DatasetFeed, SensorHttpServer
@@ -271,11 +271,12 @@ def test_sensorthings_2_service_root_import_and_dock(provider, dock, tmp_path):
         result, rows = run({"SOURCE": root, "START": start.isoformat(), "END": end.isoformat(), "PROPERTY": "NO2"},
                            tmp_path)
         assert as_set(rows) == expected(list(dataset.THINGS), NO2, start, end)  # unit from the resultType
+        assert result["COMPLETE"] == 1  # the refused record is not NO2: nothing missing
         everything, _rows = run({"SOURCE": root, "START": start.isoformat(), "END": end.isoformat()}, tmp_path)
         assert everything["N_OBSERVATIONS"] == 2 * 3 * 169
         assert everything["COMPLETE"] == 0  # the DataRecord Datastream was refused, by name
         multi_url = f"{root}/MultiDatastreams('{dataset.multi_id(dataset.MULTI)}')/Observations"
-        with pytest.raises(Exception, match="SensorThings 2.0 has no MultiDatastreams"):
+        with pytest.raises(QgsProcessingException, match=r"SensorThings 2\.0 has no MultiDatastreams"):
             run({"SOURCE": multi_url, "START": start.isoformat()}, tmp_path)
         runner = dock.add_feed(feed(root))
         assert wait_until(lambda: runner.state == "ok", 30), runner.detail

@@ -636,8 +636,9 @@ class _StaCrawl:
         run = self.run
         for station in page.stations:
             run.add_station(station)
-        for message in page.unsupported:
-            run.incomplete(message)
+        for names, message in page.unsupported:
+            if any(run.wanted_property(name) for name in names):
+                run.incomplete(message)
         for stream in page.streams:
             if not stream.components:
                 stream.property = self.property_names.get(stream.stream_id, stream.property)

@@ -93,7 +93,8 @@ class Page:
     observations: list[Observation] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     skipped: int = 0  #: observations without a readable time
-    unsupported: list[str] = field(default_factory=list)  #: what was refused, named (SensorThings 2.0)
+    #: what was refused (SensorThings 2.0): (its property names, the message naming it)
+    unsupported: list[tuple[list[str], str]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,7 +448,9 @@ class _PageReader:
                             entity_path(kind, item.get("@iot.id")))
             refused = unsupported_result_type(item)
             if refused:
-                self.page.unsupported.append(f"Datastream '{name or stream.stream_id}': {refused}; it was skipped")
+                names = [str(p.get("name")) for p in item.get("ObservedProperties") or [] if isinstance(p, dict)]
+                self.page.unsupported.append((names or [stream.property],
+                                              f"Datastream '{name or stream.stream_id}': {refused}; it was skipped"))
                 return stream
         self.page.streams.append(stream)
         for observation in self.nested(item, "Observations", "Observations", stream, station_id):
