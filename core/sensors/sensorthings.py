@@ -62,10 +62,10 @@ class QueryShape:
 
     def simpler(self) -> tuple[QueryShape, str] | None:
         """Return the next simpler shape and the option it drops, None when nothing is left to drop."""
-        if self.data_array:
-            return replace(self, data_array=False), "$resultFormat=dataArray"
         if self.orderby:
             return replace(self, orderby=False), "$orderby"
+        if self.data_array:
+            return replace(self, data_array=False), "$resultFormat=dataArray"
         if self.top > SMALL_TOP:
             return replace(self, top=SMALL_TOP), f"$top={self.top}"
         if self.filter:
