@@ -48,7 +48,9 @@ def measure(source: str, start: datetime | None = None, end: datetime | None = N
     from social_resilience.core.sensors.importer import ImportOptions, stream_feed
 
     class Recording(QgisFetcher):
-        urls: list[str] = []
+        def __init__(self, url: str) -> None:
+            super().__init__(url)
+            self.urls: list[str] = []
 
         def get(self, url: str) -> bytes:
             body = super().get(url)
@@ -57,7 +59,6 @@ def measure(source: str, start: datetime | None = None, end: datetime | None = N
 
     kept: list = []
     fetcher = Recording(source)
-    fetcher.urls = []
     started = time.perf_counter()
     summary = stream_feed(ImportOptions(source=source, start=start, end=end), fetcher, kept.extend)
     seconds = time.perf_counter() - started
