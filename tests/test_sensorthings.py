@@ -363,14 +363,14 @@ def test_server_rejecting_the_filter_falls_back_to_filtering_after_download():
     assert [o.value for o in result.observations] == [42.0]
     assert "rejected the filter" in result.warnings[0]
     assert not any("Datastreams(2)" in url for url in fetcher.requests)  # outside the extent: not asked
-    assert len(fetcher.requests) == 5  # root, three Things queries each asked once (no retries), one stream
+    assert len(fetcher.requests) == 6  # root, property names (404), three Things queries each once, one stream
     refusing = MemoryFetcher({root: json.dumps({"value": []}).encode(),
                               sta.things_query(root, extent): FeedHttpError("HTTP 400", 400, ""),
                               sta.things_query(root, extent, shape=small): FeedHttpError("HTTP 400", 400, ""),
                               sta.things_query(root, shape=small): FeedHttpError("HTTP 400", 400, "")})
     with pytest.raises(FeedHttpError, match="400"):  # no endless fallback
         import_feed(ImportOptions(source=root, extent=extent), refusing)
-    assert len(refusing.requests) == 4
+    assert len(refusing.requests) == 5
 
 
 def test_observations_page_read_in_one_loop_equals_the_entity_by_entity_reading():

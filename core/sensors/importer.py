@@ -486,9 +486,9 @@ class _StaCrawl:
 
     def read_property_names(self) -> None:
         """Learn each Datastream's property from ``sta.properties_query`` (nothing when the server refuses it)."""
-        def get_document(url: str) -> Any:
+        def get_document(url: str) -> Any:  # optional: asked once, no retries
             self.run.links.visit(url)
-            return fetch_json(self.fetcher, url, **self.run.policy(url))
+            return fetch_json(self.fetcher, url, **{**self.run.policy(url), "retries": 0})
 
         try:
             self.property_names = sta.read_property_map(get_document, self.root)
