@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import processing
 import pytest
@@ -111,16 +111,18 @@ def test_datastream_url_pushes_the_window_and_moves_one_week(provider, service, 
     assert as_set(rows) == expected([thing], NO2, start, end)
     assert result["N_STATIONS"] == 1  # the Datastream's Thing, with its Location
 
-    def moved(days: int) -> tuple[int, int]:
-        options = ImportOptions(source=source, start=start, end=start.replace(day=start.day) + (end - start) * days / 7)
+    def moved(hours: float) -> tuple[int, int]:
+        options = ImportOptions(source=source, start=start, end=start + timedelta(hours=hours))
         kept: list = []
         summary = stream_feed(options, QgisFetcher(source), kept.extend)
         return len(kept), summary.bytes_received
 
-    week_n, week_bytes = moved(7)
-    month_n, month_bytes = moved(28)
-    assert (week_n, month_n) == (169, 28 * 24 + 1)
-    assert 3.0 < month_bytes / week_bytes < 5.0  # the window is filtered on the server, not after download
+    one_n, overhead = moved(0.5)  # root, the Datastream's description, a page of one observation
+    week_n, week_bytes = moved(7 * 24)
+    month_n, month_bytes = moved(28 * 24)
+    assert (one_n, week_n, month_n) == (1, 169, 28 * 24 + 1)
+    # the window is filtered on the server: four weeks move four times the data of one
+    assert 3.5 < (month_bytes - overhead) / (week_bytes - overhead) < 4.5
 
 
 def test_datastream_url_of_another_property_imports_nothing(provider, service, tmp_path):
