@@ -210,6 +210,12 @@ def test_multidatastream_components_are_properties_with_units_thresholds_and_cha
         hours = dataset.hours_between(*WEEK)
         assert as_set(rows) == {(station, "PM10", "µg/m³", dataset.hour_time(h),
                                  dataset.value(multi.thing_index, pm10, h)) for h in hours}
+        # ... also from the MultiDatastream's own URL, the window asked of the server
+        source = f"{root}/MultiDatastreams('{dataset.multi_id(multi)}')/Observations"
+        _result, rows = run({"SOURCE": source, "START": WEEK[0].isoformat(), "END": WEEK[1].isoformat()}, tmp_path)
+        assert as_set(rows) == {(station, p.name, p.symbol, dataset.hour_time(h),
+                                 dataset.value(multi.thing_index, p, h)) for p in multi.components for h in hours}
+        assert any("MultiDatastreams(" in r and "phenomenonTime%20ge" in r for r in server.requested("/Observations"))
 
 
 @pytest.fixture
