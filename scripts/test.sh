@@ -7,6 +7,8 @@ ensure_test_venv
 ensure_qt6_venv
 headless_env
 cd "$REPO"
+echo "== third-party SensorThings server (own venv .venv-sta, seeded once)"
+"$PYTHON" -m tests.sta_thirdparty.server --prepare
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== translations"

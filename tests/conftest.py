@@ -109,3 +109,12 @@ def qgis_process(tmp_path_factory, plugin_parent):
     from .qgis_process_runner import QgisProcess
 
     return QgisProcess(tmp_path_factory.mktemp("qgis_home"), plugin_parent)
+
+
+@pytest.fixture(scope="session")
+def thirdparty_sta(tmp_path_factory):
+    """django-ogc-sensorthings 1.2.0 (PyPI) on 127.0.0.1, seeded with tests/sta_thirdparty/dataset.py."""
+    from .sta_thirdparty.server import ThirdPartySta
+
+    with ThirdPartySta(tmp_path_factory.mktemp("sta_thirdparty")) as server:
+        yield server

@@ -5,6 +5,8 @@
   client with this server as its proxy fetches a nextLink to another host exactly as written.
 - A generated SensorThings service at ``/sta/v1.1`` (Things with expanded Locations and
   Datastreams, paged Observations with ``$top``/``$skip``, phenomenonTime filter, nextLinks).
+- The third-party server's data (``tests/sta_thirdparty/dataset.py``) served as FROST does at
+  ``/frost/v1.1`` (``DatasetFeed``): MultiDatastreams, ``dataArray``, MQTT in ``serverSettings``.
 - Injected faults per path prefix, used once each in order: ``503``, ``500``, ``401``, ``html``
   (an HTML error page with status 200), ``truncate`` (JSON cut in half), ``timeout:<s>``
   (answer after s seconds), ``reset`` (close without an answer), ``drip`` (the route's body
@@ -144,10 +146,151 @@ class StaFeed:
         return page
 
 
+class DatasetFeed:
+    """The seeded year of ``tests/sta_thirdparty/dataset.py`` (plus a MultiDatastream) as FROST-Server serves it.
+
+    Root with and without slash, ``serverSettings`` (dataArray, and MQTT when ``mqtt_endpoint``
+    is set), Things with Locations, Datastreams and MultiDatastreams expanded (with their newest
+    Observation when the expansion asks for Observations), one Datastream or MultiDatastream,
+    and their Observations filtered by phenomenonTime, newest first unless ordered ascending,
+    paged by ``$top`` (at most ``max_top``)/``$skip``, optionally as ``dataArray``.
+    """
+
+    prefix = "/frost/v1.1"
+
+    def __init__(self, max_top: int = 1000, mqtt_endpoint: str = "", version: str = "v1.1") -> None:
+        from .sta_thirdparty import dataset
+
+        self.data, self.max_top, self.mqtt_endpoint = dataset, max_top, mqtt_endpoint
+        self.version2 = version.startswith("v2")
+        self.prefix = f"/frost/{version}"
+        self.streams = {dataset.datastream_id(thing, prop): (index, thing, prop)
+                        for index, thing in enumerate(dataset.THINGS) for prop in dataset.PROPERTIES}
+
+    def answer(self, base: str, path: str, query: str) -> dict:
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        root = f"{base}{self.prefix}"
+        if path in ("", "/"):
+            return self._root(root)
+        if path == "/Things":
+            return {"value": [self._thing(root, index, "Observations" in params.get("$expand", ""))
+                              for index in range(len(self.data.THINGS))]}
+        match = _ENTITY.match(path)
+        if not match:
+            raise KeyError(path)
+        kind, entity_id, observations = match.group(1), match.group(2), match.group(3)
+        if observations:
+            return self._observations(root, kind, entity_id, params)
+        return self._stream(root, kind, entity_id, expand_thing=True)
+
+    def _root(self, root: str) -> dict:
+        names = ["Things", "Locations", "Datastreams", "MultiDatastreams", "Sensors", "Observations",
+                 "ObservedProperties", "FeaturesOfInterest"]
+        conformance = ["http://www.opengis.net/spec/iot_sensing/1.1/req/datamodel",
+                       "http://www.opengis.net/spec/iot_sensing/1.1/req/data-array/data-array"]
+        settings: dict = {"conformance": conformance}
+        if self.mqtt_endpoint:
+            mqtt = "http://www.opengis.net/spec/iot_sensing/1.1/req/receive-updates-via-mqtt/receive-updates"
+            conformance.append(mqtt)
+            settings[mqtt] = {"endpoints": [self.mqtt_endpoint]}
+        return {"serverSettings": settings, "value": [{"name": n, "url": f"{root}/{n}"} for n in names]}
+
+    def _thing(self, root: str, index: int, with_latest: bool) -> dict:
+        thing = self.data.THINGS[index]
+        lon_lat = [thing.lon, thing.lat]
+        entity = {"@iot.id": self.data.thing_id(thing), "name": thing.name,
+                  "properties": {"city": thing.name.split()[0]},
+                  "Locations": [{"@iot.id": self.data.entity_id("Location", thing.key), "name": thing.name,
+                                 "location": {"type": "Point", "coordinates": lon_lat}}]}
+        entity["Datastreams"] = [self._stream(root, "Datastreams", f"'{self.data.datastream_id(thing, prop)}'")
+                                 for prop in self.data.PROPERTIES]
+        multi = self.data.MULTI
+        entity["MultiDatastreams"] = ([self._stream(root, "MultiDatastreams", f"'{self.data.multi_id(multi)}'")]
+                                      if multi.thing_index == index else [])
+        if self.version2:  # 2.0: no MultiDatastreams; the weather record is a Datastream with a DataRecord result
+            record = entity.pop("MultiDatastreams")
+            entity["Datastreams"] += [{**m, "resultType": {"type": "DataRecord", "fields": []}} for m in record]
+        if with_latest:
+            last = self.data.HOURS - 1
+            for stream in entity["Datastreams"] + entity.get("MultiDatastreams", []):
+                stream["Observations"] = [{"phenomenonTime": self._time(last),
+                                           "result": self._result(stream["@iot.id"], last)}]
+        return entity
+
+    def _stream(self, root: str, kind: str, quoted_id: str, expand_thing: bool = False) -> dict:
+        entity_id = quoted_id.strip("'")
+        multi = self.data.MULTI
+        if kind == "MultiDatastreams":
+            if entity_id != self.data.multi_id(multi):
+                raise KeyError(entity_id)
+            thing = self.data.THINGS[multi.thing_index]
+            entity = {"@iot.id": entity_id, "name": multi.name,
+                      "unitOfMeasurements": [{"name": p.unit_name, "symbol": p.symbol} for p in multi.components],
+                      "multiObservationDataTypes": ["OM_Measurement"] * len(multi.components),
+                      "ObservedProperties": [{"name": p.name} for p in multi.components]}
+        else:
+            _index, thing, prop = self.streams[entity_id]
+            entity = {"@iot.id": entity_id, "name": f"{thing.name} {prop.name}",
+                      "unitOfMeasurement": {"name": prop.unit_name, "symbol": prop.symbol},
+                      "ObservedProperty": {"name": prop.name}}
+            if self.version2:  # SensorThings 2.0: resultType (SWE Common) and ObservedProperties
+                del entity["unitOfMeasurement"], entity["ObservedProperty"]
+                entity["resultType"] = {"type": "Quantity", "uom": {"code": prop.symbol}}
+                entity["ObservedProperties"] = [{"name": prop.name}]
+        entity["@iot.selfLink"] = f"{root}/{kind}('{entity_id}')"
+        if expand_thing:
+            thing_entity = self._thing(root, self.data.THINGS.index(thing), False)
+            entity["Thing"] = {key: thing_entity[key] for key in ("@iot.id", "name", "Locations")}
+        return entity
+
+    def _time(self, hour: int) -> str:
+        return self.data.hour_time(hour).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    def _result(self, entity_id: str, hour: int) -> float | list[float]:
+        if entity_id in self.streams:
+            index, _thing, prop = self.streams[entity_id]
+            return self.data.value(index, prop, hour)
+        multi = self.data.MULTI
+        return [self.data.value(multi.thing_index, p, hour) for p in multi.components]
+
+    def _hours(self, params: dict) -> list[int]:
+        first, last = 0, self.data.HOURS - 1
+        for operator, text in _TIME_FILTER.findall(unquote(params.get("$filter", ""))):
+            moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+            offset = (moment - self.data.YEAR_START).total_seconds() / 3600
+            if operator in ("ge", "gt"):
+                first = max(first, math.ceil(offset + (1e-9 if operator == "gt" else 0)))
+            else:
+                last = min(last, math.floor(offset - (1e-9 if operator == "lt" else 0)))
+        hours = list(range(first, last + 1))
+        return hours if "asc" in params.get("$orderby", "") else hours[::-1]
+
+    def _observations(self, root: str, kind: str, quoted_id: str, params: dict) -> dict:
+        entity_id = quoted_id.strip("'")
+        if entity_id not in self.streams and entity_id != self.data.multi_id(self.data.MULTI):
+            raise KeyError(entity_id)
+        hours = self._hours(params)
+        top = min(int(params.get("$top", self.max_top)), self.max_top)
+        skip = int(params.get("$skip", 0))
+        rows = [(self._time(h), self._result(entity_id, h)) for h in hours[skip:skip + top]]
+        if params.get("$resultFormat") == "dataArray":
+            arrays = [{"components": ["phenomenonTime", "result"], "dataArray": [list(r) for r in rows]}]
+            page: dict = {"value": arrays}
+        else:
+            page = {"value": [{"phenomenonTime": t, "result": r} for t, r in rows]}
+        if skip + top < len(hours):
+            query = "&".join(f"{k}={quote(v, safe='$(),:/')}" for k, v in {**params, "$skip": str(skip + top)}.items())
+            page["@iot.nextLink"] = f"{root}/{kind}('{entity_id}')/Observations?{query}"
+        return page
+
+
+_ENTITY = re.compile(r"^/(Datastreams|MultiDatastreams)\(('[^']*'|[^)]*)\)(/Observations)?$")
+
+
 class SensorHttpServer:
     """Context manager: ``with SensorHttpServer() as server: server.add("/a.json", b"{}"); server.url("/a.json")``."""
 
-    def __init__(self, lifetime: float = 120.0, sta: StaFeed | None = None) -> None:
+    def __init__(self, lifetime: float = 120.0, sta: StaFeed | None = None, dataset: DatasetFeed | None = None) -> None:
         self.routes: dict[str, tuple[int, str, bytes]] = {}
         self.route_headers: dict[str, dict[str, str]] = {}
         self.faults: list[tuple[str, deque]] = []
@@ -155,6 +298,7 @@ class SensorHttpServer:
         self.headers: list[dict[str, str]] = []  #: request headers, parallel to ``requests``
         self.credentials: dict[str, str] = {}  #: path prefix -> required "user:password" (HTTP basic)
         self.sta = sta
+        self.dataset = dataset
         self.lifetime = lifetime
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
@@ -240,6 +384,12 @@ class SensorHttpServer:
         for key in (target, target.rstrip("/"), path_query, parts.path):
             if key in self.routes:
                 return (*self.routes[key], self.route_headers.get(key, {}))
+        if self.dataset is not None and parts.path.startswith(self.dataset.prefix):
+            try:
+                document = self.dataset.answer(f"http://{host}", parts.path[len(self.dataset.prefix):], parts.query)
+            except (KeyError, ValueError):
+                return 404, "application/json", b'{"code":404,"type":"error","message":"Not found."}', {}
+            return 200, "application/json", json.dumps(document).encode("utf-8"), {}
         if self.sta is not None and parts.path.startswith(STA_PREFIX):
             try:
                 document = self.sta.answer(f"http://{host}", parts.path[len(STA_PREFIX):], parts.query)

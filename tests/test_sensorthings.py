@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from urllib.parse import unquote
 
@@ -350,10 +351,12 @@ def test_server_rejecting_the_filter_falls_back_to_filtering_after_download():
     ]
     observations = _page([{"phenomenonTime": "2024-01-01T00:00:00Z", "result": 42}])
     extent = (9.0, 50.9, 9.5, 51.1)
+    small = sta.QueryShape(top=sta.SMALL_TOP)
     fetcher = MemoryFetcher({
         root: json.dumps({"value": [{"name": "Things"}]}).encode(),
         sta.things_query(root, extent): FeedHttpError("HTTP 400", 400, ""),
-        sta.things_query(root): _page(things),
+        sta.things_query(root, extent, shape=small): FeedHttpError("HTTP 400", 400, ""),  # not the $top: the filter
+        sta.things_query(root, shape=small): _page(things),
         sta.observations_query(root, sta.Stream("1", path="Datastreams(1)")): observations,
     })
     result = import_feed(ImportOptions(source=root, extent=extent), fetcher)
@@ -361,11 +364,14 @@ def test_server_rejecting_the_filter_falls_back_to_filtering_after_download():
     assert [o.value for o in result.observations] == [42.0]
     assert "rejected the filter" in result.warnings[0]
     assert not any("Datastreams(2)" in url for url in fetcher.requests)  # outside the extent: not asked
+    assert len(fetcher.requests) == 6  # root, property names (404), three Things queries each once, one stream
     refusing = MemoryFetcher({root: json.dumps({"value": []}).encode(),
                               sta.things_query(root, extent): FeedHttpError("HTTP 400", 400, ""),
-                              sta.things_query(root): FeedHttpError("HTTP 400", 400, "")})
-    with pytest.raises(FeedHttpError):  # no endless fallback
+                              sta.things_query(root, extent, shape=small): FeedHttpError("HTTP 400", 400, ""),
+                              sta.things_query(root, shape=small): FeedHttpError("HTTP 400", 400, "")})
+    with pytest.raises(FeedHttpError, match="400"):  # no endless fallback
         import_feed(ImportOptions(source=root, extent=extent), refusing)
+    assert len(refusing.requests) == 5
 
 
 def test_observations_page_read_in_one_loop_equals_the_entity_by_entity_reading():
@@ -395,3 +401,32 @@ def test_observations_page_read_in_one_loop_equals_the_entity_by_entity_reading(
     assert len(fast.observations) == len(items) - 1
     assert fast.skipped == general.skipped == 1
     assert {o.flag for o in fast.observations} >= {"sentinel", "invalid", ""}
+
+
+def test_datastream_url_window_on_the_server_and_the_fallback_when_it_refuses_the_filter():
+    """A Datastream URL with START/END: its description, then only the window; a refused $filter: a warning."""
+    root = "http://sta.test/v1.1"
+    source = f"{root}/Datastreams('a')/Observations"
+    start, end = datetime(2024, 1, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, 2, tzinfo=UTC)
+    described = {"@iot.id": "a", "name": "d", "unitOfMeasurement": {"symbol": "µg/m³"},
+                 "ObservedProperty": {"name": "NO2"},
+                 "Thing": {"@iot.id": 9, "name": "t", "Locations": [{"location": {"type": "Point",
+                                                                                  "coordinates": [9, 51]}}]}}
+    stream = sta.Stream("a", path="Datastreams('a')")
+    everything = _page([{"phenomenonTime": f"2024-01-01T0{h}:00:00Z", "result": h} for h in range(5)])
+    refused = FeedHttpError("HTTP 400", 400, "")
+    shapes = [sta.QueryShape(), sta.QueryShape(orderby=False), sta.QueryShape(orderby=False, top=sta.SMALL_TOP)]
+    answers = {root: json.dumps({"value": [{"name": "Things"}]}).encode(),
+               sta.stream_query(root, "Datastreams", "'a'"): json.dumps(described).encode(),
+               **{sta.observations_query(root, stream, start, end, shape=shape): refused for shape in shapes},
+               sta.observations_query(root, stream, start, end, shape=replace(shapes[-1], filter=False)): everything}
+    fetcher = MemoryFetcher(answers)
+    result = import_feed(ImportOptions(source=source, start=start, end=end, properties=["no2"]), fetcher)
+    assert [(o.station_id, o.property, o.unit, o.value) for o in result.observations] == [
+        ("9", "NO2", "µg/m³", 1.0), ("9", "NO2", "µg/m³", 2.0)]
+    assert [(s.station_id, s.lon, s.lat) for s in result.stations] == [("9", 9.0, 51.0)]
+    assert any("rejected the filter" in w and "filtered after download" in w for w in result.warnings)
+    windowed = MemoryFetcher({**answers, sta.observations_query(root, stream, start, end): _page(
+        [{"phenomenonTime": "2024-01-01T01:00:00Z", "result": 1}])})
+    assert len(import_feed(ImportOptions(source=source, start=start, end=end), windowed).observations) == 1
+    assert "$filter=phenomenonTime" in unquote(windowed.requests[-1])

@@ -12,6 +12,9 @@ from qgis.PyQt.QtCore import QCoreApplication, QObject, QTimer, pyqtSignal
 from ..core.live.feed_config import FeedConfig
 from ..core.live.feed_state import FeedState
 from ..core.live.latest_values import LatestValue, judge_all, latest_readings, merge_readings
+from ..core.live.sta_mqtt import PushStream, broker_of, parse_push, push_topics
+from ..core.sensors.fetch import source_key
+from ..core.sensors.formats import feed_format
 from ..core.sensors.model import FeedResult
 from .fetch_task import FetchOutcome, FetchTask, cancel_and_wait
 from .live_layer import LiveLayer, UpdateCounts
@@ -50,6 +53,9 @@ class FeedRunner(QObject):
         self.last_outcome: FetchOutcome | None = None
         self.task: FetchTask | None = None
         self.mqtt: MqttFeedClient | None = None
+        self.service: list = []  #: SensorThings: [what the service root said], read on the first refresh
+        self.pushing = False  #: a SensorThings MQTT subscription is connected (no polling meanwhile)
+        self.push_failed = False  #: its connection failed once: polling until the feed is restarted
         self._last_logged_error = ""
         self._disposed = False
         self.timer = QTimer(self)
@@ -88,6 +94,11 @@ class FeedRunner(QObject):
             with contextlib.suppress(TypeError):
                 task.fetched.disconnect(self._on_fetched)
             cancel_and_wait(task, wait_s)
+        self._stop_client(wait_s)
+
+    def _stop_client(self, wait_s: float = 5.0) -> None:
+        """End the MQTT client (waiting for its thread at most ``wait_s``)."""
+        self.pushing = False
         client, self.mqtt = self.mqtt, None
         if client is not None:
             client.messageParsed.disconnect(self._on_message)
@@ -113,7 +124,7 @@ class FeedRunner(QObject):
         """Start a fetch task unless one is running or the feed is MQTT; True when started."""
         if self.config.transport != "http" or self.task is not None or self.live_layer is None:
             return False
-        task = FetchTask(self.config)
+        task = FetchTask(self.config, self.service)
         task.fetched.connect(self._on_fetched)
         self.task = task
         self._set_state(FeedState.FETCHING, tr("fetching {}").format(self.config.name))
@@ -123,6 +134,8 @@ class FeedRunner(QObject):
     def reconfigure(self, config: FeedConfig) -> None:
         """Apply an edited configuration (a new property empties the layer) and restart."""
         self.stop()
+        self.push_failed = False
+        self.service = []
         property_changed = config.property != self.config.property or config.format != self.config.format
         self.config = config
         if self.live_layer is not None:
@@ -140,7 +153,7 @@ class FeedRunner(QObject):
     # -- results -----------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        if self.config.transport == "http":
+        if self.config.transport == "http" and not self.pushing:
             self.refresh()
         self._rejudge()
 
@@ -160,6 +173,7 @@ class FeedRunner(QObject):
             self._report_error(f"{outcome.error} ({kept})")
             self._rejudge()
             return
+        self.service = outcome.service
         counts = self.apply_readings(outcome.readings)
         text = tr("{stations} stations, {changed} changed in {seconds:.1f} s").format(
             stations=len(self.readings), changed=counts.total, seconds=outcome.seconds
@@ -171,6 +185,29 @@ class FeedRunner(QObject):
             text += "\n" + "\n".join(outcome.warnings[:5])
         self._recovered()
         self._set_state(FeedState.OK, text)
+        self._start_push(outcome)
+
+    def _start_push(self, outcome: FetchOutcome) -> None:
+        """Subscribe to the service's SensorThings MQTT (when it offers one) for the streams shown."""
+        fmt = feed_format(self.config.format)
+        if (self.mqtt is not None or self.push_failed or not outcome.mqtt_endpoints or fmt is None or not fmt.paged
+                or not self.readings or not paho_available()):
+            return
+        broker = broker_of(outcome.mqtt_endpoints)
+        if broker is None:
+            return
+        streams = [PushStream(r.station_id, r.stream_id, r.property, r.unit) for r in self.readings.values()
+                   if r.stream_id]
+        topics = push_topics(self.config.url, streams)
+        source = source_key(self.config.url)
+        username, password = mqtt_credentials(self.config.authcfg)
+        client = MqttFeedClient(broker.host, broker.port, list(topics), self.config.format, name=self.config.feed_id,
+                                username=username, password=password, tls=broker.tls,
+                                archive_path=self.config.archive_path, max_delay_s=self.config.refresh_s,
+                                parser=lambda topic, payload: parse_push(topic, payload, topics, source))
+        self._connect_client(client)
+        self.pushing = False
+        client.start()
 
     def _on_message(self, result: FeedResult) -> None:
         if self._disposed or self.mqtt is None:
@@ -193,12 +230,29 @@ class FeedRunner(QObject):
         state = FeedState(text)
         if state == FeedState.STOPPED or self._disposed or self.mqtt is None:
             return
+        if self.config.transport == "http":  # SensorThings push: polling goes on when it fails
+            self._push_state(state, detail)
+            return
         if state == FeedState.RETRYING:
             self._report_error(tr("MQTT {}: {}").format(self.config.mqtt_host, detail), state=FeedState.RETRYING)
             return
         if state == FeedState.CONNECTED:
             self._recovered()
         self._set_state(state, detail)
+
+    def _push_state(self, state: FeedState, detail: str) -> None:
+        """SensorThings push: connected -> no more polling; a failed connection -> back to polling, for good."""
+        if state == FeedState.CONNECTED:
+            self.pushing = True
+            self._set_state(FeedState.CONNECTED, tr("push: {}").format(detail))
+        elif state == FeedState.RETRYING:
+            QgsMessageLog.logMessage(tr("Live feed {name}: MQTT push not available ({detail}); polling every {s} s")
+                                     .format(name=self.config.name, detail=detail, s=self.config.refresh_s),
+                                     LOG_TAG, Qgis.Info)
+            self.push_failed = True
+            self.pushing = False
+            self._stop_client()
+            self._set_state(FeedState.OK, tr("MQTT push not available: {}; polling").format(detail))
 
     def apply_readings(self, fresh: dict[str, LatestValue]) -> UpdateCounts:
         """Merge fresh readings, judge them and write the changed features (main thread)."""
@@ -269,11 +323,14 @@ class FeedRunner(QObject):
             tls=self.config.mqtt_tls,
             archive_path=self.config.archive_path,
         )
+        self._connect_client(client)
+        client.start()
+
+    def _connect_client(self, client: MqttFeedClient) -> None:
         client.messageParsed.connect(self._on_message)
         client.stateChanged.connect(self._on_mqtt_state)
         client.messageFailed.connect(self._on_message_failed)
         self.mqtt = client
-        client.start()
 
     # -- layer -------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 from ..algorithms.sensors.qgis_fetcher import QgisFetcher
 from ..core.live.feed_config import FeedConfig
 from ..core.live.latest_values import LatestValue, latest_readings
-from ..core.live.sensorthings_latest import latest_query_url, parse_latest_page
+from ..core.live.sensorthings_latest import LatestReader, parse_latest_page
 from ..core.sensors.archive import ArchiveWriter
 from ..core.sensors.errors import FeedError, FeedHttpError
 from ..core.sensors.fetch import (
@@ -63,6 +63,13 @@ class FetchOutcome:
     parse_thread: int = 0
     seconds: float = 0.0
     archived: int | None = None
+    service: list = field(default_factory=list)  #: SensorThings: [what the service root said] once it was read
+
+    @property
+    def mqtt_endpoints(self) -> list[str]:
+        """SensorThings MQTT brokers the service offers."""
+        info = self.service[0] if self.service else None
+        return list(info.mqtt_endpoints) if info is not None else []
 
     @property
     def ok(self) -> bool:
@@ -90,34 +97,39 @@ def get_text(url: str, authcfg: str = "", feedback: QgsFeedback | None = None,
     return fetcher.get(url).decode("utf-8-sig", errors="replace")
 
 
-def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple[FeedResult, list[int]]:
+def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None,
+               service: list | None = None) -> tuple[FeedResult, list[int]]:
     """All documents of a refresh parsed into one FeedResult, and the ids of the threads that parsed.
 
-    SensorThings: the latest-values query with every ``@iot.nextLink`` followed (http(s) only, none
-    twice: ``LinkGuard``); other formats: the URL once, read by the format's parser.
+    SensorThings: the service root, then the latest-values query (or each stream's newest
+    observation where the server refuses it) with every ``@iot.nextLink`` followed (http(s) only,
+    none twice: ``LinkGuard``); ``service`` receives what the root said (``ServiceInfo`` or None); a
+    ``service`` that already holds it (an earlier refresh) skips the root.
+    Other formats: the URL once, read by the format's parser.
     """
     parse_threads = []
     source = source_key(config.url)
     fmt = feed_format(config.format)
     if fmt is not None and fmt.paged:
-        combined = FeedResult()
-        url = latest_query_url(config.url)
-        fetcher = QgisFetcher(url, config.authcfg, live_limits(), feedback)
-        links = LinkGuard(url)
-        for _page in range(MAX_PAGES):
+        fetcher = QgisFetcher(config.url, config.authcfg, live_limits(), feedback)
+        links = LinkGuard(config.url)
+
+        def get(url: str) -> str:
             links.visit(url)
-            text = get_text(url, feedback=feedback, fetcher=fetcher)
+            return get_text(url, feedback=feedback, fetcher=fetcher)
+
+        def parse(text: str, where: str) -> tuple[FeedResult, str]:
             parse_threads.append(threading.get_ident())
-            page, url = parse_latest_page(text, source)
-            combined.stations.extend(page.stations)
-            combined.observations.extend(page.observations)
-            combined.warnings.extend(page.warnings)
-            if not url:
-                break
-        else:
-            combined.complete = False
-            combined.warnings.append(f"stopped after {MAX_PAGES} pages")
-        return combined, parse_threads
+            return parse_latest_page(text, where)
+
+        reader = LatestReader(get, config.url, source, MAX_PAGES, parse)
+        known = bool(service)
+        if known:
+            reader.service = service[0]
+        result = reader.read(read_root=not known)
+        if service is not None and not known:
+            service.append(reader.service)
+        return result, parse_threads
     text = get_text(config.url, config.authcfg, feedback)
     parse_threads.append(threading.get_ident())
     try:
@@ -189,17 +201,17 @@ class FetchTask(CancellableTask):
 
     fetched = pyqtSignal(object)
 
-    def __init__(self, config: FeedConfig) -> None:
+    def __init__(self, config: FeedConfig, service: list | None = None) -> None:
         super().__init__(tr("Refresh live feed {}").format(config.name))
         self.config = replace(config)
-        self.outcome = FetchOutcome(config.feed_id)
+        self.outcome = FetchOutcome(config.feed_id, service=list(service or []))
 
     def work(self) -> bool:  # noqa: D102
         start = time.perf_counter()
         outcome = self.outcome
         outcome.fetch_thread = threading.get_ident()
         try:
-            result, parse_threads = fetch_feed(self.config, self.feedback)
+            result, parse_threads = fetch_feed(self.config, self.feedback, outcome.service)
             outcome.parse_thread = parse_threads[-1] if parse_threads else 0
             outcome.readings = latest_readings(result, self.config.property)
             outcome.n_stations = len(result.stations)
@@ -245,7 +257,7 @@ class SeriesTask(CancellableTask):
 
     def work(self) -> bool:  # noqa: D102
         from ..core.live.archive_series import read_series
-        from ..core.live.sensorthings_latest import datastream_series_url, parse_series
+        from ..core.live.sensorthings_latest import recent_values
 
         reading = self.reading
         try:
@@ -253,10 +265,9 @@ class SeriesTask(CancellableTask):
                 self.points = read_series(self.config.archive_path, reading.station_id, reading.stream_id)
                 self.note = tr("archive")
             elif self._server_history() and reading.stream_id:
-                url = datastream_series_url(self.config.url, reading.stream_id)
-                text = get_text(url, self.config.authcfg, self.feedback)
-                series = parse_series(text, url, reading.station_id, reading.stream_id, reading.property, reading.unit)
-                self.points = [(o.time_end or o.time, o.value) for o in series.observations if o.value is not None]
+                self.points = recent_values(lambda url: get_text(url, self.config.authcfg, self.feedback),
+                                            self.config.url, reading.station_id, reading.stream_id, reading.property,
+                                            reading.unit)
                 self.note = tr("from the server")
         except FeedError as error:
             self.note = tr("recent values not available: {}").format(error)

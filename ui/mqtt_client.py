@@ -7,6 +7,7 @@ messages and state changes reach the main thread through queued Qt signals.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from qgis.PyQt.QtCore import QCoreApplication, QObject, pyqtSignal
@@ -14,6 +15,7 @@ from qgis.PyQt.QtCore import QCoreApplication, QObject, pyqtSignal
 from ..core.live.feed_state import FeedState
 from ..core.live.mqtt_messages import parse_message
 from ..core.sensors.errors import FeedError
+from ..core.sensors.model import FeedResult
 from .fetch_task import archive_result
 
 LOOP_TIMEOUT_S = 0.2
@@ -35,7 +37,9 @@ def paho_available() -> bool:
 
 
 class MqttFeedClient(QObject):
-    """Subscribes to ``topic`` on ``host:port`` and emits each parsed uplink as a FeedResult.
+    """Subscribes to ``topic`` (one or a list) on ``host:port`` and emits each parsed message as a FeedResult.
+
+    ``parser(topic, payload)`` reads a message (default: the uplink parser of ``fmt``).
 
     States (``stateChanged(state, detail)``, values of ``FeedState``): ``connecting``, ``connected``, ``retrying``
     (with the back-off delay in the detail), ``stopped``.
@@ -49,7 +53,7 @@ class MqttFeedClient(QObject):
         self,
         host: str,
         port: int,
-        topic: str,
+        topic: str | list[str],
         fmt: int,
         name: str = "",
         username: str = "",
@@ -59,9 +63,12 @@ class MqttFeedClient(QObject):
         min_delay_s: float = 1.0,
         max_delay_s: float = 60.0,
         parent: QObject | None = None,
+        parser: Callable[[str, bytes], FeedResult | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.host, self.port, self.topic, self.fmt = host, port, topic, fmt
+        self.topics = [topic] if isinstance(topic, str) else list(topic)
+        self.parser = parser or (lambda name, payload: parse_message(name, payload, fmt))
         self.name = name or f"{host}:{port}"
         self._username, self._password, self._tls = username, password, tls
         self.archive_path = archive_path
@@ -146,12 +153,13 @@ class MqttFeedClient(QObject):
             self.stateChanged.emit(FeedState.RETRYING.value, refused)
             return
         self._connected_ok = True
-        client.subscribe(self.topic, qos=0)
-        self.stateChanged.emit(FeedState.CONNECTED.value, f"{self.host}:{self.port} {self.topic}")
+        client.subscribe([(topic, 0) for topic in self.topics])
+        shown = self.topics[0] + (f" (+{len(self.topics) - 1})" if len(self.topics) > 1 else "")
+        self.stateChanged.emit(FeedState.CONNECTED.value, f"{self.host}:{self.port} {shown}")
 
     def _on_message(self, _client: Any, _userdata: Any, message: Any) -> None:
         try:
-            result = parse_message(message.topic, message.payload, self.fmt)
+            result = self.parser(message.topic, message.payload)
         except FeedError as error:
             self.messageFailed.emit(str(error))
             return

@@ -280,6 +280,8 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             )
             for warning in summary.warnings:
                 feedback.pushWarning(warning)
+            feedback.pushInfo(self.tr("{} answers, {} kB received").format(
+                summary.requests, f"{summary.bytes_received / 1000:.1f}"))
             self._observations_id = output.finish()  # first: the stations may go into the same GeoPackage
             self._write_stations(parameters, context, summary, feedback)
             n_new = 0

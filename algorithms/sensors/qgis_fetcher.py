@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qgis.core import QgsApplication, QgsFeedback, QgsNetworkAccessManager
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QEventLoop, QTimer, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
@@ -194,6 +195,10 @@ class _ReplyReader:
         watch.stop()
         if self.stop is None:
             self._read()
+        # a reply emits readyRead while it is destroyed (deleteLater, in the next request's event loop);
+        # a Python slot then meets a deleted object, and an exception in a slot aborts the process
+        reply.readyRead.disconnect(self._read)
+        reply.finished.disconnect(loop.quit)
         if self.stop is not None:
             raise self.stop
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
@@ -205,7 +210,7 @@ class _ReplyReader:
                        reply.error(), reply.errorString())
 
     def _read(self) -> None:
-        if self.stop is not None:
+        if self.stop is not None or sip.isdeleted(self.reply):
             return
         try:
             if self.body is None:

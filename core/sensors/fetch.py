@@ -215,6 +215,28 @@ class FileFetcher:
         return read_local(url, self.max_bytes)
 
 
+class CountingFetcher:
+    """Wraps a Fetcher and counts the requests answered and the bytes of their bodies (decompressed).
+
+    Other attributes (``prefetch``, ``drop_prefetch``) are the wrapped fetcher's.
+    """
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self.fetcher = fetcher
+        self.requests = 0
+        self.bytes = 0
+
+    def get(self, url: str) -> bytes:
+        """Return the wrapped fetcher's body of ``url`` and count it."""
+        body = self.fetcher.get(url)
+        self.requests += 1
+        self.bytes += len(body)
+        return body
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fetcher, name)
+
+
 class MemoryFetcher:
     """Test double: answers from a mapping URL -> bytes, or a list of bytes/exceptions in turn.
 

@@ -53,8 +53,9 @@ class FeedFormat:
 FEED_FORMATS: tuple[FeedFormat, ...] = (
     FeedFormat(
         0, QT_TRANSLATE_NOOP("feed_formats", "OGC SensorThings API"), None, refresh_s=60, supports_history=True,
-        hint=QT_TRANSLATE_NOOP("feed_formats", "SensorThings: the service root (…/v1.1); the newest observation "
-                               "of every Datastream is read."),
+        hint=QT_TRANSLATE_NOOP("feed_formats", "SensorThings: the service root (…/v1.1 or …/v2.0); the newest "
+                               "observation of every Datastream and MultiDatastream component is read, pushed over "
+                               "MQTT where the service offers it."),
     ),
     FeedFormat(
         1, QT_TRANSLATE_NOOP("feed_formats", "openSenseMap"), opensensemap.parse, opensensemap.detect, 4,

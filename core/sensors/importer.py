@@ -27,13 +27,14 @@ import time
 from array import array
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from . import sensorthings as sta
 from .errors import FeedError, FeedFormatError, FeedHttpError
 from .fetch import (
+    CountingFetcher,
     FeedStopError,
     Fetcher,
     FetchLimits,
@@ -41,6 +42,7 @@ from .fetch import (
     fetch_json,
     fetch_text,
     is_local,
+    is_transient,
     redact_url,
     source_key,
     without_content,
@@ -49,6 +51,7 @@ from .formats import FORMAT_NAMES, SENSORTHINGS, detect_format, feed_format
 from .model import FeedResult, Observation, Station
 
 MAX_FAILED_LINKS = 3
+REFUSED_STATUS = frozenset({400, 422, 500, 501})
 CHUNK = 10_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MILLISECOND = timedelta(milliseconds=1)
@@ -84,6 +87,8 @@ class ImportSummary:
     warnings: list[str]
     first_times: dict[str, datetime]
     counts: dict[str, int]  #: observations per station
+    requests: int = 0  #: answers received
+    bytes_received: int = 0  #: bytes of their bodies (decompressed)
 
 
 def parse_properties(text: str | None) -> list[str]:
@@ -102,6 +107,7 @@ def stream_feed(
     """Import the feed, handing the kept observations to ``on_observations`` batch by batch."""
     run = _Run(options, on_observations, progress or (lambda _f: None), cancelled or (lambda: False), sleep)
     local = is_local(options.source.strip())
+    fetcher = CountingFetcher(fetcher)
     try:
         fmt = feed_format(options.format)
         if fmt is not None and fmt.paged:
@@ -113,6 +119,7 @@ def stream_feed(
             raise
         raise FeedFormatError(without_content(str(error))) from None
     summary = run.summary()
+    summary.requests, summary.bytes_received = fetcher.requests, fetcher.bytes
     if local:  # messages about a local file name the problem, never its content
         summary.warnings = [without_content(w) for w in summary.warnings]
     return summary
@@ -345,10 +352,13 @@ def _source_label(source: str) -> str:
     return source_key(root or source.strip())
 
 
-def _rejected_filter(error: FeedError, options: ImportOptions) -> bool:
-    """Tell whether a server refused a Things query because of its $filter (HTTP 400/501)."""
-    filtered = options.extent is not None or bool(options.properties)
-    return filtered and isinstance(error, FeedHttpError) and error.status in (400, 501)
+def _refused(error: FeedError) -> bool:
+    """Tell whether a server refused one of the importer's own queries (an option it does not support).
+
+    400 and 501 as the standard says; 422 (django-ogc-sensorthings: ``$top`` above its limit) and
+    500 (its answer to ``$orderby=phenomenonTime``).
+    """
+    return isinstance(error, FeedHttpError) and error.status in REFUSED_STATUS
 
 
 def _format_hint(text: str, chosen: int) -> str:
@@ -411,7 +421,13 @@ def _import_sensorthings(run: _Run, fetcher: Fetcher) -> None:
 
 
 class _StaCrawl:
-    """The links of one SensorThings import: discovery (Things, Datastreams) first, then Observations."""
+    """The links of one SensorThings import: discovery (Things, Datastreams) first, then Observations.
+
+    From a service root (or one Datastream/MultiDatastream URL when START/END, PROPERTY or EXTENT is
+    given) the importer builds its own queries. Their shape (``sta.QueryShape``, one per kind) gets
+    simpler each time the server refuses one, before any retry, until one is answered; a dropped
+    ``$filter`` is announced, the rest is filtered after download.
+    """
 
     def __init__(self, run: _Run, fetcher: Fetcher) -> None:
         self.run = run
@@ -421,49 +437,147 @@ class _StaCrawl:
         self.label = _source_label(source)
         self.root = sta.service_root(source)
         self.build_queries = self.root is not None and sta.is_service_root(source)
+        filtered = run.options.start or run.options.end or run.options.properties or run.options.extent
+        self.stream_target = sta.stream_source(source) if filtered else None
         self.multi = False
+        self.property_names: dict[str, str] = {}
+        top = run.options.page_size
+        self.shapes = {"Things": sta.QueryShape(top=top, orderby=False), "Observations": sta.QueryShape(top=top)}
+        self.confirmed: set[str] = set()
         self.discovery: deque[sta.Link] = deque()
         self.observation_links: deque[sta.Link] = deque()
         self.first = True
         self.done = self.failed_in_a_row = self.skipped = 0
 
     def start(self) -> None:
-        options = self.run.options
+        if sta.major_version(self.source) == 2 and "MultiDatastreams" in self.source:
+            raise FeedFormatError("SensorThings 2.0 has no MultiDatastreams (a 2.0 Datastream with a DataRecord "
+                                  "resultType takes their place, which is not supported); choose a Datastream URL")
         if self.build_queries:
-            self.run.links.visit(self.root)
-            collections = sta.root_collections(fetch_json(self.fetcher, self.root, **self.run.policy(self.root)))
+            document = self.read_root(required=True)
+            collections = sta.root_collections(document)
             self.multi = "MultiDatastreams" in collections
-            things = sta.things_query(self.root, options.extent, options.properties or None, self.multi,
-                                      options.page_size)
-            self.discovery.append(sta.Link(things, "Things", built=True))
+            self.offer_data_array(document)
+            self.read_property_names()
+            self.discovery.append(sta.Link("", "Things", built=True))
+        elif self.stream_target is not None and self.start_stream():
+            return
         else:
             kind, stream, station_id = sta.url_target(self.source)
             self.discovery.append(sta.Link(self.source, kind, stream, station_id))
 
+    def read_root(self, required: bool) -> Any:
+        """Return the service root document, asked as written, then with or without the slash (on a 404)."""
+        candidates = sta.root_candidates(self.source if self.build_queries else self.root)
+        for index, url in enumerate(candidates):
+            self.run.links.visit(url)
+            try:
+                return fetch_json(self.fetcher, url, **self.run.policy(url))
+            except FeedHttpError as error:
+                if error.status != 404 or index + 1 == len(candidates):
+                    if required:
+                        raise
+                    return None
+            except FeedFormatError:
+                if required:
+                    raise
+                return None
+        return None
+
+    def read_property_names(self) -> None:
+        """Learn each Datastream's property from ``sta.properties_query`` (nothing when the server refuses it)."""
+        def get_document(url: str) -> Any:  # optional: asked once, no retries
+            self.run.links.visit(url)
+            return fetch_json(self.fetcher, url, **{**self.run.policy(url), "retries": 0})
+
+        try:
+            self.property_names = sta.read_property_map(get_document, self.root)
+        except FeedStopError:
+            raise
+        except FeedError:
+            self.property_names = {}
+
+    def offer_data_array(self, document: Any) -> None:
+        if sta.major_version(self.root or "") == 1 and sta.offers_data_array(document):
+            self.shapes["Observations"] = replace(self.shapes["Observations"], data_array=True)
+
+    def start_stream(self) -> bool:
+        """Read the Datastream (or MultiDatastream) of SOURCE and queue its filtered Observations query.
+
+        False when its description cannot be read: SOURCE is then read as given.
+        """
+        kind, entity_id = self.stream_target
+        document = self.read_root(required=False)
+        if document is not None:
+            self.offer_data_array(document)
+        url = sta.stream_query(self.root, kind, entity_id)
+        self.run.links.visit(url)
+        try:
+            document = fetch_json(self.fetcher, url, **self.run.policy(url))
+            page = sta.parse_page(document, sta.Link(url, kind), self.label)
+        except FeedStopError:
+            raise
+        except FeedError as error:
+            self.run.warn(f"could not read the description of {redact_url(url)} ({error}); "
+                          "SOURCE is read as given and filtered after download")
+            return False
+        self.first = False
+        self.use(page, queue_streams=True)
+        return True
+
     def pending(self) -> bool:
         return bool(self.discovery or self.observation_links)
+
+    def built_url(self, link: sta.Link) -> str:
+        """Return the URL of one of the importer's own queries in the current shape of its kind."""
+        options = self.run.options
+        shape = self.shapes[link.kind]
+        if link.kind == "Things":
+            return sta.things_query(self.root, options.extent, options.properties or None, self.multi, shape=shape)
+        return sta.observations_query(self.root, link.stream, options.start, options.end, shape=shape)
 
     def step(self) -> bool:
         """Fetch and use the next link; False when the import must end."""
         link = self.discovery.popleft() if self.discovery else self.observation_links.popleft()
-        shrink = sta.halve_top if link.built else None
+        if link.built:
+            link = replace(link, url=self.built_url(link))
         document = None
         self.run.links.visit(link.url)
         try:
-            document = fetch_json(self.fetcher, link.url, **self.run.policy(link.url, shrink))
+            document = self.fetch(link)
             page = sta.parse_page(document, link, self.label)
         except FeedStopError:
             raise
         except FeedError as error:
             return self.failed(link, error, document)
+        if link.built:
+            self.confirmed.add(link.kind)
         self.first = False
         self.failed_in_a_row = 0
         self.use(page)
         return not self.run.stopped
 
+    def fetch(self, link: sta.Link) -> Any:
+        """Return the document of ``link``; a query of an unconfirmed shape is asked once before retrying."""
+        policy = self.run.policy(link.url, sta.halve_top if link.built else None)
+        if not link.built or link.kind in self.confirmed:
+            return fetch_json(self.fetcher, link.url, **policy)
+        try:
+            return fetch_json(self.fetcher, link.url, **{**policy, "retries": 0})
+        except FeedStopError:
+            raise
+        except FeedError as error:
+            if _refused(error) or not is_transient(error):
+                raise
+        return fetch_json(self.fetcher, link.url, **policy)
+
     def next_link(self) -> sta.Link | None:
         """Return the link ``step`` takes next, or None."""
-        return self.discovery[0] if self.discovery else self.observation_links[0] if self.observation_links else None
+        queue = self.discovery or self.observation_links
+        following = queue[0] if queue else None
+        if following is not None and following.built:
+            following = replace(following, url=self.built_url(following))
+        return following
 
     def send_ahead(self) -> None:
         """Let a fetcher that can (``prefetch``) request the next page while this one is used.
@@ -482,14 +596,28 @@ class _StaCrawl:
         if drop is not None:
             drop()
 
+    def simplify(self, link: sta.Link, error: FeedError) -> bool:
+        """Ask ``link`` again in a simpler shape after the server refused it; False when none is left."""
+        shape = self.shapes[link.kind]
+        while True:
+            simpler = shape.simpler()
+            if simpler is None:
+                return False
+            shape, dropped = simpler
+            self.shapes[link.kind] = shape
+            if self.built_url(link) != link.url:
+                break
+        if dropped == "$filter":
+            what = "all Things are read" if link.kind == "Things" else "all observations of the stream are read"
+            self.run.warn(f"the server rejected the filter of {redact_url(link.url)} ({error}); "
+                          f"{what} and filtered after download")
+        (self.discovery if link.kind == "Things" else self.observation_links).appendleft(link)
+        return True
+
     def failed(self, link: sta.Link, error: FeedError, document: Any) -> bool:
         """Handle a page that failed after the retries; False when the import must end."""
-        run, options = self.run, self.run.options
-        if link.built and link.kind == "Things" and "$filter=" in link.url and _rejected_filter(error, options):
-            run.warn(f"the server rejected the filter of {redact_url(link.url)} ({error}); "
-                     "all Things are read and filtered after download")
-            unfiltered = sta.things_query(self.root, None, None, self.multi, options.page_size)
-            self.discovery.appendleft(sta.Link(unfiltered, "Things", built=True))
+        run = self.run
+        if link.built and link.kind not in self.confirmed and _refused(error) and self.simplify(link, error):
             return True
         if self.first and isinstance(error, FeedFormatError) and document is not None:
             raise FeedFormatError(f"{error}{_format_hint(json.dumps(document)[:4096], SENSORTHINGS)}") from None
@@ -503,18 +631,25 @@ class _StaCrawl:
             return False
         return True
 
-    def use(self, page: sta.Page) -> None:
+    def use(self, page: sta.Page, queue_streams: bool = False) -> None:
         """Add a page's stations, observations and links."""
-        run, options = self.run, self.run.options
+        run = self.run
         for station in page.stations:
             run.add_station(station)
+        for names, message in page.unsupported:
+            if any(run.wanted_property(name) for name in names):
+                run.incomplete(message)
         for stream in page.streams:
+            if not stream.components:
+                stream.property = self.property_names.get(stream.stream_id, stream.property)
             wanted = run.wanted_property(stream.property) or any(run.wanted_property(p) for p, _u in stream.components)
             if wanted and stream.station_id:
                 run.relevant.add(stream.station_id)
-            if self.build_queries and wanted and stream.station_id not in run.excluded:
-                url = sta.observations_query(self.root, stream, options.start, options.end, options.page_size)
-                self.observation_links.append(sta.Link(url, "Observations", stream, stream.station_id, built=True))
+            if (self.build_queries or queue_streams) and wanted and stream.station_id not in run.excluded:
+                self.observation_links.append(sta.Link("", "Observations", stream, stream.station_id, built=True))
+            elif queue_streams and not wanted:
+                run.warn(f"{stream.path} measures {stream.property or 'no named property'}, not "
+                         f"{', '.join(run.options.properties)} (PROPERTY): nothing to import")
         for next_link in page.links:
             (self.observation_links if next_link.kind == "Observations" else self.discovery).append(next_link)
         self.skipped += page.skipped

@@ -1,8 +1,9 @@
-"""OGC SensorThings API (v1.0/v1.1): queries from a service root, and pages to the common model.
+"""OGC SensorThings API (v1.0/v1.1, 2.0): queries from a service root, and pages to the common model.
 
 Pure Python. Queries: ``things_query`` (Things with Locations and Datastreams expanded, filtered
 by extent and observed property) and ``observations_query`` (one Datastream's Observations,
-filtered by phenomenonTime, ordered, paged with ``$top``). Pages: ``parse_page`` reads a
+filtered by phenomenonTime, ordered, paged with ``$top``), each in a ``QueryShape`` that a
+server which refuses a query option makes simpler (``QueryShape.simpler``). Pages: ``parse_page`` reads a
 collection (``value``) or a single entity of Things, Locations, Datastreams, MultiDatastreams or
 Observations (also ``$resultFormat=dataArray``) and returns stations, streams, observations and
 the links still to follow: the top-level ``@iot.nextLink`` and nested ``<Rel>@iot.nextLink``,
@@ -13,7 +14,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -25,7 +27,13 @@ from .times import parse_time
 from .values import as_number, raw_json, raw_number_json
 
 KINDS = ("Things", "Locations", "Datastreams", "MultiDatastreams", "Observations")
-_ROOT = re.compile(r"^(?P<root>[a-z][a-z0-9+.-]*://[^?#]*?/v1\.[0-9])(?P<rest>/[^?#]*)?(?:[?#].*)?$", re.IGNORECASE)
+_ROOT = re.compile(r"^(?P<root>[a-z][a-z0-9+.-]*://[^?#]*?/v(?P<major>[12])\.[0-9])(?P<rest>/[^?#]*)?(?:[?#].*)?$",
+                   re.IGNORECASE)
+_STREAM_PATH = re.compile(r"^/(?P<kind>Datastreams|MultiDatastreams)\((?P<id>[^)]*)\)(/Observations)?/?$")
+#: ``$top`` that every server accepts (django-ogc-sensorthings refuses more than 100 with HTTP 422).
+SMALL_TOP = 100
+#: Conformance class of the dataArray extension (``serverSettings.conformance`` of the service root).
+DATA_ARRAY_CONFORMANCE = "/req/data-array"
 _SEGMENT = re.compile(r"^(?P<name>[A-Za-z]+)(?:\((?P<id>[^)]*)\))?$")
 _TOP = re.compile(r"([?&])\$top=(\d+)")
 _QUERY_SAFE = "$(),'/:=&*;@"
@@ -41,6 +49,28 @@ class Stream:
     unit: str = ""
     path: str = ""  #: ``Datastreams(1)`` or ``MultiDatastreams(1)``: where its Observations are
     components: list[tuple[str, str]] = field(default_factory=list)  #: MultiDatastream (property, unit)
+
+
+@dataclass(frozen=True)
+class QueryShape:
+    """Which query options the importer's own queries use; ``simpler`` drops one a server refused."""
+
+    top: int = 1000
+    data_array: bool = False  #: ``$resultFormat=dataArray`` (where the service offers it)
+    orderby: bool = True
+    filter: bool = True
+
+    def simpler(self) -> tuple[QueryShape, str] | None:
+        """Return the next simpler shape and the option it drops, None when nothing is left to drop."""
+        if self.orderby:
+            return replace(self, orderby=False), "$orderby"
+        if self.data_array:
+            return replace(self, data_array=False), "$resultFormat=dataArray"
+        if self.top > SMALL_TOP:
+            return replace(self, top=SMALL_TOP), f"$top={self.top}"
+        if self.filter:
+            return replace(self, filter=False), "$filter"
+        return None
 
 
 @dataclass
@@ -63,6 +93,8 @@ class Page:
     observations: list[Observation] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     skipped: int = 0  #: observations without a readable time
+    #: what was refused (SensorThings 2.0): (its property names, the message naming it)
+    unsupported: list[tuple[list[str], str]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,9 +108,51 @@ def service_root(url: str) -> str | None:
 
 
 def is_service_root(url: str) -> bool:
-    """Tell whether ``url`` is a service root (``…/v1.0`` or ``…/v1.1``, no path or query after it)."""
+    """Tell whether ``url`` is a service root (``…/v1.0``, ``…/v1.1`` or ``…/v2.0``, no path or query after it)."""
     match = _ROOT.match(url.strip())
     return bool(match) and (match.group("rest") or "/") == "/" and "?" not in url
+
+
+def major_version(url: str) -> int:
+    """1 for a SensorThings 1.x URL, 2 for 2.x, 0 when ``url`` is not under a service root."""
+    match = _ROOT.match(url.strip())
+    return int(match.group("major")) if match else 0
+
+
+def root_candidates(url: str) -> list[str]:
+    """Return the service root as the user wrote it, then with or without its trailing slash.
+
+    FROST answers both; django-ogc-sensorthings only ``…/v1.1/`` (its ``…/v1.1`` is a 404).
+    """
+    given = url.strip().split("?")[0].split("#")[0]
+    other = given.rstrip("/") if given.endswith("/") else given + "/"
+    return [given, other]
+
+
+def stream_source(url: str) -> tuple[str, str] | None:
+    """(kind, id in the path) when ``url`` is one Datastream or MultiDatastream, or its Observations, without a query.
+
+    ``…/v1.1/Datastreams('a')/Observations`` -> ("Datastreams", "'a'"); anything else -> None.
+    """
+    match = _ROOT.match(url.strip())
+    if not match or "?" in url:
+        return None
+    parts = _STREAM_PATH.match(match.group("rest") or "")
+    return (parts.group("kind"), parts.group("id")) if parts else None
+
+
+def stream_query(root: str, kind: str, entity_id: str) -> str:
+    """One Datastream or MultiDatastream with its observed property (or properties) and its Thing's Locations."""
+    observed = "ObservedProperties" if kind == "MultiDatastreams" or major_version(root) == 2 else "ObservedProperty"
+    return f"{root.rstrip('/')}/{kind}({entity_id})?{_encode(f'$expand={observed},Thing($expand=Locations)')}"
+
+
+def offers_data_array(document: Any) -> bool:
+    """Tell whether a service root document lists the dataArray conformance class."""
+    settings = document.get("serverSettings") if isinstance(document, dict) else None
+    conformance = settings.get("conformance") if isinstance(settings, dict) else None
+    return isinstance(conformance, list) and any(
+        isinstance(item, str) and item.rstrip("/").endswith(DATA_ARRAY_CONFORMANCE) for item in conformance)
 
 
 def url_target(url: str) -> tuple[str, Stream | None, str]:
@@ -156,36 +230,83 @@ def things_query(
     properties: list[str] | None = None,
     multi: bool = False,
     page_size: int = 1000,
+    shape: QueryShape | None = None,
 ) -> str:
-    """Things with Locations and Datastreams (and MultiDatastreams when ``multi``) expanded."""
-    stream_filter = f"$filter={property_filter('ObservedProperty', properties)};" if properties else ""
-    expand = ["Locations", f"Datastreams({stream_filter}$expand=ObservedProperty,Sensor)"]
+    """Things with Locations and Datastreams (and MultiDatastreams when ``multi``) expanded.
+
+    ``shape`` (default: all options, ``$top`` = ``page_size``) decides ``$top`` and whether the filters are sent.
+    """
+    shape = shape or QueryShape(top=page_size)
+    if not shape.filter:
+        extent, properties = None, None
+    version2 = major_version(root) == 2  # 2.0: ObservedProperties of a Datastream, filtered after download
+    observed = "ObservedProperties" if version2 else "ObservedProperty"
+    stream_filter = f"$filter={property_filter(observed, properties)};" if properties and not version2 else ""
+    expand = ["Locations", f"Datastreams({stream_filter}$expand={observed},Sensor)"]
     if multi:  # components are filtered by property after parsing
         expand.append("MultiDatastreams($expand=ObservedProperties,Sensor)")
     conditions = []
     if extent is not None:
         conditions.append(f"st_within(Locations/location, geography{_literal(extent_polygon(extent))})")
-    if properties and not multi:
+    if properties and not multi and not version2:
         conditions.append(property_filter("Datastreams/ObservedProperty", properties))
-    query = f"$expand={','.join(expand)}&$top={int(page_size)}"
+    query = f"$expand={','.join(expand)}&$top={int(shape.top)}"
     if conditions:
         query += "&$filter=" + " and ".join(conditions)
     return f"{root.rstrip('/')}/Things?{_encode(query)}"
 
 
 def observations_query(
-    root: str, stream: Stream, start: datetime | None = None, end: datetime | None = None, page_size: int = 1000
+    root: str, stream: Stream, start: datetime | None = None, end: datetime | None = None, page_size: int = 1000,
+    shape: QueryShape | None = None,
 ) -> str:
-    """One stream's Observations in time order, filtered by phenomenonTime, ``$top`` = page size."""
+    """One stream's Observations (``$select``: time and result) in time order, filtered by phenomenonTime.
+
+    ``shape`` (default: ordered, filtered, ``$top`` = ``page_size``) decides which options are sent.
+    """
+    shape = shape or QueryShape(top=page_size)
     conditions = []
-    if start is not None:
+    if start is not None and shape.filter:
         conditions.append(f"phenomenonTime ge {_time_literal(start)}")
-    if end is not None:
+    if end is not None and shape.filter:
         conditions.append(f"phenomenonTime le {_time_literal(end)}")
-    query = f"$select=phenomenonTime,result&$orderby=phenomenonTime asc&$top={int(page_size)}"
+    query = "$resultFormat=dataArray&" if shape.data_array else ""
+    query += "$select=phenomenonTime,result"
+    if shape.orderby:
+        query += "&$orderby=phenomenonTime asc"
+    query += f"&$top={int(shape.top)}"
     if conditions:
         query += "&$filter=" + " and ".join(conditions)
     return f"{root.rstrip('/')}/{stream.path}/Observations?{_encode(query)}"
+
+
+def properties_query(root: str, page_size: int = SMALL_TOP) -> str:
+    """ObservedProperties with the ids of their Datastreams (a to-many expansion).
+
+    The name of each Datastream's property without trusting an expanded to-one relation:
+    django-ogc-sensorthings 1.2.0 gives every Datastream of a collection the same expanded
+    ObservedProperty (the first one), while its to-many expansions are right.
+    """
+    query = f"$select=id,name&$expand=Datastreams($select=id)&$top={int(page_size)}"
+    return f"{root.rstrip('/')}/ObservedProperties?{_encode(query)}"
+
+
+def read_property_map(get_document: Callable[[str], Any], root: str, max_pages: int = 50) -> dict[str, str]:
+    """Datastream id -> ObservedProperty name, from ``properties_query`` and its nextLinks (``get_document(url)``)."""
+    names: dict[str, str] = {}
+    url = properties_query(root)
+    for _page in range(max_pages):
+        document = get_document(url)
+        items = document.get("value") if isinstance(document, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and item.get("name"):
+                for stream in item.get("Datastreams") or []:
+                    if isinstance(stream, dict) and stream.get("@iot.id") is not None:
+                        names[str(stream["@iot.id"])] = str(item["name"])
+        url = document.get("@iot.nextLink") if isinstance(document, dict) else None
+        if not isinstance(url, str) or not url:
+            break
+    return names
 
 
 def set_top(url: str, size: int) -> str:
@@ -323,10 +444,14 @@ class _PageReader:
             ]
             stream = Stream(_id(item), station_id, name, "", entity_path(kind, item.get("@iot.id")), components)
         else:
-            observed = item.get("ObservedProperty")
-            prop = str(observed.get("name")) if isinstance(observed, dict) and observed.get("name") else name
-            stream = Stream(_id(item), station_id, prop, _unit(item.get("unitOfMeasurement")),
+            stream = Stream(_id(item), station_id, stream_property(item), stream_unit(item),
                             entity_path(kind, item.get("@iot.id")))
+            refused = unsupported_result_type(item)
+            if refused:
+                names = [str(p.get("name")) for p in item.get("ObservedProperties") or [] if isinstance(p, dict)]
+                self.page.unsupported.append((names or [stream.property],
+                                              f"Datastream '{name or stream.stream_id}': {refused}; it was skipped"))
+                return stream
         self.page.streams.append(stream)
         for observation in self.nested(item, "Observations", "Observations", stream, station_id):
             if "dataArray" in observation:
@@ -424,6 +549,38 @@ def _id(item: dict[str, Any]) -> str:
     if value is None:
         raise FeedFormatError("a SensorThings entity without '@iot.id'")
     return str(value)
+
+
+def stream_property(item: dict[str, Any]) -> str:
+    """Return the name of a Datastream's ObservedProperty (2.0: the first of its ObservedProperties), else its name."""
+    observed = item.get("ObservedProperty")
+    if not isinstance(observed, dict):
+        listed = [p for p in item.get("ObservedProperties") or [] if isinstance(p, dict)]
+        observed = listed[0] if listed else None
+    if isinstance(observed, dict) and observed.get("name"):
+        return str(observed["name"])
+    return str(item.get("name") or item.get("@iot.id") or "")
+
+
+def stream_unit(item: dict[str, Any]) -> str:
+    """Return the unit symbol of a Datastream: ``unitOfMeasurement`` (1.x) or its ``resultType``'s uom (2.0)."""
+    return _unit(item.get("unitOfMeasurement")) or _swe_unit(item.get("resultType"))
+
+
+def _swe_unit(result_type: Any) -> str:
+    """Return the unit of a SensorThings 2.0 ``resultType`` (SWE Common Quantity: ``uom.symbol`` or ``code``)."""
+    uom = result_type.get("uom") if isinstance(result_type, dict) else None
+    return str(uom.get("symbol") or uom.get("code") or "") if isinstance(uom, dict) else ""
+
+
+def unsupported_result_type(item: dict[str, Any]) -> str:
+    """Why a (2.0) Datastream cannot be read, "" when it can: a record or array of results per observation."""
+    result_type = item.get("resultType")
+    kind = str(result_type.get("type") or "") if isinstance(result_type, dict) else ""
+    if kind in ("DataRecord", "DataArray", "Vector", "Matrix"):
+        return (f"SensorThings 2.0 resultType {kind} (several results per observation) is not supported; "
+                "import a Datastream whose resultType is a Quantity, Count, Boolean, Category or Text")
+    return ""
 
 
 def _unit(unit: Any) -> str:
