@@ -27,6 +27,7 @@ from qgis.core import (
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterProviderConnection,
     QgsProcessingParameterString,
     QgsWkbTypes,
 )
@@ -119,6 +120,11 @@ def _number(kind: QgsProcessingParameterNumber.Type) -> Callable[..., QgsProcess
     return create
 
 
+def _provider_connection(name: str, description: str, provider: str, **options: Any):
+    """A connection of a data provider (``provider="postgres"``: a QGIS PostgreSQL connection name)."""
+    return QgsProcessingParameterProviderConnection(name, description, provider, **options)
+
+
 #: Kind of a parameter-table row -> factory ``(name, description, **options)`` of the parameter.
 PARAMETER_KINDS: dict[str, Callable[..., QgsProcessingParameterDefinition]] = {
     "source": QgsProcessingParameterFeatureSource,
@@ -131,6 +137,7 @@ PARAMETER_KINDS: dict[str, Callable[..., QgsProcessingParameterDefinition]] = {
     "datetime": QgsProcessingParameterDateTime,
     "sink": QgsProcessingParameterFeatureSink,
     "file_out": QgsProcessingParameterFileDestination,
+    "connection": _provider_connection,
 }
 
 

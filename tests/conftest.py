@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from .postgis_fixtures import pg, pg_qgis_process, postgis  # noqa: F401 (the PostgreSQL/PostGIS server fixtures)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 PLUGIN_NAME = "social_resilience"
