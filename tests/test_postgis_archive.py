@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import json
 import sqlite3
 import struct
 import subprocess
@@ -156,3 +157,203 @@ def test_postgis_archive_holds_what_the_geopackage_archive_holds(pg, town, tmp_p
         f"to_char(last_time AT TIME ZONE 'UTC', {as_text}), ST_X(geom), ST_Y(geom) FROM {schema}.stations "
         "ORDER BY source, station_id")
     assert got == stations
+
+
+# -- failure cases: a clear message, nothing half-written, the next run continues -------------------
+
+
+def outputs(tmp_path: Path) -> dict:
+    return {"OUTPUT_STATIONS": str(tmp_path / "stations.gpkg"), "OUTPUT_OBSERVATIONS": str(tmp_path / "obs.gpkg")}
+
+
+def failing_import(connection: str, schema: str, source: Path, tmp_path: Path, **extra) -> str:
+    """Run an import that must fail; return its message after checking that it wrote no output file."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    with pytest.raises(QgsProcessingException) as caught:
+        import_into(connection, schema, source, **outputs(tmp_path), **extra)
+    assert not list(tmp_path.glob("*.gpkg")), "a failed import left an output file"
+    return str(caught.value)
+
+
+def test_server_down_is_a_clear_message(pg, town, tmp_path):
+    message = failing_import("city_down", "sensors", town / "feed.csv", tmp_path)
+    assert "Cannot use the archive: cannot reach the database of connection 'city_down'" in message
+    assert "check that the server runs and that the connection's host and port are right" in message
+
+
+def test_wrong_password_is_a_clear_message_without_the_password(pg, town, tmp_path):
+    feedback = RecordingFeedback()
+    with pytest.raises(QgsProcessingException) as caught:
+        import_into("city_wrong_password", "sensors", town / "feed.csv", feedback, **outputs(tmp_path))
+    message = str(caught.value)
+    assert "the database of connection 'city_wrong_password' refused the login" in message
+    assert 'password authentication failed for user "officer"' in message
+    assert "check the user name and password of the connection's authentication configuration" in message
+    assert "not-the-password" not in message + feedback.text()
+    assert not list(tmp_path.glob("*.gpkg"))
+
+
+def test_missing_schema_is_created_when_the_role_may(pg, town):
+    schema = "new_" + datetime.now().strftime("%H%M%S%f")
+    assert not pg.query("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+    assert import_into("city", schema, town / "feed.csv")["N_NEW"] == 22848
+    assert pg.query("SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = %s", (schema,)) == [("officer",)]
+
+
+def test_missing_schema_is_refused_when_the_role_may_not_create_it(pg, town, tmp_path):
+    schema = "missing_" + datetime.now().strftime("%H%M%S%f")
+    message = failing_import("city_clerk", schema, town / "feed.csv", tmp_path)
+    assert f"the archive tables do not exist yet in schema '{schema}' of connection 'city_clerk'" in message
+    assert f'CREATE SCHEMA IF NOT EXISTS "{schema}" AUTHORIZATION "clerk"' in message
+    assert not pg.query("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+    # once the administrator made it, the clerk's import creates the tables there
+    pg.query(f'CREATE SCHEMA IF NOT EXISTS "{schema}" AUTHORIZATION "clerk"')
+    assert import_into("city_clerk", schema, town / "feed.csv")["N_NEW"] == 22848
+
+
+def test_read_only_role_is_refused_before_anything_is_fetched(pg, town, tmp_path):
+    schema = pg.new_schema("ro")
+    import_into("city", schema, big_feed(tmp_path / "first.csv", stations=2, hours=100))
+    pg.query(f"GRANT USAGE ON SCHEMA {schema} TO reader; GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO reader")
+    message = failing_import("city_reader", schema, town / "feed.csv", tmp_path)
+    assert f"the role 'reader' may not write the archive in schema '{schema}' of connection 'city_reader'" in message
+    assert f'GRANT SELECT, INSERT, UPDATE ON "{schema}".stations, "{schema}".observations TO "reader"' in message
+    assert count(pg, schema) == 200
+
+
+def test_read_only_database_is_refused(pg, town, tmp_path):
+    """A role whose transactions are read-only (as on a standby server): refused, nothing written."""
+    from .postgis_fixtures import _auth_config, save_connection
+
+    role = "standby_" + datetime.now().strftime("%H%M%S%f")
+    schema = pg.new_schema("standby", owner="officer")
+    pg.query(f"CREATE ROLE {role} LOGIN PASSWORD 'standby-secret'; GRANT officer TO {role}; "
+             f"ALTER ROLE {role} SET default_transaction_read_only = on")
+    save_connection("city_standby", pg.server.port, _auth_config(role, "standby-secret"))
+    message = failing_import("city_standby", schema, town / "feed.csv", tmp_path)
+    assert "accepts no writes (cannot execute CREATE" in message
+    assert "a read-only role or a standby server" in message and "nothing was written" in message
+    assert pg.query("SELECT count(*) FROM pg_tables WHERE schemaname = %s", (schema,)) == [(0,)]
+
+
+class Blocker:
+    """Holds one key of an import's third batch in an open transaction, so that batch waits on it.
+
+    ``hold`` inserts the key without committing; the import's INSERT ... ON CONFLICT of that batch
+    then waits for this transaction (``waiting`` tells when). ``release`` rolls it back.
+    """
+
+    def __init__(self, pg, schema: str, source: Path, station: str, hour: int) -> None:
+        self.pg = pg
+        self.connection = pg.server.admin(autocommit=False)
+        moment = datetime(2024, 1, 1, tzinfo=timezone.utc) + timedelta(hours=hour)
+        with self.connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {schema}.observations (source, stream_id, time) VALUES (%s, %s, %s)",
+                           (str(source), f"{station}/no2", moment))
+
+    def waiting_import(self) -> int | None:
+        """The backend of an import that waits on the held key, if any."""
+        rows = self.pg.query(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s AND wait_event_type = 'Lock'",
+            (postgis_archive.APPLICATION_NAME,))
+        return rows[0][0] if rows else None
+
+    def release(self) -> None:
+        with contextlib.suppress(Exception):
+            self.connection.rollback()
+        self.connection.close()
+
+
+def prepared_archive(pg, tmp_path: Path) -> tuple[str, Path]:
+    """An empty archive schema (tables created) and a feed of 60,000 rows: three batches of 20,000."""
+    schema = pg.new_schema("cut")
+    feed = big_feed(tmp_path / "feed.csv", stations=10, hours=6000)
+    postgis_archive.PostgisArchiveWriter(
+        postgis_archive.PostgisTarget(pg.server.dsn(), schema, "city")).open()  # creates the tables
+    return schema, feed
+
+
+def test_dropped_connection_mid_import_keeps_the_committed_batches_and_the_next_run_continues(pg, tmp_path):
+    assert postgis_archive.BATCH_ROWS == 20_000
+    schema, feed = prepared_archive(pg, tmp_path)
+    blocker = Blocker(pg, schema, feed, "S07", 3000)  # row 45,000: in the third batch
+    terminated = []
+
+    def drop_the_connection() -> None:
+        try:
+            if wait_until(lambda: blocker.waiting_import() is not None, 120):
+                pid = blocker.waiting_import()
+                terminated.append(pg.query("SELECT pg_terminate_backend(%s)", (pid,))[0][0])
+        finally:
+            blocker.release()
+
+    dropper = threading.Thread(target=drop_the_connection, daemon=True)
+    dropper.start()
+    try:
+        message = failing_import("city", schema, feed, tmp_path / "out")
+    finally:
+        dropper.join(150)
+    assert terminated == [True]
+    assert f"the connection to the archive in schema '{schema}' of connection 'city' was lost" in message
+    assert "40000 new observations of the batches committed before are in the archive" in message
+    assert "Run the import again to add the rest" in message
+    assert count(pg, schema) == 40000  # two whole batches, nothing of the third
+    again = import_into("city", schema, feed)
+    assert again["N_NEW"] == 20000 and count(pg, schema) == 60000
+    assert pg.query(f"SELECT count(DISTINCT (source, stream_id, time)) FROM {schema}.observations") == [(60000,)]
+
+
+def qgis_process_import(runner, schema: str, feed: Path, folder: Path, **extra) -> list[str]:
+    """The command line of a scheduled import (connection ``city`` = a pg service: no credential in it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    arguments = {"FORMAT": 5, "SOURCE": feed, "ARCHIVE_CONNECTION": "city", "ARCHIVE_SCHEMA": schema,
+                 "OUTPUT_STATIONS": folder / "stations.gpkg", "OUTPUT_OBSERVATIONS": folder / "obs.gpkg", **extra}
+    from .qgis_process_runner import QGIS_PROCESS
+
+    return [QGIS_PROCESS, "--json", "run", ALG, *(f"--{k}={v}" for k, v in arguments.items())]
+
+
+def test_killed_import_leaves_the_committed_batches_and_the_next_run_continues(pg, pg_qgis_process, tmp_path):
+    schema, feed = prepared_archive(pg, tmp_path)
+    blocker = Blocker(pg, schema, feed, "S07", 3000)
+    process = subprocess.Popen(qgis_process_import(pg_qgis_process, schema, feed, tmp_path / "a"),
+                               env=pg_qgis_process.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_until(lambda: blocker.waiting_import() is not None or process.poll() is not None, 180)
+        assert process.poll() is None, process.communicate(timeout=30)
+        process.kill()  # as a scheduler or an operator kills a job: no chance to clean up
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        blocker.release()
+    assert wait_until(lambda: blocker.waiting_import() is None, 60)
+    assert count(pg, schema) == 40000
+    report = pg_qgis_process.run_algorithm(ALG, {
+        "FORMAT": 5, "SOURCE": feed, "ARCHIVE_CONNECTION": "city", "ARCHIVE_SCHEMA": schema,
+        "OUTPUT_STATIONS": tmp_path / "b_stations.gpkg", "OUTPUT_OBSERVATIONS": tmp_path / "b_obs.gpkg"})
+    assert report["results"]["N_NEW"] == 20000 and count(pg, schema) == 60000
+
+
+def test_two_imports_of_overlapping_windows_at_once_duplicate_nothing(pg, pg_qgis_process, tmp_path):
+    schema = pg.new_schema("twice")
+    feed = big_feed(tmp_path / "feed.csv", stations=10, hours=6000)
+    windows = {"a": ("2024-01-01T00:00:00Z", "2024-07-15T00:00:00Z"), "b": ("2024-03-01T00:00:00Z", None)}
+    processes = {}
+    for name, (start, end) in windows.items():
+        extra = {"START": start} | ({"END": end} if end else {})
+        processes[name] = subprocess.Popen(
+            qgis_process_import(pg_qgis_process, schema, feed, tmp_path / name, **extra),
+            env=pg_qgis_process.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reports = {}
+    for name, process in processes.items():
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        reports[name] = json.loads(out[out.index("{"):])["results"]
+        assert ROLES["officer"] not in out + err
+    total = count(pg, schema)
+    assert total == 60000
+    assert pg.query(f"SELECT count(DISTINCT (source, stream_id, time)) FROM {schema}.observations") == [(60000,)]
+    assert reports["a"]["N_NEW"] + reports["b"]["N_NEW"] == 60000
+    assert reports["a"]["N_OBSERVATIONS"] + reports["b"]["N_OBSERVATIONS"] > 60000  # the windows overlap
+    assert count(pg, schema, "stations") == 10

@@ -296,12 +296,13 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             )
             for warning in summary.warnings:
                 feedback.pushWarning(warning)
+            if writer is not None:  # before the outputs are closed: a failing archive leaves no output
+                archive_queue.close()
+                writer.upsert_stations(summary.stations, summary.first_times)
             self._observations_id = output.finish()  # first: the stations may go into the same GeoPackage
             self._write_stations(parameters, context, summary, feedback)
             n_new = 0
             if writer is not None:
-                archive_queue.close()
-                writer.upsert_stations(summary.stations, summary.first_times)
                 n_new = writer.commit().new_observations
                 feedback.pushInfo(self.tr("{} new observations in the archive {}").format(n_new, archive_label))
         except PostgisArchiveError as error:
