@@ -23,6 +23,7 @@ from .postgis_server import DATABASE, ROLES, PostgisServer, free_port
 MASTER_PASSWORD = "test-master-password"
 
 
+
 @pytest.fixture(scope="session")
 def postgis():
     """The session's PostgreSQL + PostGIS server."""
@@ -53,9 +54,9 @@ class PgConnections:
         uri.setDataSource(schema, table, geometry)
         return uri.uri(False)
 
-    def destination(self, schema: str, table: str, style: str = "postgis:") -> str:
+    def destination(self, schema: str, table: str, style: str = "postgis:", geometry: str | None = "geom") -> str:
         """A Processing destination for a new table ``schema.table`` (``postgis:`` or ``postgres://``)."""
-        return style + self.layer_uri(schema, table)
+        return style + self.layer_uri(schema, table, geometry)
 
     def query(self, sql: str, arguments: tuple = ()) -> list[tuple]:
         """Rows of ``sql`` run as superuser."""

@@ -20,40 +20,15 @@ from pathlib import Path
 
 import processing
 import pytest
-from qgis.core import QgsApplication, QgsProcessingException, QgsProcessingFeedback
+from qgis.core import QgsApplication, QgsProcessingException
 from social_resilience.core.sensors import postgis_archive
 
+from .recording_feedback import RecordingFeedback
 from .postgis_server import ROLES, wait_until
 
 ALG = "socialresilience:importsensorfeed"
 ARCHIVE_COLUMNS = ("source", "station_id", "stream_id", "property", "unit", "time", "time_end", "value", "raw",
                    "flag")
-
-
-class RecordingFeedback(QgsProcessingFeedback):
-    """Feedback that keeps every message (to check that no credential is logged)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: list[str] = []
-
-    def pushInfo(self, info: str) -> None:  # noqa: N802
-        self.lines.append(info)
-
-    def pushWarning(self, warning: str) -> None:  # noqa: N802
-        self.lines.append(warning)
-
-    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803
-        self.lines.append(error)
-
-    def pushDebugInfo(self, info: str) -> None:  # noqa: N802
-        self.lines.append(info)
-
-    def pushCommandInfo(self, info: str) -> None:  # noqa: N802
-        self.lines.append(info)
-
-    def text(self) -> str:
-        return "\n".join(self.lines)
 
 
 @contextlib.contextmanager
@@ -357,3 +332,50 @@ def test_two_imports_of_overlapping_windows_at_once_duplicate_nothing(pg, pg_qgi
     assert reports["a"]["N_NEW"] + reports["b"]["N_NEW"] == 60000
     assert reports["a"]["N_OBSERVATIONS"] + reports["b"]["N_OBSERVATIONS"] > 60000  # the windows overlap
     assert count(pg, schema, "stations") == 10
+
+
+# -- reading the archive back ---------------------------------------------------------------------
+
+
+def test_reader_sends_only_the_property_and_window(pg, town):
+    """``read_observations`` (the reader the aggregation uses) on an archive: NO2 of ten days, nothing else."""
+    schema = pg.new_schema("read")
+    import_into("city", schema, town / "feed.csv")
+    start, end = datetime(2024, 6, 10, tzinfo=timezone.utc), datetime(2024, 6, 20, tzinfo=timezone.utc)
+    expected = {}  # (station, UTC seconds) -> value, as the feed has them
+    with (town / "feed.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            moment = datetime.fromisoformat(row["time"].replace("Z", "+00:00"))
+            if row["property"] == "no2" and start <= moment < end:
+                expected.setdefault((row["station_id"], moment.timestamp()), float(row["value"] or "nan"))
+    query = postgis_archive.ObservationQuery(
+        schema, "observations", {"station": "station_id", "time": "time", "value": "value", "property": "property",
+                                 "flag": "flag"}, ("no2",), start.timestamp(), end.timestamp())
+    connection = postgis_archive.connect(postgis_archive.PostgisTarget(pg.server.dsn(), schema, "city"))
+    try:
+        batches = list(postgis_archive.read_observations(connection, query, batch_rows=500))
+    finally:
+        connection.close()
+    rows = [row for batch in batches for row in batch]
+    assert len(rows) == len(expected) > 8 * 24 * 9  # 8 stations, ten days of hours (a few missing in the feed)
+    assert {(station, time) for station, time, _value, _flag in rows} == set(expected)
+    for station, time, value, _flag in rows:  # an empty value or the -999 no-data code is stored as NULL
+        assert value == expected[station, time] or (value is None and not expected[station, time] > -999)
+    assert max(len(batch) for batch in batches) == 500
+    assert count(pg, schema) > 10 * len(rows)
+
+
+def test_reader_of_a_text_time_column_sends_the_text_and_leaves_the_window_to_the_caller(pg):
+    schema = pg.new_schema("text_time")
+    pg.query(f"CREATE TABLE {schema}.obs (sid text, t text, v float8, p text); "
+             f"INSERT INTO {schema}.obs VALUES ('a', '2024-06-01T00:00:00Z', 1, 'no2'), "
+             "('a', '2024-07-01T00:00:00Z', 2, 'no2'), ('a', '2024-06-01T00:00:00Z', 3, 'pm25'); "
+             f"ALTER TABLE {schema}.obs OWNER TO officer")
+    query = postgis_archive.ObservationQuery(schema, "obs", {"station": "sid", "time": "t", "value": "v",
+                                                             "property": "p"}, ("no2",), 0.0, 1.0)
+    connection = postgis_archive.connect(postgis_archive.PostgisTarget(pg.server.dsn(), schema, "city"))
+    try:
+        rows = [row for batch in postgis_archive.read_observations(connection, query) for row in batch]
+    finally:
+        connection.close()
+    assert sorted(rows) == [("a", "2024-06-01T00:00:00Z", 1.0, None), ("a", "2024-07-01T00:00:00Z", 2.0, None)]
