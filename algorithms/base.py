@@ -93,7 +93,7 @@ def releasing_frames(process: Callable) -> Callable:
     @functools.wraps(process)
     def wrapper(self, parameters, context, feedback):
         try:
-            return process(self, parameters, context, feedback)
+            return process(self, postgis_inputs(self, parameters), context, feedback)
         except Exception as error:
             message = str(error) if isinstance(error, QgsProcessingException) else _unexpected(error, feedback)
             traceback.clear_frames(error.__traceback__)
@@ -101,6 +101,19 @@ def releasing_frames(process: Callable) -> Callable:
         raise QgsProcessingException(message)
 
     return wrapper
+
+
+def postgis_inputs(algorithm: QgsProcessingAlgorithm, parameters: dict) -> dict:
+    """Read an input given as a ``postgis:`` destination as the ``postgres://`` layer it names.
+
+    Processing writes ``postgis:<uri>`` outputs (the dialog's "Save to PostGIS Table"), and a model
+    hands that text on to the next step, but QGIS 3.22 loads only ``postgres://<uri>`` as a layer.
+    """
+    for definition in algorithm.parameterDefinitions():
+        value = parameters.get(definition.name())
+        if not definition.isDestination() and isinstance(value, str) and value.startswith("postgis:"):
+            parameters = {**parameters, definition.name(): "postgres://" + value[len("postgis:"):]}
+    return parameters
 
 
 def _unexpected(error: Exception, feedback) -> str:

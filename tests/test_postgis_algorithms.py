@@ -217,3 +217,68 @@ def test_aggregation_reads_only_the_property_and_window_from_postgis(chains, pg)
     assert 0 < wanted < total / 4
     assert f"{wanted} observations read from the PostgreSQL table {uri.schema()}.{uri.table()} (properties and " \
            "window selected by the server)." in chains["postgis"].logs["aggregate"]
+
+
+def test_osm_walk_network_writes_to_postgis_what_it_writes_to_geopackage(pg, plugin, tmp_path):
+    osm = shared_data("osm", "berlin-siegessaeule.osm.gz")
+    schema = pg.new_schema("osm")
+    outputs = ("OUTPUT_NETWORK", "OUTPUT_BARRIERS", "OUTPUT_CROSSINGS", "OUTPUT_GREEN_SPACES", "OUTPUT_BUILDINGS")
+    gpkg = processing.run("socialresilience:osmwalknetwork", {
+        "INPUT": str(osm), **{name: str(tmp_path / f"{name.lower()}.gpkg") for name in outputs}})
+    postgis = processing.run("socialresilience:osmwalknetwork", {
+        "INPUT": str(osm), **{name: pg.destination(schema, name.lower()) for name in outputs}})
+    for name in outputs:
+        expected = contents(QgsVectorLayer(gpkg[name], name, "ogr"))
+        got = contents(QgsVectorLayer(pg.layer_uri(schema, name.lower()), name, "postgres"))
+        assert got[0] == expected[0] and len(got[1]) == len(expected[1]) > 0, name
+        assert got[1] == expected[1], name
+    assert postgis["N_NETWORK"] == gpkg["N_NETWORK"] and postgis["CRS"] == gpkg["CRS"]
+
+
+def test_sensor_workflow_with_postgis_areas_and_outputs_through_qgis_process(chains, pg, pg_qgis_process, tmp_path):
+    """A scheduled job: connection ``city`` is a pg service; inputs and outputs name the service, no password."""
+    schema = pg.new_schema("workflow")
+    districts = QgsDataSourceUri(chains["postgis"].inputs["districts"].removeprefix("postgres://"))
+    service = "service='city' sslmode=disable"
+    areas = f'postgres://{service} table="{districts.schema()}"."districts" (geom)'
+    common = {"FORMAT": 5, "SOURCE": Path(chains["gpkg"].inputs["districts"].split("|")[0]).with_name("feed.csv"),
+              "PROPERTY": "no2", "MIN_VALID": 0, "ENV_FIELDS": "sensor_mean;heat_days",
+              "SOCIAL_FIELDS": "share_65plus;unemployment;child_poverty;income", "INVERT_FIELDS": "income",
+              "METHOD": 2, "TITLE": "Sensor hotspots"}
+    reference = pg_qgis_process.run_algorithm("socialresilience:sensorhotspotworkflow", {
+        **common, "AREAS": chains["gpkg"].inputs["districts"], "hotspots:OUTPUT": tmp_path / "hotspots.gpkg",
+        "report:OUTPUT_HTML": tmp_path / "gpkg.html"})
+    report = pg_qgis_process.run_algorithm("socialresilience:sensorhotspotworkflow", {
+        **common, "AREAS": areas, "hotspots:OUTPUT": f'postgis:{service} table="{schema}"."hotspots" (geom)',
+        "report:OUTPUT_HTML": tmp_path / "postgis.html"})
+    assert reference["results"]["report:OUTPUT_HTML"] and report["results"]["report:OUTPUT_HTML"]
+    expected = contents(QgsVectorLayer(str(tmp_path / "hotspots.gpkg"), "hotspots", "ogr"))
+    got = contents(QgsVectorLayer(pg.layer_uri(schema, "hotspots"), "hotspots", "postgres"))
+    assert got == expected and len(got[1]) == 64
+    pages = [(tmp_path / f"{name}.html").read_text(encoding="utf-8") for name in ("gpkg", "postgis")]
+    assert [re.findall(r"\d+ of 64 areas are hot spots", page) for page in pages] == \
+        [re.findall(r"\d+ of 64 areas are hot spots", pages[0])] * 2 != [[], []]
+
+
+def test_green_workflow_with_postgis_areas_and_outputs(pg, plugin, tmp_path):
+    from .test_workflows import _grid_over
+
+    osm = shared_data("osm", "hoyerswerda.osm.pbf")
+    schema = pg.new_schema("green")
+    load_into_postgis(pg, _grid_over(osm, tmp_path / "areas.gpkg"), schema, "areas")
+    common = {"OSM_FILE": str(osm), "DISTANCE": 400, "MIN_AREA_HA": 2, "TITLE": "Hoyerswerda"}
+    reference = processing.run("socialresilience:greenaccessworkflow", {
+        **common, "AREAS": str(tmp_path / "areas.gpkg"), "report:OUTPUT_HTML": str(tmp_path / "gpkg.html"),
+        "catchments:OUTPUT_RESIDENTIAL": str(tmp_path / "homes.gpkg"), "equity:OUTPUT": str(tmp_path / "equity.gpkg")})
+    result = processing.run("socialresilience:greenaccessworkflow", {
+        **common, "AREAS": "postgres://" + pg.layer_uri(schema, "areas"),
+        "report:OUTPUT_HTML": str(tmp_path / "postgis.html"),
+        "catchments:OUTPUT_RESIDENTIAL": pg.destination(schema, "homes"),
+        "equity:OUTPUT": pg.destination(schema, "equity", "postgres://")})
+    for table, path in (("homes", "homes.gpkg"), ("equity", "equity.gpkg")):
+        expected = contents(QgsVectorLayer(str(tmp_path / path), table, "ogr"))
+        got = contents(QgsVectorLayer(pg.layer_uri(schema, table), table, "postgres"))
+        assert got == expected and len(got[1]) > 0, table
+    pages = [Path(r["report:OUTPUT_HTML"]).read_text(encoding="utf-8") for r in (reference, result)]
+    share = re.findall(r"[\d.]+ % of homes lie within 400 m on foot", pages[0])
+    assert share and re.findall(r"[\d.]+ % of homes lie within 400 m on foot", pages[1]) == share
