@@ -289,8 +289,10 @@ class AlgorithmBase(QgsProcessingAlgorithm):
         A shapefile destination gets a warning listing the field names the format cuts. An
         ``optional`` output the user skipped gives ``(None, None)``; a required one a clear error.
         """
-        path = safe_io.output_file(self.parameterAsOutputLayer(parameters, name, context) or "")
+        destination = self.parameterAsOutputLayer(parameters, name, context) or ""
+        path = safe_io.output_file(destination)
         existed = safe_io.related_files(path) if path is not None else set()
+        table = safe_io.new_output_table(destination)
         sink, dest_id = self.parameterAsSink(parameters, name, context, fields, wkb_type, crs)
         if sink is None:
             if optional:
@@ -298,7 +300,7 @@ class AlgorithmBase(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.invalidSinkError(parameters, name))
         if not hasattr(self, "_created_outputs"):
             self._created_outputs: list[safe_io.CreatedOutput] = []
-        self._created_outputs.append(safe_io.CreatedOutput(sink, path, existed))
+        self._created_outputs.append(safe_io.CreatedOutput(sink, path, existed, table))
         if path is not None and path.suffix.lower() == ".shp" and feedback is not None:
             warning = safe_io.shapefile_warning(name, fields)
             if warning:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from qgis.core import QgsDataSourceUri, QgsProcessingException, QgsProviderRegistry, QgsVectorLayer
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..core.sensors.postgis_archive import PostgisTarget
+from ..core.postgres import PostgisTarget
 
 PROVIDER = "postgres"
 

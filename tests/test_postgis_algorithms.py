@@ -16,7 +16,7 @@ from pathlib import Path
 
 import processing
 import pytest
-from qgis.core import NULL, QgsDataSourceUri, QgsGeometry, QgsVectorLayer
+from qgis.core import NULL, QgsDataSourceUri, QgsGeometry, QgsProcessingException, QgsVectorLayer
 from qgis.PyQt.QtCore import QDate, QDateTime, Qt
 
 from .conftest import shared_data
@@ -282,3 +282,18 @@ def test_green_workflow_with_postgis_areas_and_outputs(pg, plugin, tmp_path):
     pages = [Path(r["report:OUTPUT_HTML"]).read_text(encoding="utf-8") for r in (reference, result)]
     share = re.findall(r"[\d.]+ % of homes lie within 400 m on foot", pages[0])
     assert share and re.findall(r"[\d.]+ % of homes lie within 400 m on foot", pages[1]) == share
+
+
+def test_cancelled_run_drops_the_postgis_tables_it_created_and_nothing_else(pg, plugin, tmp_path):
+    osm = shared_data("osm", "berlin-siegessaeule.osm.gz")
+    schema = pg.new_schema("cancel")
+    pg.query(f"CREATE TABLE {schema}.kept (x int); INSERT INTO {schema}.kept VALUES (1)")
+    outputs = ("OUTPUT_NETWORK", "OUTPUT_BARRIERS", "OUTPUT_CROSSINGS", "OUTPUT_GREEN_SPACES", "OUTPUT_BUILDINGS")
+    feedback = RecordingFeedback()
+    feedback.progressChanged.connect(lambda progress: feedback.cancel() if progress >= 92 else None)
+    with pytest.raises(QgsProcessingException, match="Cancelled."):
+        processing.run("socialresilience:osmwalknetwork", {
+            "INPUT": str(osm), **{name: pg.destination(schema, name.lower()) for name in outputs}}, feedback=feedback)
+    tables = pg.query("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
+    assert tables == [("kept",)]  # the network table written before the cancel is gone, the table before stays
+    assert pg.query(f"SELECT x FROM {schema}.kept") == [(1,)]

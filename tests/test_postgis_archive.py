@@ -21,6 +21,7 @@ from pathlib import Path
 import processing
 import pytest
 from qgis.core import QgsApplication, QgsProcessingException
+from social_resilience.core import postgres
 from social_resilience.core.sensors import postgis_archive
 
 from .recording_feedback import RecordingFeedback
@@ -244,7 +245,7 @@ def prepared_archive(pg, tmp_path: Path) -> tuple[str, Path]:
     schema = pg.new_schema("cut")
     feed = big_feed(tmp_path / "feed.csv", stations=10, hours=6000)
     postgis_archive.PostgisArchiveWriter(
-        postgis_archive.PostgisTarget(pg.server.dsn(), schema, "city")).open()  # creates the tables
+        postgres.PostgisTarget(pg.server.dsn(), schema, "city")).open()  # creates the tables
     return schema, feed
 
 
@@ -351,7 +352,7 @@ def test_reader_sends_only_the_property_and_window(pg, town):
     query = postgis_archive.ObservationQuery(
         schema, "observations", {"station": "station_id", "time": "time", "value": "value", "property": "property",
                                  "flag": "flag"}, ("no2",), start.timestamp(), end.timestamp())
-    connection = postgis_archive.connect(postgis_archive.PostgisTarget(pg.server.dsn(), schema, "city"))
+    connection = postgres.connect(postgres.PostgisTarget(pg.server.dsn(), schema, "city"))
     try:
         batches = list(postgis_archive.read_observations(connection, query, batch_rows=500))
     finally:
@@ -373,7 +374,7 @@ def test_reader_of_a_text_time_column_sends_the_text_and_leaves_the_window_to_th
              f"ALTER TABLE {schema}.obs OWNER TO officer")
     query = postgis_archive.ObservationQuery(schema, "obs", {"station": "sid", "time": "t", "value": "v",
                                                              "property": "p"}, ("no2",), 0.0, 1.0)
-    connection = postgis_archive.connect(postgis_archive.PostgisTarget(pg.server.dsn(), schema, "city"))
+    connection = postgres.connect(postgres.PostgisTarget(pg.server.dsn(), schema, "city"))
     try:
         rows = [row for batch in postgis_archive.read_observations(connection, query) for row in batch]
     finally:

@@ -19,7 +19,8 @@ from typing import Any
 from qgis.core import NULL, QgsFeature, QgsFields, QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ...core.sensors.postgis_archive import ObservationQuery, PostgisArchiveError, connect, read_observations
+from ...core.postgres import PostgresError, connect
+from ...core.sensors.postgis_archive import ObservationQuery, read_observations
 from ..common import to_number
 from ..postgis_connection import PostgisLayer, postgis_layer
 from .observation_times import geopackage_table, offset_times, read_only
@@ -212,7 +213,7 @@ def read_postgis(
                 feedback.setProgressText(tr("{} observations read").format(done))
         finally:
             connection.close()
-    except PostgisArchiveError as error:
+    except PostgresError as error:
         raise QgsProcessingException(str(error)) from None
     except Exception as error:  # psycopg2.Error: the server refused the query
         cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

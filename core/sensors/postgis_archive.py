@@ -29,13 +29,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ..postgres import (
+    PostgisTarget,
+    PostgresError,
+    connect,
+    connection_lost,
+    error_code,
+    first_line,
+    quote_identifier,
+)
 from .archive import OBSERVATIONS, ROW_COLUMNS, STATION_COLUMNS, STATIONS, ArchiveCounts, gpkg_time, observation_rows
 from .errors import FeedError
 from .model import Observation, Station
 
 #: Observations per transaction.
 BATCH_ROWS = 20_000
-CONNECT_TIMEOUT_S = 15
 APPLICATION_NAME = "social_resilience sensor archive"
 #: Attempts of one batch that meets a deadlock or a serialisation failure.
 ATTEMPTS = 4
@@ -45,65 +53,16 @@ _SPECIAL = re.compile(r"[\\\t\n\r]")
 _IDENTIFIER = re.compile(r"^[^\x00]{1,63}$")
 
 
-class PostgisArchiveError(FeedError):
+class PostgisArchiveError(PostgresError, FeedError):
     """The PostgreSQL archive could not be used; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
-class PostgisTarget:
-    """Where the archive lives: a libpq connection string (with credentials), a schema, a label for messages."""
-
-    dsn: str
-    schema: str = "sensors"
-    label: str = ""
-
-    def __bool__(self) -> bool:
-        return bool(self.dsn)
-
-
-def quote_identifier(name: str) -> str:
-    """``name`` as a quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def connect(target: PostgisTarget, application_name: str = APPLICATION_NAME):
-    """Open a psycopg2 connection (not autocommit); a clear PostgisArchiveError when that fails."""
+def _connect(target: PostgisTarget):
+    """``postgres.connect`` for the archive (its errors as PostgisArchiveError)."""
     try:
-        import psycopg2
-    except ImportError:
-        raise PostgisArchiveError(
-            "the PostgreSQL archive needs the Python package psycopg2 (Debian: python3-psycopg2; it comes with "
-            "QGIS on Windows and macOS)") from None
-    try:
-        return psycopg2.connect(target.dsn, connect_timeout=CONNECT_TIMEOUT_S, application_name=application_name,
-                                client_encoding="UTF8")
-    except psycopg2.Error as error:
-        raise PostgisArchiveError(connection_message(error, target.label)) from None
-
-
-def connection_message(error: Exception, label: str) -> str:
-    """What a failed connection means, in words; never the connection string."""
-    text = _first_line(error)
-    lower = text.lower()
-    where = f"the database of connection '{label}'" if label else "the archive database"
-    if "password authentication failed" in lower or "no password supplied" in lower:
-        return (f"{where} refused the login ({text}); check the user name and password of the connection's "
-                "authentication configuration or pg service")
-    if "could not connect" in lower or "connection refused" in lower or "timeout expired" in lower \
-            or "could not translate host name" in lower:
-        return (f"cannot reach {where} ({text}); check that the server runs and that the connection's host and "
-                "port are right")
-    return f"cannot connect to {where}: {text}"
-
-
-def _first_line(error: Exception) -> str:
-    text = str(getattr(error, "pgerror", None) or error).strip()
-    text = text.split("\n")[0].strip()
-    return re.sub(r"^(FATAL|ERROR):\s+", "", text) or type(error).__name__
-
-
-def _error_code(error: Exception) -> str:
-    return getattr(error, "pgcode", None) or ""
+        return connect(target, APPLICATION_NAME)
+    except PostgresError as error:
+        raise PostgisArchiveError(str(error)) from None
 
 
 def _tables_sql(schema: str) -> list[str]:
@@ -146,7 +105,7 @@ class PostgisArchiveWriter:
     """
 
     def __init__(self, target: PostgisTarget, batch_rows: int | None = None,
-                 connector: Callable[[PostgisTarget], Any] = connect) -> None:
+                 connector: Callable[[PostgisTarget], Any] = _connect) -> None:
         if not _IDENTIFIER.match(target.schema or ""):
             raise PostgisArchiveError("ARCHIVE_SCHEMA is empty or longer than 63 characters; enter a schema name")
         self.target = target
@@ -203,8 +162,8 @@ class PostgisArchiveWriter:
             try:
                 self._create(cursor, schema_exists)
             except Exception as error:
-                if _error_code(error) == "42501":
-                    raise PostgisArchiveError(self._create_refused(_first_line(error))) from None
+                if error_code(error) == "42501":
+                    raise PostgisArchiveError(self._create_refused(first_line(error))) from None
                 raise
             present = self._columns(cursor)
         for table, columns in ((STATIONS, STATION_COLUMNS), (OBSERVATIONS, ROW_COLUMNS)):
@@ -282,7 +241,7 @@ class PostgisArchiveWriter:
                 connection.commit()
             except Exception as error:
                 self._abort()
-                if _error_code(error) in _RETRY_CODES and attempt + 1 < ATTEMPTS:
+                if error_code(error) in _RETRY_CODES and attempt + 1 < ATTEMPTS:
                     continue
                 raise self._error(error, "write") from None
             self.counts.new_observations += max(added, 0)
@@ -323,7 +282,7 @@ class PostgisArchiveWriter:
                 connection.commit()
             except Exception as error:
                 self._abort()
-                if _error_code(error) in _RETRY_CODES and attempt + 1 < ATTEMPTS:
+                if error_code(error) in _RETRY_CODES and attempt + 1 < ATTEMPTS:
                     continue
                 raise self._error(error, "write") from None
             self.counts.new_stations += sum(1 for (new,) in inserted if new)
@@ -361,7 +320,7 @@ class PostgisArchiveWriter:
         """A clear message for a database error while preparing or writing."""
         if isinstance(error, PostgisArchiveError):
             return error
-        code, text = _error_code(error), _first_line(error)
+        code, text = error_code(error), first_line(error)
         kept = (f"; {self.counts.new_observations} new observations of the batches committed before are in the "
                 "archive, the batch being written was undone. Run the import again to add the rest: observations "
                 "already in the archive are skipped") if stage == "write" else "; nothing was written"
@@ -371,7 +330,7 @@ class PostgisArchiveWriter:
             return PostgisArchiveError(
                 f"the database of connection '{self.target.label}' accepts no writes ({text}: a read-only role or a "
                 f"standby server); use a connection to the primary server with a role that may write{kept}")
-        if _connection_lost(error):
+        if connection_lost(error):
             return PostgisArchiveError(f"the connection to the archive in {self.where} was lost ({text}){kept}")
         return PostgisArchiveError(f"cannot write the archive in {self.where}: {text}{kept}")
 
@@ -381,19 +340,6 @@ class PostgisArchiveWriter:
         return (f"the archive tables do not exist yet in {self.where} and the role may not create them ({text}). "
                 f"Ask the database administrator to run: CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}; "
                 "or choose a schema where the role may create tables; nothing was written")
-
-
-def _connection_lost(error: Exception) -> bool:
-    """Whether ``error`` means the connection is gone (server ended it, network down)."""
-    try:
-        import psycopg2
-    except ImportError:  # pragma: no cover - connect() raised already
-        return False
-    if isinstance(error, psycopg2.InterfaceError):
-        return True
-    if isinstance(error, psycopg2.OperationalError):
-        return _error_code(error) in ("", "57P01", "57P02", "57P03") or "terminat" in str(error).lower()
-    return False
 
 
 class _Reader:
