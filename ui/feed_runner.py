@@ -13,7 +13,7 @@ from ..core.live.feed_config import FeedConfig
 from ..core.live.feed_state import FeedState
 from ..core.live.latest_values import LatestValue, judge_all, latest_readings, merge_readings
 from ..core.sensors.model import FeedResult
-from .fetch_task import FetchOutcome, FetchTask, cancel_and_wait
+from .fetch_task import FeedArchive, FetchOutcome, FetchTask, cancel_and_wait
 from .live_layer import LiveLayer, UpdateCounts
 from .mqtt_client import MqttFeedClient, paho_available
 
@@ -267,7 +267,7 @@ class FeedRunner(QObject):
             username=username,
             password=password,
             tls=self.config.mqtt_tls,
-            archive_path=self.config.archive_path,
+            archive_path=FeedArchive.of(self.config),
         )
         client.messageParsed.connect(self._on_message)
         client.stateChanged.connect(self._on_mqtt_state)
