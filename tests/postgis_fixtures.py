@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .postgis_server import DATABASE, ROLES, PostgisServer, free_port
+from .postgis_server import DATABASE, ROLES, PostgisServer, free_port, write_service_file
 
 MASTER_PASSWORD = "test-master-password"
 
@@ -115,15 +115,6 @@ def pg(postgis, plugin) -> PgConnections:
         save_connection(name, port, _auth_config(role, password))
         names[name] = role
     return PgConnections(postgis, names)
-
-
-def write_service_file(path: Path, server: PostgisServer, role: str = "officer") -> Path:
-    """A pg service file with service ``city`` (host, port, database, user and password of ``role``)."""
-    path.write_text(
-        f"[city]\nhost=127.0.0.1\nport={server.port}\ndbname={DATABASE}\nuser={role}\npassword={ROLES[role]}\n"
-        "sslmode=disable\n", encoding="utf-8")
-    path.chmod(0o600)
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -140,6 +140,15 @@ class PostgisServer:
                   str(START_TIMEOUT_S), "-o", options, "start", timeout=START_TIMEOUT_S + 30)
 
 
+def write_service_file(path: Path, server: PostgisServer, role: str = "officer") -> Path:
+    """A pg service file with service ``city`` (host, port, database, user and password of ``role``)."""
+    path.write_text(
+        f"[city]\nhost=127.0.0.1\nport={server.port}\ndbname={DATABASE}\nuser={role}\npassword={ROLES[role]}\n"
+        "sslmode=disable\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
 def wait_until(condition, timeout_s: float, every_s: float = 0.05) -> bool:
     """Poll ``condition`` until it is true or ``timeout_s`` passed; return its last value."""
     deadline = time.monotonic() + timeout_s

@@ -38,6 +38,7 @@ from ..postgres import (
     first_line,
     quote_identifier,
 )
+from .background import BackgroundWriter
 from .archive import OBSERVATIONS, ROW_COLUMNS, STATION_COLUMNS, STATIONS, ArchiveCounts, gpkg_time, observation_rows
 from .errors import FeedError
 from .model import Observation, Station
@@ -80,7 +81,8 @@ def _tables_sql(schema: str) -> list[str]:
           stream_id text NOT NULL, property text, unit text, time timestamptz NOT NULL, time_end timestamptz,
           value double precision, raw text, flag text,
           CONSTRAINT {OBSERVATIONS}_key UNIQUE (source, stream_id, time))""",
-        f"CREATE INDEX IF NOT EXISTS {OBSERVATIONS}_property_time_idx ON {s}.{OBSERVATIONS} (property, time)",
+        # a BRIN index serves the reader's time window at little cost per insert (observations arrive in time order)
+        f"CREATE INDEX IF NOT EXISTS {OBSERVATIONS}_time_brin ON {s}.{OBSERVATIONS} USING brin (time)",
     ]
 
 
@@ -115,6 +117,7 @@ class PostgisArchiveWriter:
         self._connector = connector
         self._connection = None
         self._pending: list[tuple] = []
+        self._sender: BackgroundWriter | None = None  #: writes full batches while the next one is collected
         self._schema = quote_identifier(target.schema)
 
     @property
@@ -217,11 +220,17 @@ class PostgisArchiveWriter:
         return self._connection
 
     def add_observations(self, observations: Iterable[Observation], rows: list[tuple] | None = None) -> None:
-        """Collect the observations; every full batch is written and committed."""
+        """Collect the observations; every full batch is written and committed (in a worker thread).
+
+        The server inserts one batch while the next is collected; an error of a batch is raised by a
+        later call, by ``upsert_stations`` or by ``commit``.
+        """
         self._pending.extend(observation_rows(observations) if rows is None else rows)
         while len(self._pending) >= self.batch_rows:
             batch, self._pending = self._pending[:self.batch_rows], self._pending[self.batch_rows:]
-            self._write_batch(batch)
+            if self._sender is None:
+                self._sender = BackgroundWriter(self._write_batch, depth=1)
+            self._sender.put(batch)
 
     def _write_batch(self, rows: list[tuple]) -> None:
         """COPY the batch into a temporary table, then INSERT ... ON CONFLICT DO NOTHING in key order; commit."""
@@ -289,7 +298,11 @@ class PostgisArchiveWriter:
             return
 
     def _flush(self) -> None:
+        """Write the batches sent and the rows collected; raise the error of a batch."""
         batch, self._pending = self._pending, []
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.close()
         self._write_batch(batch)
 
     def commit(self) -> ArchiveCounts:
@@ -301,6 +314,9 @@ class PostgisArchiveWriter:
     def rollback(self) -> None:
         """Drop the rows not committed yet and close (committed batches stay)."""
         self._pending = []
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            sender.abandon()
         self._abort()
         self._close()
 
