@@ -134,7 +134,7 @@ def _number(kind: QgsProcessingParameterNumber.Type) -> Callable[..., QgsProcess
 
 
 def _provider_connection(name: str, description: str, provider: str, **options: Any):
-    """A connection of a data provider (``provider="postgres"``: a QGIS PostgreSQL connection name)."""
+    """Return a connection parameter of a data provider (``provider="postgres"``: a QGIS PostgreSQL connection)."""
     return QgsProcessingParameterProviderConnection(name, description, provider, **options)
 
 

@@ -30,7 +30,7 @@ def connection_names() -> list[str]:
 
 
 def connection_uri(name: str) -> QgsDataSourceUri:
-    """The data source URI of the QGIS PostgreSQL connection ``name``; a clear error when there is none."""
+    """Return the data source URI of the QGIS PostgreSQL connection ``name``; a clear error when there is none."""
     metadata = QgsProviderRegistry.instance().providerMetadata(PROVIDER)
     connection = None
     if metadata is not None and name:
@@ -47,7 +47,7 @@ def connection_uri(name: str) -> QgsDataSourceUri:
 
 
 def libpq_dsn(uri: QgsDataSourceUri, label: str) -> str:
-    """The libpq connection string of ``uri`` with the auth configuration's user and password filled in."""
+    """Return the libpq connection string of ``uri`` with the auth configuration's user and password filled in."""
     info = uri.connectionInfo(True)
     if uri.authConfigId() and "password=" not in info and "user=" not in info:
         raise QgsProcessingException(
@@ -58,7 +58,7 @@ def libpq_dsn(uri: QgsDataSourceUri, label: str) -> str:
 
 
 def archive_target(name: str, schema: str) -> PostgisTarget:
-    """The PostgreSQL archive of connection ``name`` in ``schema``."""
+    """Return the PostgreSQL archive of connection ``name`` in ``schema``."""
     return PostgisTarget(libpq_dsn(connection_uri(name), name), schema.strip(), name)
 
 
@@ -72,11 +72,12 @@ class PostgisLayer:
 
     @property
     def schema(self) -> str:
+        """The schema of the table."""
         return self.target.schema
 
 
 def postgis_layer(layer: QgsVectorLayer | None) -> PostgisLayer | None:
-    """The table of a layer of the ``postgres`` provider that shows a whole table (or its subset), else None.
+    """Return the table of a ``postgres`` layer that shows a whole table (or its subset), else None.
 
     A query layer (``table="(SELECT ...)"``) or a layer with unsaved edits is not a table as stored.
     """

@@ -181,7 +181,7 @@ def output_file(destination: str) -> Path | None:
 
 
 def new_output_table(destination: str) -> tuple[PostgisTarget, str] | None:
-    """The PostgreSQL table of a ``postgis:``/``postgres://`` destination when it does not exist yet, else None."""
+    """Return the PostgreSQL table of a ``postgis:``/``postgres://`` destination that does not exist yet, else None."""
     for prefix in ("postgis:", "postgres://"):
         if destination.startswith(prefix):
             uri = QgsDataSourceUri(destination[len(prefix):])

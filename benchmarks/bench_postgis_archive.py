@@ -68,10 +68,9 @@ def run_core(url: str, archive: str, dsn: str) -> dict:
     from social_resilience.algorithms.sensors.qgis_fetcher import QgisFetcher
     from social_resilience.core.postgres import PostgisTarget
     from social_resilience.core.sensors.archive import ArchiveWriter
+    from social_resilience.core.sensors.fetch import FetchLimits
     from social_resilience.core.sensors.importer import ImportOptions, stream_feed
     from social_resilience.core.sensors.postgis_archive import PostgisArchiveWriter
-
-    from social_resilience.core.sensors.fetch import FetchLimits
 
     writer = PostgisArchiveWriter(PostgisTarget(dsn, archive, "city")) if dsn else ArchiveWriter(archive)
     writer.open()
@@ -116,7 +115,8 @@ def child(arguments: dict) -> None:
     if arguments["mode"] == "core":
         figures = run_core(arguments["url"], arguments["archive"], arguments["dsn"] if postgis else "")
     else:
-        figures = run_algorithm(arguments["url"], arguments["archive"], postgis, tuple(arguments.get("window", ("", ""))))
+        window = tuple(arguments.get("window", ("", "")))
+        figures = run_algorithm(arguments["url"], arguments["archive"], postgis, window)
     figures["seconds"] = time.perf_counter() - started
     figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(figures))
@@ -138,9 +138,9 @@ def finish(process: subprocess.Popen) -> dict:
 def run(observations: int) -> tuple[list[dict], dict]:
     """Every row against one PostgreSQL server and one SensorThings server."""
     sys.path.insert(0, str(REPO))
-    from tests.postgis_server import PostgisServer, write_service_file
-
     from qgis_session import import_plugin
+
+    from tests.postgis_server import PostgisServer, write_service_file
 
     import_plugin()
     plugin_path = str(Path(sys.modules["social_resilience"].__file__).parent.parent)

@@ -53,7 +53,7 @@ def connect(target: PostgisTarget, application_name: str = APPLICATION_NAME):
 
 
 def connection_message(error: Exception, label: str) -> str:
-    """What a failed connection means, in words; never the connection string."""
+    """Say what a failed connection means, in words; never with the connection string."""
     text = first_line(error)
     lower = text.lower()
     where = f"the database of connection '{label}'" if label else "the database"
@@ -68,14 +68,14 @@ def connection_message(error: Exception, label: str) -> str:
 
 
 def first_line(error: Exception) -> str:
-    """The first line of a database error, without its severity."""
+    """Return the first line of a database error, without its severity."""
     text = str(getattr(error, "pgerror", None) or error).strip()
     text = text.split("\n")[0].strip()
     return re.sub(r"^(FATAL|ERROR):\s+", "", text) or type(error).__name__
 
 
 def error_code(error: Exception) -> str:
-    """The SQLSTATE of a database error ("" when there is none)."""
+    """Return the SQLSTATE of a database error ("" when there is none)."""
     return getattr(error, "pgcode", None) or ""
 
 

@@ -24,8 +24,8 @@ from qgis.core import QgsApplication, QgsProcessingException
 from social_resilience.core import postgres
 from social_resilience.core.sensors import postgis_archive
 
-from .recording_feedback import RecordingFeedback
 from .postgis_server import ROLES, wait_until
+from .recording_feedback import RecordingFeedback
 
 ALG = "socialresilience:importsensorfeed"
 ARCHIVE_COLUMNS = ("source", "station_id", "stream_id", "property", "unit", "time", "time_end", "value", "raw",
@@ -98,13 +98,16 @@ def test_first_import_creates_the_archive_and_a_repeat_adds_nothing(pg, town, tm
         first = import_into("city", schema, town / "feed.csv", feedback)
     assert first["N_NEW"] == first["N_OBSERVATIONS"] == 22848
     assert f"Created schema {schema} for the archive." in feedback.text()
-    assert count(pg, schema) == 22848 and count(pg, schema, "stations") == 8
+    assert count(pg, schema) == 22848
+    assert count(pg, schema, "stations") == 8
     second = import_into("city", schema, town / "feed.csv")
-    assert second["N_NEW"] == 0 and second["N_OBSERVATIONS"] == 22848
+    assert second["N_NEW"] == 0
+    assert second["N_OBSERVATIONS"] == 22848
     assert count(pg, schema) == 22848
     # the key, the spatial index and the geometry type of the GeoPackage archive
     indexes = dict(pg.query("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s", (schema,)))
-    assert "UNIQUE" in indexes["observations_key"] and "(source, stream_id, \"time\")" in indexes["observations_key"]
+    assert "UNIQUE" in indexes["observations_key"]
+    assert "(source, stream_id, \"time\")" in indexes["observations_key"]
     assert "USING gist (geom)" in indexes["stations_geom_idx"]
     assert pg.query("SELECT type, srid FROM geometry_columns WHERE f_table_schema = %s", (schema,)) == [("POINT", 4326)]
     # the credentials of the connection's auth configuration appear in no message and no log
@@ -208,7 +211,8 @@ def test_read_only_database_is_refused(pg, town, tmp_path):
     save_connection("city_standby", pg.server.port, _auth_config(role, "standby-secret"))
     message = failing_import("city_standby", schema, town / "feed.csv", tmp_path)
     assert "accepts no writes (cannot execute CREATE" in message
-    assert "a read-only role or a standby server" in message and "nothing was written" in message
+    assert "a read-only role or a standby server" in message
+    assert "nothing was written" in message
     assert pg.query("SELECT count(*) FROM pg_tables WHERE schemaname = %s", (schema,)) == [(0,)]
 
 
@@ -275,7 +279,8 @@ def test_dropped_connection_mid_import_keeps_the_committed_batches_and_the_next_
     assert "Run the import again to add the rest" in message
     assert count(pg, schema) == 40000  # two whole batches, nothing of the third
     again = import_into("city", schema, feed)
-    assert again["N_NEW"] == 20000 and count(pg, schema) == 60000
+    assert again["N_NEW"] == 20000
+    assert count(pg, schema) == 60000
     assert pg.query(f"SELECT count(DISTINCT (source, stream_id, time)) FROM {schema}.observations") == [(60000,)]
 
 
@@ -308,7 +313,8 @@ def test_killed_import_leaves_the_committed_batches_and_the_next_run_continues(p
     report = pg_qgis_process.run_algorithm(ALG, {
         "FORMAT": 5, "SOURCE": feed, "ARCHIVE_CONNECTION": "city", "ARCHIVE_SCHEMA": schema,
         "OUTPUT_STATIONS": tmp_path / "b_stations.gpkg", "OUTPUT_OBSERVATIONS": tmp_path / "b_obs.gpkg"})
-    assert report["results"]["N_NEW"] == 20000 and count(pg, schema) == 60000
+    assert report["results"]["N_NEW"] == 20000
+    assert count(pg, schema) == 60000
 
 
 def test_two_imports_of_overlapping_windows_at_once_duplicate_nothing(pg, pg_qgis_process, tmp_path):

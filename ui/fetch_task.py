@@ -16,7 +16,6 @@ from ..core.live.feed_config import FeedConfig
 from ..core.live.latest_values import LatestValue, latest_readings
 from ..core.live.sensorthings_latest import latest_query_url, parse_latest_page
 from ..core.sensors.archive import ArchiveWriter
-from ..core.sensors.postgis_archive import PostgisArchiveWriter
 from ..core.sensors.errors import FeedError, FeedHttpError
 from ..core.sensors.fetch import (
     DEFAULT_MAX_MB,
@@ -32,6 +31,7 @@ from ..core.sensors.fetch import (
 )
 from ..core.sensors.formats import FORMAT_PARSERS, feed_format
 from ..core.sensors.model import FeedResult
+from ..core.sensors.postgis_archive import PostgisArchiveWriter
 
 #: Safety limit for chained SensorThings pages of one refresh.
 MAX_PAGES = 200
@@ -145,7 +145,7 @@ class FeedArchive:
         return bool(self.path or self.connection)
 
     def writer(self) -> ArchiveWriter | PostgisArchiveWriter:
-        """A writer of this archive (the connection's credentials resolved now)."""
+        """Return a writer of this archive (the connection's credentials resolved now)."""
         if not self.connection:
             return ArchiveWriter(self.path)
         from qgis.core import QgsProcessingException

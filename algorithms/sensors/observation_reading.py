@@ -172,14 +172,14 @@ def read_geopackage(
 
 
 def plain_postgis(layer: QgsVectorLayer | None, parameter_value: Any) -> PostgisLayer | None:
-    """The PostgreSQL table of the observations (its subset kept), None for a selection or another source."""
+    """Return the PostgreSQL table of the observations (its subset kept), None for a selection or another source."""
     if not isinstance(parameter_value, (str, QgsVectorLayer)):
         return None  # a source definition may select features or limit them
     return postgis_layer(layer)
 
 
 def matching_values(source, index: int, wanted: str) -> tuple[str, ...]:
-    """The values of field ``index`` that are ``wanted`` once trimmed and lower-cased (empty: all values)."""
+    """Return the values of field ``index`` that are ``wanted`` once trimmed and lower-cased (empty: all)."""
     if not wanted or index < 0:
         return ()
     key = wanted.strip().lower()

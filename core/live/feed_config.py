@@ -160,7 +160,9 @@ class FeedConfig:
         if th is not None and th.warn is not None and th.alert is not None and th.warn > th.alert:
             found.append(QT_TRANSLATE_NOOP("feed_config", "The warn threshold must not be above the alert threshold."))
         if self.archive_path.strip() and self.archive_connection.strip():
-            found.append(QT_TRANSLATE_NOOP("feed_config", "Choose one archive: a GeoPackage or a PostgreSQL connection."))
+            found.append(
+                QT_TRANSLATE_NOOP("feed_config", "Choose one archive: a GeoPackage or a PostgreSQL connection.")
+            )
         return found
 
     def to_dict(self) -> dict[str, Any]:

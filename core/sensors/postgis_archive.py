@@ -38,8 +38,8 @@ from ..postgres import (
     first_line,
     quote_identifier,
 )
-from .background import BackgroundWriter
 from .archive import OBSERVATIONS, ROW_COLUMNS, STATION_COLUMNS, STATIONS, ArchiveCounts, gpkg_time, observation_rows
+from .background import BackgroundWriter
 from .errors import FeedError
 from .model import Observation, Station
 
@@ -87,7 +87,7 @@ def _tables_sql(schema: str) -> list[str]:
 
 
 def copy_text(rows: Iterable[tuple]) -> str:
-    """Rows as the text format of COPY: tab-separated, ``\\N`` for NULL, backslash escapes."""
+    r"""Rows as the text format of COPY: tab-separated, ``\\N`` for NULL, backslash escapes."""
     special, escape = _SPECIAL.search, _ESCAPE
     return "".join([
         "\t".join([
@@ -215,6 +215,7 @@ class PostgisArchiveWriter:
     # -- writing ---------------------------------------------------------------------------------
     @property
     def connection(self):
+        """The open connection."""
         if self._connection is None:
             raise PostgisArchiveError("the archive is not open")
         return self._connection
@@ -333,7 +334,7 @@ class PostgisArchiveWriter:
 
     # -- messages --------------------------------------------------------------------------------
     def _error(self, error: Exception, stage: str) -> PostgisArchiveError:
-        """A clear message for a database error while preparing or writing."""
+        """Return a clear message for a database error while preparing or writing."""
         if isinstance(error, PostgisArchiveError):
             return error
         code, text = error_code(error), first_line(error)
@@ -398,7 +399,7 @@ class ObservationQuery:
 
 
 def _time_type(cursor, query: ObservationQuery) -> str:
-    """The type of the time column: ``timestamptz``, ``timestamp``, ``date`` or another (then not pushed)."""
+    """Return the type of the time column: ``timestamptz``, ``timestamp``, ``date`` or another (not pushed)."""
     cursor.execute(
         "SELECT format_type(a.atttypid, NULL) FROM pg_attribute a WHERE a.attrelid = to_regclass(%s) "
         "AND a.attname = %s AND NOT a.attisdropped",
@@ -410,7 +411,7 @@ def _time_type(cursor, query: ObservationQuery) -> str:
 
 
 def observation_sql(query: ObservationQuery, time_type: str) -> tuple[str, list[Any]]:
-    """The SELECT of ``query``: (station, time, value, flag); time as epoch seconds when it is a time type."""
+    """Return the SELECT of ``query``: (station, time, value, flag); times as epoch seconds when they are times."""
     q, columns = quote_identifier, query.columns
     time = q(columns["time"])
     moment = {"timestamptz": time, "timestamp": time, "date": f"{time}::timestamp"}.get(time_type)
