@@ -11,6 +11,7 @@ QGIS_PROCESS=/usr/bin/qgis_process.bin   # /usr/bin/qgis_process passes --novers
 RUNTIME_PACKAGES=(
   qgis python3-qgis qgis-providers
   python3-numpy python3-scipy python3-networkx
+  python3-psycopg2   # the PostgreSQL/PostGIS archive (python3-qgis depends on it already)
 )
 # What only the tests need: reference libraries, the MQTT broker, a virtual screen, Qt's lrelease.
 TEST_PACKAGES=(
@@ -18,6 +19,7 @@ TEST_PACKAGES=(
   python3-venv python3-pip qttools5-dev-tools
   mosquitto xvfb xauth
   chromium   # opens the HTML report in tests (tests/test_report.py)
+  postgresql-postgis   # PostgreSQL + PostGIS (Debian 12: postgresql-15-postgis-3) for a throwaway test server
 )
 
 as_root() {
