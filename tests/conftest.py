@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .postgis_fixtures import pg, pg_qgis_process, postgis  # noqa: F401 (the PostgreSQL/PostGIS server fixtures)
+from .postgis_fixtures import pg, pg_qgis_process, pg_qgis_process_authcfg, postgis  # noqa: F401 (PostgreSQL fixtures)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -133,3 +133,47 @@ def pg_qgis_process(postgis, tmp_path_factory, plugin_parent):
         settings.setValue(f"PostgreSQL/connections/city/{key}", value)
     settings.sync()
     return runner
+
+
+_AUTH_PROFILE = """
+import os, sys
+from qgis.core import QgsApplication, QgsAuthMethodConfig
+from qgis.PyQt.QtCore import QSettings
+app = QgsApplication([], False)
+app.initQgis()
+manager = QgsApplication.authManager()
+assert manager.setMasterPassword(sys.argv[1], True)
+config = QgsAuthMethodConfig("Basic")
+config.setName("city")
+config.setConfig("username", "officer")
+config.setConfig("password", sys.argv[2])
+manager.storeAuthenticationConfig(config)
+settings = QSettings(os.path.join(sys.argv[3], "profiles", "default", "QGIS", "QGIS3.ini"), QSettings.Format.IniFormat)
+for key, value in {"host": "127.0.0.1", "port": sys.argv[4], "database": "city", "sslmode": "SslDisable",
+                   "authcfg": config.id(), "service": ""}.items():
+    settings.setValue("PostgreSQL/connections/city/" + key, value)
+settings.sync()
+app.exitQgis()
+"""
+
+
+@pytest.fixture(scope="session")
+def pg_qgis_process_authcfg(postgis, tmp_path_factory, plugin_parent):
+    """qgis_process whose profile has connection ``city`` with an auth configuration (master password set).
+
+    ``.master_password_file`` holds the master password, for ``QGIS_AUTH_PASSWORD_FILE``.
+    """
+    import os
+    import subprocess
+
+    from .qgis_process_runner import QgisProcess
+
+    home = tmp_path_factory.mktemp("qgis_home_authcfg")
+    environment = {**os.environ, "QGIS_CUSTOM_CONFIG_PATH": str(home), "QT_QPA_PLATFORM": "offscreen"}
+    subprocess.run(["/usr/bin/python3", "-c", _AUTH_PROFILE, MASTER_PASSWORD, ROLES["officer"], str(home),
+                    str(postgis.port)], env=environment, check=True, capture_output=True, timeout=120)
+    runner = QgisProcess(home, plugin_parent)
+    runner.master_password_file = home / "master_password"
+    runner.master_password_file.write_text(MASTER_PASSWORD + "\n", encoding="utf-8")
+    runner.master_password_file.chmod(0o600)
+    return runner

@@ -386,3 +386,23 @@ def test_reader_of_a_text_time_column_sends_the_text_and_leaves_the_window_to_th
     finally:
         connection.close()
     assert sorted(rows) == [("a", "2024-06-01T00:00:00Z", 1.0, None), ("a", "2024-07-01T00:00:00Z", 2.0, None)]
+
+
+def test_scheduled_job_with_an_auth_configuration_needs_the_master_password_file(pg, town, pg_qgis_process_authcfg):
+    """qgis_process with a connection whose credentials are in the QGIS auth database (encrypted)."""
+    runner = pg_qgis_process_authcfg
+    schema = pg.new_schema("job")
+    arguments = ["--json", "run", ALG, "--FORMAT=5", f"--SOURCE={town / 'feed.csv'}", "--ARCHIVE_CONNECTION=city",
+                 f"--ARCHIVE_SCHEMA={schema}", "--OUTPUT_STATIONS=TEMPORARY_OUTPUT",
+                 "--OUTPUT_OBSERVATIONS=TEMPORARY_OUTPUT"]
+    without = runner.run(*arguments, check=False)
+    assert without.returncode != 0
+    assert "The authentication configuration of connection 'city' could not be read" in without.stdout + without.stderr
+    assert pg.query("SELECT count(*) FROM pg_tables WHERE schemaname = %s", (schema,)) == [(0,)]
+    runner.env["QGIS_AUTH_PASSWORD_FILE"] = str(runner.master_password_file)
+    try:
+        result = runner.run(*arguments)
+    finally:
+        del runner.env["QGIS_AUTH_PASSWORD_FILE"]
+    assert json.loads(result.stdout[result.stdout.index("{"):])["results"]["N_NEW"] == 22848
+    assert ROLES["officer"] not in result.stdout + result.stderr + without.stdout + without.stderr
