@@ -406,3 +406,27 @@ def test_scheduled_job_with_an_auth_configuration_needs_the_master_password_file
         del runner.env["QGIS_AUTH_PASSWORD_FILE"]
     assert json.loads(result.stdout[result.stdout.index("{"):])["results"]["N_NEW"] == 22848
     assert ROLES["officer"] not in result.stdout + result.stderr + without.stdout + without.stderr
+
+
+def test_texts_with_tabs_line_breaks_backslashes_and_empty_values_come_back_as_written(pg):
+    from social_resilience.core.sensors.model import Observation
+
+    schema = pg.new_schema("chars")
+    t0 = datetime(2024, 6, 1, tzinfo=timezone.utc)
+    observations = [
+        Observation("s\t1", "s1/no2", "no2", "µg/m³", t0, 1.5, raw='{"a": "x\\ny"}\r\n', source="feed", flag=""),
+        Observation("s2", "s2\\x", "", "", t0, None, raw="", source="feed", flag="stuck\tday",
+                    time_end=t0 + timedelta(hours=1)),
+        Observation("s3", "s3", "p", "u", t0, float("inf"), raw="\\N", source="feed"),
+        Observation("s4", "s4", "p", "u", t0 + timedelta(milliseconds=1), -0.0, raw="plain", source="feed"),
+        Observation("s5", "s5", "p", "u", t0, 2.0, raw="C:\\data\\x", source="feed", flag="ok"),
+    ]
+    writer = postgis_archive.PostgisArchiveWriter(postgres.PostgisTarget(pg.server.dsn(), schema, "city"), batch_rows=2)
+    writer.open()
+    writer.add_observations(observations)
+    counts = writer.commit()
+    assert counts.new_observations == 5
+    got = pg.query(f"SELECT station_id, stream_id, property, unit, time, time_end, value, raw, flag FROM {schema}."
+                   "observations ORDER BY fid")
+    assert got == [(o.station_id, o.stream_id, o.property, o.unit, o.time, o.time_end, o.value, o.raw, o.flag)
+                   for o in observations]

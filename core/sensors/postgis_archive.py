@@ -86,16 +86,32 @@ def _tables_sql(schema: str) -> list[str]:
     ]
 
 
-def copy_text(rows: Iterable[tuple]) -> str:
-    r"""Rows as the text format of COPY: tab-separated, ``\\N`` for NULL, backslash escapes."""
-    special, escape = _SPECIAL.search, _ESCAPE
-    return "".join([
-        "\t".join([
-            "\\N" if v is None else ((v.translate(escape) if special(v) else v) if type(v) is str else repr(v))
-            for v in row
-        ]) + "\n"
-        for row in rows
-    ])
+def copy_text(rows: list[tuple]) -> str:
+    r"""Rows as the text format of COPY: tab-separated, ``\N`` for NULL, backslash escapes.
+
+    The whole batch is joined first and escaped at once (NUL, which no PostgreSQL text holds, marks
+    NULL meanwhile); a batch with a tab, a line break or a NUL inside a value is escaped value by value.
+    """
+    if not rows:
+        return ""
+    text = "\n".join(["\t".join(["\x00" if v is None else v if type(v) is str else repr(v) for v in row])
+                      for row in rows]) + "\n"
+    nulls = sum(row.count(None) for row in rows)
+    if text.count("\n") != len(rows) or text.count("\t") != len(rows) * (len(rows[0]) - 1) \
+            or text.count("\x00") != nulls:
+        special, escape = _SPECIAL.search, _ESCAPE
+        return "".join([
+            "\t".join([
+                "\\N" if v is None else ((v.translate(escape) if special(v) else v) if type(v) is str else repr(v))
+                for v in row
+            ]) + "\n"
+            for row in rows
+        ])
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\r" in text:
+        text = text.replace("\r", "\\r")
+    return text.replace("\x00", "\\N")
 
 
 class PostgisArchiveWriter:
