@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -135,7 +136,7 @@ def finish(process: subprocess.Popen) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run(observations: int) -> tuple[list[dict], dict]:
+def run(observations: int, repeat: int) -> tuple[list[dict], dict]:
     """Every row against one PostgreSQL server and one SensorThings server."""
     sys.path.insert(0, str(REPO))
     from qgis_session import import_plugin
@@ -155,14 +156,18 @@ def run(observations: int) -> tuple[list[dict], dict]:
         url = feed.stdout.readline().strip()
         base = {"url": url, "plugin_path": plugin_path, "dsn": database.dsn(),
                 "service_file": str(write_service_file(work / "pg_service.conf", database))}
-        for mode in ("core", "algorithm"):
-            for store in ("gpkg", "postgis"):
-                archive = str(work / f"{mode}.gpkg") if store == "gpkg" else f"bench_{mode}"
-                load = os.getloadavg()[0]
-                figures = finish(spawn({**base, "mode": mode, "store": store, "archive": archive}))
-                figures.update(mode=mode, store=store, load=(load + os.getloadavg()[0]) / 2)
-                rows.append(figures)
-                print(json.dumps(figures), flush=True)
+        for store in ("gpkg", "postgis"):  # not measured: a new cluster first creates its WAL files, caches fill
+            finish(spawn({**base, "mode": "core", "store": store,
+                          "archive": str(work / "warmup.gpkg") if store == "gpkg" else "bench_warmup"}))
+        for attempt in range(repeat):  # interleaved: a load change hits both stores alike
+            for mode in ("core", "algorithm"):
+                for store in ("gpkg", "postgis"):
+                    archive = str(work / f"{mode}{attempt}.gpkg") if store == "gpkg" else f"bench_{mode}{attempt}"
+                    load = os.getloadavg()[0]
+                    figures = finish(spawn({**base, "mode": mode, "store": store, "archive": archive}))
+                    figures.update(mode=mode, store=store, load=(load + os.getloadavg()[0]) / 2)
+                    rows.append(figures)
+                    print(json.dumps(figures), flush=True)
         concurrent = run_concurrent(base, database)
     finally:
         feed.kill()
@@ -189,31 +194,52 @@ def run_concurrent(base: dict, database) -> dict:
     return figures
 
 
+def summary(rows: list[dict]) -> list[dict]:
+    """Per (mode, store): the median time of its runs, all times, the largest peak RSS, the mean load."""
+    merged = []
+    for key in NAMES:
+        runs = [r for r in rows if (r["mode"], r["store"]) == key]
+        if runs:
+            times = sorted(r["seconds"] for r in runs)
+            merged.append({"mode": key[0], "store": key[1], "seconds": statistics.median(times), "times": times,
+                           "observations": runs[0]["observations"], "new": runs[0]["new"],
+                           "peak_mb": max(r["peak_mb"] for r in runs),
+                           "load": statistics.mean(r["load"] for r in runs)})
+    return merged
+
+
 def write_section(rows: list[dict], concurrent: dict) -> None:
+    rows = summary(rows)
     seconds = {(r["mode"], r["store"]): r["seconds"] for r in rows}
     lines = [
         SECTION, "",
         "`benchmarks/bench_postgis_archive.py`: 1,000,000 OGC SensorThings observations (10 Things x 10 Datastreams"
         " x 10,000, pages of 1000) from `tests/sensor_http_server.py` into a new archive: a GeoPackage file, or a new"
         " schema of a throwaway PostgreSQL 15 + PostGIS 3 server started by the same run (`tests/postgis_server.py`,"
-        " Debian's binaries, default settings, 127.0.0.1; `fsync` on). Each row is its own process, one after the"
-        " other; peak RSS is that process's. `core` = the importer (QgisFetcher) straight into the archive writer;"
+        " Debian's binaries, default settings, 127.0.0.1; `fsync` on). Each run is its own process (peak RSS is that"
+        " process's); after one unmeasured import into each (a new cluster first creates its WAL files, as a"
+        " running server has long done), the rows run interleaved, several times; the table gives the median"
+        " and every time."
+        " `core` = the importer (QgisFetcher) straight into the archive writer, one thread;"
         " `algorithm` = `importsensorfeed` through the Processing registry as `qgis_process` runs it, with a GeoPackage"
         " OUTPUT_OBSERVATIONS in both. The PostGIS archive commits a transaction per 20,000 observations (COPY into a"
-        " temporary table, then INSERT ... ON CONFLICT DO NOTHING in key order). Goals: PostGIS <= "
+        " temporary table, then INSERT ... ON CONFLICT DO NOTHING in key order; `synchronous_commit` off for its"
+        " session), sent by a worker thread while the next batch is collected. Goals: PostGIS <= "
         f"{GOAL_RATIO}x the GeoPackage time, peak RSS < {GOAL_MB:.0f} MB, 0 duplicates from concurrent imports.",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other engineers' jobs, Python"
-        f" {platform.python_version()}, measured {time.strftime('%Y-%m-%d %H:%M')}; load = load average around the"
-        " row.",
+        f" {platform.python_version()}, measured {time.strftime('%Y-%m-%d %H:%M')}; load = mean load average around"
+        " the runs.",
         "",
-        "| what | observations | new in the archive | time (s) | PostGIS / GeoPackage | peak RSS (MB) | load |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| what | observations | new in the archive | median time (s) | all runs (s) | PostGIS / GeoPackage |"
+        " peak RSS (MB) | load |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
     ]
     for r in rows:
         ratio = f"{r['seconds'] / seconds[r['mode'], 'gpkg']:.2f}" if r["store"] == "postgis" else ""
+        times = ", ".join(f"{s:.1f}" for s in r["times"])
         lines.append(f"| {NAMES[r['mode'], r['store']]} | {r['observations']:,} | {r['new']:,} | {r['seconds']:.1f} |"
-                     f" {ratio} | {r['peak_mb']:.0f} | {r['load']:.1f} |")
+                     f" {times} | {ratio} | {r['peak_mb']:.0f} | {r['load']:.1f} |")
     c = concurrent
     lines += [
         "",
@@ -222,6 +248,15 @@ def write_section(rows: list[dict], concurrent: dict) -> None:
         f" imported, N_NEW {c['new'][0]:,} + {c['new'][1]:,} = {sum(c['new']):,}; the archive holds {c['rows']:,}"
         f" rows, **{c['duplicates']} duplicates**; {c['seconds']:.1f} s for both, peak RSS {c['peak_mb']:.0f} MB per"
         f" process, load {c['load']:.1f}.",
+        "",
+        "How it got there (runs of 2026-12-08 on this machine, load 6-8, one run each unless said): the first"
+        " version, one thread, a B-tree on (property, time) and ON CONFLICT for every batch, took 49.6 s against"
+        " 27.0 s (1.84x). Sending each batch from a worker thread while the next is collected and a BRIN index on"
+        " `time` instead of the B-tree: 20.6 s against 14.9 s (1.38x); medians of three under load 7.5: 25.2 s against"
+        " 17.1 s (1.47x). The server's share is the INSERT: for 1,000,000 rows in the feed's order (pages of 1000 from"
+        " 100 streams in turn) 5.4 s with ON CONFLICT DO NOTHING and 3.6 s as a plain INSERT (COPY into the temporary"
+        " table 0.9 s; about 440 MB of WAL); hence the plain INSERT until a run meets a stored key. An unmeasured"
+        " first import matters on a new cluster: it creates its WAL files (up to 1 GB) once.",
         "",
     ]
     text = README.read_text(encoding="utf-8")
@@ -240,9 +275,10 @@ def main() -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--observations", type=int, default=10_000, help="per Datastream (x100 in total)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each row (the median is reported)")
     parser.add_argument("--write", action="store_true", help="write the figures into benchmarks/README.md")
     args = parser.parse_args()
-    rows, concurrent = run(args.observations)
+    rows, concurrent = run(args.observations, args.repeat)
     if args.write:
         write_section(rows, concurrent)
     return 0
