@@ -27,6 +27,7 @@ from qgis.core import (
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterProviderConnection,
     QgsProcessingParameterString,
     QgsWkbTypes,
 )
@@ -92,7 +93,7 @@ def releasing_frames(process: Callable) -> Callable:
     @functools.wraps(process)
     def wrapper(self, parameters, context, feedback):
         try:
-            return process(self, parameters, context, feedback)
+            return process(self, postgis_inputs(self, parameters), context, feedback)
         except Exception as error:
             message = str(error) if isinstance(error, QgsProcessingException) else _unexpected(error, feedback)
             traceback.clear_frames(error.__traceback__)
@@ -100,6 +101,19 @@ def releasing_frames(process: Callable) -> Callable:
         raise QgsProcessingException(message)
 
     return wrapper
+
+
+def postgis_inputs(algorithm: QgsProcessingAlgorithm, parameters: dict) -> dict:
+    """Read an input given as a ``postgis:`` destination as the ``postgres://`` layer it names.
+
+    Processing writes ``postgis:<uri>`` outputs (the dialog's "Save to PostGIS Table"), and a model
+    hands that text on to the next step, but QGIS 3.22 loads only ``postgres://<uri>`` as a layer.
+    """
+    for definition in algorithm.parameterDefinitions():
+        value = parameters.get(definition.name())
+        if not definition.isDestination() and isinstance(value, str) and value.startswith("postgis:"):
+            parameters = {**parameters, definition.name(): "postgres://" + value[len("postgis:"):]}
+    return parameters
 
 
 def _unexpected(error: Exception, feedback) -> str:
@@ -119,6 +133,11 @@ def _number(kind: QgsProcessingParameterNumber.Type) -> Callable[..., QgsProcess
     return create
 
 
+def _provider_connection(name: str, description: str, provider: str, **options: Any):
+    """Return a connection parameter of a data provider (``provider="postgres"``: a QGIS PostgreSQL connection)."""
+    return QgsProcessingParameterProviderConnection(name, description, provider, **options)
+
+
 #: Kind of a parameter-table row -> factory ``(name, description, **options)`` of the parameter.
 PARAMETER_KINDS: dict[str, Callable[..., QgsProcessingParameterDefinition]] = {
     "source": QgsProcessingParameterFeatureSource,
@@ -131,6 +150,7 @@ PARAMETER_KINDS: dict[str, Callable[..., QgsProcessingParameterDefinition]] = {
     "datetime": QgsProcessingParameterDateTime,
     "sink": QgsProcessingParameterFeatureSink,
     "file_out": QgsProcessingParameterFileDestination,
+    "connection": _provider_connection,
 }
 
 
@@ -269,8 +289,10 @@ class AlgorithmBase(QgsProcessingAlgorithm):
         A shapefile destination gets a warning listing the field names the format cuts. An
         ``optional`` output the user skipped gives ``(None, None)``; a required one a clear error.
         """
-        path = safe_io.output_file(self.parameterAsOutputLayer(parameters, name, context) or "")
+        destination = self.parameterAsOutputLayer(parameters, name, context) or ""
+        path = safe_io.output_file(destination)
         existed = safe_io.related_files(path) if path is not None else set()
+        table = safe_io.new_output_table(destination)
         sink, dest_id = self.parameterAsSink(parameters, name, context, fields, wkb_type, crs)
         if sink is None:
             if optional:
@@ -278,7 +300,7 @@ class AlgorithmBase(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.invalidSinkError(parameters, name))
         if not hasattr(self, "_created_outputs"):
             self._created_outputs: list[safe_io.CreatedOutput] = []
-        self._created_outputs.append(safe_io.CreatedOutput(sink, path, existed))
+        self._created_outputs.append(safe_io.CreatedOutput(sink, path, existed, table))
         if path is not None and path.suffix.lower() == ".shp" and feedback is not None:
             warning = safe_io.shapefile_warning(name, fields)
             if warning:

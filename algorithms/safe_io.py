@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qgis.core import (
+    QgsDataSourceUri,
     QgsFeature,
     QgsFeatureRequest,
     QgsFields,
@@ -29,6 +30,8 @@ from qgis.core import (
 )
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QCoreApplication
+
+from ..core.postgres import PostgisTarget, drop_table, table_exists
 
 SKIP_VALIDITY = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
 #: Features read between two looks at the cancel button.
@@ -177,6 +180,20 @@ def output_file(destination: str) -> Path | None:
     return Path(path)
 
 
+def new_output_table(destination: str) -> tuple[PostgisTarget, str] | None:
+    """Return the PostgreSQL table of a ``postgis:``/``postgres://`` destination that does not exist yet, else None."""
+    for prefix in ("postgis:", "postgres://"):
+        if destination.startswith(prefix):
+            uri = QgsDataSourceUri(destination[len(prefix):])
+            if not uri.table():
+                return None
+            from .postgis_connection import libpq_dsn
+
+            target = PostgisTarget(libpq_dsn(uri, uri.database()), uri.schema() or "public", uri.database())
+            return None if table_exists(target, uri.table()) else (target, uri.table())
+    return None
+
+
 def related_files(path: Path) -> set[Path]:
     """``path`` and its side files (``.shx``, ``.dbf``, ``-wal``, …) that exist now."""
     folder = path.parent
@@ -193,15 +210,18 @@ class CreatedOutput:
     sink: object
     path: Path | None
     existed: set[Path]
+    table: tuple[PostgisTarget, str] | None = None  #: a PostgreSQL table the sink created
 
     def discard(self) -> None:
-        """Close the sink and remove the files it created."""
+        """Close the sink and remove the files (or the PostgreSQL table) it created."""
         if self.sink is not None and not sip.isdeleted(self.sink):
             sip.delete(self.sink)
         self.sink = None
         if self.path is not None:
             for path in related_files(self.path) - self.existed:
                 path.unlink(missing_ok=True)
+        if self.table is not None:
+            drop_table(*self.table)
 
 
 def shapefile_names(fields: QgsFields) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ QGIS_PROCESS=/usr/bin/qgis_process.bin   # /usr/bin/qgis_process passes --novers
 RUNTIME_PACKAGES=(
   qgis python3-qgis qgis-providers
   python3-numpy python3-scipy python3-networkx
+  python3-psycopg2   # the PostgreSQL/PostGIS archive (python3-qgis depends on it already)
 )
 # What only the tests need: reference libraries, the MQTT broker, a virtual screen, Qt's lrelease.
 TEST_PACKAGES=(
@@ -19,6 +20,7 @@ TEST_PACKAGES=(
   mosquitto xvfb xauth
   chromium   # opens the HTML report in tests (tests/test_report.py)
   poppler-utils   # pdfinfo/pdfimages check the report PDF written under PyQt6 (tests/test_pyqt6_check.py)
+  postgresql-postgis   # PostgreSQL + PostGIS (Debian 12: postgresql-15-postgis-3) for a throwaway test server
 )
 
 as_root() {

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from .postgis_fixtures import pg, pg_qgis_process, pg_qgis_process_authcfg, postgis  # noqa: F401 (PostgreSQL fixtures)
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO / "tests" / "data"
 PLUGIN_NAME = "social_resilience"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from qgis.gui import QgsAuthConfigSelect, QgsFileWidget
+from qgis.gui import QgsAuthConfigSelect, QgsFileWidget, QgsProviderConnectionComboBox
 from qgis.PyQt import uic
 from qgis.PyQt.QtCore import QCoreApplication, QLocale
 from qgis.PyQt.QtGui import QDoubleValidator
-from qgis.PyQt.QtWidgets import QDialog, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QDialog, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from ..core.live.feed_config import THRESHOLD_PRESETS, FeedConfig, Thresholds, pollutant_key
 from ..core.sensors.formats import FEED_FORMATS, SENSORTHINGS, FeedFormat, feed_format
@@ -53,6 +53,7 @@ class FeedDialog(QDialog, FORM_CLASS):
         self.archiveWidget.setStorageMode(QgsFileWidget.SaveFile)
         self.archiveWidget.setFilter(tr("GeoPackage (*.gpkg)"))
         _fill(self.archiveContainer, self.archiveWidget)
+        self._add_postgis_archive()
         self._set(config or FeedConfig(name="", format=SENSORTHINGS))
         self.formatCombo.currentIndexChanged.connect(self._format_changed)
         self.transportCombo.currentIndexChanged.connect(self._update_visibility)
@@ -81,6 +82,8 @@ class FeedDialog(QDialog, FORM_CLASS):
         self.staleSpin.setValue(config.stale_after)
         self.authSelect.setConfigId(config.authcfg)
         self.archiveWidget.setFilePath(config.archive_path)
+        self.archiveConnectionCombo.setConnection(config.archive_connection)
+        self.archiveSchemaEdit.setText(config.archive_schema)
         self.enabledCheck.setChecked(config.enabled)
 
     def config(self) -> FeedConfig:
@@ -102,8 +105,23 @@ class FeedDialog(QDialog, FORM_CLASS):
             stale_after=self.staleSpin.value(),
             authcfg=self.authSelect.configId() or "",
             archive_path=self.archiveWidget.filePath().strip(),
+            archive_connection=self.archiveConnectionCombo.currentConnection() or "",
+            archive_schema=self.archiveSchemaEdit.text().strip() or "sensors",
             enabled=self.enabledCheck.isChecked(),
         )
+
+    def _add_postgis_archive(self) -> None:
+        """Below the GeoPackage archive: a PostgreSQL connection and schema to archive into instead."""
+        self.archiveConnectionCombo = QgsProviderConnectionComboBox("postgres", self.archiveContainer)
+        self.archiveConnectionCombo.setAllowEmptyConnection(True)
+        self.archiveSchemaEdit = QLineEdit(self.archiveContainer)
+        self.archiveSchemaEdit.setPlaceholderText("sensors")
+        row = QHBoxLayout()
+        row.addWidget(QLabel(tr("or PostgreSQL connection"), self.archiveContainer))
+        row.addWidget(self.archiveConnectionCombo, 1)
+        row.addWidget(QLabel(tr("schema"), self.archiveContainer))
+        row.addWidget(self.archiveSchemaEdit)
+        self.archiveContainer.layout().addLayout(row)
 
     def _try_accept(self) -> None:
         problems = self.config().problems()

@@ -16,7 +16,7 @@ from ..core.live.sta_mqtt import PushStream, broker_of, parse_push, push_topics
 from ..core.sensors.fetch import source_key
 from ..core.sensors.formats import feed_format
 from ..core.sensors.model import FeedResult
-from .fetch_task import FetchOutcome, FetchTask, cancel_and_wait
+from .fetch_task import FeedArchive, FetchOutcome, FetchTask, cancel_and_wait
 from .live_layer import LiveLayer, UpdateCounts
 from .mqtt_client import MqttFeedClient, paho_available
 
@@ -321,7 +321,7 @@ class FeedRunner(QObject):
             username=username,
             password=password,
             tls=self.config.mqtt_tls,
-            archive_path=self.config.archive_path,
+            archive_path=FeedArchive.of(self.config),
         )
         self._connect_client(client)
         client.start()

@@ -31,6 +31,7 @@ from ..core.sensors.fetch import (
 )
 from ..core.sensors.formats import FORMAT_PARSERS, feed_format
 from ..core.sensors.model import FeedResult
+from ..core.sensors.postgis_archive import PostgisArchiveWriter
 
 #: Safety limit for chained SensorThings pages of one refresh.
 MAX_PAGES = 200
@@ -140,19 +141,54 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None,
         raise
 
 
-def archive_result(result: FeedResult, path: str, warnings: list[str]) -> int | None:
+@dataclass(frozen=True)
+class FeedArchive:
+    """Where a feed is archived: a GeoPackage ``path`` or a QGIS PostgreSQL ``connection`` and ``schema``."""
+
+    path: str = ""
+    connection: str = ""
+    schema: str = "sensors"
+
+    @classmethod
+    def of(cls, config: FeedConfig) -> FeedArchive:
+        return cls(config.archive_path, config.archive_connection, config.archive_schema or "sensors")
+
+    def __bool__(self) -> bool:
+        return bool(self.path or self.connection)
+
+    def writer(self) -> ArchiveWriter | PostgisArchiveWriter:
+        """Return a writer of this archive (the connection's credentials resolved now)."""
+        if not self.connection:
+            return ArchiveWriter(self.path)
+        from qgis.core import QgsProcessingException
+
+        from ..algorithms.postgis_connection import archive_target
+
+        try:
+            return PostgisArchiveWriter(archive_target(self.connection, self.schema))
+        except QgsProcessingException as error:
+            raise FeedError(str(error)) from None
+
+
+def archive_result(result: FeedResult, archive: str | FeedArchive, warnings: list[str]) -> int | None:
     """Upsert a refresh into the feed's archive; the number of new observations (None on failure).
 
     A failing archive never stops the live layer: the reason is added to ``warnings``.
     """
     try:
-        with ArchiveWriter(path) as writer:
+        writer = archive.writer() if isinstance(archive, FeedArchive) else ArchiveWriter(archive)
+        writer.open()
+        try:
             writer.add_observations(result.observations)
             writer.upsert_stations(result.stations)
+            counts = writer.commit()
+        except BaseException:
+            writer.rollback()
+            raise
     except (FeedError, OSError) as error:
         warnings.append(tr("archive not written: {}").format(error))
         return None
-    return writer.counts.new_observations
+    return counts.new_observations
 
 
 class CancellableTask(QgsTask):
@@ -217,8 +253,8 @@ class FetchTask(CancellableTask):
             outcome.n_stations = len(result.stations)
             outcome.n_observations = len(result.observations)
             outcome.warnings = list(result.warnings)
-            if self.config.archive_path:
-                outcome.archived = archive_result(result, self.config.archive_path, outcome.warnings)
+            if FeedArchive.of(self.config):
+                outcome.archived = archive_result(result, FeedArchive.of(self.config), outcome.warnings)
         except FeedCancelledError:
             outcome.cancelled = True
         except FeedError as error:

@@ -59,7 +59,7 @@ class MqttFeedClient(QObject):
         username: str = "",
         password: str = "",
         tls: bool = False,
-        archive_path: str = "",
+        archive_path: object = "",  # a GeoPackage path or a fetch_task.FeedArchive
         min_delay_s: float = 1.0,
         max_delay_s: float = 60.0,
         parent: QObject | None = None,

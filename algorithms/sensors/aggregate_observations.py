@@ -55,10 +55,13 @@ from .observation_reading import (
     OBSERVATION_FIELDS,
     QC_FLAG_FIELD,
     RowCollector,
+    matching_values,
     observation_fields,
     plain_geopackage,
+    plain_postgis,
     read_features,
     read_geopackage,
+    read_postgis,
     station_key,
 )
 
@@ -153,7 +156,7 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
             raise QgsProcessingException(self.tr("END must be later than START."))
         rule = self._daily_rule(parameters, context, feedback)
 
-        property_name, rows = self._read_observations(parameters, context, observations, feedback)
+        property_name, rows = self._read_observations(parameters, context, observations, feedback, (start, end))
         prefix = field_prefix(self.parameterAsString(parameters, self.PREFIX, context) or property_name or "obs")
         steps = self._station_statistics(parameters, context, rows, (start, end), rule, feedback)
         self.check_cancelled(feedback)
@@ -352,8 +355,9 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         context: QgsProcessingContext,
         source: QgsProcessingFeatureSource,
         feedback: QgsProcessingFeedback,
+        window: tuple[float | None, float | None] = (None, None),
     ) -> tuple[str, list[tuple[str, float, float]]]:
-        """Return the chosen property and its ``(station_id, time, value)`` rows."""
+        """Return the chosen property and its ``(station_id, time, value)`` rows (a PostGIS table: of ``window``)."""
         fields = source.fields()
         names, index = observation_fields(
             self, parameters, context, fields, self.tr("OBSERVATIONS has no field '{}' ({}); choose the right field.")
@@ -362,16 +366,20 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         index[QC_FLAG_FIELD] = fields.lookupField(QC_FLAG_FIELD)
         collector = RowCollector(self._value_screen(parameters, context), epoch_seconds, station_key)
         layer = self.parameterAsVectorLayer(parameters, self.OBSERVATIONS, context)
+        columns = {
+            "station": names[self.STATION_ID_FIELD],
+            "time": names[self.TIME_FIELD],
+            "value": names[self.VALUE_FIELD],
+            "property": names[self.PROPERTY_FIELD] if index[self.PROPERTY_FIELD] >= 0 else "",
+            "flag": QC_FLAG_FIELD if index[QC_FLAG_FIELD] >= 0 else "",
+        }
         located = plain_geopackage(layer, parameters.get(self.OBSERVATIONS))
+        table = plain_postgis(layer, parameters.get(self.OBSERVATIONS)) if located is None else None
         if located is not None:
-            columns = {
-                "station": names[self.STATION_ID_FIELD],
-                "time": names[self.TIME_FIELD],
-                "value": names[self.VALUE_FIELD],
-                "property": names[self.PROPERTY_FIELD] if index[self.PROPERTY_FIELD] >= 0 else "",
-                "flag": QC_FLAG_FIELD if index[QC_FLAG_FIELD] >= 0 else "",
-            }
             finished = read_geopackage(located, columns, wanted, collector, feedback, source.featureCount())
+        elif table is not None:
+            properties = matching_values(source, index[self.PROPERTY_FIELD], wanted)
+            finished = read_postgis(table, columns, properties, window, collector, feedback)
         else:
             request = QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)
             request.setSubsetOfAttributes([i for i in index.values() if i >= 0])

@@ -38,6 +38,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.sensors.archive import ROW_COLUMNS, ArchiveWriter, observation_rows
+from ...core.sensors.archive_store import ArchiveStore
 from ...core.sensors.background import BackgroundWriter
 from ...core.sensors.csv_feed import CsvMapping
 from ...core.sensors.errors import FeedError
@@ -45,8 +46,10 @@ from ...core.sensors.fetch import DEFAULT_MAX_MB, MIB, FetchLimits, redact_url
 from ...core.sensors.formats import FEED_FORMATS, FORMAT_NAMES, SENSORTHINGS
 from ...core.sensors.importer import ImportOptions, ImportSummary, parse_properties, stream_feed
 from ...core.sensors.model import Observation
-from ..base import AlgorithmBase
+from ...core.sensors.postgis_archive import PostgisArchiveError, PostgisArchiveWriter
+from ..base import AlgorithmBase, Param, param
 from ..common import check_writable, utc_datetime, utc_qdatetime
+from ..postgis_connection import archive_target
 from ..qt_compat import FieldType
 from .qgis_fetcher import QgisFetcher
 
@@ -128,6 +131,8 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
     RETRIES = "RETRIES"
     PAGE_SIZE = "PAGE_SIZE"
     ARCHIVE = "ARCHIVE"
+    ARCHIVE_CONNECTION = "ARCHIVE_CONNECTION"
+    ARCHIVE_SCHEMA = "ARCHIVE_SCHEMA"
     OUTPUT_STATIONS = "OUTPUT_STATIONS"
     OUTPUT_OBSERVATIONS = "OUTPUT_OBSERVATIONS"
     N_STATIONS = "N_STATIONS"
@@ -191,6 +196,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
                 self.tr("GeoPackage (*.gpkg *.GPKG)"), optional=True, createByDefault=False,
             )
         )
+        self.add_parameters(*self._archive_parameters())
         self.addParameter(
             QgsProcessingParameterFeatureSink(self.OUTPUT_STATIONS, self.tr("Stations"), QgsProcessing.TypeVectorPoint)
         )
@@ -203,6 +209,16 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         self.addOutput(QgsProcessingOutputNumber(self.N_OBSERVATIONS, self.tr("Number of observations")))
         self.addOutput(QgsProcessingOutputNumber(self.COMPLETE, self.tr("Complete (1) or cut short (0)")))
         self.addOutput(QgsProcessingOutputNumber(self.N_NEW, self.tr("New observations in the archive")))
+
+    def _archive_parameters(self) -> list[Param]:
+        """ARCHIVE_CONNECTION and ARCHIVE_SCHEMA: the archive in a PostgreSQL/PostGIS database instead of ARCHIVE."""
+        return [
+            param("connection", self.ARCHIVE_CONNECTION,
+                  self.tr("Archive in PostgreSQL/PostGIS (a QGIS PostgreSQL connection; instead of a GeoPackage)"),
+                  provider="postgres", optional=True),
+            param("string", self.ARCHIVE_SCHEMA, self.tr("Schema of the PostgreSQL archive (created if missing)"),
+                  defaultValue="sensors"),
+        ]
 
     # -- parameters ---------------------------------------------------------------------------
     def _options(self, parameters: dict, context: QgsProcessingContext) -> ImportOptions:
@@ -255,7 +271,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         fetcher = QgisFetcher(
             options.source, self.parameterAsString(parameters, self.AUTHCFG, context), options.limits, feedback
         )
-        writer = self._open_archive(archive_path) if archive_path else None
+        writer, archive_label = self._open_archive(parameters, context, archive_path, feedback)
         output = _ObservationOutput(self, parameters, context, archive_path)
         # the archive is written in a worker thread while the next page is fetched and parsed
         archive_queue = BackgroundWriter(lambda item: writer.add_observations(*item)) if writer else None
@@ -282,14 +298,18 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
                 feedback.pushWarning(warning)
             feedback.pushInfo(self.tr("{} answers, {} kB received").format(
                 summary.requests, f"{summary.bytes_received / 1000:.1f}"))
+            if writer is not None:  # before the outputs are closed: a failing archive leaves no output
+                archive_queue.close()
+                writer.upsert_stations(summary.stations, summary.first_times)
             self._observations_id = output.finish()  # first: the stations may go into the same GeoPackage
             self._write_stations(parameters, context, summary, feedback)
             n_new = 0
             if writer is not None:
-                archive_queue.close()
-                writer.upsert_stations(summary.stations, summary.first_times)
                 n_new = writer.commit().new_observations
-                feedback.pushInfo(self.tr("{} new observations in the archive {}").format(n_new, archive_path))
+                feedback.pushInfo(self.tr("{} new observations in the archive {}").format(n_new, archive_label))
+        except PostgisArchiveError as error:
+            undo()
+            raise QgsProcessingException(self.tr("Cannot use the PostgreSQL archive: {}").format(error)) from None
         except FeedError as error:
             undo()
             raise QgsProcessingException(self.tr("Cannot import the feed: {}").format(error)) from None
@@ -313,15 +333,30 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             results[self.ARCHIVE] = archive_path
         return results
 
-    def _open_archive(self, archive_path: str) -> ArchiveWriter:
-        """Open the archive (its transaction begins)."""
-        check_writable(archive_path)
-        writer = ArchiveWriter(archive_path)
+    def _open_archive(self, parameters: dict, context: QgsProcessingContext, archive_path: str,
+                      feedback: QgsProcessingFeedback) -> tuple[ArchiveStore | None, str]:
+        """Open the GeoPackage ARCHIVE or the PostgreSQL ARCHIVE_CONNECTION (or none); return it and its name."""
+        connection = self.parameterAsConnectionName(parameters, self.ARCHIVE_CONNECTION, context)
+        if connection and archive_path:
+            raise QgsProcessingException(
+                self.tr("Choose one archive: ARCHIVE (a GeoPackage) or ARCHIVE_CONNECTION (PostgreSQL), not both."))
+        if not archive_path and not connection:
+            return None, ""
+        if archive_path:
+            check_writable(archive_path)
         try:
+            if connection:
+                schema = self.parameterAsString(parameters, self.ARCHIVE_SCHEMA, context)
+                writer = PostgisArchiveWriter(archive_target(connection, schema or "sensors"))
+            else:
+                writer = ArchiveWriter(archive_path)
             writer.open()
         except FeedError as error:
             raise QgsProcessingException(self.tr("Cannot use the archive: {}").format(error)) from None
-        return writer
+        if connection:
+            for created in writer.created:
+                feedback.pushInfo(self.tr("Created {} for the archive.").format(created))
+        return writer, archive_path or writer.where
 
     def _archive_error(self, archive_path: str, error: sqlite3.Error) -> QgsProcessingException:
         """Return the message for a failed archive write (the archive is rolled back)."""

@@ -1,9 +1,11 @@
-"""Observation rows for the aggregation: one set of rules, two readers (QGIS features, GeoPackage).
+"""Observation rows for the aggregation: one set of rules, three readers (QGIS features, GeoPackage, PostGIS).
 
 QGIS 3.22 iterates about 40,000 GeoPackage features a second here and drops the UTC offset of
 DateTime values (docs/platform.md). A plain GeoPackage table (no subset, no selection, no unsaved edits)
-is therefore read with sqlite3 directly, ten times faster and with the times' own text; every other
-source goes through QGIS. Both feed :class:`RowCollector`, so the rules are the same.
+is therefore read with sqlite3 directly, ten times faster and with the times' own text. A table of
+a PostgreSQL database (a PostGIS sensor archive) is read by the server: only the chosen properties
+and the time window leave it (``core.sensors.postgis_archive.read_observations``). Every other
+source goes through QGIS. All feed :class:`RowCollector`, so the rules are the same.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from contextlib import closing
 from typing import Any
 
 from qgis.core import NULL, QgsFeature, QgsFields, QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
+from qgis.PyQt.QtCore import QCoreApplication
 
+from ...core.postgres import PostgresError, connect
+from ...core.sensors.postgis_archive import ObservationQuery, read_observations
 from ..common import to_number
+from ..postgis_connection import PostgisLayer, postgis_layer
 from .observation_times import geopackage_table, offset_times, read_only
 
 #: Field parameter of an observation table -> default field name.
@@ -28,6 +34,11 @@ OBSERVATION_FIELDS = {
 }
 #: Observations with a non-empty value in this field (written by sensorqualitycontrol) are skipped.
 QC_FLAG_FIELD = "qc_flag"
+
+
+def tr(text: str) -> str:
+    """Translate a message of this module."""
+    return QCoreApplication.translate("observation_reading", text)
 
 
 def station_key(value: Any) -> str | None:
@@ -158,6 +169,59 @@ def read_geopackage(
                 collector.add(station, time, value, flag)
             done += len(batch)
             feedback.setProgress(min(50.0, 50 * done / max(total, 1)))
+
+
+def plain_postgis(layer: QgsVectorLayer | None, parameter_value: Any) -> PostgisLayer | None:
+    """Return the PostgreSQL table of the observations (its subset kept), None for a selection or another source."""
+    if not isinstance(parameter_value, (str, QgsVectorLayer)):
+        return None  # a source definition may select features or limit them
+    return postgis_layer(layer)
+
+
+def matching_values(source, index: int, wanted: str) -> tuple[str, ...]:
+    """Return the values of field ``index`` that are ``wanted`` once trimmed and lower-cased (empty: all)."""
+    if not wanted or index < 0:
+        return ()
+    key = wanted.strip().lower()
+    return tuple(sorted(str(v) for v in source.uniqueValues(index) if v != NULL and str(v).strip().lower() == key))
+
+
+def read_postgis(
+    located: PostgisLayer,
+    columns: dict[str, str],
+    properties: tuple[str, ...],
+    window: tuple[float | None, float | None],
+    collector: RowCollector,
+    feedback: QgsProcessingFeedback,
+) -> bool:
+    """Feed the rows of ``properties`` in ``window`` (UTC epoch seconds) to ``collector``, read by the server.
+
+    Returns False when cancelled. The reader behind it, ``core.sensors.postgis_archive.read_observations``,
+    serves any algorithm that needs observations of a PostgreSQL table.
+    """
+    query = ObservationQuery(located.schema, located.table, columns, properties, *window, located.where)
+    done = 0
+    try:
+        connection = connect(located.target, "social_resilience aggregation")
+        try:
+            for batch in read_observations(connection, query):
+                if feedback.isCanceled():
+                    return False
+                for station, time, value, flag in batch:
+                    collector.add(station, time, value, flag, time if type(time) is float else None)
+                done += len(batch)
+                feedback.setProgressText(tr("{} observations read").format(done))
+        finally:
+            connection.close()
+    except PostgresError as error:
+        raise QgsProcessingException(str(error)) from None
+    except Exception as error:  # psycopg2.Error: the server refused the query
+        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise QgsProcessingException(tr("Cannot read the observations from {}.{} ({}): {}").format(
+            located.schema, located.table, located.target.label, cause)) from None
+    feedback.pushInfo(tr("{} observations read from the PostgreSQL table {}.{} (properties and window selected "
+                         "by the server).").format(done, located.schema, located.table))
+    return True
 
 
 def read_features(

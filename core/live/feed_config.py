@@ -111,6 +111,8 @@ class FeedConfig:
     authcfg: str = ""
     stale_after: int = 3
     archive_path: str = ""
+    archive_connection: str = ""  #: a QGIS PostgreSQL connection: archive there instead of ``archive_path``
+    archive_schema: str = "sensors"
     enabled: bool = True
     feed_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
@@ -157,6 +159,10 @@ class FeedConfig:
         th = self.thresholds
         if th is not None and th.warn is not None and th.alert is not None and th.warn > th.alert:
             found.append(QT_TRANSLATE_NOOP("feed_config", "The warn threshold must not be above the alert threshold."))
+        if self.archive_path.strip() and self.archive_connection.strip():
+            found.append(
+                QT_TRANSLATE_NOOP("feed_config", "Choose one archive: a GeoPackage or a PostgreSQL connection.")
+            )
         return found
 
     def to_dict(self) -> dict[str, Any]:
