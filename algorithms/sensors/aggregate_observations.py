@@ -272,7 +272,13 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         threshold = self.optional_number(parameters, self.THRESHOLD, context)
         percentile = list(PERCENTILE_METHODS)[self.parameterAsEnum(parameters, self.PERCENTILE_METHOD, context)]
         feedback.setProgressText(self.tr("Computing statistics…"))
-        stats = station_statistics(rows, *window, threshold, rule, percentile)
+        try:
+            stats = station_statistics(rows, *window, threshold, rule, percentile)
+        except ValueError as error:  # a window of centuries: a clock error in the data, or START/END mistyped
+            raise QgsProcessingException(
+                self.tr("Cannot build the daily calendar: {}. A time in the year 1 or 9999 is usually a sensor "
+                        "clock error: set START and END to the period to aggregate.").format(error)
+            ) from None
         short = sorted(key for key, values in stats.items() if values["coverage"] < rule.min_coverage - 1e-9)
         if short:
             feedback.pushWarning(
@@ -404,6 +410,11 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         if skipped["time"]:
             feedback.pushWarning(
                 self.tr("{} observations with an unreadable time were skipped.").format(skipped["time"])
+            )
+        if skipped["calendar"]:
+            feedback.pushWarning(
+                self.tr("{} observations with a time before 0001-01-03 or after 9999-12-28 (UTC), where local days "
+                        "cannot be counted, were skipped.").format(skipped["calendar"])
             )
 
     def _choose_property(

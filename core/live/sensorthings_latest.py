@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from ..sensors.collect import FeedBuilder
 from ..sensors.errors import FeedError, FeedFormatError
-from ..sensors.jsontext import check_not_html, strip_text
+from ..sensors.jsontext import check_not_html, loads, strip_text
 from ..sensors.model import FeedResult
 from ..sensors.sensorthings import geometry_centroid
 from ..sensors.times import parse_interval
@@ -83,7 +83,7 @@ def _load(text: str) -> dict[str, Any]:
         raise FeedFormatError("the SensorThings response is empty")
     check_not_html(body)
     try:
-        document = json.loads(body)
+        document = loads(body)
     except json.JSONDecodeError as error:
         raise FeedFormatError(f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
     if not isinstance(document, dict):

@@ -30,7 +30,7 @@ from typing import Any, Protocol, Union
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from .errors import FeedError, FeedFormatError, FeedHttpError
-from .jsontext import check_not_html, strip_text
+from .jsontext import check_not_html, loads, strip_text
 
 #: Query parameters whose values are secrets (compared case-insensitively, ``-``/``_`` ignored).
 SECRET_PARAMETERS = frozenset(
@@ -137,7 +137,7 @@ def decode_json(data: bytes, url: str) -> Any:
     if not text:
         raise FeedFormatError(f"{where} returned an empty answer instead of JSON")
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError as error:
         truncated = error.pos >= len(text) - 1
         hint = " (the answer ends too early: truncated?)" if truncated else ""
