@@ -74,7 +74,7 @@ class QgisFetcher:
         self.rules.check(url)
         if is_local(url):
             self.drop_prefetch()
-            return read_local(url, self.limits.max_bytes)
+            return read_local(url, self.limits.max_bytes, self.limits)
         self.limits.check_import()
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[0] != url:
