@@ -222,8 +222,8 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         for name, value in values.items():
             if not math.isfinite(value):
                 raise QgsProcessingException(
-                    self.tr("{} is {}, not a number: enter seconds for TIMEOUT and IMPORT_TIMEOUT (0 = no deadline "
-                            "for the whole import) and megabytes for MAX_RESPONSE_MB.").format(name, value))
+                    self.tr("{} is {}, not a usable number: enter seconds for TIMEOUT and IMPORT_TIMEOUT (0 = no "
+                            "deadline for the whole import) and megabytes for MAX_RESPONSE_MB.").format(name, value))
         return FetchLimits(timeout_s=values[self.TIMEOUT], import_timeout_s=values[self.IMPORT_TIMEOUT],
                            max_bytes=int(values[self.MAX_RESPONSE_MB] * MIB))
 

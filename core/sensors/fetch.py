@@ -576,8 +576,7 @@ def _read_descriptor(descriptor: int, path: Path, max_bytes: int, limits: FetchL
     while True:
         left = deadline - limits.clock()
         if left <= 0:
-            raise FeedStopError(f"timeout: {path} gave no complete answer within {limits.timeout_s:g} s (TIMEOUT); "
-                                "a device or pipe without an end is not a feed", "timeout")
+            raise limits.timeout_error(str(path))
         if waiting is not None and not waiting.poll(int(min(left, 0.2) * 1000) + 1):
             continue  # a FIFO whose writer has not written (or connected) yet
         try:

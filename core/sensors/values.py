@@ -25,7 +25,7 @@ def as_number(value: Any, decimal_comma: bool = False) -> float | None:
         try:
             return float(value)
         except OverflowError:  # hundreds of digits: beyond any float, flagged like infinity
-            return math.copysign(math.inf, value)
+            return math.inf if value > 0 else -math.inf
     if not isinstance(value, str):
         return None
     text = value.strip()
