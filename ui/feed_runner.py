@@ -51,6 +51,7 @@ class FeedRunner(QObject):
         self.task: FetchTask | None = None
         self.mqtt: MqttFeedClient | None = None
         self._last_logged_error = ""
+        self.archive_problem = ""  #: why the last archive write failed ("" when it was written)
         self._disposed = False
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
@@ -93,6 +94,7 @@ class FeedRunner(QObject):
             client.messageParsed.disconnect(self._on_message)
             client.stateChanged.disconnect(self._on_mqtt_state)
             client.messageFailed.disconnect(self._on_message_failed)
+            client.archived.disconnect(self.report_archive)
             if client.stop(wait_s):
                 client.deleteLater()
             else:  # keep the object alive for the thread's last signals
@@ -161,14 +163,15 @@ class FeedRunner(QObject):
             self._rejudge()
             return
         counts = self.apply_readings(outcome.readings)
+        self.report_archive(outcome.archive_error)
         text = tr("{stations} stations, {changed} changed in {seconds:.1f} s").format(
             stations=len(self.readings), changed=counts.total, seconds=outcome.seconds
         )
         if not outcome.readings:
             prop = self.config.property or tr("any property")
             text = tr("{n} stations, none with {prop}").format(n=outcome.n_stations, prop=prop)
-        if outcome.warnings:
-            text += "\n" + "\n".join(outcome.warnings[:5])
+        if outcome.warnings or outcome.archive_error:
+            text += "\n" + "\n".join(([outcome.archive_error] if outcome.archive_error else []) + outcome.warnings[:5])
         self._recovered()
         self._set_state(FeedState.OK, text)
 
@@ -188,6 +191,16 @@ class FeedRunner(QObject):
         if self._disposed or self.mqtt is None:
             return
         self._report_error(message, state=self.state)  # the connection is fine: only the message failed
+
+    def report_archive(self, problem: str) -> None:
+        """Log a failed archive write (and when it works again) once per change; the layer keeps updating."""
+        if self._disposed or problem == self.archive_problem:
+            return
+        self.archive_problem = problem
+        message = problem or tr("the archive is written again")
+        QgsMessageLog.logMessage(tr("Live feed {name}: {message}").format(name=self.config.name, message=message),
+                                 LOG_TAG, Qgis.Warning if problem else Qgis.Info)
+        self.changed.emit(self.feed_id)
 
     def _on_mqtt_state(self, text: str, detail: str) -> None:
         state = FeedState(text)
@@ -272,6 +285,7 @@ class FeedRunner(QObject):
         client.messageParsed.connect(self._on_message)
         client.stateChanged.connect(self._on_mqtt_state)
         client.messageFailed.connect(self._on_message_failed)
+        client.archived.connect(self.report_archive)
         self.mqtt = client
         client.start()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -31,6 +32,7 @@ from ..core.sensors.fetch import (
 )
 from ..core.sensors.formats import FORMAT_PARSERS, feed_format
 from ..core.sensors.model import FeedResult
+from .feed_secrets import feed_url
 
 #: Safety limit for chained SensorThings pages of one refresh.
 MAX_PAGES = 200
@@ -63,6 +65,7 @@ class FetchOutcome:
     parse_thread: int = 0
     seconds: float = 0.0
     archived: int | None = None
+    archive_error: str = ""  #: why the archive was not written ("" when written or without archive)
 
     @property
     def ok(self) -> bool:
@@ -101,7 +104,7 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple
     fmt = feed_format(config.format)
     if fmt is not None and fmt.paged:
         combined = FeedResult()
-        url = latest_query_url(config.url)
+        url = latest_query_url(feed_url(config))
         fetcher = QgisFetcher(url, config.authcfg, live_limits(), feedback)
         links = LinkGuard(url)
         for _page in range(MAX_PAGES):
@@ -118,7 +121,7 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple
             combined.complete = False
             combined.warnings.append(f"stopped after {MAX_PAGES} pages")
         return combined, parse_threads
-    text = get_text(config.url, config.authcfg, feedback)
+    text = get_text(feed_url(config), config.authcfg, feedback)
     parse_threads.append(threading.get_ident())
     try:
         return FORMAT_PARSERS[config.format](text, source), parse_threads
@@ -131,16 +134,23 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple
 def archive_result(result: FeedResult, path: str, warnings: list[str]) -> int | None:
     """Upsert a refresh into the feed's archive; the number of new observations (None on failure).
 
-    A failing archive never stops the live layer: the reason is added to ``warnings``.
+    A failing archive (full disk, locked, not a GeoPackage) never stops the live layer: the reason is
+    added to ``warnings`` and the archive stays as it was (one transaction).
     """
     try:
         with ArchiveWriter(path) as writer:
             writer.add_observations(result.observations)
             writer.upsert_stations(result.stations)
-    except (FeedError, OSError) as error:
-        warnings.append(tr("archive not written: {}").format(error))
+    except (FeedError, OSError, sqlite3.Error) as error:
+        warnings.append(archive_problem(path, error))
         return None
     return writer.counts.new_observations
+
+
+def archive_problem(path: str, error: Exception) -> str:
+    """Return the message of a failed archive write (the layer keeps updating)."""
+    return tr("archive {} not written ({}); the layer keeps updating: check the disk space and that no other program "
+              "holds the file").format(path, error)
 
 
 class CancellableTask(QgsTask):
@@ -206,7 +216,9 @@ class FetchTask(CancellableTask):
             outcome.n_observations = len(result.observations)
             outcome.warnings = list(result.warnings)
             if self.config.archive_path:
-                outcome.archived = archive_result(result, self.config.archive_path, outcome.warnings)
+                problems: list[str] = []
+                outcome.archived = archive_result(result, self.config.archive_path, problems)
+                outcome.archive_error = "; ".join(problems)
         except FeedCancelledError:
             outcome.cancelled = True
         except FeedError as error:

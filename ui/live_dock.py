@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsApplication, QgsProject, QgsVectorLayer
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject, QgsVectorLayer
 from qgis.PyQt import uic
 from qgis.PyQt.QtCore import (
     QAbstractTableModel,
@@ -36,10 +36,12 @@ from qgis.PyQt.QtWidgets import (
 from ..core.live.feed_config import FeedConfig
 from ..core.live.feed_state import ERROR_STATES, TRANSIENT_STATES, FeedState, cause_first, error_message
 from ..core.live.latest_values import STATUSES, LatestValue, format_value
+from ..core.sensors.fetch import redact_url
 from ..core.sensors.formats import feed_format
 from . import feed_store
 from .feed_dialog import FeedDialog, format_tr
-from .feed_runner import FeedRunner, layer_name
+from .feed_runner import LOG_TAG, FeedRunner, layer_name
+from .feed_secrets import move_secrets, secret_names
 from .fetch_task import FetchTask, SeriesTask, cancel_and_wait
 from .live_layer import FEED_ID_PROPERTY, STATUS_COLORS, LiveLayer
 from .series_chart import SeriesChart
@@ -177,6 +179,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.chart)
         self._settled_states: dict[str, FeedState] = {}
+        self._announced_archive: dict[str, str] = {}
         self._selected_station = ""
         self._chart_points: tuple[tuple[str, str], list, str] | None = None
         self._series_tasks: list[SeriesTask] = []
@@ -218,6 +221,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
 
     def add_feed(self, config: FeedConfig, save: bool = True) -> FeedRunner:
         """Create the feed's layer (or adopt the project's one) and start it when enabled."""
+        config = self.protect_secrets(config)
         runner = FeedRunner(config, self._layer_for(config), self)
         runner.changed.connect(self._runner_changed)
         self.runners[config.feed_id] = runner
@@ -234,6 +238,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
 
     def update_feed(self, config: FeedConfig) -> None:
         """Apply an edited configuration to its running feed."""
+        config = self.protect_secrets(config)
         runner = self.runners[config.feed_id]
         if runner.live_layer is None:
             runner.attach_layer(self._layer_for(config))
@@ -269,10 +274,41 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         self._update_buttons()
 
     def load_project_feeds(self) -> None:
-        """Start the feeds saved in the current project."""
-        for config in feed_store.load_from_project():
+        """Start the feeds saved in the current project (a bad entry is left out and named in the message bar)."""
+        problems: list[str] = []
+        for config in feed_store.load_from_project(problems=problems):
             if config.feed_id not in self.runners:
                 self.add_feed(config, save=False)
+        self._tell(tr("Live feeds of the project"), problems)
+
+    def protect_secrets(self, config: FeedConfig) -> FeedConfig:
+        """Offer to move a password or key in the feed's URL into a QGIS authentication configuration.
+
+        Projects and exported lists never hold it (``feeds_to_json``); declined, it stays until QGIS closes.
+        """
+        names = secret_names(config)
+        if not names:
+            return config
+        answer = QMessageBox.question(
+            self, tr("Keep the secret of {} safe").format(config.name),
+            tr("The URL of the live feed {} holds {}. Projects and exported feed lists never store it. Move it into "
+               "a QGIS authentication configuration (encrypted, kept with QGIS)? With No it is used until QGIS "
+               "closes and then has to be entered again.").format(config.name, ", ".join(names)),
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return config
+        try:
+            return move_secrets(config)
+        except ValueError as error:
+            QMessageBox.warning(self, tr("Keep the secret of {} safe").format(config.name), str(error))
+            return config
+
+    def _tell(self, title: str, problems: list[str]) -> None:
+        """Show what was left out or repaired in the message bar (and the log)."""
+        for problem in problems:
+            QgsMessageLog.logMessage(f"{title}: {problem}", LOG_TAG, Qgis.Warning)
+        if problems and self.iface is not None:
+            self.iface.messageBar().pushMessage(title, " ".join(problems[:3]), Qgis.Warning, MESSAGE_SECONDS)
 
     def _project_read(self, *_args: Any) -> None:
         self.drop_all_feeds()
@@ -360,13 +396,15 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
 
     def import_feeds(self, path: str) -> int:
         """Add the feeds of a JSON file; the number added (errors shown in a message box)."""
+        problems: list[str] = []
         try:
-            feeds = feed_store.import_file(path, self.feeds())
+            feeds = feed_store.import_file(path, self.feeds(), problems)
         except ValueError as error:
             QMessageBox.warning(self, tr("Import live feeds"), str(error))
             return 0
         for config in feeds:
             self.add_feed(config)
+        self._tell(tr("Import live feeds"), problems)
         return len(feeds)
 
     def export_feeds(self, path: str) -> None:
@@ -408,7 +446,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         if row < 0 or runner is None:
             return
         config = runner.config
-        source = config.url if config.transport == "http" else f"mqtt://{config.mqtt_host}:{config.mqtt_port}"
+        source = redact_url(config.url) if config.transport == "http" else f"mqtt://{config.mqtt_host}:{config.mqtt_port}"
         name_item = self.feedTable.item(row, 0)
         name_item.setText(config.name)
         fmt = feed_format(config.format)
@@ -442,11 +480,20 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
             tr("Live feed {}").format(runner.config.name), error_message(runner.detail), Qgis.Warning, MESSAGE_SECONDS
         )
 
+    def _announce_archive(self, runner: FeedRunner) -> None:
+        """Show a failed archive write once in the message bar (the feed itself is fine)."""
+        before = self._announced_archive.get(runner.feed_id, "")
+        self._announced_archive[runner.feed_id] = runner.archive_problem
+        if runner.archive_problem and runner.archive_problem != before and self.iface is not None:
+            self.iface.messageBar().pushMessage(tr("Live feed {}").format(runner.config.name),
+                                                runner.archive_problem, Qgis.Warning, MESSAGE_SECONDS)
+
     def _runner_changed(self, feed_id: str) -> None:
         self._refresh_row(feed_id)
         runner = self.runners.get(feed_id)
         if runner is not None:
             self._announce_error(runner)
+            self._announce_archive(runner)
         if feed_id == self.selected_feed_id():
             self._show_stations(feed_id)
         self._update_buttons()

@@ -7,7 +7,9 @@ ObservedProperty and only its newest Observation::
         Observations($top=1;$orderby=phenomenonTime desc;$select=phenomenonTime,result))
 
 A collection URL (anything with ``/Things`` or a query) is used as given. Pages are chained
-with ``@iot.nextLink``, which is followed unchanged.
+with ``@iot.nextLink``, which is followed unchanged. A malformed Thing (members of the wrong type)
+is skipped and counted, an observation with a time that cannot be read is left out with a warning:
+the other stations are shown.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from ..sensors.collect import FeedBuilder
+from ..sensors.collect import FeedBuilder, member, objects
 from ..sensors.errors import FeedError, FeedFormatError
 from ..sensors.jsontext import check_not_html, loads, strip_text
 from ..sensors.model import FeedResult
@@ -55,8 +57,10 @@ def parse_latest_page(text: str, source: str) -> tuple[FeedResult, str]:
     if not isinstance(things, list):
         raise FeedFormatError("not a SensorThings collection: no 'value' list (is the URL a service root or Things?)")
     builder = FeedBuilder(source)
-    for thing in things:
-        if isinstance(thing, dict):
+    for number, thing in enumerate(things, start=1):
+        with builder.entity(f"Thing {str(thing.get('@iot.id', number))[:40] if isinstance(thing, dict) else number}"):
+            if not isinstance(thing, dict):
+                raise FeedFormatError(f"Thing {number} is not a JSON object")
             _read_thing(builder, thing)
     result = builder.result()
     next_link = document.get("@iot.nextLink")
@@ -98,12 +102,11 @@ def _read_thing(builder: FeedBuilder, thing: dict[str, Any]) -> None:
         return
     station = builder.station(str(thing_id), str(thing.get("name") or ""))
     position = None
-    for location in thing.get("Locations") or []:
-        if isinstance(location, dict):
-            position = representative_point(location.get("location"))
-            if position:
-                break
-    datastreams = [d for d in thing.get("Datastreams") or [] if isinstance(d, dict)]
+    for location in objects(thing.get("Locations")):
+        position = representative_point(location.get("location"))
+        if position:
+            break
+    datastreams = objects(thing.get("Datastreams"))
     if position is None:
         for datastream in datastreams:
             position = representative_point(datastream.get("observedArea"))
@@ -113,12 +116,10 @@ def _read_thing(builder: FeedBuilder, thing: dict[str, Any]) -> None:
         builder.place(station, *position)
     for datastream in datastreams:
         stream_id = str(datastream.get("@iot.id", ""))
-        observed = datastream.get("ObservedProperty")
-        prop = str((observed or {}).get("name") or datastream.get("name") or stream_id)
-        unit = str((datastream.get("unitOfMeasurement") or {}).get("symbol") or "")
-        for item in (datastream.get("Observations") or [])[:1]:
-            if isinstance(item, dict):
-                _observe(builder, station, stream_id, prop, unit, item)
+        prop = str(member(datastream, "ObservedProperty").get("name") or datastream.get("name") or stream_id)
+        unit = str(member(datastream, "unitOfMeasurement").get("symbol") or "")
+        for item in objects(datastream.get("Observations"))[:1]:
+            _observe(builder, station, stream_id, prop, unit, item)
 
 
 def _observe(builder: FeedBuilder, station: Any, stream_id: str, prop: str, unit: str, item: dict[str, Any]) -> None:
