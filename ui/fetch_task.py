@@ -14,7 +14,7 @@ from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 
 from ..algorithms.sensors.qgis_fetcher import QgisFetcher
 from ..core.live.feed_config import FeedConfig
-from ..core.live.latest_values import LatestValue, latest_readings
+from ..core.live.latest_values import LatestValue, latest_readings, reading_columns
 from ..core.live.sensorthings_latest import latest_query_url, parse_latest_page
 from ..core.sensors.archive import ArchiveWriter
 from ..core.sensors.errors import FeedError, FeedHttpError
@@ -33,6 +33,7 @@ from ..core.sensors.fetch import (
 from ..core.sensors.formats import FORMAT_PARSERS, feed_format
 from ..core.sensors.model import FeedResult
 from .feed_secrets import feed_url
+from .live_update import collector_paused, drop_slowly
 
 #: Safety limit for chained SensorThings pages of one refresh.
 MAX_PAGES = 200
@@ -54,7 +55,8 @@ class FetchOutcome:
     """What a refresh produced: readings or an error, and where the work ran."""
 
     feed_id: str
-    readings: dict[str, LatestValue] = field(default_factory=dict)
+    columns: list[list] = field(default_factory=list)  #: the newest reading per station (``reading_columns``)
+    n_readings: int = 0
     n_stations: int = 0
     n_observations: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -209,16 +211,20 @@ class FetchTask(CancellableTask):
         outcome = self.outcome
         outcome.fetch_thread = threading.get_ident()
         try:
-            result, parse_threads = fetch_feed(self.config, self.feedback)
-            outcome.parse_thread = parse_threads[-1] if parse_threads else 0
-            outcome.readings = latest_readings(result, self.config.property)
-            outcome.n_stations = len(result.stations)
-            outcome.n_observations = len(result.observations)
-            outcome.warnings = list(result.warnings)
-            if self.config.archive_path:
-                problems: list[str] = []
-                outcome.archived = archive_result(result, self.config.archive_path, problems)
-                outcome.archive_error = "; ".join(problems)
+            with collector_paused():  # the parsed feed dies young: see collector_paused
+                result, parse_threads = fetch_feed(self.config, self.feedback)
+                outcome.parse_thread = parse_threads[-1] if parse_threads else 0
+                readings = latest_readings(result, self.config.property)
+                outcome.columns, outcome.n_readings = reading_columns(readings.values()), len(readings)
+                drop_slowly(readings)
+                outcome.n_stations = len(result.stations)
+                outcome.n_observations = len(result.observations)
+                outcome.warnings = list(result.warnings)
+                if self.config.archive_path:
+                    problems: list[str] = []
+                    outcome.archived = archive_result(result, self.config.archive_path, problems)
+                    outcome.archive_error = "; ".join(problems)
+                drop_slowly(result.observations, result.stations)
         except FeedCancelledError:
             outcome.cancelled = True
         except FeedError as error:

@@ -6,7 +6,6 @@ Wire-up (plugin.py): ``self.live_dock = create_live_dock(self.iface)`` in ``init
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +34,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core.live.feed_config import FeedConfig
 from ..core.live.feed_state import ERROR_STATES, TRANSIENT_STATES, FeedState, cause_first, error_message
-from ..core.live.latest_values import STATUSES, LatestValue, format_value
+from ..core.live.latest_values import STATUSES, LatestValue, format_value, sort_text
 from ..core.sensors.fetch import redact_url
 from ..core.sensors.formats import feed_format
 from . import feed_store
@@ -94,11 +93,19 @@ class StationTableModel(QAbstractTableModel):
         self.sort_column = 0
         self.sort_order = Qt.SortOrder.AscendingOrder
 
-    def set_readings(self, readings: list[LatestValue]) -> None:
-        """Replace the rows (kept in the current sort order)."""
+    def set_readings(self, readings: dict[str, LatestValue], name_order: list[tuple[str, str]] | None = None) -> None:
+        """Replace the rows, in the current sort order; ``name_order``: (name key, station id) sorted (the runner's)."""
         self.beginResetModel()
         descending = self.sort_order == Qt.SortOrder.DescendingOrder
-        self.rows = sorted(readings, key=_SORT_KEYS[self.sort_column], reverse=descending)
+        if self.sort_column == 0 and name_order is not None and len(name_order) == len(readings):
+            self.rows = [readings[station_id] for _key, station_id in name_order]  # kept sorted: no sort
+            if descending:
+                self.rows.reverse()
+        else:
+            values = list(readings.values())
+            keys = list(map(_SORT_KEYS[self.sort_column], values))
+            order = sorted(range(len(values)), key=keys.__getitem__, reverse=descending)
+            self.rows = [values[index] for index in order]
         self.endResetModel()
 
     def row_of(self, station_id: str) -> int:
@@ -142,13 +149,8 @@ class StationTableModel(QAbstractTableModel):
         return None
 
 
-def _natural(text: str) -> list:
-    """Sort key that puts "Station 3" before "Station 22"."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
-
-
 _SORT_KEYS = (
-    lambda r: _natural(r.name),
+    lambda r: sort_text(r.name),
     lambda r: float("-inf") if r.value is None else r.value,
     lambda r: r.unit,
     lambda r: r.time.timestamp() if r.time else 0.0,
@@ -180,6 +182,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         layout.addWidget(self.chart)
         self._settled_states: dict[str, FeedState] = {}
         self._announced_archive: dict[str, str] = {}
+        self._shown_readings: tuple[str, int] = ("", -1)  #: (feed id, readings version) in the station table
         self._selected_station = ""
         self._chart_points: tuple[tuple[str, str], list, str] | None = None
         self._series_tasks: list[SeriesTask] = []
@@ -269,7 +272,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         self.runners.clear()
         self._settled_states.clear()
         self.feedTable.setRowCount(0)
-        self.station_model.set_readings([])
+        self.station_model.set_readings({})
         self.chart.show_message(tr("Select a station to see its recent values."))
         self._update_buttons()
 
@@ -502,15 +505,22 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         feed_id = self.selected_feed_id()
         self._selected_station = ""
         self._chart_points = None
-        self._show_stations(feed_id)
+        self._show_stations(feed_id, force=True)
         self.chart.show_message(tr("Select a station to see its recent values."))
         self._update_buttons()
 
-    def _show_stations(self, feed_id: str) -> None:
+    def _show_stations(self, feed_id: str, force: bool = False) -> None:
+        """Show the feed's stations; only when its readings changed since they were shown (or ``force``)."""
         runner = self.runners.get(feed_id)
-        readings = list(runner.readings.values()) if runner is not None else []
+        shown = (feed_id, runner.readings_version if runner is not None else -1)
+        if shown == self._shown_readings and not force:
+            return
+        self._shown_readings = shown
         selected = self._selected_station
-        self.station_model.set_readings(readings)
+        if runner is None:
+            self.station_model.set_readings({})
+        else:
+            self.station_model.set_readings(runner.readings, runner.name_order)
         if selected:
             for row, reading in enumerate(self.station_model.rows):
                 if reading.station_id == selected:
@@ -548,7 +558,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
                 points = [*points, latest]
                 self._chart_points = (self._chart_points[0], points, note)
         else:
-            points, note = list(runner.history.get(self._selected_station, [])), tr("since the dock opened")
+            points, note = runner.points(self._selected_station), tr("since the dock opened")
             fmt = feed_format(runner.config.format)
             if load and (runner.config.archive_path or (fmt is not None and fmt.supports_history)):
                 self._load_series(runner, reading)
@@ -572,7 +582,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
             return
         runner = self.runners.get(feed_id)
         if not points and runner is not None:
-            points = list(runner.history.get(station_id, []))
+            points = runner.points(station_id)
             note = f"{tr('since the dock opened')}; {note}" if note else tr("since the dock opened")
         self._chart_points = ((feed_id, station_id), points, note)
         self._update_chart(load=False)

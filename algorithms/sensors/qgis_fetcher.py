@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qgis.core import QgsApplication, QgsFeedback, QgsNetworkAccessManager
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QEventLoop, QTimer, QUrl
 from qgis.PyQt.QtNetwork import QNetworkReply, QNetworkRequest
 
@@ -187,11 +188,15 @@ class _ReplyReader:
         watch.setInterval(WATCH_MS)
         watch.timeout.connect(self._watch)
         watch.start()
-        if reply.bytesAvailable():  # a request sent ahead: what arrived before (its buffer may be full)
-            self._read()
-        if not reply.isFinished() and self.stop is None:
-            loop.exec()
-        watch.stop()
+        try:
+            if reply.bytesAvailable():  # a request sent ahead: what arrived before (its buffer may be full)
+                self._read()
+            if not reply.isFinished() and self.stop is None:
+                loop.exec()
+        finally:  # no signal of this reply may reach this reader later (the reply is deleted after it)
+            watch.stop()
+            reply.readyRead.disconnect(self._read)
+            reply.finished.disconnect(loop.quit)
         if self.stop is None:
             self._read()
         if self.stop is not None:
@@ -205,7 +210,7 @@ class _ReplyReader:
                        reply.error(), reply.errorString())
 
     def _read(self) -> None:
-        if self.stop is not None:
+        if self.stop is not None or sip.isdeleted(self.reply):
             return
         try:
             if self.body is None:
