@@ -12,6 +12,7 @@ the format cuts to 10 characters.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import uuid
@@ -288,6 +289,19 @@ class CreatedOutput:
         layer = output_layer(self.written)
         if layer and path == self.before.path and self.before.layers is not None and layer not in self.before.layers:
             delete_layer(path, layer)
+
+
+@contextlib.contextmanager
+def new_files_guard(*paths: str) -> Iterator[None]:
+    """Remove those of the file outputs ``paths`` that did not exist before when the block fails."""
+    created = [Path(path).expanduser() for path in paths if path and not Path(path).expanduser().exists()]
+    try:
+        yield
+    except BaseException:
+        for path in created:
+            if path.is_file():
+                path.unlink()
+        raise
 
 
 class CheckedSink:

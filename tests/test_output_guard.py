@@ -131,11 +131,13 @@ def test_dialog_run_queues_only_layers_that_exist(provider, sample_town, tmp_pat
             "SOCIAL_FIELDS": ["child_poverty"]}, ("OUTPUT",))
         csv = tmp_path / "obs.csv"
         csv.write_text("station_id,time,value,lon,lat\na,2024-05-01T10:00:00Z,3.5,9.5,51.3\n", encoding="utf-8")
-        feed = _dialog_run(IMPORT, {"FORMAT": 5, "SOURCE": str(csv)},
-                                     ("OUTPUT_STATIONS", "OUTPUT_OBSERVATIONS"))
+        for _run in range(2):  # the second run: the first context deleted its post-processors
+            feed = _dialog_run(IMPORT, {"FORMAT": 5, "SOURCE": str(csv)}, ("OUTPUT_STATIONS", "OUTPUT_OBSERVATIONS"))
         loaded = [project.mapLayer(i) for i in set(project.mapLayers()) - before]
         districts = QgsVectorLayer(f"{sample_town}|layername=districts").featureCount()
-        assert sorted(layer.featureCount() for layer in loaded) == sorted([1, 1, districts])
+        assert sorted(layer.featureCount() for layer in loaded) == sorted([1, 1, 1, 1, districts])
+        temporal = [layer for layer in loaded if layer.temporalProperties().isActive()]
+        assert len(temporal) == 4  # both runs' layers got their post-processor
         assert feed["N_OBSERVATIONS"] == 1
         assert score["OUTPUT"] in {layer.id() for layer in loaded}
     finally:

@@ -32,6 +32,7 @@ from ...core.report.html import ReportHtml
 from ...core.report.words import ReportWords
 from ..base import AlgorithmBase, user_language
 from ..common import check_writable, write_file
+from ..safe_io import new_files_guard
 from . import report_content as read
 from .report_maps import MapLayer, map_crs, png_data_uri, render_map
 
@@ -108,18 +109,13 @@ class ReportAlgorithm(AlgorithmBase):
         content.charts = self._charts(content) if content.method.equity else []
         language = user_language()
         text = ReportHtml(language, QCoreApplication.translate).render(content)
-        html_is_new = not Path(html_path).exists()
-        write_file(html_path, text.encode("utf-8"))
         results = self._results(content, language, html_path)
-        if pdf_path:
-            feedback.setProgressText(self.tr("Writing the PDF…"))
-            try:
+        with new_files_guard(html_path, pdf_path):  # a failed run removes what it created
+            write_file(html_path, text.encode("utf-8"))
+            if pdf_path:
+                feedback.setProgressText(self.tr("Writing the PDF…"))
                 write_file(pdf_path, self._pdf(content, language))
-            except QgsProcessingException:
-                if html_is_new:  # a failed run removes what it created
-                    Path(html_path).unlink(missing_ok=True)
-                raise
-            results["OUTPUT_PDF"] = pdf_path
+                results["OUTPUT_PDF"] = pdf_path
         for sentence in results["KEY_FIGURES"].splitlines():
             feedback.pushInfo(sentence)
         feedback.setProgress(100)

@@ -7,7 +7,7 @@ import json
 import math
 import os
 import sqlite3
-from typing import Any, ClassVar
+from typing import Any
 
 from qgis.core import (
     NULL,
@@ -42,6 +42,7 @@ from ..base import AlgorithmBase, param
 from ..common import check_writable, utc_datetime, utc_qdatetime
 from ..qt_compat import FieldType
 from ..safe_io import CheckedSink, raise_if_cancelled
+from ..style_on_load import set_post_processor
 from .qgis_fetcher import QgisFetcher
 
 WGS84 = "EPSG:4326"
@@ -128,9 +129,6 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
     N_OBSERVATIONS = "N_OBSERVATIONS"
     COMPLETE = "COMPLETE"
     N_NEW = "N_NEW"
-
-    #: Post-processors must outlive the algorithm run; the last few are kept here.
-    _post_processors: ClassVar[dict[tuple[str, str], TemporalPostProcessor]] = {}
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
         formats = [QCoreApplication.translate("feed_formats", fmt.name) for fmt in FEED_FORMATS]
@@ -347,11 +345,8 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
         return sink, destination
 
     def _temporal(self, context: QgsProcessingContext, layer_id: str, start: str, end: str) -> None:
-        if not context.willLoadLayerOnCompletion(layer_id):
-            return
-        # Processing does not own post-processors; they hold no state, so one per expression pair lives here.
-        processor = self._post_processors.setdefault((start, end), TemporalPostProcessor(start, end))
-        context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
+        if context.willLoadLayerOnCompletion(layer_id):  # QGIS deletes a post-processor with its context
+            set_post_processor(context, layer_id, TemporalPostProcessor(start, end))
 
 
 class _ObservationOutput:
