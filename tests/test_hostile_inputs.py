@@ -20,3 +20,20 @@ def server():
 @pytest.mark.parametrize("hostile", HOSTILE_CASES, ids=[case.__name__ for case in HOSTILE_CASES])
 def test_hostile_case(provider, server, tmp_path, hostile):
     hostile(tmp_path, server)
+
+
+def test_through_qgis_process(qgis_process, tmp_path):
+    """As a scheduled job passes them: TIMEOUT=nan is refused, /dev/zero ends at the size limit."""
+    source = tmp_path / "ok.csv"
+    source.write_text("station_id,time,value\ns,2024-05-01T10:00:00Z,1\n", encoding="utf-8")
+    refused = qgis_process.run_algorithm_failing("socialresilience:importsensorfeed", {
+        "FORMAT": 5, "SOURCE": source, "TIMEOUT": "nan", "OUTPUT_STATIONS": tmp_path / "s.gpkg",
+        "OUTPUT_OBSERVATIONS": tmp_path / "o.gpkg"})
+    assert refused.returncode != 0
+    assert "TIMEOUT is nan, not a usable number" in refused.stdout + refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.csv"]
+    report = qgis_process.run_algorithm("socialresilience:importsensorfeed", {
+        "FORMAT": 5, "SOURCE": "/dev/zero", "MAX_RESPONSE_MB": 1, "OUTPUT_STATIONS": tmp_path / "s.gpkg",
+        "OUTPUT_OBSERVATIONS": tmp_path / "o.gpkg"}, timeout=120)
+    assert report["results"]["COMPLETE"] == 0
+    assert report["results"]["N_OBSERVATIONS"] == 0
