@@ -14,11 +14,13 @@ import contextlib
 import gc
 import threading
 import time
+import traceback
 from array import array
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from qgis.core import Qgis, QgsMessageLog
 from qgis.PyQt.QtCore import QTimer
 
 from ..core.live.latest_values import LatestValue, judge_in_place, sort_text, update_reading
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 SLICE_S = 0.015
 #: Stations merged and written between two looks at the clock.
 BATCH = 100
+#: Updates of at least this many stations pause the garbage collector while their slices run (``COLLECTOR``).
+PAUSE_FROM = 10_000
 #: Points kept per station for the chart when there is no archive (arrays: the garbage collector never
 #: walks them, unlike 100,000 deques of tuples, which made each full collection take 0.2 s).
 HISTORY_LENGTH = 500
@@ -58,7 +62,7 @@ class SlicedUpdate:
         self.paused = False
 
     def _paused(self) -> None:
-        if not self.paused:
+        if not self.paused and len(self.items) >= PAUSE_FROM:
             COLLECTOR.pause()
             self.paused = True
 
@@ -76,14 +80,12 @@ class SlicedUpdate:
     def start(self) -> None:
         """Do the first slice now and the others from the event loop; ``done(counts)`` at the end.
 
-        Python's cyclic garbage collector is paused meanwhile (``COLLECTOR``): the readings a first
-        refresh creates would otherwise trigger several full collections, each holding QGIS for 0.1 s.
+        For ``PAUSE_FROM`` stations or more, Python's cyclic garbage collector is paused meanwhile
+        (``COLLECTOR``): the readings a first refresh creates would otherwise trigger several full
+        collections, each holding QGIS for 0.1 s.
         """
         self._paused()
-        if self._slice():
-            QTimer.singleShot(0, self._next)
-        else:
-            self._finish()
+        self._next()
 
     def cancel(self) -> None:
         """Stop after the slice being done (the feed stops or is reconfigured)."""
@@ -91,12 +93,16 @@ class SlicedUpdate:
         self._resumed()
 
     def _next(self) -> None:
+        """Do one slice, then schedule the next; an error ends the update (logged), it never reaches Qt."""
         if self.cancelled:
             return
-        if self._slice():
-            QTimer.singleShot(0, self._next)
-        else:
-            self._finish()
+        try:
+            if self._slice():
+                QTimer.singleShot(0, self._next)
+                return
+        except Exception:  # an exception in a Qt slot would end QGIS
+            QgsMessageLog.logMessage(traceback.format_exc(), "Social Resilience", Qgis.Critical)
+        self._finish()
 
     def _slice(self) -> bool:
         """Do batches until ``SLICE_S`` has passed; True while stations are left."""
