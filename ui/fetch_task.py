@@ -125,8 +125,13 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None) -> tuple
         return combined, parse_threads
     text = get_text(feed_url(config), config.authcfg, feedback)
     parse_threads.append(threading.get_ident())
+    return parse_document(config, text), parse_threads
+
+
+def parse_document(config: FeedConfig, text: str) -> FeedResult:
+    """Return the document of a feed that is not paged, read by its format's parser."""
     try:
-        return FORMAT_PARSERS[config.format](text, source), parse_threads
+        return FORMAT_PARSERS[config.format](text, source_key(config.url))
     except FeedError as error:
         if is_local(config.url):  # a message about a local file never quotes its content
             raise FeedError(without_content(str(error))) from None
@@ -211,20 +216,15 @@ class FetchTask(CancellableTask):
         outcome = self.outcome
         outcome.fetch_thread = threading.get_ident()
         try:
-            with collector_paused():  # the parsed feed dies young: see collector_paused
+            fmt = feed_format(self.config.format)
+            if fmt is not None and fmt.paged:
                 result, parse_threads = fetch_feed(self.config, self.feedback)
-                outcome.parse_thread = parse_threads[-1] if parse_threads else 0
-                readings = latest_readings(result, self.config.property)
-                outcome.columns, outcome.n_readings = reading_columns(readings.values()), len(readings)
-                drop_slowly(readings)
-                outcome.n_stations = len(result.stations)
-                outcome.n_observations = len(result.observations)
-                outcome.warnings = list(result.warnings)
-                if self.config.archive_path:
-                    problems: list[str] = []
-                    outcome.archived = archive_result(result, self.config.archive_path, problems)
-                    outcome.archive_error = "; ".join(problems)
-                drop_slowly(result.observations, result.stations)
+                with collector_paused():
+                    self._keep(result, parse_threads)
+            else:  # the collector runs while the server is awaited, and is paused while a large feed is read
+                text = get_text(feed_url(self.config), self.config.authcfg, self.feedback)
+                with collector_paused():  # the parsed feed dies young: see live_update.COLLECTOR
+                    self._keep(parse_document(self.config, text), [threading.get_ident()])
         except FeedCancelledError:
             outcome.cancelled = True
         except FeedError as error:
@@ -234,6 +234,22 @@ class FetchTask(CancellableTask):
             outcome.error = tr("unexpected error: {}").format(f"{type(error).__name__}: {error}")
         outcome.seconds = time.perf_counter() - start
         return outcome.ok
+
+    def _keep(self, result: FeedResult, parse_threads: list[int]) -> None:
+        """Keep what the dock needs of a parsed refresh (the newest reading per station), archive it, free it."""
+        outcome = self.outcome
+        outcome.parse_thread = parse_threads[-1] if parse_threads else 0
+        readings = latest_readings(result, self.config.property)
+        outcome.columns, outcome.n_readings = reading_columns(readings.values()), len(readings)
+        drop_slowly(readings)
+        outcome.n_stations = len(result.stations)
+        outcome.n_observations = len(result.observations)
+        outcome.warnings = list(result.warnings)
+        if self.config.archive_path:
+            problems: list[str] = []
+            outcome.archived = archive_result(result, self.config.archive_path, problems)
+            outcome.archive_error = "; ".join(problems)
+        drop_slowly(result.observations, result.stations)
 
     def finished(self, result: bool) -> None:  # noqa: D102 (main thread)
         if self.isCanceled():
