@@ -90,23 +90,28 @@ class StationTableModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.rows: list[LatestValue] = []
+        self.readings: dict[str, LatestValue] = {}
+        self.name_order: list[tuple[str, str]] | None = None
         self.sort_column = 0
         self.sort_order = Qt.SortOrder.AscendingOrder
 
     def set_readings(self, readings: dict[str, LatestValue], name_order: list[tuple[str, str]] | None = None) -> None:
         """Replace the rows, in the current sort order; ``name_order``: (name key, station id) sorted (the runner's)."""
+        self.readings, self.name_order = readings, name_order
         self.beginResetModel()
+        self.rows = self._arranged()
+        self.endResetModel()
+
+    def _arranged(self) -> list[LatestValue]:
+        """Return the readings in the sort order; by name in the runner's order (100,000 names never sorted)."""
+        readings, name_order = self.readings, self.name_order
         descending = self.sort_order == Qt.SortOrder.DescendingOrder
         if self.sort_column == 0 and name_order is not None and len(name_order) == len(readings):
-            self.rows = [readings[station_id] for _key, station_id in name_order]  # kept sorted: no sort
-            if descending:
-                self.rows.reverse()
-        else:
-            values = list(readings.values())
-            keys = list(map(_SORT_KEYS[self.sort_column], values))
-            order = sorted(range(len(values)), key=keys.__getitem__, reverse=descending)
-            self.rows = [values[index] for index in order]
-        self.endResetModel()
+            rows = [readings[station_id] for _key, station_id in name_order]
+            return rows[::-1] if descending else rows
+        values = list(readings.values())
+        keys = list(map(_SORT_KEYS[self.sort_column], values))
+        return [values[index] for index in sorted(range(len(values)), key=keys.__getitem__, reverse=descending)]
 
     def row_of(self, station_id: str) -> int:
         """Return the row of a station (-1 when absent)."""
@@ -115,7 +120,7 @@ class StationTableModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:  # noqa: D102 (Qt API)
         self.sort_column, self.sort_order = column, order
         self.layoutAboutToBeChanged.emit()
-        self.rows.sort(key=_SORT_KEYS[column], reverse=order == Qt.SortOrder.DescendingOrder)
+        self.rows = self._arranged()
         self.layoutChanged.emit()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, D102, B008
