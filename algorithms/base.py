@@ -15,13 +15,17 @@ from qgis.core import (
     QgsFeature,
     QgsFeatureRequest,
     QgsFields,
+    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingFeedback,
+    QgsProcessingOutputLayerDefinition,
+    QgsProcessingParameterAuthConfig,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDateTime,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -29,9 +33,9 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterProviderConnection,
     QgsProcessingParameterString,
+    QgsProperty,
     QgsWkbTypes,
 )
-from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QLocale, QUrl
 from qgis.PyQt.QtGui import QIcon
 
@@ -86,8 +90,9 @@ def releasing_frames(process: Callable) -> Callable:
 
     QGIS keeps the exception of a failed Python ``processAlgorithm`` (and so its traceback, its
     frames and their local layers and features) until the process ends; destroyed after QGIS has
-    shut down, they crash it. The wrapper empties the frames and raises a fresh error with the same
-    message; an unexpected error's traceback goes to the log first, for the bug report.
+    shut down, they crash it. The wrapper removes what the run's sinks created (the created-output
+    guard, ``AlgorithmBase.discard_outputs``), empties the frames and raises a fresh error with the
+    same message; an unexpected error's traceback goes to the log first, for the bug report.
     """
 
     @functools.wraps(process)
@@ -96,6 +101,7 @@ def releasing_frames(process: Callable) -> Callable:
             return process(self, postgis_inputs(self, parameters), context, feedback)
         except Exception as error:
             message = str(error) if isinstance(error, QgsProcessingException) else _unexpected(error, feedback)
+            _discard_outputs(self, feedback)
             traceback.clear_frames(error.__traceback__)
             del error, parameters, context, feedback
         raise QgsProcessingException(message)
@@ -114,6 +120,23 @@ def postgis_inputs(algorithm: QgsProcessingAlgorithm, parameters: dict) -> dict:
         if not definition.isDestination() and isinstance(value, str) and value.startswith("postgis:"):
             parameters = {**parameters, definition.name(): "postgres://" + value[len("postgis:"):]}
     return parameters
+
+
+def _discard_outputs(algorithm: AlgorithmBase, feedback) -> None:
+    """Remove what a failed run's sinks created; a problem doing so is logged, the run's own error stays."""
+    try:
+        algorithm.discard_outputs()
+    except Exception as error:
+        if feedback is not None:
+            feedback.reportError(f"{type(error).__name__}: {error}")
+
+
+def _written(dest_id: str, context) -> str:
+    """Return what a sink writes: ``path|layername=…`` of a file output, "" for memory and database outputs."""
+    layer = context.temporaryLayerStore().mapLayer(dest_id) if dest_id else None
+    if layer is None:
+        return dest_id or ""
+    return layer.source() if layer.providerType() == "ogr" else ""
 
 
 def _unexpected(error: Exception, feedback) -> str:
@@ -151,6 +174,8 @@ PARAMETER_KINDS: dict[str, Callable[..., QgsProcessingParameterDefinition]] = {
     "sink": QgsProcessingParameterFeatureSink,
     "file_out": QgsProcessingParameterFileDestination,
     "connection": _provider_connection,
+    "extent": QgsProcessingParameterExtent,
+    "authcfg": QgsProcessingParameterAuthConfig,
 }
 
 
@@ -284,41 +309,56 @@ class AlgorithmBase(QgsProcessingAlgorithm):
         feedback: QgsProcessingFeedback | None = None,
         optional: bool = False,
     ):
-        """``parameterAsSink`` that remembers the files it creates (see ``discard_outputs``).
+        """``parameterAsSink`` under the guard: the one way an algorithm opens an output.
 
-        A shapefile destination gets a warning listing the field names the format cuts. An
-        ``optional`` output the user skipped gives ``(None, None)``; a required one a clear error.
+        Returns a ``safe_io.CheckedSink`` (every ``addFeature(s)`` checked) and the destination id. A
+        failed or cancelled run removes only what the sink created (``discard_outputs``). A shapefile
+        destination gets a warning listing the field names the format cuts. An ``optional`` output the
+        user skipped gives ``(None, None)``; a required one a clear error.
         """
-        destination = self.parameterAsOutputLayer(parameters, name, context) or ""
-        path = safe_io.output_file(destination)
-        existed = safe_io.related_files(path) if path is not None else set()
-        table = safe_io.new_output_table(destination)
+        before = safe_io.OutputSnapshot.take(self._destination(parameters, name, context))
         sink, dest_id = self.parameterAsSink(parameters, name, context, fields, wkb_type, crs)
         if sink is None:
             if optional:
                 return None, None
             raise QgsProcessingException(self.invalidSinkError(parameters, name))
+        output = safe_io.CreatedOutput(name, sink, _written(dest_id, context), before)
         if not hasattr(self, "_created_outputs"):
             self._created_outputs: list[safe_io.CreatedOutput] = []
-        self._created_outputs.append(safe_io.CreatedOutput(sink, path, existed, table))
+        self._created_outputs.append(output)
+        path = safe_io.output_file(output.written)
         if path is not None and path.suffix.lower() == ".shp" and feedback is not None:
             warning = safe_io.shapefile_warning(name, fields)
             if warning:
                 feedback.pushWarning(warning)
-        return sink, dest_id
+        return safe_io.CheckedSink(output), dest_id
+
+    def _destination(self, parameters: dict, name: str, context) -> str:
+        """Return the destination a sink parameter's value names, without side effects ("" for a temporary output).
+
+        Not ``parameterAsOutputLayer``: on a sink parameter whose value loads into a project it queues
+        a ``memory:`` layer that never exists ("layers were not correctly generated").
+        """
+        value = parameters.get(name)
+        if isinstance(value, QgsProcessingOutputLayerDefinition):
+            value = value.sink
+        definition = self.parameterDefinition(name)
+        default = definition.defaultValue() if definition is not None else None
+        if isinstance(value, QgsProperty):
+            value = value.valueAsString(context.expressionContext(), str(default or ""))[0]
+        text = str(value) if value not in (None, "") else str(default or "")
+        return "" if text == QgsProcessing.TEMPORARY_OUTPUT else text
 
     def discard_outputs(self) -> None:
-        """Close the sinks made by ``create_sink`` and remove the files that did not exist before."""
+        """Close the sinks made by ``create_sink`` and remove what they created (files, or added layers)."""
         for output in getattr(self, "_created_outputs", []):
             output.discard()
         self._created_outputs = []
 
     def close_outputs(self) -> None:
-        """Close the sinks made by ``create_sink``; the files stay (the algorithm has finished)."""
+        """Close the sinks made by ``create_sink``; the outputs stay (the algorithm has finished)."""
         for output in getattr(self, "_created_outputs", []):
-            if output.sink is not None and not sip.isdeleted(output.sink):
-                sip.delete(output.sink)
-            output.sink = None
+            output.close()
         self._created_outputs = []
 
     def postProcessAlgorithm(self, context, feedback) -> dict:  # noqa: N802

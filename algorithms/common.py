@@ -152,12 +152,30 @@ def check_crs_known(layers: dict[str, QgsCoordinateReferenceSystem]) -> None:
 
 
 def check_writable(path: str) -> None:
-    """Raise a clear error when a file cannot be created at ``path``."""
-    folder = Path(path).expanduser().resolve().parent
+    """Raise a clear error when a file cannot be created or replaced at ``path`` (a folder, a read-only file)."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise QgsProcessingException(tr("{} is a folder. Give a file name inside it.").format(target))
+    folder = target.resolve().parent
     if not folder.is_dir():
         raise QgsProcessingException(tr("The folder {} does not exist. Choose an existing folder.").format(folder))
     if not os.access(folder, os.W_OK):
         raise QgsProcessingException(tr("Cannot write to {}. Choose a folder you may write to.").format(folder))
+    if target.exists() and not os.access(target, os.W_OK):
+        raise QgsProcessingException(tr("{} exists and may not be written. Choose another file or allow writing "
+                                        "to it.").format(target))
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path``; a clear error when the file cannot be written (then it holds nothing half)."""
+    try:
+        with open(Path(path).expanduser(), "wb") as stream:
+            stream.write(data)
+    except OSError as error:
+        raise QgsProcessingException(
+            tr("Cannot write {}: {}. Check that it is a file you may write and that the disk has room.").format(
+                path, error.strerror or error)
+        ) from None
 
 
 def _utc(value: Any) -> QDateTime | None:

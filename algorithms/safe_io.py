@@ -4,12 +4,15 @@ Reading: features are read with ``FlagSkipGeometryValidityChecks`` (QGIS's own "
 geometry" path corrupts a running interpreter, see docs/platform.md); an invalid geometry is repaired
 with makeValid, or dropped when nothing of its kind is left; null, empty, repaired, dropped and
 duplicate geometries are counted and reported in one warning per layer.
-Writing: a cancelled or failed run removes the files its sinks created; a shapefile output
-warns which field names the format cuts to 10 characters.
+Writing: every sink's writes are checked (``CheckedSink``); a cancelled or failed run removes only
+what its sinks created (``CreatedOutput``): a new file, or the one layer a run added to an existing
+GeoPackage, never a file or layer that existed before. A shapefile output warns which field names
+the format cuts to 10 characters.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import uuid
@@ -21,6 +24,7 @@ from qgis.core import (
     QgsDataSourceUri,
     QgsFeature,
     QgsFeatureRequest,
+    QgsFeatureSink,
     QgsFields,
     QgsGeometry,
     QgsProcessingException,
@@ -194,6 +198,17 @@ def new_output_table(destination: str) -> tuple[PostgisTarget, str] | None:
     return None
 
 
+def output_layer(destination: str) -> str:
+    """Return the layer (table) a destination names inside its file: ``table=`` or ``layername=``; else ""."""
+    if destination.startswith("ogr:"):
+        match = re.search(r'table="((?:[^"]|"")*)"|table=(\S+)', destination)
+        return (match.group(1).replace('""', '"') if match.group(1) is not None else match.group(2)) if match else ""
+    for option in destination.split("|")[1:]:
+        if option.startswith("layername="):
+            return option[len("layername="):]
+    return ""
+
+
 def related_files(path: Path) -> set[Path]:
     """``path`` and its side files (``.shx``, ``.dbf``, ``-wal``, …) that exist now."""
     folder = path.parent
@@ -203,25 +218,152 @@ def related_files(path: Path) -> set[Path]:
     return {p for p in folder.iterdir() if p.name == path.name or p.name.startswith(stem + ".")}
 
 
+def file_layers(path: Path) -> set[str] | None:
+    """Names of the vector layers in an existing file (None when it is missing or not a vector file)."""
+    from osgeo import gdal
+
+    if not path.is_file():
+        return None
+    data = None
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        data = gdal.OpenEx(str(path), gdal.OF_VECTOR | gdal.OF_READONLY)
+        if data is None:
+            return None
+        return {data.GetLayerByIndex(index).GetName() for index in range(data.GetLayerCount())}
+    except RuntimeError:  # GDAL with exceptions switched on
+        return None
+    finally:
+        data = None
+        gdal.PopErrorHandler()
+
+
+def delete_layer(path: Path, layer: str) -> bool:
+    """Delete the layer ``layer`` from the multi-layer file ``path`` (GeoPackage, …); True when deleted."""
+    from osgeo import gdal
+
+    data = None
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        data = gdal.OpenEx(str(path), gdal.OF_VECTOR | gdal.OF_UPDATE)
+        names = [data.GetLayerByIndex(i).GetName() for i in range(data.GetLayerCount())] if data is not None else []
+        return layer in names and data.DeleteLayer(names.index(layer)) == 0
+    except RuntimeError:
+        return False
+    finally:
+        data = None
+        gdal.PopErrorHandler()
+
+
+@dataclass
+class OutputSnapshot:
+    """What existed at an output destination before the run: its files and the layers of its file."""
+
+    path: Path | None
+    files: set[Path]
+    layers: set[str] | None
+    new_table: tuple[PostgisTarget, str] | None = None  #: a PostgreSQL table the sink will create
+
+    @classmethod
+    def take(cls, destination: str) -> OutputSnapshot:
+        """Look at ``destination`` (a sink parameter's value) before the sink is created."""
+        path = output_file(destination)
+        if path is None:
+            return cls(None, set(), None, new_output_table(destination))
+        path = path.expanduser().absolute()
+        return cls(path, related_files(path), file_layers(path))
+
+
 @dataclass
 class CreatedOutput:
-    """A sink and the files that existed before it was created."""
+    """One sink of a run: what it writes (``written``: ``path|layername=…`` or "") and what was there before.
 
+    ``discard`` removes only what the run created: the file when it is new, else the one layer the
+    run added to an existing multi-layer file; never a file or layer that existed before.
+    """
+
+    name: str
     sink: object
-    path: Path | None
-    existed: set[Path]
-    table: tuple[PostgisTarget, str] | None = None  #: a PostgreSQL table the sink created
+    written: str
+    before: OutputSnapshot
 
-    def discard(self) -> None:
-        """Close the sink and remove the files (or the PostgreSQL table) it created."""
+    def close(self) -> None:
+        """Close the sink (flushes and closes its file); the output stays."""
         if self.sink is not None and not sip.isdeleted(self.sink):
             sip.delete(self.sink)
         self.sink = None
-        if self.path is not None:
-            for path in related_files(self.path) - self.existed:
-                path.unlink(missing_ok=True)
-        if self.table is not None:
-            drop_table(*self.table)
+
+    def discard(self) -> None:
+        """Close the sink and remove what it created."""
+        self.close()
+        if self.before.new_table is not None:
+            drop_table(*self.before.new_table)
+        path = output_file(self.written)
+        if path is None:
+            return
+        path = path.expanduser().absolute()
+        if path not in self.before.files:  # a new file: remove it and the side files the run made
+            for created in related_files(path) - self.before.files:
+                created.unlink(missing_ok=True)
+            return
+        layer = output_layer(self.written)
+        if layer and path == self.before.path and self.before.layers is not None and layer not in self.before.layers:
+            delete_layer(path, layer)
+
+
+@contextlib.contextmanager
+def new_files_guard(*paths: str) -> Iterator[None]:
+    """Remove those of the file outputs ``paths`` that did not exist before when the block fails."""
+    created = [Path(path).expanduser() for path in paths if path and not Path(path).expanduser().exists()]
+    try:
+        yield
+    except BaseException:
+        for path in created:
+            if path.is_file():
+                path.unlink()
+        raise
+
+
+class CheckedSink:
+    """A sink whose every ``addFeature(s)`` is checked: a failed write ends the run with an error naming the output.
+
+    Everything else is the wrapped sink's; the run's guard (``AlgorithmBase.discard_outputs``) then
+    removes what the run created.
+    """
+
+    def __init__(self, output: CreatedOutput) -> None:
+        self._output = output
+
+    def addFeature(self, feature: QgsFeature, flags: QgsFeatureSink.Flags = QgsFeatureSink.Flags()) -> bool:  # noqa: N802, D102, B008
+        if not self._sink().addFeature(feature, flags):
+            raise self._error()
+        return True
+
+    def addFeatures(self, features: list[QgsFeature], flags: QgsFeatureSink.Flags = QgsFeatureSink.Flags()) -> bool:  # noqa: N802, D102, B008
+        if not self._sink().addFeatures(features, flags):
+            raise self._error()
+        return True
+
+    def close(self) -> None:
+        """Close the sink now (its file is complete); the guard still removes it when the run fails later."""
+        self._output.close()
+
+    def __getattr__(self, name: str):
+        return getattr(self._sink(), name)
+
+    def _sink(self):
+        if self._output.sink is None:
+            raise QgsProcessingException(tr("The output {} is already closed.").format(self._output.name))
+        return self._output.sink
+
+    def _error(self) -> QgsProcessingException:
+        output = self._output
+        error = output.sink.lastError() if hasattr(output.sink, "lastError") else ""
+        where = f" ({output.written})" if output.written else ""
+        return QgsProcessingException(
+            tr("Cannot write to the output {}{}: {}. Check the free disk space and that the file is writable; "
+               "what this run wrote there is removed.").format(output.name, where, error or tr("the write failed"))
+        )
 
 
 def shapefile_names(fields: QgsFields) -> list[tuple[str, str]]:

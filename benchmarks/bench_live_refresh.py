@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -95,7 +96,7 @@ def bench_dock(server: LiveStaServer, stations: int, rounds: int) -> dict:
         meter.start()
         started = time.perf_counter()
         runner.refresh()
-        assert wait_until(lambda: runner.task is None, 60)
+        assert wait_until(lambda: not runner.busy, 60)
         durations.append(time.perf_counter() - started)
         spin(0.02)
         gaps.append(meter.stop())
@@ -139,6 +140,79 @@ def bench_naive(server: LiveStaServer, stations: int, rounds: int) -> dict:
         gaps.append(meter.stop())
     assert layer.featureCount() == stations
     return {"max_gap_ms": max(gaps), "median_gap_ms": statistics.median(gaps)}
+
+
+def many_stations_csv(stations: int, step: int) -> bytes:
+    """One CSV document with the newest NO2 value of ``stations`` stations (time: now + ``step`` s)."""
+    moment = (datetime.now(timezone.utc) + timedelta(seconds=step)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = ["station_id,name,lon,lat,property,unit,time,value"]
+    lines += [f"s{i},Station {i},{5 + (i % 1000) * 0.01:.2f},{47 + (i // 1000) * 0.01:.2f},NO2,µg/m³,{moment},"
+              f"{(i * 7 + step * 13) % 60}" for i in range(stations)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def bench_many(stations: int, rounds: int) -> dict:
+    """One feed of ``stations`` stations (one CSV document), the feed selected in the dock: longest GUI stall."""
+    server = LiveStaServer({}, page_size=100)
+    server.routes["/many.csv"] = many_stations_csv(stations, 0)
+    server.start()
+    dock = LiveSensorDock(None)
+    meter = GapMeter()
+    gaps = []
+    try:
+        url = f"http://127.0.0.1:{server.port}/many.csv"
+        meter.start()
+        runner = dock.add_feed(FeedConfig(name="many", format=5, url=url, property="NO2", refresh_s=3600))
+        dock.feedTable.selectRow(0)
+        assert wait_until(lambda: runner.state == "ok" and len(runner.readings) == stations, 600), runner.detail
+        spin(0.1)
+        gaps.append(meter.stop())  # the first refresh: every station is a new feature
+        for step in range(1, rounds + 1):
+            server.routes["/many.csv"] = many_stations_csv(stations, step)
+            spin(0.05)
+            meter.start()
+            runner.refresh()
+            assert wait_until(lambda: not runner.busy, 600)
+            spin(0.1)
+            gaps.append(meter.stop())
+            assert runner.state == "ok", runner.detail
+        assert runner.live_layer.layer.featureCount() == stations
+    finally:
+        dock.shutdown()
+        QgsProject.instance().removeAllMapLayers()
+        server.stop()
+    floor = gil_floor(many_stations_csv(stations, rounds + 1))
+    return {"first_ms": gaps[0], "max_update_ms": max(gaps[1:]), "median_update_ms": statistics.median(gaps[1:]),
+            **floor}
+
+
+def gil_floor(document: bytes) -> dict:
+    """The floor in the same run: the longest gap of an idle main loop, and of one while another Python thread
+    only parses the same document (the interpreter lock shared with a parser is the least any refresh costs)."""
+    from social_resilience.core.live.latest_values import latest_readings
+    from social_resilience.core.sensors.csv_feed import parse
+
+    meter = GapMeter()
+    meter.start()
+    spin(3.0)
+    idle = meter.stop()
+    from social_resilience.ui.live_update import collector_paused, drop_slowly
+
+    def careful() -> None:
+        with collector_paused():
+            result = parse(document.decode(), "floor")
+            readings = latest_readings(result, "NO2")
+            drop_slowly(readings, result.observations, result.stations)
+
+    gaps = []
+    for work in (lambda: latest_readings(parse(document.decode(), "floor"), "NO2"), careful):
+        worker = threading.Thread(target=work)
+        meter.start()
+        worker.start()
+        while worker.is_alive():
+            spin(0.05)
+        gaps.append(meter.stop())
+    return {"idle_floor_ms": idle, "parse_floor_ms": gaps[0], "careful_parse_floor_ms": gaps[1]}
 
 
 def uplink(device: str, value: float, moment: datetime) -> bytes:
@@ -205,7 +279,20 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument("--latency", type=float, nargs="*", default=[0.0, 0.1],
                         help="server answer delay per page in seconds (0.1: a remote server)")
+    parser.add_argument("--many", type=int, default=100_000, help="stations of the large feed (0: skip it)")
+    parser.add_argument("--many-rounds", type=int, default=3)
+    parser.add_argument("--only-many", action="store_true", help="measure only the large feed")
     args = parser.parse_args()
+    if args.many:
+        many = bench_many(args.many, args.many_rounds)
+        print(f"one feed of {args.many} stations (one CSV document, feed selected in the dock): longest GUI stall "
+              f"{many['first_ms']:.1f} ms on the first refresh (every station new), then "
+              f"{many['max_update_ms']:.1f} ms (median {many['median_update_ms']:.1f} ms) on {args.many_rounds} "
+              f"refreshes with every value changed; in the same run: idle main loop {many['idle_floor_ms']:.1f} ms, "
+              f"main loop while another thread only parses the document {many['parse_floor_ms']:.1f} ms (with the "
+              f"collector paused and the parse freed piecewise {many['careful_parse_floor_ms']:.1f} ms)")
+        if args.only_many:
+            return 0
     results = []
     for latency in args.latency:
         server = LiveStaServer({i: 10.0 for i in range(args.stations)}, page_size=100)

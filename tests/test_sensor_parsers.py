@@ -499,9 +499,14 @@ def test_sensor_community_malformed():
     with pytest.raises(FeedFormatError, match=r"record 1 is not a Sensor\.Community record"):
         sensor_community.parse('[{"value": 1}]', "x")
     archive = read("sensor_community", "sc_archive_2018-07-07_sds011_sensor_15092_abdn.csv").splitlines()
+    whole = sensor_community.parse("\n".join(archive), "x")
     archive[3] = archive[3].replace("2018-07-07T20:08:03", "20:08")
-    with pytest.raises(FeedFormatError, match="line 4: not a recognised time"):
-        sensor_community.parse("\n".join(archive), "x")
+    result = sensor_community.parse("\n".join(archive), "x")  # one bad line is skipped and counted
+    assert len(result.observations) == len(whole.observations) - 2  # its P1 and P2
+    assert any("line 4 skipped: line 4: not a recognised time" in w for w in result.warnings)
+    assert any("1 of " in w and "skipped" in w for w in result.warnings)
+    with pytest.raises(FeedFormatError, match="nothing could be read: line 2 skipped: line 2: not a recognised"):
+        sensor_community.parse("\n".join(archive[:1] + [archive[3]] * 2), "x")
 
 
 # --- CSV --------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections import deque
+from array import array
 from datetime import datetime, timezone
 
 from qgis.core import Qgis, QgsApplication, QgsAuthMethodConfig, QgsMessageLog, QgsProject
@@ -11,18 +11,17 @@ from qgis.PyQt.QtCore import QCoreApplication, QObject, QTimer, pyqtSignal
 
 from ..core.live.feed_config import FeedConfig
 from ..core.live.feed_state import FeedState
-from ..core.live.latest_values import LatestValue, judge_all, latest_readings, merge_readings
+from ..core.live.latest_values import LatestValue, latest_readings, reading_columns
 from ..core.live.sta_mqtt import PushStream, broker_of, parse_push, push_topics
 from ..core.sensors.fetch import source_key
 from ..core.sensors.formats import feed_format
 from ..core.sensors.model import FeedResult
 from .fetch_task import FeedArchive, FetchOutcome, FetchTask, cancel_and_wait
 from .live_layer import LiveLayer, UpdateCounts
+from .live_update import SlicedUpdate, history_points
 from .mqtt_client import MqttFeedClient, paho_available
 
 LOG_TAG = "Social Resilience"
-#: Points kept per station for the chart when there is no archive.
-HISTORY_LENGTH = 500
 #: MQTT clients whose thread did not end within the wait (kept alive until it does).
 _UNSTOPPED: list[MqttFeedClient] = []
 
@@ -45,7 +44,11 @@ class FeedRunner(QObject):
         self.config = config
         self.live_layer: LiveLayer | None = layer
         self.readings: dict[str, LatestValue] = {}
-        self.history: dict[str, deque[tuple[datetime, float]]] = {}
+        self.history: dict[str, array] = {}  #: station id -> recent (epoch seconds, value) pairs (``history_points``)
+        self.name_keys: dict[str, str] = {}  #: station id -> text sorting its name naturally (the station table)
+        self.name_order: list[tuple[str, str]] = []  #: (name key, station id) of every station, sorted
+        self.readings_version = 0  #: counts the updates of ``readings`` (the dock redraws the table on a change)
+        self._job: SlicedUpdate | None = None  #: an update being done in slices
         self.state = FeedState.IDLE
         self.detail = ""
         self.last_update: datetime | None = None
@@ -57,6 +60,7 @@ class FeedRunner(QObject):
         self.pushing = False  #: a SensorThings MQTT subscription is connected (no polling meanwhile)
         self.push_failed = False  #: its connection failed once: polling until the feed is restarted
         self._last_logged_error = ""
+        self.archive_problem = ""  #: why the last archive write failed ("" when it was written)
         self._disposed = False
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
@@ -69,6 +73,11 @@ class FeedRunner(QObject):
     def feed_id(self) -> str:
         """Id of the feed."""
         return self.config.feed_id
+
+    @property
+    def busy(self) -> bool:
+        """Whether a refresh is being fetched or its readings are still being written."""
+        return self.task is not None or self._job is not None
 
     def start(self) -> None:
         """Refresh now and then every ``refresh_s`` (HTTP) or subscribe (MQTT)."""
@@ -87,8 +96,11 @@ class FeedRunner(QObject):
         self._set_state(FeedState.PAUSED, tr("paused"))
 
     def stop(self, wait_s: float = 5.0) -> None:
-        """Stop the timer, cancel the running task, end the MQTT thread (waits for both)."""
+        """Stop the timer, cancel the running task and update, end the MQTT thread (waits for both)."""
         self.timer.stop()
+        if self._job is not None:
+            self._job.cancel()
+            self._job = None
         task, self.task = self.task, None
         if task is not None:
             with contextlib.suppress(TypeError):
@@ -104,6 +116,7 @@ class FeedRunner(QObject):
             client.messageParsed.disconnect(self._on_message)
             client.stateChanged.disconnect(self._on_mqtt_state)
             client.messageFailed.disconnect(self._on_message_failed)
+            client.archived.disconnect(self.report_archive)
             if client.stop(wait_s):
                 client.deleteLater()
             else:  # keep the object alive for the thread's last signals
@@ -122,7 +135,7 @@ class FeedRunner(QObject):
 
     def refresh(self) -> bool:
         """Start a fetch task unless one is running or the feed is MQTT; True when started."""
-        if self.config.transport != "http" or self.task is not None or self.live_layer is None:
+        if self.config.transport != "http" or self.task is not None or self._job is not None or self.live_layer is None:
             return False
         task = FetchTask(self.config, self.service)
         task.fetched.connect(self._on_fetched)
@@ -143,6 +156,8 @@ class FeedRunner(QObject):
                 self.live_layer.clear()
                 self.readings.clear()
                 self.history.clear()
+                self.name_keys.clear()
+                self.name_order.clear()
             self.live_layer.layer.setName(layer_name(config))
             self.live_layer.apply_style(config.thresholds, self._unit())
         if config.enabled:
@@ -174,15 +189,20 @@ class FeedRunner(QObject):
             self._rejudge()
             return
         self.service = outcome.service
-        counts = self.apply_readings(outcome.readings)
+        columns, outcome.columns = outcome.columns, []  # merged into ``readings`` in place: not kept twice
+        self._update_in_slices(columns, lambda counts: self._fetched(outcome, counts))
+
+    def _fetched(self, outcome: FetchOutcome, counts: UpdateCounts) -> None:
+        """Report a refresh whose readings are written."""
+        self.report_archive(outcome.archive_error)
         text = tr("{stations} stations, {changed} changed in {seconds:.1f} s").format(
             stations=len(self.readings), changed=counts.total, seconds=outcome.seconds
         )
-        if not outcome.readings:
+        if not outcome.n_readings:
             prop = self.config.property or tr("any property")
             text = tr("{n} stations, none with {prop}").format(n=outcome.n_stations, prop=prop)
-        if outcome.warnings:
-            text += "\n" + "\n".join(outcome.warnings[:5])
+        if outcome.warnings or outcome.archive_error:
+            text += "\n" + "\n".join(([outcome.archive_error] if outcome.archive_error else []) + outcome.warnings[:5])
         self._recovered()
         self._set_state(FeedState.OK, text)
         self._start_push(outcome)
@@ -203,7 +223,7 @@ class FeedRunner(QObject):
         username, password = mqtt_credentials(self.config.authcfg)
         client = MqttFeedClient(broker.host, broker.port, list(topics), self.config.format, name=self.config.feed_id,
                                 username=username, password=password, tls=broker.tls,
-                                archive_path=self.config.archive_path, max_delay_s=self.config.refresh_s,
+                                archive_path=FeedArchive.of(self.config), max_delay_s=self.config.refresh_s,
                                 parser=lambda topic, payload: parse_push(topic, payload, topics, source))
         self._connect_client(client)
         self.pushing = False
@@ -225,6 +245,16 @@ class FeedRunner(QObject):
         if self._disposed or self.mqtt is None:
             return
         self._report_error(message, state=self.state)  # the connection is fine: only the message failed
+
+    def report_archive(self, problem: str) -> None:
+        """Log a failed archive write (and when it works again) once per change; the layer keeps updating."""
+        if self._disposed or problem == self.archive_problem:
+            return
+        self.archive_problem = problem
+        message = problem or tr("the archive is written again")
+        QgsMessageLog.logMessage(tr("Live feed {name}: {message}").format(name=self.config.name, message=message),
+                                 LOG_TAG, Qgis.Warning if problem else Qgis.Info)
+        self.changed.emit(self.feed_id)
 
     def _on_mqtt_state(self, text: str, detail: str) -> None:
         state = FeedState(text)
@@ -255,35 +285,48 @@ class FeedRunner(QObject):
             self._set_state(FeedState.OK, tr("MQTT push not available: {}; polling").format(detail))
 
     def apply_readings(self, fresh: dict[str, LatestValue]) -> UpdateCounts:
-        """Merge fresh readings, judge them and write the changed features (main thread)."""
-        self.readings = judge_all(
-            merge_readings(self.readings, fresh), self.config.thresholds, self.config.stale_seconds()
-        )
-        for station_id, reading in fresh.items():
-            if reading.value is not None and reading.time is not None:
-                series = self.history.setdefault(station_id, deque(maxlen=HISTORY_LENGTH))
-                if not series or series[-1][0] < reading.time:
-                    series.append((reading.time, reading.value))
-        self.last_update = datetime.now(timezone.utc)
-        counts = UpdateCounts()
-        if self.live_layer is not None and sip_deleted(self.live_layer.layer):
-            self.live_layer = None
-        if self.live_layer is not None:
-            unit_before = self._unit()
-            counts = self.live_layer.apply(self.readings)
-            if not unit_before and self._unit():
-                self.live_layer.apply_style(self.config.thresholds, self._unit())
-        self.last_counts = counts
+        """Merge fresh readings, judge them and write the changed features at once (main thread; small updates)."""
+        unit_before = self._unit()
+        counts = SlicedUpdate(self, reading_columns(fresh.values())).run_now()
+        self._applied(counts, unit_before)
         return counts
 
+    def _update_in_slices(self, fresh: list[list] | None, then, write_all: bool = False) -> None:
+        """Merge (``fresh`` columns) or re-judge (None) the readings in slices that keep QGIS responsive; ``then``."""
+        if self._job is not None:
+            self._job.cancel()
+        unit_before = self._unit()
+
+        def done(counts: UpdateCounts) -> None:
+            self._job = None
+            if fresh is not None:
+                self._applied(counts, unit_before)
+            then(counts)
+
+        self._job = SlicedUpdate(self, fresh, done, write_all)
+        self._job.start()
+
+    def _applied(self, counts: UpdateCounts, unit_before: str) -> None:
+        self.last_update = datetime.now(timezone.utc)
+        self.last_counts = counts
+        if self.live_layer is not None and not unit_before and self._unit():
+            self.live_layer.apply_style(self.config.thresholds, self._unit())
+
+    def current_layer(self) -> LiveLayer | None:
+        """Return the live layer, None when it was removed."""
+        if self.live_layer is not None and sip_deleted(self.live_layer.layer):
+            self.live_layer = None
+        return self.live_layer
+
     def _rejudge(self) -> None:
-        """Re-judge the kept values (they turn stale with time) without new data."""
-        if not self.readings:
+        """Re-judge the kept values (they turn stale with time) without new data, in slices."""
+        if not self.readings or self._job is not None:
             return
-        self.readings = judge_all(self.readings, self.config.thresholds, self.config.stale_seconds())
-        if self.live_layer is not None and not sip_deleted(self.live_layer.layer):
-            self.live_layer.apply(self.readings)
-        self.changed.emit(self.feed_id)
+        self._update_in_slices(None, lambda _counts: self.changed.emit(self.feed_id))
+
+    def points(self, station_id: str) -> list[tuple[datetime, float]]:
+        """Return the values of a station seen since the dock opened, (time, value), oldest first."""
+        return history_points(self.history, station_id)
 
     def _unit(self) -> str:
         return next((r.unit for r in self.readings.values() if r.unit), "")
@@ -330,6 +373,7 @@ class FeedRunner(QObject):
         client.messageParsed.connect(self._on_message)
         client.stateChanged.connect(self._on_mqtt_state)
         client.messageFailed.connect(self._on_message_failed)
+        client.archived.connect(self.report_archive)
         self.mqtt = client
 
     # -- layer -------------------------------------------------------------------------------
@@ -349,7 +393,7 @@ class FeedRunner(QObject):
         self.live_layer = layer
         layer.apply_style(self.config.thresholds, self._unit())
         if self.readings:
-            layer.apply(self.readings)
+            self._update_in_slices(None, lambda _counts: self.changed.emit(self.feed_id), write_all=True)
 
     def dispose(self) -> None:
         """Stop everything and forget the project signal (before deletion)."""

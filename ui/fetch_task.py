@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -13,7 +14,7 @@ from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 
 from ..algorithms.sensors.qgis_fetcher import QgisFetcher
 from ..core.live.feed_config import FeedConfig
-from ..core.live.latest_values import LatestValue, latest_readings
+from ..core.live.latest_values import LatestValue, latest_readings, reading_columns
 from ..core.live.sensorthings_latest import LatestReader, parse_latest_page
 from ..core.sensors.archive import ArchiveWriter
 from ..core.sensors.errors import FeedError, FeedHttpError
@@ -32,6 +33,8 @@ from ..core.sensors.fetch import (
 from ..core.sensors.formats import FORMAT_PARSERS, feed_format
 from ..core.sensors.model import FeedResult
 from ..core.sensors.postgis_archive import PostgisArchiveWriter
+from .feed_secrets import feed_url
+from .live_update import collector_paused, drop_slowly
 
 #: Safety limit for chained SensorThings pages of one refresh.
 MAX_PAGES = 200
@@ -53,7 +56,8 @@ class FetchOutcome:
     """What a refresh produced: readings or an error, and where the work ran."""
 
     feed_id: str
-    readings: dict[str, LatestValue] = field(default_factory=dict)
+    columns: list[list] = field(default_factory=list)  #: the newest reading per station (``reading_columns``)
+    n_readings: int = 0
     n_stations: int = 0
     n_observations: int = 0
     warnings: list[str] = field(default_factory=list)
@@ -71,6 +75,7 @@ class FetchOutcome:
         """SensorThings MQTT brokers the service offers."""
         info = self.service[0] if self.service else None
         return list(info.mqtt_endpoints) if info is not None else []
+    archive_error: str = ""  #: why the archive was not written ("" when written or without archive)
 
     @property
     def ok(self) -> bool:
@@ -112,8 +117,9 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None,
     source = source_key(config.url)
     fmt = feed_format(config.format)
     if fmt is not None and fmt.paged:
-        fetcher = QgisFetcher(config.url, config.authcfg, live_limits(), feedback)
-        links = LinkGuard(config.url)
+        url = feed_url(config)
+        fetcher = QgisFetcher(url, config.authcfg, live_limits(), feedback)
+        links = LinkGuard(url)
 
         def get(url: str) -> str:
             links.visit(url)
@@ -123,7 +129,7 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None,
             parse_threads.append(threading.get_ident())
             return parse_latest_page(text, where)
 
-        reader = LatestReader(get, config.url, source, MAX_PAGES, parse)
+        reader = LatestReader(get, url, source, MAX_PAGES, parse)
         known = bool(service)
         if known:
             reader.service = service[0]
@@ -131,10 +137,15 @@ def fetch_feed(config: FeedConfig, feedback: QgsFeedback | None = None,
         if service is not None and not known:
             service.append(reader.service)
         return result, parse_threads
-    text = get_text(config.url, config.authcfg, feedback)
+    text = get_text(feed_url(config), config.authcfg, feedback)
     parse_threads.append(threading.get_ident())
+    return parse_document(config, text), parse_threads
+
+
+def parse_document(config: FeedConfig, text: str) -> FeedResult:
+    """Return the document of a feed that is not paged, read by its format's parser."""
     try:
-        return FORMAT_PARSERS[config.format](text, source), parse_threads
+        return FORMAT_PARSERS[config.format](text, source_key(config.url))
     except FeedError as error:
         if is_local(config.url):  # a message about a local file never quotes its content
             raise FeedError(without_content(str(error))) from None
@@ -156,6 +167,9 @@ class FeedArchive:
     def __bool__(self) -> bool:
         return bool(self.path or self.connection)
 
+    def __str__(self) -> str:
+        return self.path or f"{self.connection} ({self.schema})"
+
     def writer(self) -> ArchiveWriter | PostgisArchiveWriter:
         """Return a writer of this archive (the connection's credentials resolved now)."""
         if not self.connection:
@@ -173,7 +187,8 @@ class FeedArchive:
 def archive_result(result: FeedResult, archive: str | FeedArchive, warnings: list[str]) -> int | None:
     """Upsert a refresh into the feed's archive; the number of new observations (None on failure).
 
-    A failing archive never stops the live layer: the reason is added to ``warnings``.
+    A failing archive (full disk, locked, not a GeoPackage) never stops the live layer: the reason is
+    added to ``warnings`` and the archive stays as it was (one transaction).
     """
     try:
         writer = archive.writer() if isinstance(archive, FeedArchive) else ArchiveWriter(archive)
@@ -185,10 +200,16 @@ def archive_result(result: FeedResult, archive: str | FeedArchive, warnings: lis
         except BaseException:
             writer.rollback()
             raise
-    except (FeedError, OSError) as error:
-        warnings.append(tr("archive not written: {}").format(error))
+    except (FeedError, OSError, sqlite3.Error) as error:
+        warnings.append(archive_problem(str(archive), error))
         return None
     return counts.new_observations
+
+
+def archive_problem(path: str, error: Exception) -> str:
+    """Return the message of a failed archive write (the layer keeps updating)."""
+    return tr("archive {} not written ({}); the layer keeps updating: check the disk space and that no other program "
+              "holds the file").format(path, error)
 
 
 class CancellableTask(QgsTask):
@@ -247,14 +268,15 @@ class FetchTask(CancellableTask):
         outcome = self.outcome
         outcome.fetch_thread = threading.get_ident()
         try:
-            result, parse_threads = fetch_feed(self.config, self.feedback, outcome.service)
-            outcome.parse_thread = parse_threads[-1] if parse_threads else 0
-            outcome.readings = latest_readings(result, self.config.property)
-            outcome.n_stations = len(result.stations)
-            outcome.n_observations = len(result.observations)
-            outcome.warnings = list(result.warnings)
-            if FeedArchive.of(self.config):
-                outcome.archived = archive_result(result, FeedArchive.of(self.config), outcome.warnings)
+            fmt = feed_format(self.config.format)
+            if fmt is not None and fmt.paged:
+                result, parse_threads = fetch_feed(self.config, self.feedback, outcome.service)
+                with collector_paused():
+                    self._keep(result, parse_threads)
+            else:  # the collector runs while the server is awaited, and is paused while a large feed is read
+                text = get_text(feed_url(self.config), self.config.authcfg, self.feedback)
+                with collector_paused():  # the parsed feed dies young: see live_update.COLLECTOR
+                    self._keep(parse_document(self.config, text), [threading.get_ident()])
         except FeedCancelledError:
             outcome.cancelled = True
         except FeedError as error:
@@ -264,6 +286,23 @@ class FetchTask(CancellableTask):
             outcome.error = tr("unexpected error: {}").format(f"{type(error).__name__}: {error}")
         outcome.seconds = time.perf_counter() - start
         return outcome.ok
+
+    def _keep(self, result: FeedResult, parse_threads: list[int]) -> None:
+        """Keep what the dock needs of a parsed refresh (the newest reading per station), archive it, free it."""
+        outcome = self.outcome
+        outcome.parse_thread = parse_threads[-1] if parse_threads else 0
+        readings = latest_readings(result, self.config.property)
+        outcome.columns, outcome.n_readings = reading_columns(readings.values()), len(readings)
+        drop_slowly(readings)
+        outcome.n_stations = len(result.stations)
+        outcome.n_observations = len(result.observations)
+        outcome.warnings = list(result.warnings)
+        archive = FeedArchive.of(self.config)
+        if archive:
+            problems: list[str] = []
+            outcome.archived = archive_result(result, archive, problems)
+            outcome.archive_error = "; ".join(problems)
+        drop_slowly(result.observations, result.stations)
 
     def finished(self, result: bool) -> None:  # noqa: D102 (main thread)
         if self.isCanceled():

@@ -6,13 +6,12 @@ Wire-up (plugin.py): ``self.live_dock = create_live_dock(self.iface)`` in ``init
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsApplication, QgsProject, QgsVectorLayer
+from qgis.core import Qgis, QgsApplication, QgsMessageLog, QgsProject, QgsVectorLayer
 from qgis.PyQt import uic
 from qgis.PyQt.QtCore import (
     QAbstractTableModel,
@@ -35,11 +34,13 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core.live.feed_config import FeedConfig
 from ..core.live.feed_state import ERROR_STATES, TRANSIENT_STATES, FeedState, cause_first, error_message
-from ..core.live.latest_values import STATUSES, LatestValue, format_value
+from ..core.live.latest_values import STATUSES, LatestValue, format_value, sort_text
+from ..core.sensors.fetch import redact_url
 from ..core.sensors.formats import feed_format
 from . import feed_store
 from .feed_dialog import FeedDialog, format_tr
-from .feed_runner import FeedRunner, layer_name
+from .feed_runner import LOG_TAG, FeedRunner, layer_name
+from .feed_secrets import move_secrets, secret_names
 from .fetch_task import FetchTask, SeriesTask, cancel_and_wait
 from .live_layer import FEED_ID_PROPERTY, STATUS_COLORS, LiveLayer
 from .series_chart import SeriesChart
@@ -89,15 +90,28 @@ class StationTableModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.rows: list[LatestValue] = []
+        self.readings: dict[str, LatestValue] = {}
+        self.name_order: list[tuple[str, str]] | None = None
         self.sort_column = 0
         self.sort_order = Qt.SortOrder.AscendingOrder
 
-    def set_readings(self, readings: list[LatestValue]) -> None:
-        """Replace the rows (kept in the current sort order)."""
+    def set_readings(self, readings: dict[str, LatestValue], name_order: list[tuple[str, str]] | None = None) -> None:
+        """Replace the rows, in the current sort order; ``name_order``: (name key, station id) sorted (the runner's)."""
+        self.readings, self.name_order = readings, name_order
         self.beginResetModel()
-        descending = self.sort_order == Qt.SortOrder.DescendingOrder
-        self.rows = sorted(readings, key=_SORT_KEYS[self.sort_column], reverse=descending)
+        self.rows = self._arranged()
         self.endResetModel()
+
+    def _arranged(self) -> list[LatestValue]:
+        """Return the readings in the sort order; by name in the runner's order (100,000 names never sorted)."""
+        readings, name_order = self.readings, self.name_order
+        descending = self.sort_order == Qt.SortOrder.DescendingOrder
+        if self.sort_column == 0 and name_order is not None and len(name_order) == len(readings):
+            rows = [readings[station_id] for _key, station_id in name_order]
+            return rows[::-1] if descending else rows
+        values = list(readings.values())
+        keys = list(map(_SORT_KEYS[self.sort_column], values))
+        return [values[index] for index in sorted(range(len(values)), key=keys.__getitem__, reverse=descending)]
 
     def row_of(self, station_id: str) -> int:
         """Return the row of a station (-1 when absent)."""
@@ -106,7 +120,7 @@ class StationTableModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:  # noqa: D102 (Qt API)
         self.sort_column, self.sort_order = column, order
         self.layoutAboutToBeChanged.emit()
-        self.rows.sort(key=_SORT_KEYS[column], reverse=order == Qt.SortOrder.DescendingOrder)
+        self.rows = self._arranged()
         self.layoutChanged.emit()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, D102, B008
@@ -140,13 +154,8 @@ class StationTableModel(QAbstractTableModel):
         return None
 
 
-def _natural(text: str) -> list:
-    """Sort key that puts "Station 3" before "Station 22"."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
-
-
 _SORT_KEYS = (
-    lambda r: _natural(r.name),
+    lambda r: sort_text(r.name),
     lambda r: float("-inf") if r.value is None else r.value,
     lambda r: r.unit,
     lambda r: r.time.timestamp() if r.time else 0.0,
@@ -177,6 +186,8 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.chart)
         self._settled_states: dict[str, FeedState] = {}
+        self._announced_archive: dict[str, str] = {}
+        self._shown_readings: tuple[str, int] = ("", -1)  #: (feed id, readings version) in the station table
         self._selected_station = ""
         self._chart_points: tuple[tuple[str, str], list, str] | None = None
         self._series_tasks: list[SeriesTask] = []
@@ -218,6 +229,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
 
     def add_feed(self, config: FeedConfig, save: bool = True) -> FeedRunner:
         """Create the feed's layer (or adopt the project's one) and start it when enabled."""
+        config = self.protect_secrets(config)
         runner = FeedRunner(config, self._layer_for(config), self)
         runner.changed.connect(self._runner_changed)
         self.runners[config.feed_id] = runner
@@ -234,6 +246,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
 
     def update_feed(self, config: FeedConfig) -> None:
         """Apply an edited configuration to its running feed."""
+        config = self.protect_secrets(config)
         runner = self.runners[config.feed_id]
         if runner.live_layer is None:
             runner.attach_layer(self._layer_for(config))
@@ -264,15 +277,46 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         self.runners.clear()
         self._settled_states.clear()
         self.feedTable.setRowCount(0)
-        self.station_model.set_readings([])
+        self.station_model.set_readings({})
         self.chart.show_message(tr("Select a station to see its recent values."))
         self._update_buttons()
 
     def load_project_feeds(self) -> None:
-        """Start the feeds saved in the current project."""
-        for config in feed_store.load_from_project():
+        """Start the feeds saved in the current project (a bad entry is left out and named in the message bar)."""
+        problems: list[str] = []
+        for config in feed_store.load_from_project(problems=problems):
             if config.feed_id not in self.runners:
                 self.add_feed(config, save=False)
+        self._tell(tr("Live feeds of the project"), problems)
+
+    def protect_secrets(self, config: FeedConfig) -> FeedConfig:
+        """Offer to move a password or key in the feed's URL into a QGIS authentication configuration.
+
+        Projects and exported lists never hold it (``feeds_to_json``); declined, it stays until QGIS closes.
+        """
+        names = secret_names(config)
+        if not names:
+            return config
+        answer = QMessageBox.question(
+            self, tr("Keep the secret of {} safe").format(config.name),
+            tr("The URL of the live feed {} holds {}. Projects and exported feed lists never store it. Move it into "
+               "a QGIS authentication configuration (encrypted, kept with QGIS)? With No it is used until QGIS "
+               "closes and then has to be entered again.").format(config.name, ", ".join(names)),
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return config
+        try:
+            return move_secrets(config)
+        except ValueError as error:
+            QMessageBox.warning(self, tr("Keep the secret of {} safe").format(config.name), str(error))
+            return config
+
+    def _tell(self, title: str, problems: list[str]) -> None:
+        """Show what was left out or repaired in the message bar (and the log)."""
+        for problem in problems:
+            QgsMessageLog.logMessage(f"{title}: {problem}", LOG_TAG, Qgis.Warning)
+        if problems and self.iface is not None:
+            self.iface.messageBar().pushMessage(title, " ".join(problems[:3]), Qgis.Warning, MESSAGE_SECONDS)
 
     def _project_read(self, *_args: Any) -> None:
         self.drop_all_feeds()
@@ -360,13 +404,15 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
 
     def import_feeds(self, path: str) -> int:
         """Add the feeds of a JSON file; the number added (errors shown in a message box)."""
+        problems: list[str] = []
         try:
-            feeds = feed_store.import_file(path, self.feeds())
+            feeds = feed_store.import_file(path, self.feeds(), problems)
         except ValueError as error:
             QMessageBox.warning(self, tr("Import live feeds"), str(error))
             return 0
         for config in feeds:
             self.add_feed(config)
+        self._tell(tr("Import live feeds"), problems)
         return len(feeds)
 
     def export_feeds(self, path: str) -> None:
@@ -408,7 +454,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         if row < 0 or runner is None:
             return
         config = runner.config
-        source = config.url if config.transport == "http" else f"mqtt://{config.mqtt_host}:{config.mqtt_port}"
+        source = redact_url(config.url) if config.transport == "http" else f"mqtt://{config.mqtt_host}:{config.mqtt_port}"
         name_item = self.feedTable.item(row, 0)
         name_item.setText(config.name)
         fmt = feed_format(config.format)
@@ -442,11 +488,20 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
             tr("Live feed {}").format(runner.config.name), error_message(runner.detail), Qgis.Warning, MESSAGE_SECONDS
         )
 
+    def _announce_archive(self, runner: FeedRunner) -> None:
+        """Show a failed archive write once in the message bar (the feed itself is fine)."""
+        before = self._announced_archive.get(runner.feed_id, "")
+        self._announced_archive[runner.feed_id] = runner.archive_problem
+        if runner.archive_problem and runner.archive_problem != before and self.iface is not None:
+            self.iface.messageBar().pushMessage(tr("Live feed {}").format(runner.config.name),
+                                                runner.archive_problem, Qgis.Warning, MESSAGE_SECONDS)
+
     def _runner_changed(self, feed_id: str) -> None:
         self._refresh_row(feed_id)
         runner = self.runners.get(feed_id)
         if runner is not None:
             self._announce_error(runner)
+            self._announce_archive(runner)
         if feed_id == self.selected_feed_id():
             self._show_stations(feed_id)
         self._update_buttons()
@@ -455,15 +510,22 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         feed_id = self.selected_feed_id()
         self._selected_station = ""
         self._chart_points = None
-        self._show_stations(feed_id)
+        self._show_stations(feed_id, force=True)
         self.chart.show_message(tr("Select a station to see its recent values."))
         self._update_buttons()
 
-    def _show_stations(self, feed_id: str) -> None:
+    def _show_stations(self, feed_id: str, force: bool = False) -> None:
+        """Show the feed's stations; only when its readings changed since they were shown (or ``force``)."""
         runner = self.runners.get(feed_id)
-        readings = list(runner.readings.values()) if runner is not None else []
+        shown = (feed_id, runner.readings_version if runner is not None else -1)
+        if shown == self._shown_readings and not force:
+            return
+        self._shown_readings = shown
         selected = self._selected_station
-        self.station_model.set_readings(readings)
+        if runner is None:
+            self.station_model.set_readings({})
+        else:
+            self.station_model.set_readings(runner.readings, runner.name_order)
         if selected:
             for row, reading in enumerate(self.station_model.rows):
                 if reading.station_id == selected:
@@ -501,7 +563,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
                 points = [*points, latest]
                 self._chart_points = (self._chart_points[0], points, note)
         else:
-            points, note = list(runner.history.get(self._selected_station, [])), tr("since the dock opened")
+            points, note = runner.points(self._selected_station), tr("since the dock opened")
             fmt = feed_format(runner.config.format)
             if load and (runner.config.archive_path or (fmt is not None and fmt.supports_history)):
                 self._load_series(runner, reading)
@@ -525,7 +587,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
             return
         runner = self.runners.get(feed_id)
         if not points and runner is not None:
-            points = list(runner.history.get(station_id, []))
+            points = runner.points(station_id)
             note = f"{tr('since the dock opened')}; {note}" if note else tr("since the dock opened")
         self._chart_points = ((feed_id, station_id), points, note)
         self._update_chart(load=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,6 +65,12 @@ class UpdateCounts:
         """Number of features touched."""
         return self.added + self.changed + self.moved
 
+    def add(self, other: UpdateCounts) -> None:
+        """Count ``other`` in too (the slices of one update)."""
+        self.added += other.added
+        self.changed += other.changed
+        self.moved += other.moved
+
 
 class LiveLayer:
     """A memory point layer (EPSG:4326) with one feature per station, never re-created."""
@@ -105,13 +112,26 @@ class LiveLayer:
 
     def apply(self, readings: dict[str, LatestValue]) -> UpdateCounts:
         """Write the readings: new stations are added, changed ones updated, unchanged ones untouched."""
+        counts = self.apply_items(readings.items())
+        self.finish(counts)
+        return counts
+
+    def finish(self, counts: UpdateCounts) -> None:
+        """End an update (after one or more ``apply_items``): new extent, repaint."""
+        if counts.added or counts.moved:
+            self.layer.updateExtents()
+        if counts.total:
+            self.layer.triggerRepaint()
+
+    def apply_items(self, items: Iterable[tuple[str, LatestValue]]) -> UpdateCounts:
+        """Write some stations' readings (one slice of an update; ``finish`` ends the update)."""
         counts = UpdateCounts()
         provider = self.layer.dataProvider()
         new_features = []
         new_ids = []
         attribute_changes: dict[int, dict[int, Any]] = {}
         geometry_changes: dict[int, QgsGeometry] = {}
-        for station_id, reading in readings.items():
+        for station_id, reading in items:
             row = _row(reading)
             point = (reading.lon, reading.lat) if reading.lon is not None and reading.lat is not None else None
             fid = self._fid.get(station_id)
@@ -147,10 +167,6 @@ class LiveLayer:
         if geometry_changes:
             provider.changeGeometryValues(geometry_changes)
             counts.moved = len(geometry_changes)
-        if counts.added or counts.moved:
-            self.layer.updateExtents()
-        if counts.total:
-            self.layer.triggerRepaint()
         return counts
 
     def clear(self) -> None:

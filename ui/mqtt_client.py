@@ -48,6 +48,7 @@ class MqttFeedClient(QObject):
     messageParsed = pyqtSignal(object)  # noqa: N815 (Qt signal)
     messageFailed = pyqtSignal(str)  # noqa: N815
     stateChanged = pyqtSignal(str, str)  # noqa: N815
+    archived = pyqtSignal(str)  #: after each archive write: "" when written, else why not
 
     def __init__(
         self,
@@ -125,7 +126,7 @@ class MqttFeedClient(QObject):
                     if code != mqtt.MQTT_ERR_SUCCESS:
                         reason = mqtt.error_string(code)
                         break
-            except (OSError, ValueError) as error:
+            except Exception as error:  # whatever a callback raised: reconnect, never end the thread
                 reason = str(error) or type(error).__name__
             if self._stop.is_set():
                 break
@@ -170,8 +171,7 @@ class MqttFeedClient(QObject):
             return
         self.messages_received += 1
         self.messageParsed.emit(result)
-        if self.archive_path:
+        if self.archive_path:  # a failed write is reported; the subscription and the layer go on
             problems: list[str] = []
             archive_result(result, self.archive_path, problems)
-            for problem in problems:
-                self.messageFailed.emit(problem)
+            self.archived.emit("; ".join(problems))

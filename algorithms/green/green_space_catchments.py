@@ -633,16 +633,12 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
                 ("green_id", FieldType.INT), ("area_ha", FieldType.DOUBLE), ("pop_served", FieldType.DOUBLE),
                 ("distance_m", FieldType.DOUBLE), ("network_m", FieldType.DOUBLE))],
         )  # fmt: skip
-        green_sink, green_dest = self.parameterAsSink(
-            parameters, self.OUTPUT_GREEN_SPACES, context, green_fields, QgsWkbTypes.MultiPolygon, target
+        green_sink, green_dest = self.create_sink(
+            parameters, self.OUTPUT_GREEN_SPACES, context, green_fields, QgsWkbTypes.MultiPolygon, target, feedback
         )
-        if green_sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_GREEN_SPACES))
-        catch_sink, catch_dest = self.parameterAsSink(
-            parameters, self.OUTPUT_CATCHMENTS, context, catch_fields, QgsWkbTypes.MultiPolygon, target
+        catch_sink, catch_dest = self.create_sink(
+            parameters, self.OUTPUT_CATCHMENTS, context, catch_fields, QgsWkbTypes.MultiPolygon, target, feedback
         )
-        if catch_sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_CATCHMENTS))
         greens, pop_per_green, catchments = out.greens, out.pop_per_green, out.catchments
         for g, green in enumerate(greens):
             area = round(green.area_ha, 4)
@@ -679,7 +675,9 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         wkb_type = source.wkbType()
         if any(g.isMultipart() for g in res.geometries):  # repaired polygons may fall apart into several
             wkb_type = QgsWkbTypes.multiType(wkb_type)
-        sink, dest = self.parameterAsSink(parameters, self.OUTPUT_RESIDENTIAL, context, fields, wkb_type, target)
+        sink, dest = self.create_sink(
+            parameters, self.OUTPUT_RESIDENTIAL, context, fields, wkb_type, target, feedback, optional=True
+        )
         if sink is None:
             return {self.OUTPUT_RESIDENTIAL: None}
         served, served_eucl = res.served, res.served_eucl

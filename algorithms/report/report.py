@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections import Counter
 from datetime import date
 from functools import partial
@@ -30,7 +32,8 @@ from ...core.report.content import Figure, MethodFacts, ReportContent, rank_area
 from ...core.report.html import ReportHtml
 from ...core.report.words import ReportWords
 from ..base import AlgorithmBase, user_language
-from ..common import check_writable
+from ..common import check_writable, write_file
+from ..safe_io import new_files_guard
 from . import report_content as read
 from .report_maps import MapLayer, map_crs, png_data_uri, render_map
 
@@ -108,18 +111,31 @@ class ReportAlgorithm(AlgorithmBase):
         content.charts = self._charts(content) if content.method.equity else []
         language = user_language()
         text = ReportHtml(language, QCoreApplication.translate).render(content)
-        Path(html_path).write_text(text, encoding="utf-8")
         results = self._results(content, language, html_path)
-        if pdf_path:
-            feedback.setProgressText(self.tr("Writing the PDF…"))
-            from .report_pdf import write_pdf
-
-            write_pdf(content, language, QCoreApplication.translate, pdf_path)
-            results["OUTPUT_PDF"] = pdf_path
+        with new_files_guard(html_path, pdf_path):  # a failed run removes what it created
+            write_file(html_path, text.encode("utf-8"))
+            if pdf_path:
+                feedback.setProgressText(self.tr("Writing the PDF…"))
+                write_file(pdf_path, self._pdf(content, language))
+                results["OUTPUT_PDF"] = pdf_path
         for sentence in results["KEY_FIGURES"].splitlines():
             feedback.pushInfo(sentence)
         feedback.setProgress(100)
         return results
+
+    def _pdf(self, content: ReportContent, language: str) -> bytes:
+        """Return the PDF's bytes (Qt's printer says nothing when it cannot write: it prints to a file of ours)."""
+        from .report_pdf import write_pdf
+
+        folder = Path(tempfile.mkdtemp(prefix="srt_report_"))
+        try:
+            write_pdf(content, language, QCoreApplication.translate, str(folder / "report.pdf"))
+            data = (folder / "report.pdf").read_bytes() if (folder / "report.pdf").is_file() else b""
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        if not data.startswith(b"%PDF"):
+            raise QgsProcessingException(self.tr("Qt could not write the PDF; no report was written."))
+        return data
 
     def _layers(self, parameters, context, feedback) -> dict:
         """Return the given layers as memory copies (name -> QgsVectorLayer)."""

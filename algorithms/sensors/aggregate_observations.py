@@ -296,10 +296,16 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         percentile = list(PERCENTILE_METHODS)[self.parameterAsEnum(parameters, self.PERCENTILE_METHOD, context)]
         feedback.setProgressText(self.tr("Computing statistics…"))
         bounds = self._step_bounds(parameters, context, rows, window, rule)
-        if bounds is None:
-            steps = [(None, station_statistics(rows, *window, threshold, rule, percentile))]
-        else:
-            steps = list(zip(bounds, step_statistics(rows, bounds, threshold, rule, percentile)))
+        try:
+            if bounds is None:
+                steps = [(None, station_statistics(rows, *window, threshold, rule, percentile))]
+            else:
+                steps = list(zip(bounds, step_statistics(rows, bounds, threshold, rule, percentile)))
+        except ValueError as error:  # a window of centuries: a clock error in the data, or START/END mistyped
+            raise QgsProcessingException(
+                self.tr("Cannot build the daily calendar: {}. A time in the year 1 or 9999 is usually a sensor "
+                        "clock error: set START and END to the period to aggregate.").format(error)
+            ) from None
         short = sorted({
             key for _, stats in steps for key, values in stats.items() if values["coverage"] < rule.min_coverage - 1e-9
         })
@@ -458,6 +464,11 @@ class AggregateObservationsAlgorithm(AlgorithmBase):
         if skipped["time"]:
             feedback.pushWarning(
                 self.tr("{} observations with an unreadable time were skipped.").format(skipped["time"])
+            )
+        if skipped["calendar"]:
+            feedback.pushWarning(
+                self.tr("{} observations with a time before 0001-01-03 or after 9999-12-28 (UTC), where local days "
+                        "cannot be counted, were skipped.").format(skipped["calendar"])
             )
 
     def _choose_property(

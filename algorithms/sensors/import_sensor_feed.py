@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sqlite3
-from typing import Any, ClassVar
+from typing import Any
 
 from qgis.core import (
     NULL,
@@ -23,14 +24,6 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterAuthConfig,
-    QgsProcessingParameterDateTime,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterExtent,
-    QgsProcessingParameterFeatureSink,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterString,
     QgsVectorLayer,
     QgsVectorLayerTemporalProperties,
     QgsWkbTypes,
@@ -51,6 +44,8 @@ from ..base import AlgorithmBase, Param, param
 from ..common import check_writable, utc_datetime, utc_qdatetime
 from ..postgis_connection import archive_target
 from ..qt_compat import FieldType
+from ..safe_io import CheckedSink, raise_if_cancelled
+from ..style_on_load import set_post_processor
 from .qgis_fetcher import QgisFetcher
 
 WGS84 = "EPSG:4326"
@@ -140,40 +135,8 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
     COMPLETE = "COMPLETE"
     N_NEW = "N_NEW"
 
-    #: Post-processors must outlive the algorithm run; the last few are kept here.
-    _post_processors: ClassVar[dict[tuple[str, str], TemporalPostProcessor]] = {}
-
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
         formats = [QCoreApplication.translate("feed_formats", fmt.name) for fmt in FEED_FORMATS]
-        self.addParameter(
-            QgsProcessingParameterEnum(self.FORMAT, self.tr("Feed format"), formats, defaultValue=SENSORTHINGS)
-        )
-        self.addParameter(QgsProcessingParameterString(self.SOURCE, self.tr("Source (URL or file)")))
-        self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start (UTC)"), optional=True))
-        self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End (UTC)"), optional=True))
-        self.addParameter(
-            QgsProcessingParameterString(self.PROPERTY, self.tr("Observed properties (comma-separated)"), optional=True)
-        )
-        self.addParameter(QgsProcessingParameterExtent(self.EXTENT, self.tr("Extent"), optional=True))
-        self.addParameter(
-            QgsProcessingParameterNumber(
-                self.MAX_OBSERVATIONS, self.tr("Maximum number of observations (0 = no limit)"),
-                QgsProcessingParameterNumber.Integer, 0, minValue=0,
-            )
-        )
-        self.addParameter(QgsProcessingParameterAuthConfig(self.AUTHCFG, self.tr("Authentication"), optional=True))
-        advanced = [
-            QgsProcessingParameterNumber(self.TIMEOUT, self.tr("Timeout per request (s)"),
-                                         QgsProcessingParameterNumber.Double, 30.0, minValue=0.1),
-            QgsProcessingParameterNumber(self.IMPORT_TIMEOUT, self.tr("Timeout of the whole import (s, 0 = none)"),
-                                         QgsProcessingParameterNumber.Double, 3600.0, minValue=0.0),
-            QgsProcessingParameterNumber(self.MAX_RESPONSE_MB, self.tr("Size limit per answer (MB, unpacked)"),
-                                         QgsProcessingParameterNumber.Double, float(DEFAULT_MAX_MB), minValue=0.001),
-            QgsProcessingParameterNumber(self.RETRIES, self.tr("Retries per request"),
-                                         QgsProcessingParameterNumber.Integer, 3, minValue=0, maxValue=10),
-            QgsProcessingParameterNumber(self.PAGE_SIZE, self.tr("SensorThings page size ($top)"),
-                                         QgsProcessingParameterNumber.Integer, 1000, minValue=1, maxValue=100000),
-        ]
         csv_labels = {
             "CSV_TIME_FIELD": self.tr("CSV: time column (default: automatic)"),
             "CSV_TIME_END_FIELD": self.tr("CSV: end time column"),
@@ -187,23 +150,32 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             "CSV_STREAM_FIELD": self.tr("CSV: stream id column"),
             "CSV_DELIMITER": self.tr("CSV: delimiter"),
         }
-        advanced += [QgsProcessingParameterString(name, label, optional=True) for name, label in csv_labels.items()]
-        for parameter in advanced:
-            self.add_advanced_parameter(parameter)
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                self.ARCHIVE, self.tr("Archive GeoPackage (created if missing, rows are added)"),
-                self.tr("GeoPackage (*.gpkg *.GPKG)"), optional=True, createByDefault=False,
-            )
-        )
-        self.add_parameters(*self._archive_parameters())
-        self.addParameter(
-            QgsProcessingParameterFeatureSink(self.OUTPUT_STATIONS, self.tr("Stations"), QgsProcessing.TypeVectorPoint)
-        )
-        self.addParameter(
-            QgsProcessingParameterFeatureSink(
-                self.OUTPUT_OBSERVATIONS, self.tr("Observations"), QgsProcessing.TypeVector
-            )
+        self.add_parameters(
+            param("enum", self.FORMAT, self.tr("Feed format"), options=formats, defaultValue=SENSORTHINGS),
+            param("string", self.SOURCE, self.tr("Source (URL or file)")),
+            param("datetime", self.START, self.tr("Start (UTC)"), optional=True),
+            param("datetime", self.END, self.tr("End (UTC)"), optional=True),
+            param("string", self.PROPERTY, self.tr("Observed properties (comma-separated)"), optional=True),
+            param("extent", self.EXTENT, self.tr("Extent"), optional=True),
+            param("int", self.MAX_OBSERVATIONS, self.tr("Maximum number of observations (0 = no limit)"),
+                  defaultValue=0, minValue=0),
+            param("authcfg", self.AUTHCFG, self.tr("Authentication"), optional=True),
+            param("double", self.TIMEOUT, self.tr("Timeout per request (s)"), advanced=True,
+                  defaultValue=30.0, minValue=0.1),
+            param("double", self.IMPORT_TIMEOUT, self.tr("Timeout of the whole import (s, 0 = none)"), advanced=True,
+                  defaultValue=3600.0, minValue=0.0),
+            param("double", self.MAX_RESPONSE_MB, self.tr("Size limit per answer (MB, unpacked)"), advanced=True,
+                  defaultValue=float(DEFAULT_MAX_MB), minValue=0.001),
+            param("int", self.RETRIES, self.tr("Retries per request"), advanced=True,
+                  defaultValue=3, minValue=0, maxValue=10),
+            param("int", self.PAGE_SIZE, self.tr("SensorThings page size ($top)"), advanced=True,
+                  defaultValue=1000, minValue=1, maxValue=100000),
+            *(param("string", name, label, advanced=True, optional=True) for name, label in csv_labels.items()),
+            param("file_out", self.ARCHIVE, self.tr("Archive GeoPackage (created if missing, rows are added)"),
+                  fileFilter=self.tr("GeoPackage (*.gpkg *.GPKG)"), optional=True, createByDefault=False),
+            *self._archive_parameters(),
+            param("sink", self.OUTPUT_STATIONS, self.tr("Stations"), type=QgsProcessing.TypeVectorPoint),
+            param("sink", self.OUTPUT_OBSERVATIONS, self.tr("Observations"), type=QgsProcessing.TypeVector),
         )
         self.addOutput(QgsProcessingOutputNumber(self.N_STATIONS, self.tr("Number of stations")))
         self.addOutput(QgsProcessingOutputNumber(self.N_OBSERVATIONS, self.tr("Number of observations")))
@@ -254,12 +226,20 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             page_size=self.parameterAsInt(parameters, self.PAGE_SIZE, context),
             retries=self.parameterAsInt(parameters, self.RETRIES, context),
             csv_mapping=mapping,
-            limits=FetchLimits(
-                timeout_s=self.parameterAsDouble(parameters, self.TIMEOUT, context),
-                import_timeout_s=self.parameterAsDouble(parameters, self.IMPORT_TIMEOUT, context),
-                max_bytes=int(self.parameterAsDouble(parameters, self.MAX_RESPONSE_MB, context) * MIB),
-            ),
+            limits=self._limits(parameters, context),
         )
+
+    def _limits(self, parameters: dict, context: QgsProcessingContext) -> FetchLimits:
+        """TIMEOUT, IMPORT_TIMEOUT and MAX_RESPONSE_MB; NaN or infinity (which would switch a limit off) refused."""
+        values = {name: self.parameterAsDouble(parameters, name, context)
+                  for name in (self.TIMEOUT, self.IMPORT_TIMEOUT, self.MAX_RESPONSE_MB)}
+        for name, value in values.items():
+            if not math.isfinite(value):
+                raise QgsProcessingException(
+                    self.tr("{} is {}, not a usable number: enter seconds for TIMEOUT and IMPORT_TIMEOUT (0 = no "
+                            "deadline for the whole import) and megabytes for MAX_RESPONSE_MB.").format(name, value))
+        return FetchLimits(timeout_s=values[self.TIMEOUT], import_timeout_s=values[self.IMPORT_TIMEOUT],
+                           max_bytes=int(values[self.MAX_RESPONSE_MB] * MIB))
 
     # -- run ------------------------------------------------------------------------------------
     def processAlgorithm(  # noqa: N802, D102
@@ -283,7 +263,8 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             output.add(batch, rows)
 
         def undo() -> None:
-            output.discard()
+            """Roll back what is not committed; the guard then removes the outputs this run created."""
+            output.abandon()
             if writer is not None:
                 archive_queue.abandon()
                 writer.rollback()
@@ -294,6 +275,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             summary = stream_feed(
                 options, fetcher, collect, lambda f: feedback.setProgress(100 * f), feedback.isCanceled
             )
+            raise_if_cancelled(feedback)
             for warning in summary.warnings:
                 feedback.pushWarning(warning)
             feedback.pushInfo(self.tr("{} answers, {} kB received").format(
@@ -312,6 +294,7 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             raise QgsProcessingException(self.tr("Cannot use the PostgreSQL archive: {}").format(error)) from None
         except FeedError as error:
             undo()
+            raise_if_cancelled(feedback)
             raise QgsProcessingException(self.tr("Cannot import the feed: {}").format(error)) from None
         except sqlite3.Error as error:
             undo()
@@ -372,12 +355,10 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
 
     def _write_stations(self, parameters: dict, context: QgsProcessingContext, summary: ImportSummary,
                         feedback: QgsProcessingFeedback) -> None:
-        sink, self._stations_id = self.parameterAsSink(
+        sink, self._stations_id = self.create_sink(
             parameters, self.OUTPUT_STATIONS, context, station_fields(), QgsWkbTypes.Point,
-            QgsCoordinateReferenceSystem(WGS84),
+            QgsCoordinateReferenceSystem(WGS84), feedback,
         )
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_STATIONS))
         for station in summary.stations:
             feature = QgsFeature(station_fields())
             if station.lon is not None and station.lat is not None:
@@ -391,39 +372,35 @@ class ImportSensorFeedAlgorithm(AlgorithmBase):
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
         self._temporal(context, self._stations_id, '"first_time"', '"last_time"')
 
-    def observation_sink(self, parameters: dict, context: QgsProcessingContext) -> tuple[QgsFeatureSink, str]:
+    def observation_sink(self, parameters: dict, context: QgsProcessingContext) -> tuple[CheckedSink, str]:
         """Open OUTPUT_OBSERVATIONS (made temporal when it is loaded)."""
-        sink, destination = self.parameterAsSink(
+        sink, destination = self.create_sink(
             parameters, self.OUTPUT_OBSERVATIONS, context, observation_fields(), QgsWkbTypes.NoGeometry,
             QgsCoordinateReferenceSystem(),
         )
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT_OBSERVATIONS))
         self._temporal(context, destination, '"time"', 'coalesce("time_end", "time")')
         return sink, destination
 
     def _temporal(self, context: QgsProcessingContext, layer_id: str, start: str, end: str) -> None:
-        if not context.willLoadLayerOnCompletion(layer_id):
-            return
-        # Processing does not own post-processors; they hold no state, so one per expression pair lives here.
-        processor = self._post_processors.setdefault((start, end), TemporalPostProcessor(start, end))
-        context.layerToLoadOnCompletionDetails(layer_id).setPostProcessor(processor)
+        if context.willLoadLayerOnCompletion(layer_id):  # QGIS deletes a post-processor with its context
+            set_post_processor(context, layer_id, TemporalPostProcessor(start, end))
 
 
 class _ObservationOutput:
     """OUTPUT_OBSERVATIONS written batch by batch while the feed streams in (never all in memory).
 
-    The sink is opened with the first batch (a feed that fails at once leaves no file) and its file
-    is removed again when the import fails later. A new GeoPackage output is created empty by the
-    Processing sink (so its schema is QGIS's own) and then filled with sqlite3 in one transaction
-    (``GpkgRows``), much faster than one QgsFeature per row; other formats go through the sink.
+    The sink is opened with the first batch (a feed that fails at once leaves no output) through
+    ``create_sink``, whose guard removes what the run created when the import fails later (a new
+    file, or the one layer added to an existing GeoPackage). A new GeoPackage layer is created empty
+    by the Processing sink (so its schema is QGIS's own) and then filled with sqlite3 in one
+    transaction (``GpkgRows``), much faster than one QgsFeature per row; other formats go through the sink.
     """
 
     def __init__(self, algorithm: ImportSensorFeedAlgorithm, parameters: dict, context: QgsProcessingContext,
                  archive_path: str = "") -> None:
         self.algorithm, self.parameters, self.context = algorithm, parameters, context
         self.archive_path = archive_path
-        self.sink: QgsFeatureSink | None = None
+        self.sink: CheckedSink | None = None
         self.rows: GpkgRows | None = None  #: the GeoPackage path
         self.queue: BackgroundWriter | None = None  #: writes ``rows`` in a worker thread
         self.destination = ""
@@ -431,12 +408,13 @@ class _ObservationOutput:
         self.fields = observation_fields()
 
     def open(self) -> None:
-        """Create the output layer; switch to sqlite3 rows for a new GeoPackage."""
+        """Create the output layer; switch to sqlite3 rows for a GeoPackage layer."""
         self.sink, self.destination = self.algorithm.observation_sink(self.parameters, self.context)
         path = self.destination.partition("|")[0]
         if not path.lower().endswith(".gpkg") or os.path.abspath(path) == os.path.abspath(self.archive_path or "-"):
             return
-        self.sink = None  # closes the empty layer: OGR creates its table only now
+        self.sink.close()  # closes the empty layer: OGR creates its table only now
+        self.sink = None
         table = gpkg_table(self.destination)
         self.rows = GpkgRows.open(path, table, list(ROW_COLUMNS)) if table else None
         if self.rows is not None:
@@ -469,21 +447,20 @@ class _ObservationOutput:
             self.queue.close()
             self.rows.commit()
             self.rows = self.queue = None
-        self.sink = None  # flushes and closes a file output
+        if self.sink is not None:
+            self.sink.close()  # flushes and closes a file output
+            self.sink = None
         return self.destination
 
-    def discard(self) -> None:
-        """Close the output and remove a file it wrote (the import failed)."""
-        if self.sink is None and self.rows is None:
-            return
+    def abandon(self) -> None:
+        """Roll back rows not yet committed and close the output (the import failed; the guard removes it)."""
         if self.rows is not None:
             self.queue.abandon()
             self.rows.rollback()
             self.rows = self.queue = None
-        self.sink = None
-        path = self.destination.split("|", 1)[0]
-        if path and os.path.isfile(path):
-            os.remove(path)
+        if self.sink is not None:
+            self.sink.close()
+            self.sink = None
 
 
 def gpkg_table(destination: str) -> str:

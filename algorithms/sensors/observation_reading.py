@@ -20,6 +20,7 @@ from qgis.core import NULL, QgsFeature, QgsFields, QgsProcessingException, QgsPr
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.postgres import PostgresError, connect
+from ...core.sensors.daily import FIRST_TIME, LAST_TIME
 from ...core.sensors.postgis_archive import ObservationQuery, read_observations
 from ..common import to_number
 from ..postgis_connection import PostgisLayer, postgis_layer
@@ -78,7 +79,8 @@ class RowCollector:
     """Keeps ``(station_id, time, value)`` of usable observations and counts the others by reason.
 
     Reasons: ``value`` (no number), ``unusable``/``range``/``sentinel`` (from ``screen``), ``time`` (unreadable),
-    ``qc:<flag>`` (flagged by quality control).
+    ``calendar`` (a time at the edge of the years 1 to 9999, see ``daily.FIRST_TIME``), ``qc:<flag>`` (flagged
+    by quality control).
     """
 
     def __init__(self, screen: Callable[[float | None], str], read_time: Callable[[Any], float | None], key) -> None:
@@ -101,7 +103,7 @@ class RowCollector:
         if not reason:
             if seconds is None:
                 seconds = self._time(time)
-            reason = "" if seconds is not None else "time"
+            reason = "time" if seconds is None else "" if FIRST_TIME <= seconds < LAST_TIME else "calendar"
         if reason:
             self.skipped[reason] += 1
             return

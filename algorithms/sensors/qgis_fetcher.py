@@ -75,7 +75,7 @@ class QgisFetcher:
         self.rules.check(url)
         if is_local(url):
             self.drop_prefetch()
-            return read_local(url, self.limits.max_bytes)
+            return read_local(url, self.limits.max_bytes, self.limits)
         self.limits.check_import()
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[0] != url:
@@ -188,11 +188,15 @@ class _ReplyReader:
         watch.setInterval(WATCH_MS)
         watch.timeout.connect(self._watch)
         watch.start()
-        if reply.bytesAvailable():  # a request sent ahead: what arrived before (its buffer may be full)
-            self._read()
-        if not reply.isFinished() and self.stop is None:
-            loop.exec()
-        watch.stop()
+        try:
+            if reply.bytesAvailable():  # a request sent ahead: what arrived before (its buffer may be full)
+                self._read()
+            if not reply.isFinished() and self.stop is None:
+                loop.exec()
+        finally:  # no signal of this reply may reach this reader later (the reply is deleted after it)
+            watch.stop()
+            reply.readyRead.disconnect(self._read)
+            reply.finished.disconnect(loop.quit)
         if self.stop is None:
             self._read()
         # a reply emits readyRead while it is destroyed (deleteLater, in the next request's event loop);

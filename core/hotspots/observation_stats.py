@@ -20,6 +20,7 @@ from ..sensors.daily import (
     calendar,
     daily_indicators,
     hours_above,
+    in_calendar,
     time_zone,
     valid_hours,
     window_of,
@@ -105,9 +106,11 @@ def station_statistics(
     """All STATISTICS and DAILY_STATISTICS per station id from ``(station_id, time, value)``.
 
     The window is ``start <= time < end``; an open end is the first or last observation's local
-    hour. ``hours_above`` counts valid local hours (see :mod:`..sensors.daily`) whose mean is above
-    ``threshold``. A station covering less than ``rule.min_coverage`` % of the window's hours gets
-    NaN window statistics (its count, coverage and daily indicators stay).
+    hour. Times outside ``daily.FIRST_TIME``-``LAST_TIME`` are left out; ValueError when the window spans
+    more than ``daily.MAX_WINDOW_YEARS``. ``hours_above`` counts valid local hours (see
+    :mod:`..sensors.daily`) whose mean is above ``threshold``. A station covering less than
+    ``rule.min_coverage`` % of the window's hours gets NaN window statistics (its count, coverage and
+    daily indicators stay).
     """
     rule = rule or DailyRule()
     rows = observations if isinstance(observations, list) else list(observations)
@@ -120,7 +123,7 @@ def station_statistics(
     stations = np.fromiter(map(ids.__getitem__, keys), dtype=np.int64, count=len(rows))
     times = np.fromiter(map(itemgetter(1), rows), dtype=float, count=len(rows))
     values = np.fromiter(map(itemgetter(2), rows), dtype=float, count=len(rows))
-    keep = np.ones(times.size, dtype=bool)
+    keep = in_calendar(times)  # the algorithm counts the others
     if start is not None:
         keep &= times >= start
     if end is not None:

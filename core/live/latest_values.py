@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -34,7 +35,7 @@ def format_value(value: float | None) -> str:
     return "0" if text == "-0" else text
 
 
-@dataclass
+@dataclass(slots=True)
 class LatestValue:
     """The most recent reading of one station for the feed's property."""
 
@@ -128,14 +129,60 @@ def merge_readings(old: dict[str, LatestValue], fresh: dict[str, LatestValue]) -
     merged = dict(old)
     for station_id, reading in fresh.items():
         previous = old.get(station_id)
-        if previous is not None and _older(reading.time, previous.time):
-            if reading.lon is not None and reading.lat is not None:
-                merged[station_id] = replace(previous, lon=reading.lon, lat=reading.lat, name=reading.name)
-            continue
-        if previous is not None and (reading.lon is None or reading.lat is None):
-            reading = replace(reading, lon=previous.lon, lat=previous.lat)
-        merged[station_id] = reading
+        if previous is None:
+            merged[station_id] = reading
+        else:
+            merged[station_id] = kept = replace(previous)
+            update_reading(kept, reading_row(reading))
     return merged
+
+
+#: The fields of a LatestValue in order: ``reading_row`` gives them as a plain tuple, ``LatestValue(*row)`` back.
+ROW_FIELDS = ("station_id", "name", "lon", "lat", "value", "unit", "time", "property", "stream_id", "status", "detail")
+
+
+def reading_row(reading: LatestValue) -> tuple:
+    """Return the fields of ``reading`` as a plain tuple (the garbage collector stops tracking such tuples)."""
+    return (reading.station_id, reading.name, reading.lon, reading.lat, reading.value, reading.unit, reading.time,
+            reading.property, reading.stream_id, reading.status, reading.detail)
+
+
+def reading_columns(readings: Iterable[LatestValue]) -> list[list]:
+    """Return the readings as one list per field of ``ROW_FIELDS``; ``zip(*columns)`` gives the rows back.
+
+    Eleven objects for Python's garbage collector, not one per reading.
+    """
+    rows = [reading_row(reading) for reading in readings]
+    return [list(column) for column in zip(*rows)] if rows else [[] for _ in ROW_FIELDS]
+
+
+def update_reading(previous: LatestValue, row: tuple) -> bool:
+    """Merge a fresh reading (``row``: ``reading_row``) into ``previous`` in place; True when a field changed.
+
+    A fresh reading without a position keeps the known one; an older fresh reading (a late message)
+    only moves and renames the station.
+    """
+    _station, name, lon, lat = row[:4]
+    if _older(row[6], previous.time):
+        if lon is None or lat is None or (previous.lon, previous.lat, previous.name) == (lon, lat, name):
+            return False
+        previous.lon, previous.lat, previous.name = lon, lat, name
+        return True
+    if lon is None or lat is None:
+        row = (*row[:2], previous.lon, previous.lat, *row[4:])
+    if reading_row(previous) == row:
+        return False
+    (previous.station_id, previous.name, previous.lon, previous.lat, previous.value, previous.unit, previous.time,
+     previous.property, previous.stream_id, previous.status, previous.detail) = row
+    return True
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def sort_text(name: str) -> str:
+    """Return a text that sorts names naturally ("Station 3" before "Station 22"): lower case, numbers padded."""
+    return _DIGITS.sub(lambda match: match.group().rjust(20, "0"), name.lower())
 
 
 def judge(reading: LatestValue, thresholds: Thresholds, now: datetime, stale_after_s: float) -> tuple[str, str]:
@@ -159,11 +206,22 @@ def judge_all(
 ) -> dict[str, LatestValue]:
     """Return the readings with their status set for ``now`` (default: the current time)."""
     now = now or datetime.now(timezone.utc)
-    judged = {}
-    for station_id, reading in readings.items():
-        status, detail = judge(reading, thresholds, now, stale_after_s)
-        judged[station_id] = replace(reading, status=status, detail=detail)
-    return judged
+    return {station_id: judged(reading, thresholds, now, stale_after_s) for station_id, reading in readings.items()}
+
+
+def judged(reading: LatestValue, thresholds: Thresholds, now: datetime, stale_after_s: float) -> LatestValue:
+    """Return a copy of ``reading`` with its status and explanation for ``now``."""
+    status, detail = judge(reading, thresholds, now, stale_after_s)
+    return replace(reading, status=status, detail=detail)
+
+
+def judge_in_place(reading: LatestValue, thresholds: Thresholds, now: datetime, stale_after_s: float) -> bool:
+    """Set the status and explanation of ``reading`` for ``now``; True when they changed."""
+    status, detail = judge(reading, thresholds, now, stale_after_s)
+    if status == reading.status and detail == reading.detail:
+        return False
+    reading.status, reading.detail = status, detail
+    return True
 
 
 def _age_text(seconds: float) -> str:

@@ -12,6 +12,8 @@ expansion with HTTP 500) is read stream by stream instead: the Things with their
 newest Observation of each (``LatestReader``). A collection URL (anything with ``/Things`` or a
 query) is used as given. Pages are chained with ``@iot.nextLink``, which is followed unchanged.
 A MultiDatastream's components are streams of their own: ``<id>[<i>]`` with their property and unit.
+A malformed Thing (members of the wrong type) is skipped and counted, an observation with a time
+that cannot be read is left out with a warning: the other stations are shown.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from typing import Any
 from urllib.parse import quote
 
 from ..sensors import sensorthings as sta
-from ..sensors.collect import FeedBuilder
+from ..sensors.collect import FeedBuilder, objects
 from ..sensors.errors import FeedError, FeedFormatError, FeedHttpError
-from ..sensors.jsontext import check_not_html, strip_text
+from ..sensors.jsontext import check_not_html, loads, strip_text
 from ..sensors.model import FeedResult
 from ..sensors.sensorthings import geometry_centroid
 from ..sensors.times import parse_interval
@@ -131,8 +133,10 @@ def parse_latest_page(text: str, source: str, streams: list[StreamRef] | None = 
     if not isinstance(things, list):
         raise FeedFormatError("not a SensorThings collection: no 'value' list (is the URL a service root or Things?)")
     builder = FeedBuilder(source)
-    for thing in things:
-        if isinstance(thing, dict):
+    for number, thing in enumerate(things, start=1):
+        with builder.entity(f"Thing {str(thing.get('@iot.id', number))[:40] if isinstance(thing, dict) else number}"):
+            if not isinstance(thing, dict):
+                raise FeedFormatError(f"Thing {number} is not a JSON object")
             _read_thing(builder, thing, streams if streams is not None else [])
     result = builder.result()
     next_link = document.get("@iot.nextLink")
@@ -182,7 +186,7 @@ def _load(text: str) -> dict[str, Any]:
         raise FeedFormatError("the SensorThings response is empty")
     check_not_html(body)
     try:
-        document = json.loads(body)
+        document = loads(body)
     except json.JSONDecodeError as error:
         raise FeedFormatError(f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
     if not isinstance(document, dict):
@@ -197,12 +201,11 @@ def _read_thing(builder: FeedBuilder, thing: dict[str, Any], streams: list[Strea
         return
     station = builder.station(str(thing_id), str(thing.get("name") or ""))
     position = None
-    for location in thing.get("Locations") or []:
-        if isinstance(location, dict):
-            position = representative_point(location.get("location"))
-            if position:
-                break
-    datastreams = [d for d in thing.get("Datastreams") or [] if isinstance(d, dict)]
+    for location in objects(thing.get("Locations")):
+        position = representative_point(location.get("location"))
+        if position:
+            break
+    datastreams = objects(thing.get("Datastreams"))
     if position is None:
         for datastream in datastreams:
             position = representative_point(datastream.get("observedArea"))
@@ -218,20 +221,18 @@ def _read_thing(builder: FeedBuilder, thing: dict[str, Any], streams: list[Strea
             continue
         prop, unit = sta.stream_property(datastream), sta.stream_unit(datastream)
         streams.append(StreamRef(station.station_id, stream_id, prop, unit))
-        for item in (datastream.get("Observations") or [])[:1]:
-            if isinstance(item, dict):
-                _observe(builder, station, stream_id, prop, unit, item)
-    for multi in thing.get("MultiDatastreams") or []:
-        if isinstance(multi, dict):
-            _read_multi(builder, station, multi, streams)
+        for item in objects(datastream.get("Observations"))[:1]:
+            _observe(builder, station, stream_id, prop, unit, item)
+    for multi in objects(thing.get("MultiDatastreams")):
+        _read_multi(builder, station, multi, streams)
 
 
 def _read_multi(builder: FeedBuilder, station: Any, multi: dict[str, Any], streams: list[StreamRef]) -> None:
     """Each component of a MultiDatastream as a stream of its own (``<id>[<i>]``)."""
     multi_id = str(multi.get("@iot.id", ""))
     units = multi.get("unitOfMeasurements") if isinstance(multi.get("unitOfMeasurements"), list) else []
-    props = [p for p in multi.get("ObservedProperties") or [] if isinstance(p, dict)]
-    newest = [o for o in multi.get("Observations") or [] if isinstance(o, dict)][:1]
+    props = objects(multi.get("ObservedProperties"))
+    newest = objects(multi.get("Observations"))[:1]
     for index in range(max(len(units), len(props))):
         prop = str(props[index].get("name") or "") if index < len(props) else f"{multi.get('name')}[{index}]"
         described = units[index] if index < len(units) and isinstance(units[index], dict) else {}

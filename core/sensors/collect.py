@@ -1,15 +1,27 @@
-"""Collects stations, observations and warnings while a parser walks a feed."""
+"""Collects stations, observations and warnings while a parser walks a feed.
+
+No single bad value stops a feed: a parser reads each entity (message, record, box, line) inside
+``FeedBuilder.entity``; a bad time, a member of the wrong type or any other value that cannot be
+read skips that entity, counted with a warning, and the rest is read. Only when no entity could be
+read is the feed refused (``FeedFormatError`` naming the first problem).
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from .errors import FeedFormatError
 from .model import FeedResult, Observation, Station
 from .sentinels import INVALID, screen
 from .values import finite, raw_json
 
 MAX_WARNINGS = 50
+#: Errors of a bad value inside one entity: the entity is skipped (wrong-typed members raise the others).
+ENTITY_ERRORS = (FeedFormatError, AttributeError, TypeError, ValueError, KeyError, IndexError, OverflowError,
+                 RecursionError)
 
 
 class FeedBuilder:
@@ -22,6 +34,8 @@ class FeedBuilder:
         self._warnings: list[str] = []
         self._dropped_warnings = 0
         self._placed_at: dict[str, datetime] = {}
+        self.entities = self.skipped = 0
+        self.first_problem = ""
 
     def station(self, station_id: str, name: str = "", **properties: Any) -> Station:
         """Return the station ``station_id``, created on first use; ``properties`` are merged in."""
@@ -91,6 +105,33 @@ class FeedBuilder:
         self.seen(station, time_end or moment)
         return observation
 
+    @contextlib.contextmanager
+    def entity(self, label: str) -> Iterator[None]:
+        """Read one entity (``label``: "message 3"): a bad value in it skips it, counted, with a warning.
+
+        What the entity added (observations, new stations) is taken back.
+        """
+        observations, stations = len(self._observations), set(self._stations)
+        self.entities += 1
+        try:
+            yield
+        except ENTITY_ERRORS as error:
+            del self._observations[observations:]
+            for station_id in set(self._stations) - stations:
+                del self._stations[station_id]
+                self._placed_at.pop(station_id, None)
+            self.skipped += 1
+            problem = f"{label} skipped: {describe(error)}"
+            self.first_problem = self.first_problem or problem
+            self.warn(problem)
+
+    def objects(self, value: Any, what: str) -> list[dict[str, Any]]:
+        """Return the JSON objects of a list member; what is not an object is left out with a warning."""
+        found = objects(value)
+        if value is not None and (not isinstance(value, list) or len(found) < len(value)):
+            self.warn(f"{what} is not a list of objects: {len(found)} of its items used")
+        return found
+
     def warn(self, message: str) -> None:
         """Add a warning once; after MAX_WARNINGS only count the rest."""
         if message in self._warnings:
@@ -101,7 +142,14 @@ class FeedBuilder:
             self._dropped_warnings += 1
 
     def result(self, noun: str = "station") -> FeedResult:
-        """Return the FeedResult; stations without a position get a warning "<noun> <id> has no position"."""
+        """Return the FeedResult; stations without a position get a warning "<noun> <id> has no position".
+
+        FeedFormatError when every entity was skipped (nothing could be read).
+        """
+        if self.skipped and self.skipped == self.entities:
+            raise FeedFormatError(f"nothing could be read: {self.first_problem}")
+        if self.skipped:
+            self.warn(f"{self.skipped} of {self.entities} entries skipped because of a bad value (see above)")
         for station in self._stations.values():
             if station.lon is None:
                 self.warn(f"{noun} {station.station_id} has no position")
@@ -134,3 +182,25 @@ def _float(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def describe(error: BaseException) -> str:
+    """Name what was wrong in plain words (the message of a feed error; the kind of a wrong-typed member)."""
+    if isinstance(error, FeedFormatError):
+        return str(error)
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    text = str(error)
+    text = text if len(text) <= 120 else text[:119] + "…"
+    return f"a member has the wrong type or an impossible value ({type(error).__name__}: {text})"
+
+
+def objects(value: Any) -> list[dict[str, Any]]:
+    """Return the JSON objects of a list member (a wrong-typed member or item is left out)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def member(value: Any, key: str) -> dict[str, Any]:
+    """Return ``value[key]`` when both are JSON objects, else {} (``.get`` chains never fail on a wrong type)."""
+    found = value.get(key) if isinstance(value, dict) else None
+    return found if isinstance(found, dict) else {}

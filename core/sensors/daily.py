@@ -18,13 +18,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
 HOUR = 3600
 NIGHT_START, NIGHT_END = time(18), time(6)
+#: UTC epoch seconds of the times whose local day and its neighbours exist in every time zone (Python's
+#: dates run from the year 1 to 9999): 0001-01-03 to 9999-12-29 UTC. Times outside are skipped by the caller.
+FIRST_TIME = datetime(1, 1, 3, tzinfo=timezone.utc).timestamp()
+LAST_TIME = datetime(9999, 12, 29, tzinfo=timezone.utc).timestamp()
+#: Longest window the daily calendar is built for (one entry per local day).
+MAX_WINDOW_YEARS = 200
 #: Indicator keys in output order; field names are ``<prefix>_<key>``.
 DAILY_STATISTICS = ("coverage", "days", "days_max_above", "days_mean_above", "nights_above")
 
@@ -101,8 +107,20 @@ def _utc_seconds(day: date, clock: time, zone: ZoneInfo) -> int:
     return int(datetime.combine(day, clock, zone).timestamp())
 
 
+def in_calendar(times: np.ndarray) -> np.ndarray:
+    """Tell which times (UTC epoch seconds) lie within ``FIRST_TIME`` to ``LAST_TIME``."""
+    return (times >= FIRST_TIME) & (times < LAST_TIME)
+
+
 def calendar(start: float, end: float, zone: ZoneInfo) -> Calendar:
-    """Return the local days that overlap [start, end), their nights and the window's hour count."""
+    """Return the local days that overlap [start, end), their nights and the window's hour count.
+
+    The window is cut to ``FIRST_TIME``-``LAST_TIME``; ValueError when it spans more than ``MAX_WINDOW_YEARS``.
+    """
+    start, end = max(start, FIRST_TIME), min(end, LAST_TIME)
+    if end - start > MAX_WINDOW_YEARS * 365.25 * 86400:
+        first_day, last_day = (datetime.fromtimestamp(t, timezone.utc).date() for t in (start, end))
+        raise ValueError(f"the window runs from {first_day} to {last_day}, longer than {MAX_WINDOW_YEARS} years")
     first = datetime.fromtimestamp(start, zone).date()
     last = datetime.fromtimestamp(end - 0.001, zone).date()  # the end is exclusive
     days = [first + timedelta(days=n) for n in range((last - first).days + 2)]

@@ -14,13 +14,21 @@ limit), ``RequestRules`` (credentials only to the origin of SOURCE, redirects: n
 a limit, no loops; cross-origin redirects are followed WITHOUT credentials), ``LimitedBody``
 (the size limit applied while the body is read and decompressed) and ``LinkGuard`` (server
 links: http(s) only, never a local file, never the same link twice). ``source_key`` is the
-normalised source without credentials used as the archive key.
+normalised source without credentials, window, page and order used as the archive key.
+
+Secrets: ``is_secret`` decides by rule, not by a fixed list, which query parameters (and fragment
+parameters) are credentials: a credential word in the name, a credential name, or a value that looks
+like a token. Every message, the ``source`` column and the archive key show them as ``***``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
+import select
+import stat
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -30,13 +38,34 @@ from typing import Any, Protocol, Union
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 from .errors import FeedError, FeedFormatError, FeedHttpError
-from .jsontext import check_not_html, strip_text
+from .jsontext import check_not_html, loads, strip_text
 
-#: Query parameters whose values are secrets (compared case-insensitively, ``-``/``_`` ignored).
-SECRET_PARAMETERS = frozenset(
-    {"key", "apikey", "token", "accesstoken", "authtoken", "password", "passwd", "pwd", "secret",
-     "clientsecret", "auth", "authorization", "sig", "signature", "session", "sessionid"}
+#: A query parameter is a credential when a word of its name is one of these (the name split at
+#: ``-``, ``_``, ``.`` and lower-to-upper case changes: ``X-Amz-Signature``, ``api_token``, ``apiKey``) ...
+SECRET_WORDS = frozenset(
+    {"key", "apikey", "token", "accesstoken", "authtoken", "apitoken", "password", "passwd", "pwd", "passphrase",
+     "secret", "clientsecret", "auth", "authorization", "bearer", "sig", "signature", "credential", "credentials",
+     "jwt", "session", "sessionid", "otp"}
 )
+#: ... or its whole name (lower case, separators removed) is one of these, or ends with one of the
+#: ``SECRET_ENDINGS`` (``subscription-key``, ``accesskey``, ``X-Auth-Token``) ...
+SECRET_NAMES = frozenset({"code", "appid", "sid", "sas", "ticket"})
+SECRET_ENDINGS = ("apikey", "accesskey", "secretkey", "privatekey", "appkey", "subscriptionkey", "clientkey",
+                  "authkey", "userkey", "masterkey", "sharedkey", "token", "secret", "password", "passwd",
+                  "signature", "credential", "credentials")
+#: ... or its value looks like one: a JSON Web Token, or 24 or more characters of a token alphabet that mix
+#: upper case, lower case and digits (API keys; identifiers such as UUIDs or object ids are lower case).
+SECRET_VALUE = re.compile(r"^(eyJ[\w-]+\.[\w-]+\.[\w-]*|(?=[^a-z]*[a-z])(?=[^A-Z]*[A-Z])(?=\D*\d)[\w+/=.~-]{24,})$")
+#: Query parameters of a time window, a page or an order (names compared like SECRET_NAMES): not part
+#: of the archive key, nor is any parameter whose value is an ISO 8601 date or time.
+WINDOW_PARAMETERS = frozenset(
+    {"from", "to", "fromdate", "todate", "start", "end", "startdate", "enddate", "starttime", "endtime",
+     "startdatetime", "enddatetime", "begin", "since", "until", "after", "before", "date", "day", "time",
+     "datetime", "timestamp", "period", "last", "limit", "offset", "page", "pagesize", "perpage", "count",
+     "skip", "top", "orderby", "order", "sort", "sortby", "cursor", "pagetoken"}
+)
+_ISO_VALUE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}\S*)?(/\S*)?$")
+_NAME_WORDS = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 MAX_BACKOFF_S = 8.0
@@ -47,6 +76,8 @@ HTTP_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 #: Largest piece decompressed at once (the size limit is checked after each piece).
 _INFLATE_STEP = MIB
+#: Largest piece read at once from a local file, device or FIFO.
+_READ_STEP = MIB
 
 Response = Union[bytes, Exception]
 
@@ -83,7 +114,7 @@ class Fetcher(Protocol):
 
 
 def redact_url(url: str) -> str:
-    """``url`` without a password or user name and with secret query values replaced by ``***``."""
+    """``url`` without a password or user name and with secret query values replaced by ``***`` (``is_secret``)."""
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -91,15 +122,20 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(_is_secret(name) for name, _ in pairs):
-            query = urlencode([(name, "***" if _is_secret(name) else value) for name, value in pairs], safe="$(),'/:")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, _redact_query(parts.query), _redact_query(parts.fragment)))
+
+
+def _redact_query(query: str) -> str:
+    if "=" not in query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(is_secret(name, value) for name, value in pairs):
+        return query
+    return urlencode([(name, "***" if is_secret(name, value) else value) for name, value in pairs], safe=_SAFE)
 
 
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
+_SAFE = "$(),'/:*"
 
 
 def redact_text(text: str) -> str:
@@ -107,8 +143,21 @@ def redact_text(text: str) -> str:
     return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
 
 
-def _is_secret(name: str) -> bool:
-    return name.lower().replace("-", "").replace("_", "") in SECRET_PARAMETERS
+def is_secret(name: str, value: str = "") -> bool:
+    """Tell whether a query parameter is a credential: by a word of its name, its whole name, or its value.
+
+    See ``SECRET_WORDS``, ``SECRET_NAMES``, ``SECRET_ENDINGS`` and ``SECRET_VALUE``: no fixed list of
+    names, so ``access_key``, ``X-Amz-Credential``, ``subscription-key`` or an unnamed token are hidden.
+    """
+    words = {word.lower() for word in _NAME_WORDS.split(name) if word}
+    whole = _plain(name)
+    return (bool(words & SECRET_WORDS) or whole in SECRET_NAMES or whole.endswith(SECRET_ENDINGS)
+            or bool(value and value != "***" and SECRET_VALUE.match(value)))
+
+
+def _plain(name: str) -> str:
+    """Return a parameter name as the rules compare it: lower case, without separators and a leading ``$``."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 def is_local(source: str) -> bool:
@@ -137,7 +186,7 @@ def decode_json(data: bytes, url: str) -> Any:
     if not text:
         raise FeedFormatError(f"{where} returned an empty answer instead of JSON")
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError as error:
         truncated = error.pos >= len(text) - 1
         hint = " (the answer ends too early: truncated?)" if truncated else ""
@@ -207,12 +256,13 @@ def local_path(source: str) -> Path:
 class FileFetcher:
     """Reads local files; ``get`` takes a path or a ``file://`` URL (files over ``max_bytes`` are refused)."""
 
-    def __init__(self, max_bytes: int = DEFAULT_MAX_MB * MIB) -> None:
+    def __init__(self, max_bytes: int = DEFAULT_MAX_MB * MIB, limits: FetchLimits | None = None) -> None:
         self.max_bytes = max_bytes
+        self.limits = limits
 
     def get(self, url: str) -> bytes:
         """Return the bytes of the file."""
-        return read_local(url, self.max_bytes)
+        return read_local(url, self.max_bytes, self.limits)
 
 
 class CountingFetcher:
@@ -284,12 +334,22 @@ def same_origin(url: str, other: str) -> bool:
 
 
 def source_key(source: str) -> str:
-    """Return the archive key of a source: no credentials, scheme and host lower-case, no default port.
+    """Return the archive key of a source: the stream, not the request that fetched it.
 
-    Secret query values are replaced by ``***`` (as in messages); a local path stays as it is.
+    No credentials (user, password, secret query values as ``***``: ``is_secret``), scheme and host
+    lower case, no default port, no fragment, no window, page or order parameters (``WINDOW_PARAMETERS``
+    and every parameter whose value is an ISO 8601 time), the other parameters sorted: the same stream
+    fetched with its query reordered or with overlapping windows has one key. A local path stays as it is.
     """
     text = source.strip()
-    return text if is_local(text) else redact_url(normalise_url(text))
+    if is_local(text):
+        return text
+    parts = urlsplit(normalise_url(text))
+    pairs = [(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True)
+             if _plain(name) not in WINDOW_PARAMETERS and not _ISO_VALUE.match(value.strip())]
+    pairs = sorted((name, "***" if is_secret(name, value) else value) for name, value in pairs)
+    query = urlencode(pairs, safe=_SAFE) if pairs else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
 def normalise_url(url: str) -> str:
@@ -323,6 +383,8 @@ class FetchLimits:
     started: float = field(default=0.0)
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.timeout_s) and math.isfinite(self.import_timeout_s)):
+            raise ValueError("a timeout must be a number of seconds, not NaN or infinity (it would switch it off)")
         self.started = self.started or self.clock()
 
     def import_deadline(self) -> float | None:
@@ -496,20 +558,60 @@ class LinkGuard:
         return _link_key(url) not in self._seen
 
 
-def read_local(url: str, max_bytes: int) -> bytes:
-    """Return the bytes of a local file (SOURCE only); FeedError when missing, unreadable or over ``max_bytes``."""
+def read_local(url: str, max_bytes: int, limits: FetchLimits | None = None) -> bytes:
+    """Return the bytes of a local file (SOURCE only), read piece by piece under the size limit and the deadline.
+
+    Every kind of file is read the same way: a regular file, a device (``/dev/zero``, ``/dev/urandom``)
+    or a FIFO; the size limit applies while reading (a device never ends) and ``limits`` give the
+    deadline (TIMEOUT, capped by IMPORT_TIMEOUT), also while waiting for a FIFO's writer. FeedError when
+    missing, a folder or unreadable; FeedStopError over ``max_bytes`` or the deadline.
+    """
     path = local_path(url)
+    limits = limits or FetchLimits(max_bytes=max_bytes)
+    deadline = limits.request_deadline()
     try:
-        size = path.stat().st_size
-        if path.is_file() and size > max_bytes:
-            raise FeedStopError(f"size limit: {path} is larger than {max_bytes / MIB:g} MB (MAX_RESPONSE_MB)", "size")
-        return path.read_bytes()
+        if path.is_dir():
+            raise IsADirectoryError
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         raise FeedError(f"file not found: {path}; check the path in SOURCE") from None
     except IsADirectoryError:
         raise FeedError(f"{path} is a folder, not a file; choose a file") from None
     except OSError as error:
         raise FeedError(f"cannot read {path}: {error.strerror}") from None
+    try:
+        if stat.S_ISREG(os.fstat(descriptor).st_mode) and os.fstat(descriptor).st_size > max_bytes:
+            raise FeedStopError(f"size limit: {path} is larger than {max_bytes / MIB:g} MB (MAX_RESPONSE_MB)", "size")
+        return _read_descriptor(descriptor, path, max_bytes, limits, deadline)
+    except OSError as error:
+        raise FeedError(f"cannot read {path}: {error.strerror}") from None
+    finally:
+        os.close(descriptor)
+
+
+def _read_descriptor(descriptor: int, path: Path, max_bytes: int, limits: FetchLimits, deadline: float) -> bytes:
+    """Read until the end of the file, or FeedStopError at the size limit or the deadline."""
+    chunks, size = [], 0
+    waiting = select.poll() if hasattr(select, "poll") else None
+    if waiting is not None:
+        waiting.register(descriptor, select.POLLIN | select.POLLPRI)
+    while True:
+        left = deadline - limits.clock()
+        if left <= 0:
+            raise limits.timeout_error(str(path))
+        if waiting is not None and not waiting.poll(int(min(left, 0.2) * 1000) + 1):
+            continue  # a FIFO whose writer has not written (or connected) yet
+        try:
+            chunk = os.read(descriptor, min(_READ_STEP, max_bytes - size + 1))
+        except BlockingIOError:
+            continue
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise FeedStopError(f"size limit: {path} is larger than {max_bytes / MIB:g} MB (MAX_RESPONSE_MB); "
+                                "it was not read further", "size")
+        chunks.append(chunk)
 
 
 _QUOTED = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")

@@ -1,4 +1,8 @@
-"""JSON and NDJSON text to Python objects, with messages that say what is wrong; lines of big texts."""
+"""JSON and NDJSON text to Python objects, with messages that say what is wrong; lines of big texts.
+
+Every JSON document of a feed is read with ``loads``: numbers of any length and any nesting depth
+never stop an import (see there).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,57 @@ from typing import Any
 from .errors import FeedFormatError
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+#: Values nested deeper than this are read as ``DEEP_VALUE`` (Python's JSON reader stops near 1000 levels).
+MAX_DEPTH = 200
+DEEP_VALUE = f"(a value nested deeper than {MAX_DEPTH} levels)"
+#: Integers with more digits are read as floats (Python refuses to convert integers over 4300 digits).
+MAX_INT_DIGITS = 4000
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def loads(text: str) -> Any:
+    """``json.loads`` for untrusted feeds: any number is read, any nesting depth is survived.
+
+    An integer of more than ``MAX_INT_DIGITS`` digits is read as a float (infinity when it does not
+    fit); a value nested deeper than ``MAX_DEPTH`` levels is replaced by the text ``DEEP_VALUE``, so a
+    parser skips that value or entity and the rest of the document is read. Malformed JSON raises
+    ``json.JSONDecodeError`` as ``json.loads`` does. The slower paths run only when they are needed.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return json.loads(flatten_deep(text), parse_int=_int)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        try:
+            return json.loads(text, parse_int=_int)
+        except RecursionError:
+            return json.loads(flatten_deep(text), parse_int=_int)
+
+
+def _int(digits: str) -> int | float:
+    return int(digits) if len(digits) <= MAX_INT_DIGITS else float(digits)
+
+
+def flatten_deep(text: str, max_depth: int = MAX_DEPTH) -> str:
+    """``text`` with every array or object that opens below ``max_depth`` levels replaced by ``DEEP_VALUE``."""
+    pieces, depth, cut_from, last = [], 0, -1, 0
+    for match in _STRUCTURE.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth == max_depth + 1:
+                cut_from = match.start()
+        elif token in "]}":
+            if depth == max_depth + 1 and cut_from >= 0:
+                pieces += [text[last:cut_from], json.dumps(DEEP_VALUE)]
+                last, cut_from = match.end(), -1
+            depth -= 1
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def strip_text(text: str) -> str:
@@ -58,7 +113,7 @@ def load_documents(text: str, what: str = "JSON") -> list[Any]:
         raise FeedFormatError(f"the feed is empty: no {what} to read")
     check_not_html(body)
     try:
-        documents = [json.loads(body)]
+        documents = [loads(body)]
     except json.JSONDecodeError as error:
         documents = _load_lines(body, error, what)
     items: list[Any] = []
@@ -75,7 +130,7 @@ def _load_lines(body: str, whole_error: json.JSONDecodeError, what: str) -> list
     documents = []
     for index, (number, line) in enumerate(lines):
         try:
-            documents.append(json.loads(line))
+            documents.append(loads(line))
         except json.JSONDecodeError as error:
             if index == 0:
                 # Pretty-printed JSON spread over several lines: report the whole-text error.

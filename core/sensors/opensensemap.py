@@ -9,7 +9,9 @@ each from ``lastMeasurement`` (property = sensor ``title``, unit = ``unit``, str
 ``<box id>/<sensor id>``). Values are strings in openSenseMap and are read as numbers.
 Measurements carry no box: the box and sensor ids are taken from a source URL containing
 ``/boxes/<id>/data/<sensorId>``, else the station is "unknown" (with a warning); their
-property and unit are empty (a warning says to import the box for titles and units).
+property and unit are empty (a warning says to import the box for titles and units). A box, sensor
+or measurement with a bad value (a time that cannot be read: NaN or huge epochs, year 9999 with
+-14:00; a member of the wrong type) is skipped and counted, the rest read.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from .collect import FeedBuilder
+from .collect import FeedBuilder, member, objects
 from .errors import FeedFormatError
 from .jsontext import check_not_html, load_documents, looks_like_json, strip_text, text_lines
 from .model import FeedResult, Station
@@ -52,7 +54,8 @@ def parse(text: str, source: str) -> FeedResult:
         items = load_documents(body, "JSON")
         if items and all(isinstance(item, dict) and "_id" in item for item in items):
             for item in items:
-                _read_box(item, builder)
+                with builder.entity(f"box {str(item['_id'])[:40]}"):
+                    _read_box(item, builder)
         elif all(isinstance(item, dict) and "createdAt" in item and "value" in item for item in items):
             _read_measurements(items, builder, source, "item")
         else:
@@ -82,30 +85,31 @@ def _read_box(box: dict[str, Any], builder: FeedBuilder) -> None:
     )
     _place_box(box, station, builder)
     if box.get("lastMeasurementAt"):
-        builder.seen(station, _time(box["lastMeasurementAt"], f"box {box_id}"))
+        with builder.entity(f"box {box_id}: lastMeasurementAt"):
+            builder.seen(station, _time(box["lastMeasurementAt"], f"box {box_id}"))
     for sensor in sensors:
         last = sensor.get("lastMeasurement")
         if not isinstance(last, dict) or "value" not in last or not last.get("createdAt"):
             continue
         sensor_id = str(sensor.get("_id", ""))
-        builder.observe(
-            station,
-            f"{box_id}/{sensor_id}",
-            str(sensor.get("title") or ""),
-            str(sensor.get("unit") or ""),
-            _time(last["createdAt"], f"box {box_id}, sensor {sensor_id}"),
-            as_number(last["value"]),
-            last["value"],
-            sensor_type=sensor.get("sensorType"),
-        )
+        with builder.entity(f"box {box_id}, sensor {sensor_id}"):
+            builder.observe(
+                station,
+                f"{box_id}/{sensor_id}",
+                str(sensor.get("title") or ""),
+                str(sensor.get("unit") or ""),
+                _time(last["createdAt"], f"box {box_id}, sensor {sensor_id}"),
+                as_number(last["value"]),
+                last["value"],
+                sensor_type=sensor.get("sensorType"),
+            )
 
 
 def _place_box(box: dict[str, Any], station: Station, builder: FeedBuilder) -> None:
-    location = box.get("currentLocation") or {}
-    coordinates = location.get("coordinates") if isinstance(location, dict) else None
+    coordinates = member(box, "currentLocation").get("coordinates")
     if coordinates is None:
-        legacy = box.get("loc") or []
-        coordinates = ((legacy[0] or {}).get("geometry") or {}).get("coordinates") if legacy else None
+        legacy = objects(box.get("loc"))
+        coordinates = member(legacy[0], "geometry").get("coordinates") if legacy else None
     if isinstance(coordinates, list) and len(coordinates) >= 2:
         builder.place(station, coordinates[0], coordinates[1])
         if len(coordinates) >= 3 and coordinates[2] is not None:
@@ -121,27 +125,34 @@ def _read_measurements(records: list[dict[str, Any]], builder: FeedBuilder, sour
         )
     unnamed = False
     for number, record in enumerate(records, start=1):
-        station_id = str(record.get("boxId") or box_id)
-        sensor = str(record.get("sensorId") or sensor_id)
-        station = builder.station(station_id, station_id)
-        moment = _time(record["createdAt"], f"{unit_name} {number}")
-        location = _record_location(record)
-        if location is not None:
-            builder.place(station, location[0], location[1], moment)
-        prop = str(record.get("phenomenon") or record.get("title") or "")
-        unnamed = unnamed or not prop
-        builder.observe(
-            station,
-            f"{station_id}/{sensor}",
-            prop,
-            str(record.get("unit") or ""),
-            moment,
-            as_number(record["value"]),
-            record["value"],
-            location=record.get("location") if location else None,
-        )
+        with builder.entity(f"{unit_name} {number}"):
+            unnamed = _read_measurement(record, number, (box_id, sensor_id), builder, unit_name) or unnamed
     if unnamed:
         builder.warn("the measurements carry no property or unit: import the box (GET /boxes/<id>) for them")
+
+
+def _read_measurement(record: dict[str, Any], number: int, ids: tuple[str, str], builder: FeedBuilder,
+                      unit_name: str) -> bool:
+    """Add one measurement; True when it names no property."""
+    station_id = str(record.get("boxId") or ids[0])
+    sensor = str(record.get("sensorId") or ids[1])
+    moment = _time(record["createdAt"], f"{unit_name} {number}")
+    station = builder.station(station_id, station_id)
+    location = _record_location(record)
+    if location is not None:
+        builder.place(station, location[0], location[1], moment)
+    prop = str(record.get("phenomenon") or record.get("title") or "")
+    builder.observe(
+        station,
+        f"{station_id}/{sensor}",
+        prop,
+        str(record.get("unit") or ""),
+        moment,
+        as_number(record["value"]),
+        record["value"],
+        location=record.get("location") if location else None,
+    )
+    return not prop
 
 
 def _record_location(record: dict[str, Any]) -> tuple[float, float] | None:

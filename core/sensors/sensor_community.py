@@ -14,7 +14,9 @@ Understood:
 - Daily archive CSV (``archive.sensor.community``, ``;``-separated,
   ``sensor_id;sensor_type;location;lat;lon;timestamp;<value columns>``).
 
-Timestamps without a zone are UTC. Value types (``QUANTITIES``): P1 -> PM10, P2 -> PM2.5,
+Timestamps without a zone are UTC. A record or line with a bad value (a time that cannot be read, a
+member of the wrong type) is skipped and counted, the rest read; ``sensordatavalues`` items that are
+not objects are left out with a warning. Value types (``QUANTITIES``): P1 -> PM10, P2 -> PM2.5,
 P0 -> PM1, P4 -> PM4 (µg/m³), temperature (°C), humidity (%), pressure (Pa), noise_LAeq,
 noise_LA_min, noise_LA_max (dB(A)); other numeric types are kept under their own name without unit.
 """
@@ -25,7 +27,7 @@ import csv
 from datetime import datetime, timezone
 from typing import Any
 
-from .collect import FeedBuilder
+from .collect import FeedBuilder, member
 from .errors import FeedFormatError
 from .jsontext import check_not_html, load_documents, looks_like_json, strip_text, text_lines
 from .model import FeedResult, Station
@@ -99,12 +101,14 @@ def parse(text: str, source: str) -> FeedResult:
     if looks_like_json(body):
         records = load_documents(body, "JSON")
         for number, record in enumerate(records, start=1):
-            if not isinstance(record, dict) or not isinstance(record.get("sensordatavalues"), list):
-                raise FeedFormatError(f"record {number} is not a Sensor.Community record: it has no sensordatavalues")
-            if isinstance(record.get("location"), dict):
-                _read_api_record(record, number, builder)
-            else:
-                _read_push(record, builder)
+            with builder.entity(f"record {number}"):
+                if not isinstance(record, dict) or not isinstance(record.get("sensordatavalues"), list):
+                    raise FeedFormatError(f"record {number} is not a Sensor.Community record: it has no "
+                                          "sensordatavalues list")
+                if isinstance(record.get("location"), dict):
+                    _read_api_record(record, number, builder)
+                else:
+                    _read_push(record, builder)
     else:
         _read_archive(body, builder)
     return builder.result()
@@ -112,10 +116,10 @@ def parse(text: str, source: str) -> FeedResult:
 
 def _read_api_record(record: dict[str, Any], number: int, builder: FeedBuilder) -> None:
     location = record["location"]
-    sensor = record.get("sensor") or {}
+    sensor = member(record, "sensor")
     station_id = str(location.get("id", UNKNOWN))
     sensor_id = str(sensor.get("id", UNKNOWN))
-    sensor_type = str((sensor.get("sensor_type") or {}).get("name") or "")
+    sensor_type = str(member(sensor, "sensor_type").get("name") or "")
     station = builder.station(
         station_id,
         f"Sensor.Community {station_id}",
@@ -127,7 +131,7 @@ def _read_api_record(record: dict[str, Any], number: int, builder: FeedBuilder) 
     moment = _time(record.get("timestamp"), f"record {number}")
     builder.place(station, location.get("longitude"), location.get("latitude"), moment)
     builder.seen(station, moment)
-    for entry in record["sensordatavalues"]:
+    for entry in builder.objects(record["sensordatavalues"], f"record {number}: sensordatavalues"):
         value_type = str(entry.get("value_type", ""))
         if value_type in DIAGNOSTICS:
             continue
@@ -147,7 +151,8 @@ def _read_push(record: dict[str, Any], builder: FeedBuilder) -> None:
     builder.warn("a firmware push has no timestamp: the import time is used")
     station = builder.station(station_id, station_id, software_version=record.get("software_version"))
     moment = datetime.now(timezone.utc).replace(microsecond=0)
-    values = {str(entry.get("value_type", "")): entry.get("value") for entry in record["sensordatavalues"]}
+    entries = builder.objects(record["sensordatavalues"], f"push of {station_id}: sensordatavalues")
+    values = {str(entry.get("value_type", "")): entry.get("value") for entry in entries}
     diagnostics = {key: value for key, value in values.items() if key in DIAGNOSTICS}
     builder.place(station, values.get("GPS_lon"), values.get("GPS_lat"), moment)
     builder.seen(station, moment)
@@ -177,25 +182,23 @@ def _read_archive(body: str, builder: FeedBuilder) -> None:
         if not any(cell.strip() for cell in row):
             continue
         cells = dict(zip(header, (cell.strip() for cell in row)))
-        moment = _time(cells.get("timestamp"), f"line {number}")
-        station = _archive_station(cells, builder, moment)
-        diagnostics = {name: cells[name] for name in diagnostic_columns if cells.get(name)}
-        for column in value_columns:
-            original = cells.get(column, "")
-            value = as_number(original)
-            if value is None:
-                continue
-            prop, unit = quantity(column)
-            builder.observe(
-                station,
-                f"{station.station_id}/{cells['sensor_id']}/{column}",
-                prop,
-                unit,
-                moment,
-                value,
-                original,
-                diagnostics=diagnostics,
-            )
+        with builder.entity(f"line {number}"):
+            _read_archive_row(cells, number, value_columns, diagnostic_columns, builder)
+
+
+def _read_archive_row(cells: dict[str, str], number: int, value_columns: list[str], diagnostic_columns: list[str],
+                      builder: FeedBuilder) -> None:
+    moment = _time(cells.get("timestamp"), f"line {number}")
+    station = _archive_station(cells, builder, moment)
+    diagnostics = {name: cells[name] for name in diagnostic_columns if cells.get(name)}
+    for column in value_columns:
+        original = cells.get(column, "")
+        value = as_number(original)
+        if value is None:
+            continue
+        prop, unit = quantity(column)
+        builder.observe(station, f"{station.station_id}/{cells.get('sensor_id', '')}/{column}", prop, unit,
+                        moment, value, original, diagnostics=diagnostics)
 
 
 def _archive_station(cells: dict[str, str], builder: FeedBuilder, moment: datetime) -> Station:

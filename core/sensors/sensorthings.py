@@ -595,7 +595,7 @@ def _instant(text: Any) -> datetime:
             moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
             if moment.tzinfo is not None:
                 return moment.astimezone(timezone.utc)
-        except ValueError:
+        except (ValueError, OverflowError):  # parse_time names the problem (9999-12-31T23:00-14:00: out of range)
             pass
     return parse_time(text, epoch=False)  # SensorThings times are ISO 8601 (OGC 18-088)
 

@@ -4,7 +4,9 @@ Accepted: ISO 8601 with ``T`` or a space, with or without seconds, fractional se
 length (The Things Network sends nanoseconds; digits beyond microseconds are dropped), zone
 ``Z``/``UTC``/``GMT``/``+hh:mm``/``+hhmm``/``+hh`` or none, a bare date; epoch numbers
 (seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude); ``datetime``
-objects. Zone-less values are UTC (Sensor.Community archives, openSenseMap) unless
+objects. A time outside the years 1 to 9999 in UTC (``9999-12-31T23:00-14:00``), an epoch of NaN or
+infinity or one too large for a date is refused with FeedFormatError like any other bad time (the
+parsers skip and count the value). Zone-less values are UTC (Sensor.Community archives, openSenseMap) unless
 ``assume_utc`` is False, when they are read as the computer's local time. A bare number is
 an epoch time only where the format says times may be numbers (``epoch=True``); SensorThings
 and CSV pass ``epoch=False`` unless the column is declared an epoch column, so a number that
@@ -13,6 +15,7 @@ slid into a time column is refused instead of becoming a moment in 1970.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -38,13 +41,13 @@ def parse_time(value: Any, assume_utc: bool = True, epoch: bool = True) -> datet
     text = value if isinstance(value, (int, float)) else str(value).strip()
     if isinstance(text, (int, float)) or _NUMBER.match(text):
         if not epoch:
-            raise FeedFormatError(f"a bare number is not a time here: {value!r} (expected ISO 8601 such as "
+            raise FeedFormatError(f"a bare number is not a time here: {_short(value)} (expected ISO 8601 such as "
                                   "2024-01-21T16:31:55Z)")
-        return _from_epoch(float(text), value)
+        return _from_epoch(text, value)
     match = _ISO.match(text)
     if match is None:
         raise FeedFormatError(
-            f"not a recognised time: {value!r} (expected ISO 8601 such as 2024-01-21T16:31:55Z, or epoch seconds)"
+            f"not a recognised time: {_short(value)} (expected ISO 8601 such as 2024-01-21T16:31:55Z, or epoch seconds)"
         )
     parts = match.groupdict()
     fraction = (parts["fraction"] or "")[:6].ljust(6, "0")
@@ -60,8 +63,11 @@ def parse_time(value: Any, assume_utc: bool = True, epoch: bool = True) -> datet
             tzinfo=_zone(parts["zone"]),
         )
     except ValueError as error:
-        raise FeedFormatError(f"not a valid time: {value!r} ({error})") from None
-    return _to_utc(moment, assume_utc)
+        raise FeedFormatError(f"not a valid time: {_short(value)} ({error})") from None
+    try:
+        return _to_utc(moment, assume_utc)
+    except (OverflowError, ValueError):  # e.g. 9999-12-31T23:00-14:00 is in the year 10000 in UTC
+        raise FeedFormatError(f"time out of range: {_short(value)} lies outside the years 1 to 9999 in UTC") from None
 
 
 def parse_interval(value: Any, assume_utc: bool = True, epoch: bool = True) -> tuple[datetime, datetime | None]:
@@ -93,11 +99,26 @@ def _to_utc(moment: datetime, assume_utc: bool) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def _from_epoch(number: float, original: Any) -> datetime:
+def _from_epoch(number: Any, original: Any) -> datetime:
+    """Epoch seconds, milliseconds, microseconds or nanoseconds (by magnitude) as UTC; NaN, infinity refused."""
+    try:
+        number = float(number)
+    except OverflowError:  # an integer with hundreds of digits
+        number = math.inf
+    if not math.isfinite(number):
+        raise FeedFormatError(f"epoch time out of range: {_short(original)}")
     size = abs(number)
     divisor = 1e9 if size >= 1e17 else 1e6 if size >= 1e14 else 1e3 if size >= 1e11 else 1.0
     seconds = number / divisor
     try:
         return _EPOCH + timedelta(seconds=seconds)
-    except OverflowError:
-        raise FeedFormatError(f"epoch time out of range: {original!r}") from None
+    except (OverflowError, ValueError):
+        raise FeedFormatError(f"epoch time out of range: {_short(original)}") from None
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a time of 5000 digits is named, not quoted whole)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"a number of about {int(value.bit_length() * 0.30103)} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

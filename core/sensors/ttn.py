@@ -9,7 +9,10 @@ Observations = the numbers of the decoded payload (rules in flatten.py), stream
 ``<device_id>/<field>``; radio metadata (f_cnt, RSSI, SNR, gateways, frequency, spreading factor)
 goes into ``Station.properties["radio"]`` (latest uplink) and each observation's ``raw``.
 An uplink without a decoded payload yields the station only, with a warning; simulated uplinks
-(sent from the TTN console, ``"simulated": true``) are skipped with a warning.
+(sent from the TTN console, ``"simulated": true``) are skipped with a warning. A message with a bad
+value (a time that cannot be read, a member of the wrong type) is skipped and counted
+(``FeedBuilder.entity``); wrong-typed radio metadata (``rx_metadata``, a frequency of 1e999) is left
+out with a warning and the readings are kept.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ import re
 from datetime import datetime
 from typing import Any
 
-from .collect import FeedBuilder
+from .collect import FeedBuilder, member
 from .errors import FeedFormatError
 from .jsontext import load_documents
 from .lorawan import add_decoded, gateway, keep_latest_radio
 from .model import FeedResult, Station
 from .times import parse_time
+from .values import finite
 
 _V2_DATA_RATE = re.compile(r"SF(\d+)BW(\d+)")
 _NO_FORMATTER = "only the encoded frm_payload; set a payload formatter in the TTN console"
@@ -40,16 +44,19 @@ def parse(text: str, source: str) -> FeedResult:
     builder = FeedBuilder(source)
     recognised = 0
     for number, message in enumerate(load_documents(text, "JSON"), start=1):
-        if not isinstance(message, dict):
-            raise FeedFormatError(f"message {number} is not a JSON object but {type(message).__name__}")
-        if isinstance(message.get("end_device_ids"), dict):
-            _read_v3(message, number, builder)
-        elif "dev_id" in message:
-            _read_v2(message, number, builder)
-        else:
-            builder.warn(f"message {number} is not a TTN uplink (keys: {', '.join(list(message)[:6])}): skipped")
+        if isinstance(message, dict) and not isinstance(message.get("end_device_ids"), dict) and (
+                "dev_id" not in message):
+            keys = ", ".join(str(key) for key in list(message)[:6])
+            builder.warn(f"message {number} is not a TTN uplink (keys: {keys}): skipped")
             continue
         recognised += 1
+        with builder.entity(f"message {number}"):
+            if not isinstance(message, dict):
+                raise FeedFormatError(f"message {number} is not a JSON object but {type(message).__name__}")
+            if isinstance(message.get("end_device_ids"), dict):
+                _read_v3(message, number, builder)
+            else:
+                _read_v2(message, number, builder)
     if not recognised:
         raise FeedFormatError(
             "not The Things Network uplinks: no message has end_device_ids (v3) or dev_id (v2); "
@@ -72,17 +79,17 @@ def _read_v3(message: dict[str, Any], number: int, builder: FeedBuilder) -> None
         device_id,
         network="The Things Stack v3",
         dev_eui=ids.get("dev_eui"),
-        application_id=(ids.get("application_ids") or {}).get("application_id"),
+        application_id=member(ids, "application_ids").get("application_id"),
         dev_addr=ids.get("dev_addr"),
     )
     if not isinstance(uplink, dict):
         _read_v3_event(message, number, station, builder)
         return
     moment = _time(message.get("received_at") or uplink.get("received_at"), number)
-    versions = uplink.get("version_ids") or {}
+    versions = member(uplink, "version_ids")
     builder.station(device_id, brand_id=versions.get("brand_id"), model_id=versions.get("model_id"))
     builder.seen(station, moment)
-    radio = _radio_v3(uplink)
+    radio = _radio_v3(uplink, f"message {number}", builder)
     keep_latest_radio(station, radio, moment)
     _place_v3(uplink, station, builder, moment)
     label = f"uplink {number} (f_cnt {uplink.get('f_cnt')})"
@@ -90,7 +97,7 @@ def _read_v3(message: dict[str, Any], number: int, builder: FeedBuilder) -> None
 
 
 def _read_v3_event(message: dict[str, Any], number: int, station: Station, builder: FeedBuilder) -> None:
-    solved = (message.get("location_solved") or {}).get("location") or {}
+    solved = member(member(message, "location_solved"), "location")
     if solved:
         builder.place(station, solved.get("longitude"), solved.get("latitude"))
         return
@@ -100,7 +107,7 @@ def _read_v3_event(message: dict[str, Any], number: int, station: Station, build
 
 def _read_v2(message: dict[str, Any], number: int, builder: FeedBuilder) -> None:
     device_id = str(message["dev_id"])
-    metadata = message.get("metadata") or {}
+    metadata = member(message, "metadata")
     station = builder.station(
         device_id,
         device_id,
@@ -110,7 +117,7 @@ def _read_v2(message: dict[str, Any], number: int, builder: FeedBuilder) -> None
     )
     moment = _time(metadata.get("time"), number)
     builder.seen(station, moment)
-    radio = _radio_v2(message, metadata)
+    radio = _radio_v2(message, metadata, f"message {number}", builder)
     keep_latest_radio(station, radio, moment)
     if builder.place(station, metadata.get("longitude"), metadata.get("latitude"), moment):
         station.properties["location_source"] = metadata.get("location_source", "")
@@ -119,7 +126,7 @@ def _read_v2(message: dict[str, Any], number: int, builder: FeedBuilder) -> None
 
 
 def _place_v3(uplink: dict[str, Any], station: Station, builder: FeedBuilder, moment: datetime) -> None:
-    locations = uplink.get("locations") or {}
+    locations = member(uplink, "locations")
     ordered = sorted(locations.items(), key=lambda item: item[0] != "user")
     for name, location in ordered:
         if isinstance(location, dict) and builder.place(
@@ -129,13 +136,12 @@ def _place_v3(uplink: dict[str, Any], station: Station, builder: FeedBuilder, mo
             return
 
 
-def _radio_v3(uplink: dict[str, Any]) -> dict[str, Any]:
-    settings = uplink.get("settings") or {}
-    lora = (settings.get("data_rate") or {}).get("lora") or {}
+def _radio_v3(uplink: dict[str, Any], label: str, builder: FeedBuilder) -> dict[str, Any]:
+    settings = member(uplink, "settings")
+    lora = member(member(settings, "data_rate"), "lora")
     gateways = []
-    for rx in uplink.get("rx_metadata") or []:
-        ids = rx.get("gateway_ids") or {}
-        location = rx.get("location") or {}
+    for rx in builder.objects(uplink.get("rx_metadata"), f"{label}: rx_metadata"):
+        ids, location = member(rx, "gateway_ids"), member(rx, "location")
         gateways.append(
             gateway(
                 gateway_id=ids.get("gateway_id"),
@@ -156,7 +162,7 @@ def _radio_v3(uplink: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _radio_v2(message: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
+def _radio_v2(message: dict[str, Any], metadata: dict[str, Any], label: str, builder: FeedBuilder) -> dict[str, Any]:
     data_rate = _V2_DATA_RATE.match(str(metadata.get("data_rate") or ""))
     gateways = [
         gateway(
@@ -166,13 +172,17 @@ def _radio_v2(message: dict[str, Any], metadata: dict[str, Any]) -> dict[str, An
             lat=rx.get("latitude"),
             lon=rx.get("longitude"),
         )
-        for rx in metadata.get("gateways") or []
+        for rx in builder.objects(metadata.get("gateways"), f"{label}: metadata.gateways")
     ]
     frequency = metadata.get("frequency")
+    megahertz = finite(float(frequency)) if isinstance(frequency, (int, float)) and not isinstance(
+        frequency, bool) and abs(frequency) < 1e12 else None
+    if frequency is not None and megahertz is None:
+        builder.warn(f"{label}: frequency {str(frequency)[:30]} is not a frequency in MHz: left out")
     return {
         "f_cnt": message.get("counter"),
         "f_port": message.get("port"),
-        "frequency": round(float(frequency) * 1e6) if isinstance(frequency, (int, float)) else None,
+        "frequency": round(megahertz * 1e6) if megahertz is not None else None,
         "spreading_factor": int(data_rate.group(1)) if data_rate else None,
         "bandwidth": int(data_rate.group(2)) * 1000 if data_rate else None,
         "gateways": gateways,
@@ -191,5 +201,5 @@ def _time(value: Any, number: int) -> datetime:
 def _int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None

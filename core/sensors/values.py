@@ -14,12 +14,18 @@ def as_number(value: Any, decimal_comma: bool = False) -> float | None:
     """``value`` as a float: numbers and numeric strings; None for booleans, text, null, empty.
 
     With ``decimal_comma`` a single comma is read as the decimal separator ("12,5" -> 12.5).
-    NaN and infinity are returned as they are (the sentinel screen flags them).
+    NaN and infinity are returned as they are (the sentinel screen flags them); a number too large
+    for a float (hundreds of digits) is infinity.
     """
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # hundreds of digits: beyond any float, flagged like infinity
+            return math.inf if value > 0 else -math.inf
     if not isinstance(value, str):
         return None
     text = value.strip()
