@@ -193,16 +193,14 @@ class _ReplyReader:
                 self._read()
             if not reply.isFinished() and self.stop is None:
                 loop.exec()
-        finally:  # no signal of this reply may reach this reader later (the reply is deleted after it)
+        finally:
+            # a reply emits readyRead while it is destroyed (deleteLater, in the next request's event loop);
+            # a Python slot then meets a deleted object, and an exception in a slot aborts the process
             watch.stop()
             reply.readyRead.disconnect(self._read)
             reply.finished.disconnect(loop.quit)
         if self.stop is None:
             self._read()
-        # a reply emits readyRead while it is destroyed (deleteLater, in the next request's event loop);
-        # a Python slot then meets a deleted object, and an exception in a slot aborts the process
-        reply.readyRead.disconnect(self._read)
-        reply.finished.disconnect(loop.quit)
         if self.stop is not None:
             raise self.stop
         status = reply.attribute(QNetworkRequest.Attribute.HttpStatusCodeAttribute)
