@@ -33,8 +33,9 @@ def test_unreachable_postgis_archive_is_reported_and_the_layer_stays_live(dock, 
     assert wait_until(lambda: runner.state == "ok", 15)
     assert values(runner.live_layer.layer)["3"] == 55.0
     assert runner.last_outcome.archived is None
-    warning = "\n".join(runner.last_outcome.warnings)
-    assert "archive not written: cannot reach the database of connection 'city_down'" in warning
+    problem = runner.last_outcome.archive_error
+    assert "archive city_down (sensors) not written (cannot reach the database of connection 'city_down'" in problem
+    assert "the layer keeps updating" in problem
 
 
 def test_feed_dialog_offers_the_postgis_archive(pg, qgis_parent):
