@@ -19,7 +19,7 @@ network, else geometric.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -69,6 +69,13 @@ class BarrierSegments:
     p1: np.ndarray
     feature: np.ndarray
     geometric: np.ndarray
+    #: Whether a segment's start (end) is an end of the barrier: no other segment meets it there.
+    start_free: np.ndarray = field(default=None)  # type: ignore[assignment]
+    end_free: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.start_free is None:
+            self.start_free, self.end_free = free_ends(self.p0, self.p1)
 
     @classmethod
     def from_lines(
@@ -84,6 +91,50 @@ class BarrierSegments:
         p0c, p1c, fc = np.concatenate(p0), np.concatenate(p1), np.concatenate(owner).astype(np.int64)
         keep = np.hypot(*(p1c - p0c).T) > 0
         return cls(p0c[keep], p1c[keep], fc[keep], np.asarray(geometric_feature, bool)[fc[keep]])
+
+
+def free_ends(p0: np.ndarray, p1: np.ndarray, snap: float = SNAP) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment: whether its start and its end meet no other segment's start or end (within ``snap``)."""
+    if not len(p0):
+        return np.zeros(0, bool), np.zeros(0, bool)
+    keys = pack_keys(np.vstack([p0, p1]), snap)
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    free = counts[inverse.reshape(-1)] == 1
+    return free[: len(p0)], free[len(p0) :]
+
+
+def close_gaps(
+    lines: Sequence[np.ndarray], line_feature: np.ndarray, gap: float
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Short lines that close the gaps of at most ``gap`` m between barrier lines.
+
+    Each end of a line that meets no other line is joined to the nearest point of another line
+    within ``gap`` (a barrier drawn in pieces, or lines offset beside the roads per way, leave
+    small gaps that no pedestrian could use). Returns the new lines and the feature of each
+    (that of the line whose end it closes).
+    """
+    parts = [np.asarray(line, dtype=float).reshape(-1, 2) for line in lines]
+    idx = [i for i, p in enumerate(parts) if len(p) >= 2]
+    if len(idx) < 2 or gap <= SNAP:
+        return [], np.zeros(0, np.int64)
+    owner = np.concatenate([np.full(len(parts[i]) - 1, i) for i in idx])
+    p0 = np.concatenate([parts[i][:-1] for i in idx])
+    p1 = np.concatenate([parts[i][1:] for i in idx])
+    ends = np.array([parts[i][k] for i in idx for k in (0, -1)])
+    end_line = np.repeat(idx, 2)
+    start_free, end_free = free_ends(p0, p1)
+    free_keys = set(pack_keys(np.vstack([p0[start_free], p1[end_free]])).tolist())
+    is_free = np.array([k in free_keys for k in pack_keys(ends).tolist()], dtype=bool)
+    ends, end_line = ends[is_free], end_line[is_free]
+    qi, si = SegmentIndex(p0, p1).pairs_near_segments(ends, ends, margin=gap)
+    other = owner[si] != end_line[qi]
+    qi, si = qi[other], si[other]
+    _, foot, dist = project_on_segments(ends[qi], p0[si], p1[si])
+    order = np.lexsort([dist, qi])
+    first = order[np.r_[True, qi[order][1:] != qi[order][:-1]]] if len(order) else order
+    first = first[(dist[first] > SNAP) & (dist[first] <= gap)]
+    new_lines = [np.array([ends[qi[k]], foot[k]]) for k in first]
+    return new_lines, np.asarray(line_feature, np.int64)[end_line[qi[first]]]
 
 
 def _angles(dxy: np.ndarray) -> np.ndarray:
@@ -167,8 +218,10 @@ def barrier_directions(
     np.minimum.at(nearest, qi[near], dist[near])
     near &= dist <= nearest[qi] + NEAREST_TOL  # only the nearest barrier line counts
     qi, si, to_start, to_end, tol = qi[near], si[near], to_start[near], to_end[near], tol[near]
-    at_start = (to_start <= tol) & (to_start <= to_end)
-    at_end = (to_end <= tol) & ~at_start
+    start_tol = np.where(barriers.start_free[si], tol, SNAP)  # within BARRIER_SNAP of a barrier's end: at it
+    end_tol = np.where(barriers.end_free[si], tol, SNAP)  # elsewhere the line goes on past the vertex
+    at_start = (to_start <= start_tol) & ((to_start <= to_end) | (to_end > end_tol))
+    at_end = (to_end <= end_tol) & ~at_start
     forward = _angles(barriers.p1[si] - barriers.p0[si])
     backward = np.where(forward >= np.pi, forward - np.pi, forward + np.pi)
     use_fwd, use_bwd = ~at_end, ~at_start
@@ -206,6 +259,42 @@ def joined_nodes(
         return np.zeros(0, np.int64)
     dist, idx = cKDTree(xy[barrier_nodes]).query(crossings, distance_upper_bound=crossing_snap)
     return np.unique(barrier_nodes[idx[np.isfinite(dist)]])
+
+
+def joined_across(
+    graph: WalkGraph,
+    on_barrier: np.ndarray,
+    along: np.ndarray,
+    joined: np.ndarray,
+    crossings: np.ndarray | None,
+    reach: float,
+) -> np.ndarray:
+    """Return the joined nodes plus the barrier nodes linked to them by ways across the barrier's band.
+
+    A way that crosses a barrier often has a node just in front of the line and one on or
+    beyond it, both within ``BARRIER_SNAP``: a crossing at one of them opens the way through
+    both (within ``reach`` m of the crossing), or the node in front would cut it off.
+    """
+    if not len(joined):
+        return joined
+    across = on_barrier[graph.u] & on_barrier[graph.v] & ~along & ~graph.grade
+    if not np.any(across):
+        return joined
+    from scipy.spatial import cKDTree
+
+    a, b = graph.u[across], graph.v[across]
+    near = np.isfinite(cKDTree(np.asarray(crossings, float).reshape(-1, 2)).query(
+        graph.xy, distance_upper_bound=reach)[0])  # fmt: skip
+    done = np.zeros(graph.n_nodes, dtype=bool)
+    done[joined] = True
+    frontier = done.copy()
+    while np.any(frontier):
+        reached = np.concatenate([b[frontier[a]], a[frontier[b]]])
+        reached = reached[near[reached] & ~done[reached]]
+        frontier = np.zeros(graph.n_nodes, dtype=bool)
+        frontier[reached] = True
+        done |= frontier
+    return np.flatnonzero(done)
 
 
 def _nearest_barrier(
@@ -391,14 +480,18 @@ def split_barrier_sides(
     """
     feature_of = np.arange(len(barrier_lines)) if line_feature is None else np.asarray(line_feature, np.int64)
     geometric = geometric_features(node_keys, barrier_lines, feature_of, mode, snap)
-    barriers = BarrierSegments.from_lines(barrier_lines, feature_of, geometric)
+    gap_lines, gap_feature = close_gaps(barrier_lines, feature_of, barrier_snap)
+    barriers = BarrierSegments.from_lines(
+        [*barrier_lines, *gap_lines], np.concatenate([feature_of, gap_feature]).astype(np.int64), geometric
+    )
     cut, cut_feature = cut_at_barriers(graph, barriers, barrier_snap)
     node, angle, dir_feature = barrier_directions(cut, barriers, barrier_snap)
     on_barrier = np.zeros(cut.n_nodes, dtype=bool)
     on_barrier[node] = True
-    joined = joined_nodes(cut.xy, np.flatnonzero(on_barrier), crossings, crossing_snap)
-    sectors = _Sectors.build(cut.n_nodes, node, angle, joined)
     along = along_barrier(cut, on_barrier, barriers, barrier_snap)
+    joined = joined_nodes(cut.xy, np.flatnonzero(on_barrier), crossings, crossing_snap)
+    joined = joined_across(cut, on_barrier, along, joined, crossings, crossing_snap + barrier_snap)
+    sectors = _Sectors.build(cut.n_nodes, node, angle, joined)
     angles = attachment_angles(cut, on_barrier, barriers, barrier_snap, along)
     sided, copy_node = _sided_graph(cut, sectors, along, angles)
     touched = np.zeros(len(geometric), dtype=bool)
@@ -413,7 +506,7 @@ def split_barrier_sides(
         barrier_p1=barriers.p1,
         n_topology=int(np.count_nonzero(~geometric)),
         n_geometric=int(np.count_nonzero(geometric)),
-        n_cuts=len(cut_feature),
+        n_cuts=int(np.count_nonzero(sectors.split[graph.n_nodes :])),  # cuts that really divide a way
         n_untouched=int(np.count_nonzero(~touched)),
         barrier_snap=barrier_snap,
     )
