@@ -806,3 +806,47 @@ def test_ways_meeting_at_an_inner_vertex_are_connected(osm):
         assert isinstance(at_vertex, float)
         assert isinstance(on_service, float)
         assert abs(on_service - at_vertex) <= 20.0 + 0.05  # 20 m apart on the service way
+
+
+def _home_distance(result: dict, osm_id: str) -> float:
+    (row,) = [f for f in residential_rows(result) if f["osm_id"] == osm_id]
+    return row["net_dist_m"]
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_kaiserslautern_simplified_barriers_path_node_in_front_of_maxstrasse(osm):
+    """Building way 106623744: a path node 1.21 m before the simplified Maxstraße, the signal crossing beyond it.
+
+    The node in front cut the path off (479.22 m by a detour); the independent check walks 397.9 m.
+    """
+    import processing
+
+    layers = osm("kaiserslautern.osm.gz")
+    simplified = processing.run(
+        "native:simplifygeometries",
+        {"INPUT": layers["barriers"], "METHOD": 0, "TOLERANCE": 5.0, "OUTPUT": "TEMPORARY_OUTPUT"},
+    )["OUTPUT"]
+    for mode in (0, 2):
+        result = run(osm_params(layers, BARRIERS=simplified, BARRIER_SNAP=5.0, BARRIER_MODE=mode,
+                                RESIDENTIAL=layers["buildings"]))  # fmt: skip
+        assert _home_distance(result, "106623744") == pytest.approx(397.9, abs=0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_lauf_barriers_offset_3_m_leave_no_gap_between_ways(osm):
+    """Building way 45416304: the barriers offset 3 m per way leave gaps of less than BARRIER_SNAP at junctions.
+
+    Walkers went through such a gap straight across the road (191.72 m); the independent check: 554.18 m.
+    """
+    import processing
+
+    layers = osm("lauf-200115.osm.pbf")
+    offset = processing.run(
+        "native:offsetline",
+        {"INPUT": layers["barriers"], "DISTANCE": 3.0, "SEGMENTS": 8, "JOIN_STYLE": 0, "MITER_LIMIT": 2,
+         "OUTPUT": "TEMPORARY_OUTPUT"},
+    )["OUTPUT"]  # fmt: skip
+    result = run(osm_params(layers, BARRIERS=offset, BARRIER_SNAP=3.0, RESIDENTIAL=layers["buildings"]))
+    assert _home_distance(result, "45416304") == pytest.approx(554.18, abs=0.05)
