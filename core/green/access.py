@@ -225,7 +225,7 @@ def edge_boundary_hits(
     a0, a1 = graph.xy[graph.u].copy(), graph.xy[graph.v].copy()
     d = a1 - a0
     norm = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)
-    shift = np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None] * (graph.side[:, None] * side_offset)
+    shift = np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None] * (_edge_side(graph.side)[:, None] * side_offset)
     a0 += shift
     a1 += shift
     lo = np.minimum(bp0, bp1).min(axis=0)
@@ -242,6 +242,11 @@ def edge_boundary_hits(
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
     hit, t = segment_intersection_params(a0[near[qi]], a1[near[qi]], bp0[si], bp1[si])
     return near[qi[hit]], t[hit], blabel[si[hit]]
+
+
+def _edge_side(side: np.ndarray) -> np.ndarray:
+    """+1/-1 for the copies of an edge along a barrier (left/right of its direction), 0 elsewhere."""
+    return np.where(np.abs(side) == 1, side, 0)
 
 
 def nearest_green(
@@ -279,13 +284,13 @@ def barrier_rejector(
     """
 
     def reject(ids: np.ndarray, seg: np.ndarray, proj: np.ndarray) -> np.ndarray:
-        bad = np.zeros(len(ids), dtype=bool)
+        bad = np.abs(graph.side[seg]) == 2  # across a barrier's band: which copy is on the point's side is unknown
         along = graph.side[seg] != 0
         target = np.array(proj, dtype=float, copy=True)
         if np.any(along):
             p0, p1 = graph.xy[graph.u[seg[along]]], graph.xy[graph.v[seg[along]]]
             side = graph.side[seg[along]]
-            bad[along] = side_of(points[ids[along]], p0, p1) * side < 0
+            bad[along] |= side_of(points[ids[along]], p0, p1) * side < 0
             d = p1 - p0
             left = np.column_stack([-d[:, 1], d[:, 0]]) / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
             target[along] += left * (side * (along_offset + 0.01))[:, None]

@@ -261,42 +261,6 @@ def joined_nodes(
     return np.unique(barrier_nodes[idx[np.isfinite(dist)]])
 
 
-def joined_across(
-    graph: WalkGraph,
-    on_barrier: np.ndarray,
-    along: np.ndarray,
-    joined: np.ndarray,
-    crossings: np.ndarray | None,
-    reach: float,
-) -> np.ndarray:
-    """Return the joined nodes plus the barrier nodes linked to them by ways across the barrier's band.
-
-    A way that crosses a barrier often has a node just in front of the line and one on or
-    beyond it, both within ``BARRIER_SNAP``: a crossing at one of them opens the way through
-    both (within ``reach`` m of the crossing), or the node in front would cut it off.
-    """
-    if not len(joined):
-        return joined
-    across = on_barrier[graph.u] & on_barrier[graph.v] & ~along & ~graph.grade
-    if not np.any(across):
-        return joined
-    from scipy.spatial import cKDTree
-
-    a, b = graph.u[across], graph.v[across]
-    near = np.isfinite(cKDTree(np.asarray(crossings, float).reshape(-1, 2)).query(
-        graph.xy, distance_upper_bound=reach)[0])  # fmt: skip
-    done = np.zeros(graph.n_nodes, dtype=bool)
-    done[joined] = True
-    frontier = done.copy()
-    while np.any(frontier):
-        reached = np.concatenate([b[frontier[a]], a[frontier[b]]])
-        reached = reached[near[reached] & ~done[reached]]
-        frontier = np.zeros(graph.n_nodes, dtype=bool)
-        frontier[reached] = True
-        done |= frontier
-    return np.flatnonzero(done)
-
-
 def _nearest_barrier(
     barriers: BarrierSegments, points: np.ndarray, radius: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -335,6 +299,36 @@ def along_barrier(
     norms = np.hypot(*d_edge.T) * np.hypot(*d_bar.T)
     along[cand[ok][cross <= np.sin(max_angle) * norms]] = True
     return along
+
+
+def across_band(
+    graph: WalkGraph, on_barrier: np.ndarray, barriers: BarrierSegments, barrier_snap: float, along: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edges across a barrier's band: both ends and the middle within ``barrier_snap`` of one barrier line.
+
+    Both ends lie on the line (within ``BARRIER_SNAP``), so such an edge, though it points across
+    the barrier, runs on the line: it is walkable on each side, as an edge along it. A node just
+    in front of a barrier then does not cut a way off that crosses at a crossing beyond it.
+    Returns the mask and the direction of the barrier line at each such edge (pointing from
+    ``u`` towards ``v`` where they differ along the line).
+    """
+    cand = np.flatnonzero(on_barrier[graph.u] & on_barrier[graph.v] & ~along)
+    direction = np.zeros(graph.n_edges)
+    mask = np.zeros(graph.n_edges, dtype=bool)
+    if not len(cand) or not len(barriers.p0):
+        return mask, direction
+    a, b = graph.xy[graph.u[cand]], graph.xy[graph.v[cand]]
+    tol = max(barrier_snap, SNAP)
+    seg, _, _ = _nearest_barrier(barriers, (a + b) / 2, tol)
+    ok = seg >= 0
+    for end in (a, b):  # both ends on the line the middle is on (not a way from one barrier to another)
+        ok[ok] &= project_on_segments(end[ok], barriers.p0[seg[ok]], barriers.p1[seg[ok]])[2] <= tol + NEAREST_TOL
+    d_bar = (barriers.p1 - barriers.p0)[seg[ok]]
+    flip = np.einsum("ij,ij->i", d_bar, (b - a)[ok]) < 0
+    d_bar[flip] *= -1.0
+    mask[cand[ok]] = True
+    direction[cand[ok]] = _angles(d_bar) if np.any(ok) else 0.0
+    return mask, direction
 
 
 def attachment_angles(
@@ -437,14 +431,19 @@ class _Sectors:
 
 
 def _sided_graph(
-    graph: WalkGraph, sectors: _Sectors, along: np.ndarray, angles: tuple[np.ndarray, np.ndarray]
+    graph: WalkGraph, sectors: _Sectors, along: np.ndarray, angles: tuple[np.ndarray, np.ndarray], across: np.ndarray
 ) -> tuple[WalkGraph, np.ndarray]:
-    """Edges re-attached to node copies; edges along a barrier once per side. Returns graph, copy_node."""
+    """Edges re-attached to node copies; edges along a barrier once per side. Returns graph, copy_node.
+
+    Copies of edges ``across`` a barrier's band (see :func:`across_band`) get side +2/-2: their own
+    direction says nothing about the barrier's sides.
+    """
     n_copies = np.where(sectors.split, sectors.degree, 1)
     copy_node = np.repeat(np.arange(graph.n_nodes), n_copies)
     u, v = graph.u, graph.v
     a_uv, a_vu = angles
     plain = ~along
+    sign = np.where(across[along], 2, 1).astype(np.int8)
     bu, bv, au, av = u[along], v[along], a_uv[along], a_vu[along]
     left_u, right_u = sectors.copy(bu, au, 0, True), sectors.copy(bu, au, -1, True)
     left_v, right_v = sectors.copy(bv, av, -1, True), sectors.copy(bv, av, 0, True)
@@ -454,7 +453,7 @@ def _sided_graph(
         np.concatenate([sectors.copy(u[plain], a_uv[plain]), left_u, right_u]),
         np.concatenate([sectors.copy(v[plain], a_vu[plain]), left_v, right_v]),
         np.concatenate([graph.length[plain], graph.length[along], graph.length[along]]),
-        np.concatenate([np.zeros(int(plain.sum()), np.int8), np.ones(n_along, np.int8), -np.ones(n_along, np.int8)]),
+        np.concatenate([np.zeros(int(plain.sum()), np.int8), sign, -sign]),
         np.concatenate([graph.grade[plain], graph.grade[along], graph.grade[along]]),
     )
     return sided, copy_node
@@ -489,11 +488,12 @@ def split_barrier_sides(
     on_barrier = np.zeros(cut.n_nodes, dtype=bool)
     on_barrier[node] = True
     along = along_barrier(cut, on_barrier, barriers, barrier_snap)
+    across, direction = across_band(cut, on_barrier, barriers, barrier_snap, along)
     joined = joined_nodes(cut.xy, np.flatnonzero(on_barrier), crossings, crossing_snap)
-    joined = joined_across(cut, on_barrier, along, joined, crossings, crossing_snap + barrier_snap)
     sectors = _Sectors.build(cut.n_nodes, node, angle, joined)
-    angles = attachment_angles(cut, on_barrier, barriers, barrier_snap, along)
-    sided, copy_node = _sided_graph(cut, sectors, along, angles)
+    a_uv, a_vu = attachment_angles(cut, on_barrier, barriers, barrier_snap, along | across)
+    a_uv[across], a_vu[across] = direction[across], np.mod(direction[across] + np.pi, TWO_PI)
+    sided, copy_node = _sided_graph(cut, sectors, along | across, (a_uv, a_vu), across)
     touched = np.zeros(len(geometric), dtype=bool)
     touched[np.concatenate([cut_feature, dir_feature]).astype(np.int64)] = True
     return SideSplit(
