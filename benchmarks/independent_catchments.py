@@ -372,15 +372,15 @@ class SidedGraph:
         return self.base[n] + j, self.base[n] + (j - 1) % len(d)
 
     def probe(self, copy_node: int, n: int, step: float = 0.5) -> tuple[float, float]:
-        """A point ``step`` m from node ``n``'s foot point into the side of ``copy_node``."""
+        """A point ``step`` m from node ``n`` into the side of ``copy_node``."""
         d = self.sides.directions.get(n, ())
         if len(d) < 2:
             return self.net.xy[n]
         i = copy_node - self.base[n]
         end = d[(i + 1) % len(d)] + (2 * math.pi if i == len(d) - 1 else 0.0)
         mid = (d[i] + end) / 2
-        fx, fy = self.sides.foot[n]
-        return fx + step * math.cos(mid), fy + step * math.sin(mid)
+        x, y = self.net.xy[n]
+        return x + step * math.cos(mid), y + step * math.sin(mid)
 
 
 def along(net: Network, sides: Sides, barriers: Barriers, a: int, b: int, snap: float) -> bool:
@@ -419,9 +419,14 @@ def sided_graph(net: Network, sides: Sides, barriers: Barriers, settings: Settin
             g.ways.append(Way(right_a, left_b, pa, pb, length, (-normal[0], -normal[1])))
             continue
         ends = []
+        stays = not crosses_barrier(barriers, pa, pb, both_ends=True)
         for n, other in ((a, pb), (b, pa)):
-            fx, fy = sides.foot.get(n, net.xy[n])
-            ends.append(g.sector(n, angle_of(other[0] - fx, other[1] - fy)))
+            x, y = net.xy[n]
+            fx, fy = sides.foot.get(n, (x, y))
+            if stays and math.hypot(x - fx, y - fy) > CM:  # a way that crosses no barrier stays on its node's side
+                ends.append(g.sector(n, angle_of(x - fx, y - fy)))
+            else:
+                ends.append(g.sector(n, angle_of(other[0] - x, other[1] - y)))
         g.ways.append(Way(ends[0], ends[1], pa, pb, length))
     return g
 
@@ -531,14 +536,17 @@ def access_graph(g: SidedGraph, greens: Greens) -> tuple[list[Way], set[int], in
     return ways, sources, n_nodes
 
 
-def crosses_barrier(barriers: Barriers, p, q) -> bool:
-    """Whether the connector p-q crosses a barrier line (not counting a touch at q or within 1 cm of p)."""
+def crosses_barrier(barriers: Barriers, p, q, both_ends: bool = False) -> bool:
+    """Whether p-q crosses a barrier line (not counting a touch at q or within 1 cm of p).
+
+    ``both_ends``: nor within 1 cm of q.
+    """
     length = math.hypot(q[0] - p[0], q[1] - p[1])
     if length == 0:
         return False
     for k in barriers.grid.near(p[0], p[1], q[0], q[1], 0.0):
         hit = crossing(p, q, *barriers.seg[k])
-        if hit and hit[0] * length > CM and hit[0] < 1 - 1e-9:
+        if hit and hit[0] * length > CM and (hit[0] < 1 - 1e-9 if not both_ends else (1 - hit[0]) * length > CM):
             return True
     return False
 

@@ -377,3 +377,14 @@ def test_barrier_snap_wider_than_the_barriers_segments_splits_beside_them():
     layout = _layout(3.0, [[0, -30], [0, 3]])
     fine = [[[x, 0.0] for x in np.arange(-199.0, 151.0, 4.0)]]
     assert _distance_south(layout, fine, barrier_snap=5.0) == pytest.approx(500.0)  # was 100
+
+
+def test_no_distance_beyond_the_search_limit():
+    """``net_dist_m`` is empty beyond the limit (5 x DISTANCE), connector and the walk along the edge included."""
+    graph, _ = build_graph(grid_lines())
+    net = build_access_network(no_barriers(graph), boundary_segments(GREEN), contains, limit=300.0)
+    homes = np.array([[290.0, 60.0], [290.0, 0.0]])  # via (300, 0) at 250: 60 m up the edge + 10 m across, 0
+    dist, green = attach_residential(net, homes, max_connector=20.0)
+    assert dist[1] == pytest.approx(240.0)
+    assert dist[0] == np.inf  # 320 m > 300 m (was 320)
+    assert green[0] == -1

@@ -210,6 +210,7 @@ class AccessNetwork:
     sources: np.ndarray
     barrier_index: SegmentIndex | None
     along_offset: float = 0.0
+    limit: float = np.inf
 
 
 def edge_boundary_hits(
@@ -378,11 +379,11 @@ def build_access_network(
     green_of_node[sources] = np.concatenate([src_green, e_green, ent_green])
     dist, origin = nearest_source(final, sources, limit)
     green = np.where(origin >= 0, green_of_node[np.maximum(origin, 0)], -1)
-    return AccessNetwork(final, dist, green, np.unique(sources), barrier_index, split.barrier_snap)
+    return AccessNetwork(final, dist, green, np.unique(sources), barrier_index, split.barrier_snap, limit)
 
 
 def attach_residential(net: AccessNetwork, points: np.ndarray, max_connector: float) -> tuple[np.ndarray, np.ndarray]:
-    """Network distance to and index of the nearest green space for each point (inf/-1 when none).
+    """Network distance to and index of the nearest green space for each point (inf/-1 when none or beyond the limit).
 
     A point reaches the network on its own side of every barrier, by a straight connector of
     at most ``max_connector`` m to the nearest network point.
@@ -392,7 +393,10 @@ def attach_residential(net: AccessNetwork, points: np.ndarray, max_connector: fl
     if not len(points) or not graph.n_edges:
         return np.full(len(points), np.inf), np.full(len(points), -1, dtype=np.int64)
     seg, t, conn = attach_on_side(graph, net.barrier_index, points, max_connector, net.along_offset)
-    return point_distances(graph, net.dist, net.green, seg, t, conn)
+    dist, green = point_distances(graph, net.dist, net.green, seg, t, conn)
+    beyond = dist > net.limit  # the search stops at the limit: farther homes have no distance, as documented
+    dist[beyond], green[beyond] = np.inf, -1
+    return dist, green
 
 
 def attach_on_side(

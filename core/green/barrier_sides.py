@@ -279,6 +279,28 @@ def _nearest_barrier(
     return seg, dist, foot
 
 
+def _line_of_edges(
+    barriers: BarrierSegments, a: np.ndarray, b: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Barrier segment nearest to the middle of each edge a-b, and whether both ends lie on that line.
+
+    An end lies on it when it is within ``tol`` (+ ``NEAREST_TOL``) of that segment or its nearest
+    segment meets that one (the next segment of the line); not when the edge leads from one
+    barrier line to another.
+    """
+    seg, _, _ = _nearest_barrier(barriers, (a + b) / 2, tol)
+    ok = seg >= 0
+    keys0, keys1 = pack_keys(barriers.p0), pack_keys(barriers.p1)
+    for end in (a, b):
+        near = project_on_segments(end[ok], barriers.p0[seg[ok]], barriers.p1[seg[ok]])[2] <= tol + NEAREST_TOL
+        own, _, _ = _nearest_barrier(barriers, end[ok], tol)
+        s, o = seg[ok], np.maximum(own, 0)
+        meets = (own >= 0) & ((o == s) | (keys0[o] == keys0[s]) | (keys0[o] == keys1[s])
+                              | (keys1[o] == keys0[s]) | (keys1[o] == keys1[s]))  # fmt: skip
+        ok[ok] = near | meets
+    return seg, ok
+
+
 def along_barrier(
     graph: WalkGraph, on_barrier: np.ndarray, barriers: BarrierSegments, barrier_snap: float, max_angle: float = 0.5
 ) -> np.ndarray:
@@ -292,8 +314,7 @@ def along_barrier(
     if not len(cand) or not len(barriers.p0):
         return along
     a, b = graph.xy[graph.u[cand]], graph.xy[graph.v[cand]]
-    seg, _, _ = _nearest_barrier(barriers, (a + b) / 2, max(barrier_snap, SNAP))
-    ok = seg >= 0
+    seg, ok = _line_of_edges(barriers, a, b, max(barrier_snap, SNAP))
     d_edge, d_bar = (b - a)[ok], (barriers.p1 - barriers.p0)[seg[ok]]
     cross = np.abs(d_edge[:, 0] * d_bar[:, 1] - d_edge[:, 1] * d_bar[:, 0])
     norms = np.hypot(*d_edge.T) * np.hypot(*d_bar.T)
@@ -318,11 +339,7 @@ def across_band(
     if not len(cand) or not len(barriers.p0):
         return mask, direction
     a, b = graph.xy[graph.u[cand]], graph.xy[graph.v[cand]]
-    tol = max(barrier_snap, SNAP)
-    seg, _, _ = _nearest_barrier(barriers, (a + b) / 2, tol)
-    ok = seg >= 0
-    for end in (a, b):  # both ends on the line the middle is on (not a way from one barrier to another)
-        ok[ok] &= project_on_segments(end[ok], barriers.p0[seg[ok]], barriers.p1[seg[ok]])[2] <= tol + NEAREST_TOL
+    seg, ok = _line_of_edges(barriers, a, b, max(barrier_snap, SNAP))
     d_bar = (barriers.p1 - barriers.p0)[seg[ok]]
     flip = np.einsum("ij,ij->i", d_bar, (b - a)[ok]) < 0
     d_bar[flip] *= -1.0
