@@ -164,7 +164,7 @@ def main() -> None:
     args = parser.parse_args()
     from qgis_session import start_qgis
 
-    app, plugin = start_qgis()  # noqa: F841 (keep both alive)
+    session = start_qgis()  # keep the application and the plugin alive
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     print(HEADER)
     rows = []
@@ -177,7 +177,9 @@ def main() -> None:
     for row in rows:
         for kind, sample in row["examples"].items():
             for fid, ours, theirs in sample:
-                print(f"{row['town']} / {row['variant']}: {kind}: building fid {fid}: plugin {ours}, independent {theirs}")
+                print(f"{row['town']} / {row['variant']}: {kind}: building fid {fid}: plugin {ours}, "
+                      f"independent {theirs}")
+    del session
 
 
 if __name__ == "__main__":

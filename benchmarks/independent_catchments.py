@@ -181,7 +181,7 @@ def close_gaps(coords_of: list[list], gap: float) -> list[tuple[int, tuple, tupl
             others = [h for h in plain.nearest(end[0], end[1], gap) if owner[h[1]] != i]
             if not others or others[0][0] <= CM:
                 continue  # nothing near, or it meets another line already
-            d, k, fx, fy = others[0]
+            _, k, fx, fy = others[0]
             closing.append((i, end, (fx, fy)))
             inserts[k].append((fx, fy))
     segment_of_line = defaultdict(list)
@@ -624,7 +624,9 @@ def _features(path_or_layer, crs=None):
     """(feature, geometry in ``crs``) of a layer or a path."""
     from qgis.core import QgsCoordinateTransform, QgsProject, QgsVectorLayer
 
-    layer = path_or_layer if isinstance(path_or_layer, QgsVectorLayer) else QgsVectorLayer(str(path_or_layer), "l", "ogr")
+    layer = path_or_layer
+    if not isinstance(layer, QgsVectorLayer):
+        layer = QgsVectorLayer(str(path_or_layer), "l", "ogr")
     transform = None
     if crs is not None and layer.crs().isValid() and layer.crs() != crs:
         transform = QgsCoordinateTransform(layer.crs(), crs, QgsProject.instance())

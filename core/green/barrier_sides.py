@@ -464,7 +464,6 @@ def _sided_graph(
     bu, bv, au, av = u[along], v[along], a_uv[along], a_vu[along]
     left_u, right_u = sectors.copy(bu, au, 0, True), sectors.copy(bu, au, -1, True)
     left_v, right_v = sectors.copy(bv, av, -1, True), sectors.copy(bv, av, 0, True)
-    n_along = len(bu)
     sided = WalkGraph(
         graph.xy[copy_node],
         np.concatenate([sectors.copy(u[plain], a_uv[plain]), left_u, right_u]),
