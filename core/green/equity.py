@@ -289,6 +289,8 @@ def locate_pairs(
 
 def overlapping_areas(point: np.ndarray, area: np.ndarray) -> tuple[int, list[tuple[int, int]]]:
     """Points in more than one area, and the pairs of areas that share points (most shared first)."""
+    if not len(point):
+        return 0, []
     several = np.r_[point[1:] == point[:-1], False] | np.r_[False, point[1:] == point[:-1]]
     n_points = len(np.unique(point[several]))
     pairs: dict[tuple[int, int], int] = {}
