@@ -522,10 +522,22 @@ def split_barrier_sides(
         barrier_p1=barriers.p1,
         n_topology=int(np.count_nonzero(~geometric)),
         n_geometric=int(np.count_nonzero(geometric)),
-        n_cuts=int(np.count_nonzero(sectors.split[graph.n_nodes :])),  # cuts that really divide a way
+        n_cuts=_dividing_cuts(cut, graph.n_nodes, sectors.split, along | across),
         n_untouched=int(np.count_nonzero(~touched)),
         barrier_snap=barrier_snap,
     )
+
+
+def _dividing_cuts(cut: WalkGraph, first_new: int, split: np.ndarray, along: np.ndarray) -> int:
+    """Cut nodes that divide a way: split into sides (no crossing there), with a way that is not along a barrier.
+
+    A way that runs along one barrier and crosses another one's line keeps walking on each side
+    (one copy per side): such a cut, or one opened by a crossing, divides nothing.
+    """
+    crossing_way = np.zeros(cut.n_nodes, dtype=bool)
+    crossing_way[cut.u[~along]] = True
+    crossing_way[cut.v[~along]] = True
+    return int(np.count_nonzero((split & crossing_way)[first_new:]))
 
 
 def no_barriers(graph: WalkGraph) -> SideSplit:
