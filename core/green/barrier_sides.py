@@ -522,22 +522,31 @@ def split_barrier_sides(
         barrier_p1=barriers.p1,
         n_topology=int(np.count_nonzero(~geometric)),
         n_geometric=int(np.count_nonzero(geometric)),
-        n_cuts=_dividing_cuts(cut, graph.n_nodes, sectors.split, along | across),
+        n_cuts=_dividing_cuts(cut, graph.n_nodes, sectors.split, barriers),
         n_untouched=int(np.count_nonzero(~touched)),
         barrier_snap=barrier_snap,
     )
 
 
-def _dividing_cuts(cut: WalkGraph, first_new: int, split: np.ndarray, along: np.ndarray) -> int:
-    """Cut nodes that divide a way: split into sides (no crossing there), with a way that is not along a barrier.
+def _dividing_cuts(cut: WalkGraph, first_new: int, split: np.ndarray, barriers: BarrierSegments) -> int:
+    """Cut nodes that divide a way: split into sides (no crossing there) by a line that really crosses it.
 
-    A way that runs along one barrier and crosses another one's line keeps walking on each side
-    (one copy per side): such a cut, or one opened by a crossing, divides nothing.
+    A way that lies on a barrier line drawn with other vertices (a road and its own barrier,
+    overlapping ways) crosses that line again and again at a tiny angle: such cuts, and those
+    opened by a crossing, divide nothing.
     """
-    crossing_way = np.zeros(cut.n_nodes, dtype=bool)
-    crossing_way[cut.u[~along]] = True
-    crossing_way[cut.v[~along]] = True
-    return int(np.count_nonzero((split & crossing_way)[first_new:]))
+    nodes = np.arange(first_new, cut.n_nodes)[split[first_new:]]
+    if not len(nodes):
+        return 0
+    edge = np.full(cut.n_nodes, -1, dtype=np.int64)
+    edge[cut.u] = np.arange(cut.n_edges)
+    edge[cut.v] = np.arange(cut.n_edges)
+    seg, _, _ = _nearest_barrier(barriers, cut.xy[nodes], SNAP)
+    ok = (seg >= 0) & (edge[nodes] >= 0)
+    way = cut.xy[cut.v[edge[nodes[ok]]]] - cut.xy[cut.u[edge[nodes[ok]]]]
+    line = (barriers.p1 - barriers.p0)[seg[ok]]
+    sine = np.abs(way[:, 0] * line[:, 1] - way[:, 1] * line[:, 0]) / (np.hypot(*way.T) * np.hypot(*line.T))
+    return int(np.count_nonzero(sine > np.sin(ANGLE_TOL)))
 
 
 def no_barriers(graph: WalkGraph) -> SideSplit:
