@@ -391,7 +391,7 @@ def test_no_distance_beyond_the_search_limit():
 
 
 def test_cuts_are_counted_where_they_divide_a_way():
-    """The log's "ways cut" counts cuts that divide a way, not those of a way lying on a line drawn with other vertices."""
+    """The log's "ways cut" counts cuts that divide a way, not those of a way on a line drawn with other vertices."""
     graph, keys = build_graph(grid_lines())
     road = [np.array([[-100, 200], [0, 200], [100, 200], [160, 200.3], [220, 200], [300, 200], [400, 200]], float)]
     rail = [np.array([[250, 40], [350, 60]], float)]  # crosses the street x = 300 at y = 50
