@@ -335,6 +335,34 @@ def test_geographic_and_mixed_crs_give_metres(provider):
         assert b["eucl_dist_m"] == pytest.approx(a["eucl_dist_m"], abs=0.1)
 
 
+def test_network_without_crs_among_layers_with_one_says_what_to_set(provider, tmp_path):
+    """Was SERVED_SHARE 0 with "No green space of at least 2.0 ha" (the green spaces could not be matched)."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsVectorFileWriter
+
+    network = lines_layer(grid_lines())
+    network.setCrs(QgsCoordinateReferenceSystem())
+    path = str(tmp_path / "network_without_crs.shp")  # no .prj
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "ESRI Shapefile"
+    QgsVectorFileWriter.writeAsVectorFormatV2(network, path, QgsProject.instance().transformContext(), options)
+    assert not QgsVectorLayer(path, "n", "ogr").crs().isValid()
+    target = tmp_path / "homes.gpkg"
+    with pytest.raises(QgsProcessingException, match=r"NETWORK has no CRS, but GREEN_SPACES \(EPSG:25832\).*"
+                                                      r"Set the CRS of NETWORK"):  # fmt: skip
+        run(grid_params(NETWORK=path, RESIDENTIAL=points_layer([(100, 0)]), OUTPUT_RESIDENTIAL=str(target)))
+    assert not target.exists()
+
+
+def test_network_vertex_beyond_any_metric_crs_is_skipped_and_counted(provider):
+    """A vertex at 1e300 aborted the run with a traceback; its line is cut there and the rest kept."""
+    lines = [*grid_lines(), [(0, 400), (0, 450), (100, 450), (1e300, 0), (200, 450), (300, 450), (300, 400)]]
+    feedback = Recorder()
+    homes = points_layer([(100, 0), (200, 300), (50, 455)])
+    rows = residential_rows(run(grid_params(NETWORK=lines_layer(lines), RESIDENTIAL=homes), feedback))
+    assert [f["net_dist_m"] for f in rows] == pytest.approx([50.0, 450.0, 350.0 + 50.0 + 50.0 + 5.0])
+    assert any("1 vertices with coordinates beyond 20,000 km (or not finite) left out" in w for w in feedback.warnings)
+
+
 def test_standard_sets_distance_and_area(provider):
     homes = [(200, 300)]  # 450 m
     default = residential_rows(run(grid_params(RESIDENTIAL=points_layer(homes))))
