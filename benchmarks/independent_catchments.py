@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 CM = 0.01  # vertices on the same 1 cm grid point are one node
 ANGLE_SAME = 0.1  # barrier directions closer than this (radians) are one
 NEAREST_SAME = 0.1  # barrier lines this much farther than the nearest one also divide a node
+ALONG_ANGLE = 0.5  # a way within this angle (radians) of the barrier line runs along it, else across it
 
 
 @dataclass
@@ -411,6 +412,9 @@ def sided_graph(net: Network, sides: Sides, barriers: Barriers, settings: Settin
             theta_a = angle_of(bx - ax, by - ay)
             if (bx - ax) * (pb[0] - pa[0]) + (by - ay) * (pb[1] - pa[1]) < 0:
                 theta_a = (theta_a + math.pi) % (2 * math.pi)
+            own = angle_of(pb[0] - pa[0], pb[1] - pa[1])
+            if abs(math.remainder(own - theta_a, 2 * math.pi)) < ALONG_ANGLE:
+                theta_a = own  # a way that runs along the line: its own direction tells left from right
             theta_b = (theta_a + math.pi) % (2 * math.pi)
             left_a, right_a = g.beside(a, theta_a)
             left_b, right_b = g.beside(b, theta_b)
