@@ -394,8 +394,9 @@ def along(net: Network, sides: Sides, barriers: Barriers, a: int, b: int, snap: 
         return False
     k = middle[0][1]
     line = {k, *(o for end in barriers.seg[k] for o in barriers.at_point[grid_key(*end)])}  # k and its neighbours
-    for x, y in ((ax, ay), (bx, by)):  # both ends lie on the line the middle lies on
-        if min(foot(x, y, *barriers.seg[o][0], *barriers.seg[o][1])[3] for o in line) > max(snap, CM) + NEAREST_SAME:
+    for n, (x, y) in ((a, (ax, ay)), (b, (bx, by))):  # both ends lie on the line the middle lies on
+        near = foot(x, y, *barriers.seg[k][0], *barriers.seg[k][1])[3] <= max(snap, CM) + NEAREST_SAME
+        if not near and sides.segment[n] not in line:
             return False
     return True
 
