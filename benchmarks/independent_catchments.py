@@ -335,6 +335,7 @@ class Way:
     b: tuple[float, float]
     length: float
     side: tuple[float, float] | None = None
+    across: bool = False  # across a barrier's band: no side to test a green boundary on
 
 
 class SidedGraph:
@@ -414,14 +415,15 @@ def sided_graph(net: Network, sides: Sides, barriers: Barriers, settings: Settin
             if (bx - ax) * (pb[0] - pa[0]) + (by - ay) * (pb[1] - pa[1]) < 0:
                 theta_a = (theta_a + math.pi) % (2 * math.pi)
             own = angle_of(pb[0] - pa[0], pb[1] - pa[1])
-            if abs(math.remainder(own - theta_a, 2 * math.pi)) < ALONG_ANGLE:
+            across = abs(math.remainder(own - theta_a, 2 * math.pi)) >= ALONG_ANGLE
+            if not across:
                 theta_a = own  # a way that runs along the line: its own direction tells left from right
             theta_b = (theta_a + math.pi) % (2 * math.pi)
             left_a, right_a = g.beside(a, theta_a)
             left_b, right_b = g.beside(b, theta_b)
             normal = (-math.sin(theta_a), math.cos(theta_a))
-            g.ways.append(Way(left_a, right_b, pa, pb, length, normal))
-            g.ways.append(Way(right_a, left_b, pa, pb, length, (-normal[0], -normal[1])))
+            g.ways.append(Way(left_a, right_b, pa, pb, length, normal, across))
+            g.ways.append(Way(right_a, left_b, pa, pb, length, (-normal[0], -normal[1]), across))
             continue
         ends = []
         stays = not crosses_barrier(barriers, pa, pb, both_ends=True)
@@ -520,7 +522,7 @@ def access_graph(g: SidedGraph, greens: Greens) -> tuple[list[Way], set[int], in
                 sources.add(g.base[n] + i)
     ways, n_nodes = [], g.n_nodes
     for w in g.ways:
-        shift = (0.0, 0.0) if w.side is None else (0.5 * w.side[0], 0.5 * w.side[1])
+        shift = (0.0, 0.0) if w.side is None or w.across else (0.5 * w.side[0], 0.5 * w.side[1])
         a = (w.a[0] + shift[0], w.a[1] + shift[1])
         b = (w.b[0] + shift[0], w.b[1] + shift[1])
         ts = sorted(set(t for t in greens.crossings(a, b) if 1e-9 < t < 1 - 1e-9))
@@ -537,7 +539,7 @@ def access_graph(g: SidedGraph, greens: Greens) -> tuple[list[Way], set[int], in
         points.append(w.b)
         for i in range(len(chain) - 1):
             pa, pb = points[i], points[i + 1]
-            ways.append(Way(chain[i], chain[i + 1], pa, pb, math.hypot(pb[0] - pa[0], pb[1] - pa[1]), w.side))
+            ways.append(Way(chain[i], chain[i + 1], pa, pb, math.hypot(pb[0] - pa[0], pb[1] - pa[1]), w.side, w.across))
     return ways, sources, n_nodes
 
 

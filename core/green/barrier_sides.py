@@ -545,8 +545,8 @@ def _dividing_cuts(cut: WalkGraph, first_new: int, split: np.ndarray, barriers: 
     ok = (seg >= 0) & (edge[nodes] >= 0)
     way = cut.xy[cut.v[edge[nodes[ok]]]] - cut.xy[cut.u[edge[nodes[ok]]]]
     line = (barriers.p1 - barriers.p0)[seg[ok]]
-    sine = np.abs(way[:, 0] * line[:, 1] - way[:, 1] * line[:, 0]) / (np.hypot(*way.T) * np.hypot(*line.T))
-    return int(np.count_nonzero(sine > np.sin(ANGLE_TOL)))
+    cross = np.abs(way[:, 0] * line[:, 1] - way[:, 1] * line[:, 0])
+    return int(np.count_nonzero(cross > np.sin(ANGLE_TOL) * np.hypot(*way.T) * np.hypot(*line.T)))
 
 
 def no_barriers(graph: WalkGraph) -> SideSplit:
