@@ -570,6 +570,8 @@ def attach(home, ways: list[Way], index: Grid, barriers: Barriers, settings: Set
     for d, k, t, q in sorted(candidates):
         w = ways[k]
         target = q
+        if w.across:
+            continue  # a short way straight across a barrier's band: which copy is the home's side is unclear
         if w.side is not None:  # a way along a barrier: the home must be on this copy's side of the line
             near = barriers.nearest(q[0], q[1], max(settings.barrier_snap, CM) + 1.0)
             if near:
