@@ -878,3 +878,33 @@ def test_lauf_barriers_offset_3_m_leave_no_gap_between_ways(osm):
     )["OUTPUT"]  # fmt: skip
     result = run(osm_params(layers, BARRIERS=offset, BARRIER_SNAP=3.0, RESIDENTIAL=layers["buildings"]))
     assert _home_distance(result, "45416304") == pytest.approx(554.18, abs=0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_agrees_with_an_independent_implementation_of_the_rule(osm):
+    """Lauf, barriers offset 3 m (BARRIER_SNAP 3): per building served and distance as an independent check computes.
+
+    ``benchmarks/independent_catchments.py`` implements the documented rule in plain Python and networkx,
+    sharing no code with core/green; ``benchmarks/compare_catchments.py`` runs all towns and variants.
+    """
+    import importlib.util
+
+    from .conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("compare_catchments", REPO / "benchmarks" / "compare_catchments.py")
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    layers = osm("lauf-200115.osm.pbf")
+    steps, snap = compare.VARIANTS["offset 3 m"]
+    barriers = compare.barrier_variant(layers["barriers"], steps)
+    ours, _ = compare.plugin_distances(layers, barriers, snap)
+    theirs, _ = compare.independent_distances(layers, barriers, snap)
+    result = compare.compare(ours, theirs)
+    assert result["buildings"] > 6000
+    assert sum(d is not None and d <= 400 for d in ours) > 2000  # a real test: many served, many not
+    assert result["agreement"] >= 99.9, {k: len(v) for k, v in result["kinds"].items()}
+    way = next(i for i, f in enumerate(QgsVectorLayer(layers["buildings"], "b", "ogr").getFeatures())
+               if f["osm_id"] == "45416304")  # fmt: skip
+    assert theirs[way] == pytest.approx(554.18, abs=0.05)  # the gap case of issue 24, by the check too
+    assert ours[way] == pytest.approx(theirs[way], abs=0.05)
