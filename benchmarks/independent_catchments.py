@@ -40,6 +40,7 @@ CM = 0.01  # vertices on the same 1 cm grid point are one node
 ANGLE_SAME = 0.1  # barrier directions closer than this (radians) are one
 NEAREST_SAME = 0.1  # barrier lines this much farther than the nearest one also divide a node
 ALONG_ANGLE = 0.5  # a way within this angle (radians) of the barrier line runs along it, else across it
+EPS = 1e-6  # distances this close to BARRIER_SNAP count as within it (float noise)
 
 
 @dataclass
@@ -133,6 +134,10 @@ class Barriers:
         self.at_point[grid_key(*a)].append(k)
         self.at_point[grid_key(*b)].append(k)
 
+    def free_end(self, k: int, point: tuple[float, float]) -> bool:
+        """Whether ``point``, an end of segment ``k``, is an end of the barrier: no other segment there."""
+        return len(self.at_point[grid_key(*point)]) == 1 and all(o == k for _, o, _, _ in self.nearest(*point, CM))
+
     def nearest(self, x: float, y: float, radius: float, only=None) -> list[tuple[float, int, float, float]]:
         """(distance, segment, foot x, foot y) of the segments within ``radius``, nearest first."""
         out = []
@@ -165,9 +170,10 @@ def build_barriers(lines: list[tuple[list, int]], node_keys: set, settings: Sett
 
 
 def close_gaps(coords_of: list[list], gap: float) -> list[tuple[int, tuple, tuple]]:
-    """Lines (owner, end, foot) from each free line end to the nearest other line within ``gap``.
+    """Lines (owner, end, foot) from each free line end to the nearest point of another line within ``gap``.
 
-    The other line gets a vertex at the foot (modified in place), so the two meet there.
+    The foot lies on the other line (it need not be a vertex of it): the joined end is then no
+    end of the barrier (see :meth:`Barriers.free_end`).
     """
     plain = Barriers()
     owner = []
@@ -176,26 +182,14 @@ def close_gaps(coords_of: list[list], gap: float) -> list[tuple[int, tuple, tupl
             if grid_key(*a) != grid_key(*b):
                 plain.add(a, b, i, False)
                 owner.append(i)
-    closing, inserts = [], defaultdict(list)
+    closing = []
     for i, coords in enumerate(coords_of):
         for end in (coords[0], coords[-1]):
-            others = [h for h in plain.nearest(end[0], end[1], gap) if owner[h[1]] != i]
+            others = [h for h in plain.nearest(end[0], end[1], gap + EPS) if owner[h[1]] != i]
             if not others or others[0][0] <= CM:
                 continue  # nothing near, or it meets another line already
-            _, k, fx, fy = others[0]
+            _, _, fx, fy = others[0]
             closing.append((i, end, (fx, fy)))
-            inserts[k].append((fx, fy))
-    segment_of_line = defaultdict(list)
-    for k, i in enumerate(owner):
-        segment_of_line[i].append(k)
-    for i, ks in segment_of_line.items():
-        if any(k in inserts for k in ks):
-            out = [plain.seg[ks[0]][0]]
-            for k in ks:
-                a, b = plain.seg[k]
-                extra = sorted(inserts.get(k, []), key=lambda p: math.hypot(p[0] - a[0], p[1] - a[1]))
-                out.extend([*extra, b])
-            coords_of[i] = out
     return closing
 
 
@@ -235,7 +229,7 @@ def build_network(lines: list[tuple[list, bool]]) -> Network:
 
 def cut_ways(net: Network, barriers: Barriers, settings: Settings) -> Network:
     """Geometric barriers: a node on the line where an at-grade way crosses it away from its ends."""
-    tol = max(settings.barrier_snap, CM)
+    tol = max(settings.barrier_snap, CM) + EPS
     out = Network(list(net.xy), dict(net.ids), {})
     for (a, b), at_grade in net.ways.items():
         pa, pb = net.xy[a], net.xy[b]
@@ -273,8 +267,7 @@ def directions_at(barriers: Barriers, near: list, radius: float) -> list[float]:
     for _, k, fx, fy in near:
         (ax, ay), (bx, by) = barriers.seg[k]
         to_start, to_end = math.hypot(fx - ax, fy - ay), math.hypot(bx - fx, by - fy)
-        start_free = len(barriers.at_point[grid_key(ax, ay)]) == 1
-        end_free = len(barriers.at_point[grid_key(bx, by)]) == 1
+        start_free, end_free = barriers.free_end(k, (ax, ay)), barriers.free_end(k, (bx, by))
         runs_on_forward = to_end > (radius if end_free else CM)
         runs_on_backward = to_start > (radius if start_free else CM)
         if start_free and end_free and not (runs_on_forward or runs_on_backward):
@@ -300,7 +293,7 @@ def find_sides(net: Network, barriers: Barriers, crossings: list, settings: Sett
         if flat:
             at_grade.update((a, b))
     sides = Sides()
-    radius = max(settings.barrier_snap, CM)
+    radius = max(settings.barrier_snap, CM) + EPS
     for n, (x, y) in enumerate(net.xy):
         if n in at_grade:
             near = barriers.nearest(x, y, radius)
@@ -316,10 +309,10 @@ def find_sides(net: Network, barriers: Barriers, crossings: list, settings: Sett
         (ax, ay), (bx, by) = barriers.seg[k0]
         sides.tangent[n] = angle_of(bx - ax, by - ay)
         sides.directions[n] = directions_at(barriers, [h for h in near if h[0] <= d0 + NEAREST_SAME], radius)
-    for cx, cy in crossings:  # a crossing joins the sides of the nearest barrier node
+    for cx, cy in crossings:  # a crossing joins the sides of the nearest node on a barrier (one it divides)
         best = min(((math.hypot(x - cx, y - cy), n) for n in sides.foot for x, y in [net.xy[n]]
-                    if abs(x - cx) <= settings.crossing_snap and abs(y - cy) <= settings.crossing_snap),
-                   default=None)  # fmt: skip
+                    if sides.directions[n] and abs(x - cx) <= settings.crossing_snap
+                    and abs(y - cy) <= settings.crossing_snap), default=None)  # fmt: skip
         if best is not None and best[0] <= settings.crossing_snap:
             sides.directions[best[1]] = []
     return sides
@@ -390,13 +383,13 @@ def along(net: Network, sides: Sides, barriers: Barriers, a: int, b: int, snap: 
     if a not in sides.foot or b not in sides.foot:
         return False
     (ax, ay), (bx, by) = net.xy[a], net.xy[b]
-    middle = barriers.nearest((ax + bx) / 2, (ay + by) / 2, max(snap, CM))
+    middle = barriers.nearest((ax + bx) / 2, (ay + by) / 2, max(snap, CM) + EPS)
     if not middle:
         return False
     k = middle[0][1]
     line = {k, *(o for end in barriers.seg[k] for o in barriers.at_point[grid_key(*end)])}  # k and its neighbours
     for n, (x, y) in ((a, (ax, ay)), (b, (bx, by))):  # both ends lie on the line the middle lies on
-        near = foot(x, y, *barriers.seg[k][0], *barriers.seg[k][1])[3] <= max(snap, CM) + NEAREST_SAME
+        near = foot(x, y, *barriers.seg[k][0], *barriers.seg[k][1])[3] <= max(snap, CM) + EPS + NEAREST_SAME
         if not near and sides.segment[n] not in line:
             return False
     return True
@@ -409,7 +402,8 @@ def sided_graph(net: Network, sides: Sides, barriers: Barriers, settings: Settin
         pa, pb = net.xy[a], net.xy[b]
         length = math.hypot(pb[0] - pa[0], pb[1] - pa[1])
         if along(net, sides, barriers, a, b, settings.barrier_snap):
-            _, k, _, _ = barriers.nearest((pa[0] + pb[0]) / 2, (pa[1] + pb[1]) / 2, max(settings.barrier_snap, CM))[0]
+            reach = max(settings.barrier_snap, CM) + EPS
+            _, k, _, _ = barriers.nearest((pa[0] + pb[0]) / 2, (pa[1] + pb[1]) / 2, reach)[0]
             (ax, ay), (bx, by) = barriers.seg[k]  # the line the way runs on, pointing from a towards b
             theta_a = angle_of(bx - ax, by - ay)
             if (bx - ax) * (pb[0] - pa[0]) + (by - ay) * (pb[1] - pa[1]) < 0:

@@ -35,6 +35,14 @@ BARRIER_SNAP = 1.0
 ANGLE_TOL = 0.1
 #: Barrier segments up to this much (m) farther from a node than the nearest one also split it.
 NEAREST_TOL = 0.1
+#: Distances this close to ``BARRIER_SNAP`` count as within it (float noise at 10^6 m coordinates: a
+#: barrier offset by exactly ``BARRIER_SNAP`` from the road must not be on it at one node and off at the next).
+FLOAT_TOL = 1e-6
+
+
+def _reach(barrier_snap: float) -> float:
+    """Distance (m) within which a point lies on a barrier line."""
+    return max(barrier_snap, SNAP) + FLOAT_TOL
 
 
 @dataclass
@@ -94,12 +102,24 @@ class BarrierSegments:
 
 
 def free_ends(p0: np.ndarray, p1: np.ndarray, snap: float = SNAP) -> tuple[np.ndarray, np.ndarray]:
-    """Per segment: whether its start and its end meet no other segment's start or end (within ``snap``)."""
+    """Per segment: whether its start and its end are ends of the barrier.
+
+    An end is no end of the barrier where another segment starts or ends there, or passes within
+    ``snap`` of it (a line that ends on another one without a shared vertex, as a closed gap).
+    """
     if not len(p0):
         return np.zeros(0, bool), np.zeros(0, bool)
-    keys = pack_keys(np.vstack([p0, p1]), snap)
+    ends = np.vstack([p0, p1])
+    keys = pack_keys(ends, snap)
     _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     free = counts[inverse.reshape(-1)] == 1
+    own = np.tile(np.arange(len(p0)), 2)
+    candidates = np.flatnonzero(free)
+    qi, si = SegmentIndex(p0, p1).pairs_near_segments(ends[candidates], ends[candidates], margin=snap)
+    other = si != own[candidates[qi]]
+    qi, si = qi[other], si[other]
+    touching = project_on_segments(ends[candidates[qi]], p0[si], p1[si])[2] <= snap
+    free[candidates[qi[touching]]] = False
     return free[: len(p0)], free[len(p0) :]
 
 
@@ -132,7 +152,7 @@ def close_gaps(
     _, foot, dist = project_on_segments(ends[qi], p0[si], p1[si])
     order = np.lexsort([dist, qi])
     first = order[np.r_[True, qi[order][1:] != qi[order][:-1]]] if len(order) else order
-    first = first[(dist[first] > SNAP) & (dist[first] <= gap)]
+    first = first[(dist[first] > SNAP) & (dist[first] <= gap + FLOAT_TOL)]
     new_lines = [np.array([ends[qi[k]], foot[k]]) for k in first]
     return new_lines, np.asarray(line_feature, np.int64)[end_line[qi[first]]]
 
@@ -180,7 +200,7 @@ def cut_at_barriers(graph: WalkGraph, barriers: BarrierSegments, barrier_snap: f
     qi, si = index.pairs_near_segments(a0, a1)
     hit, t = _intersections(a0[qi], a1[qi], index.p0[si], index.p1[si])
     length = graph.length[edges[qi]]
-    tol = max(barrier_snap, SNAP)
+    tol = _reach(barrier_snap)
     t = np.where(hit, t, 0.0)
     keep = hit & (t * length > tol) & ((1.0 - t) * length > tol)
     cut, _ = split_edges(graph, edges[qi[keep]], t[keep])
@@ -209,7 +229,7 @@ def barrier_directions(
     xy = graph.xy
     qi, si = index.pairs_near_segments(xy, xy, margin=barrier_snap)
     t, _, dist = project_on_segments(xy[qi], barriers.p0[si], barriers.p1[si])
-    tol = np.where(at_grade[qi], max(barrier_snap, SNAP), SNAP)
+    tol = np.where(at_grade[qi], _reach(barrier_snap), SNAP)
     length = np.hypot(*(barriers.p1[si] - barriers.p0[si]).T)
     to_start, to_end = t * length, (1.0 - t) * length
     at_vertex = np.minimum(to_start, to_end) <= SNAP
@@ -314,7 +334,7 @@ def along_barrier(
     if not len(cand) or not len(barriers.p0):
         return along
     a, b = graph.xy[graph.u[cand]], graph.xy[graph.v[cand]]
-    seg, ok = _line_of_edges(barriers, a, b, max(barrier_snap, SNAP))
+    seg, ok = _line_of_edges(barriers, a, b, _reach(barrier_snap))
     d_edge, d_bar = (b - a)[ok], (barriers.p1 - barriers.p0)[seg[ok]]
     cross = np.abs(d_edge[:, 0] * d_bar[:, 1] - d_edge[:, 1] * d_bar[:, 0])
     norms = np.hypot(*d_edge.T) * np.hypot(*d_bar.T)
@@ -339,7 +359,7 @@ def across_band(
     if not len(cand) or not len(barriers.p0):
         return mask, direction
     a, b = graph.xy[graph.u[cand]], graph.xy[graph.v[cand]]
-    seg, ok = _line_of_edges(barriers, a, b, max(barrier_snap, SNAP))
+    seg, ok = _line_of_edges(barriers, a, b, _reach(barrier_snap))
     d_bar = (barriers.p1 - barriers.p0)[seg[ok]]
     flip = np.einsum("ij,ij->i", d_bar, (b - a)[ok]) < 0
     d_bar[flip] *= -1.0
@@ -361,7 +381,7 @@ def attachment_angles(
     a_u = _angles(d_uv) if graph.n_edges else np.zeros(0)
     a_v = _angles(-d_uv) if graph.n_edges else np.zeros(0)
     nodes = np.flatnonzero(on_barrier)
-    _, dist, foot = _nearest_barrier(barriers, graph.xy[nodes], max(barrier_snap, SNAP))
+    _, dist, foot = _nearest_barrier(barriers, graph.xy[nodes], _reach(barrier_snap))
     beside = np.full(graph.n_nodes, np.nan)
     off = dist > SNAP
     beside[nodes[off]] = _angles(graph.xy[nodes[off]] - foot[off]) if np.any(off) else 0.0
