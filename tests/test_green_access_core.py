@@ -402,3 +402,18 @@ def test_cuts_are_counted_where_they_divide_a_way():
     assert dist[0] == pytest.approx(300 + 100 - 50 + 45)  # from (300, 100): the way from (300, 0) is cut at y = 50
     # north of the road: round its end at (400, 200) (550 m), then west along its north side past x = 160
     assert dist[1] == pytest.approx(550 + 280 + 10)
+
+
+def test_a_barrier_ending_on_another_one_is_no_barrier_end():
+    """A railway (x = 100) that ends on a road's line (y = 200) where the road has no vertex: a T-junction.
+
+    A path node 3 m up the railway (BARRIER_SNAP 5) lay "within BARRIER_SNAP of the railway's end" and was
+    not divided, so walkers crossed the railway there.
+    """
+    path = np.array([[50, 203], [100, 203], [150, 203]], float)
+    graph, keys = build_graph([*grid_lines(), path])
+    road = [np.array([[-100, 200], [300, 200]], float)]
+    railway = [np.array([[100, 200], [100, 450]], float)]
+    split = split_barrier_sides(graph, keys, road + railway, barrier_snap=5.0)
+    node = int(np.flatnonzero(np.all(graph.xy == [100.0, 203.0], axis=1))[0])
+    assert np.count_nonzero(split.copy_node == node) == 2  # was 1: the railway did not divide it
