@@ -277,11 +277,9 @@ def directions_at(barriers: Barriers, near: list, radius: float) -> list[float]:
         if runs_on_backward and (runs_on_forward or to_start > to_end or not end_free):
             found.append(angle_of(ax - bx, ay - by))
     found.sort()
-    distinct = []
-    for a in found:
-        if not distinct or a - distinct[-1] >= ANGLE_SAME:
-            distinct.append(a)
-    if len(distinct) > 1 and distinct[0] + 2 * math.pi - distinct[-1] < ANGLE_SAME:
+    # nearly equal directions are one: a run of directions, each within ANGLE_SAME of the one before
+    distinct = [a for i, a in enumerate(found) if i == 0 or a - found[i - 1] >= ANGLE_SAME]
+    if len(distinct) > 1 and found[0] + 2 * math.pi - found[-1] < ANGLE_SAME:
         distinct.pop()
     return distinct
 
