@@ -282,7 +282,7 @@ def test_node_within_barrier_snap_is_split_without_a_barrier_vertex():
     assert near.n_split == 3  # (0, 200), (100, 200), (200, 200); (300, 200) is at the barrier's end
     assert near.n_cuts == 0  # the streets cross within BARRIER_SNAP of those nodes
     assert far.n_split == 3  # new nodes where the streets x = 0, 100, 200 cross it; x = 300 meets its end
-    assert far.n_cuts == 4
+    assert far.n_cuts == 3  # the cut of x = 300 at the barrier's end divides nothing
     net = build_access_network(near, boundary_segments(GREEN), contains, limit=5000.0)
     dist, _ = attach_residential(net, np.array([[0.0, 300.0], [50.0, 210.0], [50.0, 190.0]]), max_connector=20.0)
     assert dist == pytest.approx([850.0, 710.0, 210.0])  # as with the barrier on the centreline
@@ -320,3 +320,100 @@ def test_grade_flags_of_shared_edges():
     )
     by_end = {tuple(graph.xy[v]): bool(g) for v, g in zip(graph.v, graph.grade)}
     assert by_end == {(10.0, 0.0): False, (0.0, 10.0): True}  # an at-grade copy keeps the edge at grade
+
+
+# -- the last barrier cases (issue 24) -----------------------------------------------------------
+# A barrier along y = 0 from x = -200 to x = 150; a road just north of it; a side path from the home
+# at (0, -30) north across the barrier to the road and on to a green space north of it (100 m);
+# the only other way from the home runs east and round the barrier's end (500 m).
+
+NORTH_GREEN = [[np.array([[-50, 70], [50, 70], [50, 170], [-50, 170], [-50, 70]], float)]]
+HOME_SOUTH = np.array([[0.0, -30.0]])
+
+
+def _distance_south(lines, barriers, crossings=None, mode=AUTOMATIC, barrier_snap=1.0) -> float:
+    graph, keys = build_graph([np.array(line, float) for line in lines])
+    split = split_barrier_sides(
+        graph, keys, [np.array(b, float) for b in barriers], crossings, mode=mode, barrier_snap=barrier_snap
+    )
+    net = build_access_network(
+        split, boundary_segments(NORTH_GREEN), lambda p: points_in_rings(p, NORTH_GREEN), limit=5000.0
+    )
+    return float(attach_residential(net, HOME_SOUTH, max_connector=1.0)[0][0])
+
+
+def _layout(road_y: float, side_path: list) -> list:
+    road = [[-300, road_y], [0, road_y], [200, road_y], [300, road_y]]
+    round_the_end = [[0, -30], [200, -30], [200, road_y]]
+    return [side_path, road, [[0, road_y], [0, 100]], round_the_end]
+
+
+@pytest.mark.parametrize("mode", [AUTOMATIC, GEOMETRIC])
+def test_a_node_just_in_front_of_the_barrier_does_not_cut_the_path_off(mode):
+    barrier = [[[-200, 0], [150, 0]]]
+    with_node = _layout(0.8, [[0, -30], [0, -0.5], [0, 0.8]])
+    without = _layout(0.8, [[0, -30], [0, 0.8]])
+    junction = np.array([[0.0, 0.8]])
+    assert _distance_south(without, barrier, junction, mode) == pytest.approx(100.0)
+    assert _distance_south(with_node, barrier, junction, mode) == pytest.approx(100.0)  # was 500: cut at (0, -0.5)
+    for layout in (with_node, without):  # no crossing: round the barrier's end
+        assert _distance_south(layout, barrier, None, mode) == pytest.approx(500.0)
+
+
+def test_small_gaps_between_barrier_features_are_closed():
+    """A barrier 3 m beside the road, BARRIER_SNAP 5 m, no crossing: the way round the end is 500 m."""
+    layout = _layout(3.0, [[0, -30], [0, 3]])
+    one = [[[-200, 0], [150, 0]]]
+    meeting = [[[-200, 0], [0, 0]], [[0, 0], [150, 0]]]
+    gap = [[[-200, 0], [-0.35, 0]], [[0.35, 0], [150, 0]]]  # 0.7 m apart where the side path meets the road
+    for barriers in (one, meeting, gap):
+        assert _distance_south(layout, barriers, barrier_snap=5.0) == pytest.approx(500.0)  # gap: was 100
+    wide = [[[-200, 0], [-3, 0]], [[3, 0], [150, 0]]]  # a 6 m gap is wider than BARRIER_SNAP: a way through
+    assert _distance_south(layout, wide, barrier_snap=5.0) == pytest.approx(100.0)
+
+
+def test_barrier_snap_wider_than_the_barriers_segments_splits_beside_them():
+    """A barrier line with a vertex every 4 m, 3 m beside the road, BARRIER_SNAP 5 m: no way straight across."""
+    layout = _layout(3.0, [[0, -30], [0, 3]])
+    fine = [[[x, 0.0] for x in np.arange(-199.0, 151.0, 4.0)]]
+    assert _distance_south(layout, fine, barrier_snap=5.0) == pytest.approx(500.0)  # was 100
+
+
+def test_no_distance_beyond_the_search_limit():
+    """``net_dist_m`` is empty beyond the limit (5 x DISTANCE), connector and the walk along the edge included."""
+    graph, _ = build_graph(grid_lines())
+    net = build_access_network(no_barriers(graph), boundary_segments(GREEN), contains, limit=300.0)
+    homes = np.array([[290.0, 60.0], [290.0, 0.0]])  # via (300, 0) at 250: 60 m up the edge + 10 m across, 0
+    dist, green = attach_residential(net, homes, max_connector=20.0)
+    assert dist[1] == pytest.approx(240.0)
+    assert dist[0] == np.inf  # 320 m > 300 m (was 320)
+    assert green[0] == -1
+
+
+def test_cuts_are_counted_where_they_divide_a_way():
+    """The log's "ways cut" counts cuts that divide a way, not those of a way on a line drawn with other vertices."""
+    graph, keys = build_graph(grid_lines())
+    road = [np.array([[-100, 200], [0, 200], [100, 200], [160, 200.3], [220, 200], [300, 200], [400, 200]], float)]
+    rail = [np.array([[250, 40], [350, 60]], float)]  # crosses the street x = 300 at y = 50
+    split = split_barrier_sides(graph, keys, road + rail, mode=GEOMETRIC)
+    assert split.n_cuts == 1  # was 2: the row y = 200 crosses the road line at a tiny angle at x = 220
+    net = build_access_network(split, boundary_segments(GREEN), contains, limit=5000.0)
+    dist, _ = attach_residential(net, np.array([[300.0, 55.0], [120.0, 210.0]]), max_connector=20.0)
+    assert dist[0] == pytest.approx(300 + 100 - 50 + 45)  # from (300, 100): the way from (300, 0) is cut at y = 50
+    # north of the road: round its end at (400, 200) (550 m), then west along its north side past x = 160
+    assert dist[1] == pytest.approx(550 + 280 + 10)
+
+
+def test_a_barrier_ending_on_another_one_is_no_barrier_end():
+    """A railway (x = 100) that ends on a road's line (y = 200) where the road has no vertex: a T-junction.
+
+    A path node 3 m up the railway (BARRIER_SNAP 5) lay "within BARRIER_SNAP of the railway's end" and was
+    not divided, so walkers crossed the railway there.
+    """
+    path = np.array([[50, 203], [100, 203], [150, 203]], float)
+    graph, keys = build_graph([*grid_lines(), path])
+    road = [np.array([[-100, 200], [300, 200]], float)]
+    railway = [np.array([[100, 200], [100, 450]], float)]
+    split = split_barrier_sides(graph, keys, road + railway, barrier_snap=5.0)
+    node = int(np.flatnonzero(np.all(graph.xy == [100.0, 203.0], axis=1))[0])
+    assert np.count_nonzero(split.copy_node == node) == 2  # was 1: the railway did not divide it

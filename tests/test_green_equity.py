@@ -98,6 +98,13 @@ class Recorder(QgsProcessingFeedback):
         super().pushWarning(warning)
 
 
+def without_crs(layer_: QgsVectorLayer) -> QgsVectorLayer:
+    from qgis.core import QgsCoordinateReferenceSystem
+
+    layer_.setCrs(QgsCoordinateReferenceSystem())
+    return layer_
+
+
 def run(params: dict, feedback: QgsProcessingFeedback | None = None) -> dict:
     import processing
 
@@ -197,6 +204,28 @@ def test_points_in_another_crs_and_layers_without_crs(provider):
     assert (no_crs["A"]["pop"], no_crs["B"]["pop"], no_crs["C"]["pop"]) == (40, 25, 0)
 
 
+def test_nested_areas_count_each_home_in_every_area_that_contains_it(provider):
+    """A whole-town polygon over the districts: it gets all their residents, the districts keep theirs."""
+    areas = areas_layer()
+    town = QgsFeature(areas.fields())
+    town.setGeometry(QgsGeometry.fromWkt(box(0, 0, 300, 100)))
+    town.setAttributes(["Town", 60.0, 5])
+    areas.dataProvider().addFeature(town)
+    feedback = Recorder()
+    result = run(hand_params(AREAS=areas), feedback)
+    rows = by_name(result)
+    assert (rows["A"]["pop"], rows["B"]["pop"], rows["D"]["pop"]) == (40, 25, 8)  # as without the town
+    t = rows["Town"]
+    assert (t["pop"], t["pop_served"], t["served_share"]) == (65, 30, pytest.approx(30 / 65))  # was 0 and NULL
+    assert t["pop_65plus_share"] == pytest.approx(2 / 5)
+    assert result["SERVED_SHARE"] == pytest.approx(38 / 73)  # each resident once
+    assert result["POP_65PLUS_SHARE"] == pytest.approx(3 / 6)
+    assert result["N_OUTSIDE"] == 1
+    warning = next(w for w in feedback.warnings if "lie in more than one area" in w)
+    assert warning.startswith("4 residential features lie in more than one area")  # a1, a2, b1, b2
+    assert "features 1 and 5; 2 and 5" in warning  # A and the town, B and the town
+
+
 def test_shapefile_output(provider, tmp_path):
     target = tmp_path / "equity.shp"
     result = run(hand_params(OUTPUT=str(target)))
@@ -217,6 +246,7 @@ def test_shapefile_output(provider, tmp_path):
         ({"BURDEN_FIELD": "nope"}, "BURDEN_FIELD: nope is not a field of AREAS"),
         ({"AREAS": "empty_areas"}, "AREAS has no features"),
         ({"GROUP_FIELDS": ["pop_65plus", "served"]}, "GROUP_FIELDS: served, served_eucl and net_dist_m are access"),
+        ({"AREAS": "no_crs_areas"}, r"AREAS has no CRS, but RESIDENTIAL \(EPSG:25832\) has one.*Set the CRS of AREAS"),
     ],
 )
 def test_bad_input_is_rejected_with_a_clear_message(provider, tmp_path, change, message):
@@ -224,6 +254,7 @@ def test_bad_input_is_rejected_with_a_clear_message(provider, tmp_path, change, 
         "without_access": layer("Point", [("population", FieldType.INT)], [(f"POINT({X0} {Y0})", 1)]),
         "points": layer("Point", [("burden", FieldType.DOUBLE)], [(f"POINT({X0} {Y0})", 1.0)]),
         "empty_areas": layer("Polygon", [("burden", FieldType.DOUBLE)], []),
+        "no_crs_areas": without_crs(areas_layer()),  # was: every home "in no area"
     }
     target = tmp_path / "equity.gpkg"
     params = hand_params(OUTPUT=str(target))

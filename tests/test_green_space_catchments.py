@@ -335,6 +335,34 @@ def test_geographic_and_mixed_crs_give_metres(provider):
         assert b["eucl_dist_m"] == pytest.approx(a["eucl_dist_m"], abs=0.1)
 
 
+def test_network_without_crs_among_layers_with_one_says_what_to_set(provider, tmp_path):
+    """Was SERVED_SHARE 0 with "No green space of at least 2.0 ha" (the green spaces could not be matched)."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsVectorFileWriter
+
+    network = lines_layer(grid_lines())
+    network.setCrs(QgsCoordinateReferenceSystem())
+    path = str(tmp_path / "network_without_crs.shp")  # no .prj
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "ESRI Shapefile"
+    QgsVectorFileWriter.writeAsVectorFormatV2(network, path, QgsProject.instance().transformContext(), options)
+    assert not QgsVectorLayer(path, "n", "ogr").crs().isValid()
+    target = tmp_path / "homes.gpkg"
+    with pytest.raises(QgsProcessingException, match=r"NETWORK has no CRS, but GREEN_SPACES \(EPSG:25832\).*"
+                                                      r"Set the CRS of NETWORK"):  # fmt: skip
+        run(grid_params(NETWORK=path, RESIDENTIAL=points_layer([(100, 0)]), OUTPUT_RESIDENTIAL=str(target)))
+    assert not target.exists()
+
+
+def test_network_vertex_beyond_any_metric_crs_is_skipped_and_counted(provider):
+    """A vertex at 1e300 aborted the run with a traceback; its line is cut there and the rest kept."""
+    lines = [*grid_lines(), [(0, 400), (0, 450), (100, 450), (1e300, 0), (200, 450), (300, 450), (300, 400)]]
+    feedback = Recorder()
+    homes = points_layer([(100, 0), (200, 300), (50, 455)])
+    rows = residential_rows(run(grid_params(NETWORK=lines_layer(lines), RESIDENTIAL=homes), feedback))
+    assert [f["net_dist_m"] for f in rows] == pytest.approx([50.0, 450.0, 350.0 + 50.0 + 50.0 + 5.0])
+    assert any("1 vertices with coordinates beyond 20,000 km (or not finite) left out" in w for w in feedback.warnings)
+
+
 def test_standard_sets_distance_and_area(provider):
     homes = [(200, 300)]  # 450 m
     default = residential_rows(run(grid_params(RESIDENTIAL=points_layer(homes))))
@@ -806,3 +834,77 @@ def test_ways_meeting_at_an_inner_vertex_are_connected(osm):
         assert isinstance(at_vertex, float)
         assert isinstance(on_service, float)
         assert abs(on_service - at_vertex) <= 20.0 + 0.05  # 20 m apart on the service way
+
+
+def _home_distance(result: dict, osm_id: str) -> float:
+    (row,) = [f for f in residential_rows(result) if f["osm_id"] == osm_id]
+    return row["net_dist_m"]
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_kaiserslautern_simplified_barriers_path_node_in_front_of_maxstrasse(osm):
+    """Building way 106623744: a path node 1.21 m before the simplified Maxstraße, the signal crossing beyond it.
+
+    The node in front cut the path off (479.22 m by a detour); the independent check walks 397.9 m.
+    """
+    import processing
+
+    layers = osm("kaiserslautern.osm.gz")
+    simplified = processing.run(
+        "native:simplifygeometries",
+        {"INPUT": layers["barriers"], "METHOD": 0, "TOLERANCE": 5.0, "OUTPUT": "TEMPORARY_OUTPUT"},
+    )["OUTPUT"]
+    for mode in (0, 2):
+        result = run(osm_params(layers, BARRIERS=simplified, BARRIER_SNAP=5.0, BARRIER_MODE=mode,
+                                RESIDENTIAL=layers["buildings"]))  # fmt: skip
+        assert _home_distance(result, "106623744") == pytest.approx(397.9, abs=0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_lauf_barriers_offset_3_m_leave_no_gap_between_ways(osm):
+    """Building way 45416304: the barriers offset 3 m per way leave gaps of less than BARRIER_SNAP at junctions.
+
+    Walkers went through such a gap straight across the road (191.72 m); the independent check: 554.18 m.
+    """
+    import processing
+
+    layers = osm("lauf-200115.osm.pbf")
+    offset = processing.run(
+        "native:offsetline",
+        {"INPUT": layers["barriers"], "DISTANCE": 3.0, "SEGMENTS": 8, "JOIN_STYLE": 0, "MITER_LIMIT": 2,
+         "OUTPUT": "TEMPORARY_OUTPUT"},
+    )["OUTPUT"]  # fmt: skip
+    result = run(osm_params(layers, BARRIERS=offset, BARRIER_SNAP=3.0, RESIDENTIAL=layers["buildings"]))
+    assert _home_distance(result, "45416304") == pytest.approx(554.18, abs=0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_agrees_with_an_independent_implementation_of_the_rule(osm):
+    """Lauf, barriers offset 3 m (BARRIER_SNAP 3): per building served and distance as an independent check computes.
+
+    ``benchmarks/independent_catchments.py`` implements the documented rule in plain Python and networkx,
+    sharing no code with core/green; ``benchmarks/compare_catchments.py`` runs all towns and variants.
+    """
+    import importlib.util
+
+    from .conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("compare_catchments", REPO / "benchmarks" / "compare_catchments.py")
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    layers = osm("lauf-200115.osm.pbf")
+    steps, snap = compare.VARIANTS["offset 3 m"]
+    barriers = compare.barrier_variant(layers["barriers"], steps)
+    ours, _ = compare.plugin_distances(layers, barriers, snap)
+    theirs, _ = compare.independent_distances(layers, barriers, snap)
+    result = compare.compare(ours, theirs)
+    assert result["buildings"] > 6000
+    assert sum(d is not None and d <= 400 for d in ours) > 2000  # a real test: many served, many not
+    assert result["agreement"] >= 99.9, {k: len(v) for k, v in result["kinds"].items()}
+    way = next(i for i, f in enumerate(QgsVectorLayer(layers["buildings"], "b", "ogr").getFeatures())
+               if f["osm_id"] == "45416304")  # fmt: skip
+    assert theirs[way] == pytest.approx(554.18, abs=0.05)  # the gap case of issue 24, by the check too
+    assert ours[way] == pytest.approx(theirs[way], abs=0.05)

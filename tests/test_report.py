@@ -307,3 +307,46 @@ def test_pdf_figures_fit_on_a_page(provider):
     assert widths[0] == 535  # the map: page width
     assert widths[1] == int((770 - 80) * 400 / 2000)  # the chart: page height
     assert document.pageCount() == 2
+
+
+def test_report_checks_the_fields_it_reads(provider, tmp_path):
+    """A served share of 170 %, priority -1 and gi_bin 99 were shown and counted without a word."""
+    import processing
+    from qgis.core import QgsFeature, QgsField, QgsGeometry, QgsProcessingFeedback
+
+    layer = QgsVectorLayer("Polygon?crs=EPSG:25832", "areas", "memory")
+    fields = [("name", FieldType.STRING), ("pop", FieldType.DOUBLE), ("pop_served", FieldType.DOUBLE),
+              ("served_share", FieldType.DOUBLE), ("priority", FieldType.INT), ("gi_bin", FieldType.INT),
+              ("lisa_cluster", FieldType.STRING)]  # fmt: skip
+    layer.dataProvider().addAttributes([QgsField(n, t) for n, t in fields])
+    layer.updateFields()
+    rows = [("good", 100, 40, 0.4, 1, 2), ("too much", 100, 170, 1.7, 0, 99), ("minus", 50, 10, 0.2, -1, -1)]
+    for i, (name, pop, served, share, priority, gi_bin) in enumerate(rows):
+        feature = QgsFeature(layer.fields())
+        x = 500000 + 100 * i
+        feature.setGeometry(QgsGeometry.fromWkt(f"POLYGON(({x} 0, {x + 100} 0, {x + 100} 100, {x} 100, {x} 0))"))
+        feature.setAttributes([name, pop, served, share, priority, gi_bin, "Not significant"])
+        layer.dataProvider().addFeature(feature)
+
+    class Warnings(QgsProcessingFeedback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[str] = []
+
+        def pushWarning(self, text: str) -> None:  # noqa: N802
+            self.seen.append(text)
+
+    feedback = Warnings()
+    html = tmp_path / "checked.html"
+    result = processing.run(ALG, {"AREAS": layer, "OUTPUT_HTML": str(html)}, feedback=feedback)
+    assert result["N_PRIORITY"] == 1  # -1 is no priority area (was 2)
+    assert result["N_HOT"] == 1  # gi_bin 99 is no hot spot (was 2)
+    page = html.read_text(encoding="utf-8")
+    assert "40.0 %" in page  # the good area's share is shown
+    assert "170.0 %" not in page
+    expected = ["AREAS: 1 features have a served_share outside 0 to 1 (e.g. 1.7)",
+                "AREAS: 1 features have a priority outside 0 to 1 (e.g. -1)",
+                "AREAS: 1 features have a gi_bin outside -3 to 3 (e.g. 99)"]  # fmt: skip
+    for text in expected:
+        assert any(w.startswith(text) for w in feedback.seen), text
+    assert [f["served_share"] for f in layer.getFeatures()] == [0.4, 1.7, 0.2]  # the input is untouched

@@ -110,6 +110,10 @@ def test_bad_input(provider, tmp_path):
         run_qc({"INPUT": table(), "PROPERTY": "O3", "OUTPUT": str(target)})
     with pytest.raises(QgsProcessingException, match="no field 'zeit'"):
         run_qc({"INPUT": table(), "TIME_FIELD": "zeit", "OUTPUT": str(target)})
+    with pytest.raises(QgsProcessingException, match=r"MIN_VALID \(100.0\) is above MAX_VALID \(0.0\)"):
+        run_qc({"INPUT": table(), "MIN_VALID": 100, "MAX_VALID": 0, "OUTPUT": str(target)})  # flagged everything
+    with pytest.raises(QgsProcessingException, match=r"is above MAX_VALID .* for air_temperature"):
+        run_qc({"INPUT": table(), "PROPERTY": "air_temperature", "MIN_VALID": 70, "OUTPUT": str(target)})
     assert not target.exists()
 
 

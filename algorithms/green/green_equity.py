@@ -28,13 +28,13 @@ from ...core.green.equity import (
     AreaEquity,
     area_equity,
     gini,
-    locate_points,
+    locate_pairs,
+    overlapping_areas,
     priority_flags,
-    share,
 )
 from ..base import AlgorithmBase, param
 from ..columns import AttributeColumns, direct_layer, number, read_columns
-from ..common import to_qvariant, with_result_fields
+from ..common import check_crs_known, to_qvariant, with_result_fields
 from ..qt_compat import NUMERIC_TYPES, FieldType
 from ..style_on_load import style_on_load
 from .green_geometry import SKIP_INVALID, polygonal, vertex_arrays
@@ -83,6 +83,11 @@ class Residents:
     net_dist: np.ndarray
     groups: np.ndarray  # features x groups
     n_no_geometry: int
+
+    def columns(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Return population, served flags, distance and groups of the given features (for ``area_equity``)."""
+        groups = None if self.groups is None else self.groups[rows]
+        return self.population[rows], self.served[rows], self.served_eucl[rows], self.net_dist[rows], groups
 
 
 class GreenEquityAlgorithm(AlgorithmBase):
@@ -143,30 +148,48 @@ class GreenEquityAlgorithm(AlgorithmBase):
         fields = ReadFields(access, pop_field, group_fields)
         residents = self._read_residents(parameters, residential, areas_source, fields, context, feedback)
         self.check_cancelled(feedback)
-        feedback.setProgressText(self.tr("Finding the area of each residential feature…"))
-        area_index = locate_points(residents.xy, rings, feedback.isCanceled)
-        self.check_cancelled(feedback)
-        feedback.setProgress(85)
-        outside = (area_index < 0) & np.isfinite(residents.xy[:, 0])
-        n_outside = int(np.count_nonzero(outside))
-        if n_outside:
-            feedback.pushWarning(
-                self.tr("{} residential features ({:.0f} residents) lie in no area and are left out.").format(
-                    n_outside, float(residents.population[outside].sum())
-                )
-            )
-        equity = area_equity(area_index, len(area_features), residents.population, residents.served,
-                             residents.served_eucl, residents.net_dist, residents.groups)  # fmt: skip
+        point, area = self._locate(residents, rings, area_features, feedback)
+        n_outside = int(np.count_nonzero(np.isfinite(residents.xy[:, 0]))) - len(np.unique(point))
+        equity = area_equity(area, len(area_features), *residents.columns(point))
+        whole = area_equity(np.zeros(len(np.unique(point)), np.int64), 1, *residents.columns(np.unique(point)))
         burden = None
         if burden_field:
             burden = np.array([number(f[burden_field]) for f in area_features], dtype=float)
         priority = priority_flags(burden, equity.served_share, threshold) if burden is not None else None
-        results = self._results(equity, priority, group_fields, n_outside, feedback)
+        results = self._results(equity, whole, priority, group_fields, n_outside, feedback)
         dest_id = self._write(parameters, context, feedback, areas_source, area_features, equity, group_fields,
                               priority)  # fmt: skip
         results[self.OUTPUT] = dest_id
         feedback.setProgress(100)
         return results
+
+    def _locate(
+        self, residents: Residents, rings: list, area_features: list[QgsFeature], feedback: QgsProcessingFeedback
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(feature, area) pairs: each residential feature counts in every area that contains its point."""
+        feedback.setProgressText(self.tr("Finding the areas of each residential feature…"))
+        point, area = locate_pairs(residents.xy, rings, feedback.isCanceled)
+        self.check_cancelled(feedback)
+        feedback.setProgress(85)
+        outside = np.isfinite(residents.xy[:, 0])
+        outside[point] = False
+        if np.any(outside):
+            feedback.pushWarning(
+                self.tr("{} residential features ({:.0f} residents) lie in no area and are left out.").format(
+                    int(outside.sum()), float(residents.population[outside].sum())
+                )
+            )
+        n_several, pairs = overlapping_areas(point, area)
+        if n_several:
+            named = "; ".join(f"{area_features[a].id()} and {area_features[b].id()}" for a, b in pairs[:3])
+            feedback.pushWarning(
+                self.tr(
+                    "{} residential features lie in more than one area (overlapping or nested areas, e.g. features "
+                    "{}): each counts in every area that contains it, and once in SERVED_SHARE and the group "
+                    "shares. GINI and the priority ranking compare all areas: use areas of one level for them."
+                ).format(n_several, named)
+            )
+        return point, area
 
     # -- checks and reading ---------------------------------------------------------------------
 
@@ -178,7 +201,8 @@ class GreenEquityAlgorithm(AlgorithmBase):
         group_fields: list[str],
         burden_field: str,
     ) -> dict[str, str]:
-        """Return the names of the access fields in RESIDENTIAL; raise for a wrong type or field."""
+        """Return the names of the access fields in RESIDENTIAL; raise for a wrong type or field or a missing CRS."""
+        check_crs_known({self.RESIDENTIAL: residential.sourceCrs(), self.AREAS: areas.sourceCrs()})
         if QgsWkbTypes.geometryType(areas.wkbType()) != QgsWkbTypes.PolygonGeometry:
             raise QgsProcessingException(self.tr("AREAS must contain polygons. Choose a polygon layer of areas."))
         if QgsWkbTypes.geometryType(residential.wkbType()) not in (
@@ -382,13 +406,14 @@ class GreenEquityAlgorithm(AlgorithmBase):
     def _results(
         self,
         equity: AreaEquity,
+        whole: AreaEquity,
         priority: np.ndarray | None,
         group_fields: list[str],
         n_outside: int,
         feedback: QgsProcessingFeedback,
     ) -> dict[str, Any]:
-        """Numbers of the whole area: served share, Gini, priority count, share per group."""
-        total_share = share(equity.pop_served.sum(), equity.pop.sum())
+        """Numbers of the whole area (``whole``: every resident in an area once): served share, Gini, groups."""
+        total_share = whole.served_share[0]
         inequality = gini(equity.pop, equity.served_share)
         results: dict[str, Any] = {
             self.SERVED_SHARE: to_qvariant(float(total_share)),
@@ -397,9 +422,8 @@ class GreenEquityAlgorithm(AlgorithmBase):
             "N_OUTSIDE": n_outside,
         }
         for g, name in enumerate(group_fields):
-            group_share = share(equity.group_served[:, g].sum(), equity.group_pop[:, g].sum())
-            results[f"{name.upper()}_SHARE"] = to_qvariant(float(group_share))
-            if not equity.group_pop[:, g].sum():
+            results[f"{name.upper()}_SHARE"] = to_qvariant(float(whole.group_share[0, g]))
+            if not whole.group_pop[0, g]:
                 feedback.pushWarning(self.tr("Group {} has no members: its share is empty.").format(name))
         feedback.pushInfo(
             self.tr("Served share {}, Gini {}, priority areas {}").format(

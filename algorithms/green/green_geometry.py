@@ -22,7 +22,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ...core.green.walk_graph import pack_keys
+from ...core.green.walk_graph import MAX_COORD, pack_keys
 from ...core.wkb import vertex_arrays as wkb_vertex_arrays
 
 SKIP_INVALID = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
@@ -146,11 +146,32 @@ def read_line_features(
     features, geometries = read_geometries(source, transform, feedback, attributes=attributes or [])
     lines: list[np.ndarray] = []
     owner: list[int] = []
+    n_far = 0
     for i, geometry in enumerate(geometries):
-        parts = vertex_arrays(geometry)
-        lines.extend(parts)
-        owner.extend([i] * len(parts))
+        for part in vertex_arrays(geometry):
+            runs, far = _usable_runs(part)
+            n_far += far
+            lines.extend(runs)
+            owner.extend([i] * len(runs))
+    if n_far:
+        message = QCoreApplication.translate(
+            "green_geometry",
+            "{}: {} vertices with coordinates beyond 20,000 km (or not finite) left out, with the segments that "
+            "touch them. Check the geometries and the layer's CRS.",
+        )
+        feedback.pushWarning(message.format(source.sourceName(), n_far))
     return lines, np.array(owner, dtype=np.int64), features
+
+
+def _usable_runs(xy: np.ndarray) -> tuple[list[np.ndarray], int]:
+    """Split a line at vertices farther than any metric CRS reaches; return the runs and those vertices' number."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    with np.errstate(invalid="ignore"):
+        good = np.all(np.abs(xy) < MAX_COORD, axis=1)  # NaN compares False
+    if good.all():
+        return [xy], 0
+    runs = np.split(np.arange(len(xy)), np.flatnonzero(~good))
+    return [xy[r[1:] if not good[r[0]] else r] for r in runs if np.count_nonzero(good[r]) >= 2], int((~good).sum())
 
 
 def read_lines(

@@ -46,7 +46,7 @@ from ...core.green.barrier_sides import BARRIER_SNAP, SideSplit, no_barriers, sp
 from ...core.green.polygons import piece_probes, reachable_pieces
 from ...core.green.walk_graph import build_graph
 from ..base import AlgorithmBase
-from ..common import metric_crs, to_float, to_qvariant, with_result_fields
+from ..common import check_crs_known, metric_crs, to_float, to_qvariant, with_result_fields
 from ..qt_compat import FieldType
 from ..style_on_load import style_on_load
 from .green_geometry import (
@@ -362,6 +362,8 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             residential=optional[self.RESIDENTIAL],
             target=metric_crs(network.sourceCrs(), network.sourceExtent()),
         )
+        given = {self.NETWORK: network, self.GREEN_SPACES: sources.greens, **optional}
+        check_crs_known({name: source.sourceCrs() for name, source in given.items() if source is not None})
         line, point, polygon = QgsWkbTypes.LineGeometry, QgsWkbTypes.PointGeometry, QgsWkbTypes.PolygonGeometry
         self._check_type(sources.network, self.NETWORK, (line,))
         self._check_type(sources.greens, self.GREEN_SPACES, (polygon,))

@@ -104,6 +104,8 @@ class ReportAlgorithm(AlgorithmBase):
             raise QgsProcessingException(self.tr(
                 "No layer given. Give at least one of AREAS, RESIDENTIAL, CATCHMENTS, GREEN_SPACES, "
                 "HOTSPOTS, STATIONS or EMERGING."))
+        for message in read.check_fields(layers):
+            feedback.pushWarning(message)
         content = self._content(layers, parameters, context)
         feedback.setProgress(20)
         feedback.setProgressText(self.tr("Rendering the maps…"))

@@ -161,3 +161,39 @@ def data_sources(layers: list[QgsVectorLayer], extra: str) -> list[str]:
     if not sources:
         sources.append(tr("Layers provided by the user; see their metadata for sources and licences."))
     return sources
+
+
+#: What the fields the report reads can hold, as the plugin's algorithms write them: lowest, highest,
+#: whole numbers only.
+FIELD_LIMITS = {
+    "served": (0, 1, True), "served_eucl": (0, 1, True), "priority": (0, 1, True), "gi_bin": (-3, 3, True),
+    "served_share": (0, 1, False), "served_share_eucl": (0, 1, False), "barrier_gap": (-1, 1, False),
+    "score_pct": (0, 100, False), "pop": (0, float("inf"), False), "pop_served": (0, float("inf"), False),
+    "dist_median_m": (0, float("inf"), False),
+}  # fmt: skip
+
+
+def check_fields(layers: dict[str, QgsVectorLayer]) -> list[str]:
+    """Leave out (NULL) the values of the fields the report reads that no algorithm writes; say which.
+
+    A served share of 170 %, priority -1 or gi_bin 99 would otherwise be shown, or counted as a
+    priority area or a hot spot. ``layers`` are the report's own memory copies of its inputs.
+    """
+    messages = []
+    for name, layer in layers.items():
+        for field, (low, high, whole) in FIELD_LIMITS.items():
+            index = layer.fields().lookupField(field)
+            if index < 0:
+                continue
+            bad = {}
+            for feature in layer.getFeatures():
+                value = to_float(feature.attributes()[index])
+                if value is not None and not (low <= value <= high and (not whole or value == int(value))):
+                    bad[feature.id()] = feature.attributes()[index]
+            if bad:
+                layer.dataProvider().changeAttributeValues({fid: {index: NULL} for fid in bad})
+                messages.append(tr(
+                    "{}: {} features have a {} outside {} to {} (e.g. {}): left out of the report. Use the layer as "
+                    "the plugin's algorithm wrote it, or correct the values."
+                ).format(name, len(bad), field, low, high, next(iter(bad.values()))))
+    return messages

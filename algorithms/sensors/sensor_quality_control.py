@@ -180,6 +180,13 @@ class SensorQualityControlAlgorithm(AlgorithmBase):
             defaults = (limits.low, limits.high, limits.spike)
             if not wanted or name == wanted:
                 limits = Limits(*(o if o is not None else d for o, d in zip(own, defaults)))
+            if limits.low is not None and limits.high is not None and limits.low > limits.high:
+                raise QgsProcessingException(
+                    self.tr(
+                        "MIN_VALID ({}) is above MAX_VALID ({}) for {}: every value would be flagged. "
+                        "Swap them, or leave one empty for the property's default."
+                    ).format(limits.low, limits.high, name)
+                )
             table.append([math.nan if x is None else x for x in (limits.low, limits.high, limits.spike)])
         per_property = np.array(table, dtype=float).reshape(-1, 3)[properties]
         return per_property[:, 0], per_property[:, 1], per_property[:, 2]

@@ -210,6 +210,7 @@ class AccessNetwork:
     sources: np.ndarray
     barrier_index: SegmentIndex | None
     along_offset: float = 0.0
+    limit: float = np.inf
 
 
 def edge_boundary_hits(
@@ -225,7 +226,7 @@ def edge_boundary_hits(
     a0, a1 = graph.xy[graph.u].copy(), graph.xy[graph.v].copy()
     d = a1 - a0
     norm = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)
-    shift = np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None] * (graph.side[:, None] * side_offset)
+    shift = np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None] * (_edge_side(graph.side)[:, None] * side_offset)
     a0 += shift
     a1 += shift
     lo = np.minimum(bp0, bp1).min(axis=0)
@@ -242,6 +243,11 @@ def edge_boundary_hits(
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
     hit, t = segment_intersection_params(a0[near[qi]], a1[near[qi]], bp0[si], bp1[si])
     return near[qi[hit]], t[hit], blabel[si[hit]]
+
+
+def _edge_side(side: np.ndarray) -> np.ndarray:
+    """+1/-1 for the copies of an edge along a barrier (left/right of its direction), 0 elsewhere."""
+    return np.where(np.abs(side) == 1, side, 0)
 
 
 def nearest_green(
@@ -279,13 +285,13 @@ def barrier_rejector(
     """
 
     def reject(ids: np.ndarray, seg: np.ndarray, proj: np.ndarray) -> np.ndarray:
-        bad = np.zeros(len(ids), dtype=bool)
+        bad = np.abs(graph.side[seg]) == 2  # across a barrier's band: which copy is on the point's side is unknown
         along = graph.side[seg] != 0
         target = np.array(proj, dtype=float, copy=True)
         if np.any(along):
             p0, p1 = graph.xy[graph.u[seg[along]]], graph.xy[graph.v[seg[along]]]
             side = graph.side[seg[along]]
-            bad[along] = side_of(points[ids[along]], p0, p1) * side < 0
+            bad[along] |= side_of(points[ids[along]], p0, p1) * side < 0
             d = p1 - p0
             left = np.column_stack([-d[:, 1], d[:, 0]]) / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-12)[:, None]
             target[along] += left * (side * (along_offset + 0.01))[:, None]
@@ -373,11 +379,11 @@ def build_access_network(
     green_of_node[sources] = np.concatenate([src_green, e_green, ent_green])
     dist, origin = nearest_source(final, sources, limit)
     green = np.where(origin >= 0, green_of_node[np.maximum(origin, 0)], -1)
-    return AccessNetwork(final, dist, green, np.unique(sources), barrier_index, split.barrier_snap)
+    return AccessNetwork(final, dist, green, np.unique(sources), barrier_index, split.barrier_snap, limit)
 
 
 def attach_residential(net: AccessNetwork, points: np.ndarray, max_connector: float) -> tuple[np.ndarray, np.ndarray]:
-    """Network distance to and index of the nearest green space for each point (inf/-1 when none).
+    """Network distance to and index of the nearest green space for each point (inf/-1 when none or beyond the limit).
 
     A point reaches the network on its own side of every barrier, by a straight connector of
     at most ``max_connector`` m to the nearest network point.
@@ -387,7 +393,10 @@ def attach_residential(net: AccessNetwork, points: np.ndarray, max_connector: fl
     if not len(points) or not graph.n_edges:
         return np.full(len(points), np.inf), np.full(len(points), -1, dtype=np.int64)
     seg, t, conn = attach_on_side(graph, net.barrier_index, points, max_connector, net.along_offset)
-    return point_distances(graph, net.dist, net.green, seg, t, conn)
+    dist, green = point_distances(graph, net.dist, net.green, seg, t, conn)
+    beyond = dist > net.limit  # the search stops at the limit: farther homes have no distance, as documented
+    dist[beyond], green[beyond] = np.inf, -1
+    return dist, green
 
 
 def attach_on_side(

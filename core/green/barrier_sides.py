@@ -19,7 +19,7 @@ network, else geometric.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,14 @@ BARRIER_SNAP = 1.0
 ANGLE_TOL = 0.1
 #: Barrier segments up to this much (m) farther from a node than the nearest one also split it.
 NEAREST_TOL = 0.1
+#: Distances this close to ``BARRIER_SNAP`` count as within it (float noise at 10^6 m coordinates: a
+#: barrier offset by exactly ``BARRIER_SNAP`` from the road must not be on it at one node and off at the next).
+FLOAT_TOL = 1e-6
+
+
+def _reach(barrier_snap: float) -> float:
+    """Distance (m) within which a point lies on a barrier line."""
+    return max(barrier_snap, SNAP) + FLOAT_TOL
 
 
 @dataclass
@@ -69,6 +77,13 @@ class BarrierSegments:
     p1: np.ndarray
     feature: np.ndarray
     geometric: np.ndarray
+    #: Whether a segment's start (end) is an end of the barrier: no other segment meets it there.
+    start_free: np.ndarray = field(default=None)  # type: ignore[assignment]
+    end_free: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.start_free is None:
+            self.start_free, self.end_free = free_ends(self.p0, self.p1)
 
     @classmethod
     def from_lines(
@@ -84,6 +99,62 @@ class BarrierSegments:
         p0c, p1c, fc = np.concatenate(p0), np.concatenate(p1), np.concatenate(owner).astype(np.int64)
         keep = np.hypot(*(p1c - p0c).T) > 0
         return cls(p0c[keep], p1c[keep], fc[keep], np.asarray(geometric_feature, bool)[fc[keep]])
+
+
+def free_ends(p0: np.ndarray, p1: np.ndarray, snap: float = SNAP) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment: whether its start and its end are ends of the barrier.
+
+    An end is no end of the barrier where another segment starts or ends there, or passes within
+    ``snap`` of it (a line that ends on another one without a shared vertex, as a closed gap).
+    """
+    if not len(p0):
+        return np.zeros(0, bool), np.zeros(0, bool)
+    ends = np.vstack([p0, p1])
+    keys = pack_keys(ends, snap)
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    free = counts[inverse.reshape(-1)] == 1
+    own = np.tile(np.arange(len(p0)), 2)
+    candidates = np.flatnonzero(free)
+    qi, si = SegmentIndex(p0, p1).pairs_near_segments(ends[candidates], ends[candidates], margin=snap)
+    other = si != own[candidates[qi]]
+    qi, si = qi[other], si[other]
+    touching = project_on_segments(ends[candidates[qi]], p0[si], p1[si])[2] <= snap
+    free[candidates[qi[touching]]] = False
+    return free[: len(p0)], free[len(p0) :]
+
+
+def close_gaps(
+    lines: Sequence[np.ndarray], line_feature: np.ndarray, gap: float
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Short lines that close the gaps of at most ``gap`` m between barrier lines.
+
+    Each end of a line that meets no other line is joined to the nearest point of another line
+    within ``gap`` (a barrier drawn in pieces, or lines offset beside the roads per way, leave
+    small gaps that no pedestrian could use). Returns the new lines and the feature of each
+    (that of the line whose end it closes).
+    """
+    parts = [np.asarray(line, dtype=float).reshape(-1, 2) for line in lines]
+    idx = [i for i, p in enumerate(parts) if len(p) >= 2]
+    if len(idx) < 2 or gap <= SNAP:
+        return [], np.zeros(0, np.int64)
+    owner = np.concatenate([np.full(len(parts[i]) - 1, i) for i in idx])
+    p0 = np.concatenate([parts[i][:-1] for i in idx])
+    p1 = np.concatenate([parts[i][1:] for i in idx])
+    ends = np.array([parts[i][k] for i in idx for k in (0, -1)])
+    end_line = np.repeat(idx, 2)
+    start_free, end_free = free_ends(p0, p1)
+    free_keys = set(pack_keys(np.vstack([p0[start_free], p1[end_free]])).tolist())
+    is_free = np.array([k in free_keys for k in pack_keys(ends).tolist()], dtype=bool)
+    ends, end_line = ends[is_free], end_line[is_free]
+    qi, si = SegmentIndex(p0, p1).pairs_near_segments(ends, ends, margin=gap)
+    other = owner[si] != end_line[qi]
+    qi, si = qi[other], si[other]
+    _, foot, dist = project_on_segments(ends[qi], p0[si], p1[si])
+    order = np.lexsort([dist, qi])
+    first = order[np.r_[True, qi[order][1:] != qi[order][:-1]]] if len(order) else order
+    first = first[(dist[first] > SNAP) & (dist[first] <= gap + FLOAT_TOL)]
+    new_lines = [np.array([ends[qi[k]], foot[k]]) for k in first]
+    return new_lines, np.asarray(line_feature, np.int64)[end_line[qi[first]]]
 
 
 def _angles(dxy: np.ndarray) -> np.ndarray:
@@ -129,7 +200,7 @@ def cut_at_barriers(graph: WalkGraph, barriers: BarrierSegments, barrier_snap: f
     qi, si = index.pairs_near_segments(a0, a1)
     hit, t = _intersections(a0[qi], a1[qi], index.p0[si], index.p1[si])
     length = graph.length[edges[qi]]
-    tol = max(barrier_snap, SNAP)
+    tol = _reach(barrier_snap)
     t = np.where(hit, t, 0.0)
     keep = hit & (t * length > tol) & ((1.0 - t) * length > tol)
     cut, _ = split_edges(graph, edges[qi[keep]], t[keep])
@@ -158,7 +229,7 @@ def barrier_directions(
     xy = graph.xy
     qi, si = index.pairs_near_segments(xy, xy, margin=barrier_snap)
     t, _, dist = project_on_segments(xy[qi], barriers.p0[si], barriers.p1[si])
-    tol = np.where(at_grade[qi], max(barrier_snap, SNAP), SNAP)
+    tol = np.where(at_grade[qi], _reach(barrier_snap), SNAP)
     length = np.hypot(*(barriers.p1[si] - barriers.p0[si]).T)
     to_start, to_end = t * length, (1.0 - t) * length
     at_vertex = np.minimum(to_start, to_end) <= SNAP
@@ -167,8 +238,10 @@ def barrier_directions(
     np.minimum.at(nearest, qi[near], dist[near])
     near &= dist <= nearest[qi] + NEAREST_TOL  # only the nearest barrier line counts
     qi, si, to_start, to_end, tol = qi[near], si[near], to_start[near], to_end[near], tol[near]
-    at_start = (to_start <= tol) & (to_start <= to_end)
-    at_end = (to_end <= tol) & ~at_start
+    start_tol = np.where(barriers.start_free[si], tol, SNAP)  # within BARRIER_SNAP of a barrier's end: at it
+    end_tol = np.where(barriers.end_free[si], tol, SNAP)  # elsewhere the line goes on past the vertex
+    at_start = (to_start <= start_tol) & ((to_start <= to_end) | (to_end > end_tol))
+    at_end = (to_end <= end_tol) & ~at_start
     forward = _angles(barriers.p1[si] - barriers.p0[si])
     backward = np.where(forward >= np.pi, forward - np.pi, forward + np.pi)
     use_fwd, use_bwd = ~at_end, ~at_start
@@ -226,6 +299,28 @@ def _nearest_barrier(
     return seg, dist, foot
 
 
+def _line_of_edges(
+    barriers: BarrierSegments, a: np.ndarray, b: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Barrier segment nearest to the middle of each edge a-b, and whether both ends lie on that line.
+
+    An end lies on it when it is within ``tol`` (+ ``NEAREST_TOL``) of that segment or its nearest
+    segment meets that one (the next segment of the line); not when the edge leads from one
+    barrier line to another.
+    """
+    seg, _, _ = _nearest_barrier(barriers, (a + b) / 2, tol)
+    ok = seg >= 0
+    keys0, keys1 = pack_keys(barriers.p0), pack_keys(barriers.p1)
+    for end in (a, b):
+        near = project_on_segments(end[ok], barriers.p0[seg[ok]], barriers.p1[seg[ok]])[2] <= tol + NEAREST_TOL
+        own, _, _ = _nearest_barrier(barriers, end[ok], tol)
+        s, o = seg[ok], np.maximum(own, 0)
+        meets = (own >= 0) & ((o == s) | (keys0[o] == keys0[s]) | (keys0[o] == keys1[s])
+                              | (keys1[o] == keys0[s]) | (keys1[o] == keys1[s]))  # fmt: skip
+        ok[ok] = near | meets
+    return seg, ok
+
+
 def along_barrier(
     graph: WalkGraph, on_barrier: np.ndarray, barriers: BarrierSegments, barrier_snap: float, max_angle: float = 0.5
 ) -> np.ndarray:
@@ -239,13 +334,38 @@ def along_barrier(
     if not len(cand) or not len(barriers.p0):
         return along
     a, b = graph.xy[graph.u[cand]], graph.xy[graph.v[cand]]
-    seg, _, _ = _nearest_barrier(barriers, (a + b) / 2, max(barrier_snap, SNAP))
-    ok = seg >= 0
+    seg, ok = _line_of_edges(barriers, a, b, _reach(barrier_snap))
     d_edge, d_bar = (b - a)[ok], (barriers.p1 - barriers.p0)[seg[ok]]
     cross = np.abs(d_edge[:, 0] * d_bar[:, 1] - d_edge[:, 1] * d_bar[:, 0])
     norms = np.hypot(*d_edge.T) * np.hypot(*d_bar.T)
     along[cand[ok][cross <= np.sin(max_angle) * norms]] = True
     return along
+
+
+def across_band(
+    graph: WalkGraph, on_barrier: np.ndarray, barriers: BarrierSegments, barrier_snap: float, along: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Edges across a barrier's band: both ends and the middle within ``barrier_snap`` of one barrier line.
+
+    Both ends lie on the line (within ``BARRIER_SNAP``), so such an edge, though it points across
+    the barrier, runs on the line: it is walkable on each side, as an edge along it. A node just
+    in front of a barrier then does not cut a way off that crosses at a crossing beyond it.
+    Returns the mask and the direction of the barrier line at each such edge (pointing from
+    ``u`` towards ``v`` where they differ along the line).
+    """
+    cand = np.flatnonzero(on_barrier[graph.u] & on_barrier[graph.v] & ~along)
+    direction = np.zeros(graph.n_edges)
+    mask = np.zeros(graph.n_edges, dtype=bool)
+    if not len(cand) or not len(barriers.p0):
+        return mask, direction
+    a, b = graph.xy[graph.u[cand]], graph.xy[graph.v[cand]]
+    seg, ok = _line_of_edges(barriers, a, b, _reach(barrier_snap))
+    d_bar = (barriers.p1 - barriers.p0)[seg[ok]]
+    flip = np.einsum("ij,ij->i", d_bar, (b - a)[ok]) < 0
+    d_bar[flip] *= -1.0
+    mask[cand[ok]] = True
+    direction[cand[ok]] = _angles(d_bar) if np.any(ok) else 0.0
+    return mask, direction
 
 
 def attachment_angles(
@@ -261,7 +381,7 @@ def attachment_angles(
     a_u = _angles(d_uv) if graph.n_edges else np.zeros(0)
     a_v = _angles(-d_uv) if graph.n_edges else np.zeros(0)
     nodes = np.flatnonzero(on_barrier)
-    _, dist, foot = _nearest_barrier(barriers, graph.xy[nodes], max(barrier_snap, SNAP))
+    _, dist, foot = _nearest_barrier(barriers, graph.xy[nodes], _reach(barrier_snap))
     beside = np.full(graph.n_nodes, np.nan)
     off = dist > SNAP
     beside[nodes[off]] = _angles(graph.xy[nodes[off]] - foot[off]) if np.any(off) else 0.0
@@ -348,24 +468,28 @@ class _Sectors:
 
 
 def _sided_graph(
-    graph: WalkGraph, sectors: _Sectors, along: np.ndarray, angles: tuple[np.ndarray, np.ndarray]
+    graph: WalkGraph, sectors: _Sectors, along: np.ndarray, angles: tuple[np.ndarray, np.ndarray], across: np.ndarray
 ) -> tuple[WalkGraph, np.ndarray]:
-    """Edges re-attached to node copies; edges along a barrier once per side. Returns graph, copy_node."""
+    """Edges re-attached to node copies; edges along a barrier once per side. Returns graph, copy_node.
+
+    Copies of edges ``across`` a barrier's band (see :func:`across_band`) get side +2/-2: their own
+    direction says nothing about the barrier's sides.
+    """
     n_copies = np.where(sectors.split, sectors.degree, 1)
     copy_node = np.repeat(np.arange(graph.n_nodes), n_copies)
     u, v = graph.u, graph.v
     a_uv, a_vu = angles
     plain = ~along
+    sign = np.where(across[along], 2, 1).astype(np.int8)
     bu, bv, au, av = u[along], v[along], a_uv[along], a_vu[along]
     left_u, right_u = sectors.copy(bu, au, 0, True), sectors.copy(bu, au, -1, True)
     left_v, right_v = sectors.copy(bv, av, -1, True), sectors.copy(bv, av, 0, True)
-    n_along = len(bu)
     sided = WalkGraph(
         graph.xy[copy_node],
         np.concatenate([sectors.copy(u[plain], a_uv[plain]), left_u, right_u]),
         np.concatenate([sectors.copy(v[plain], a_vu[plain]), left_v, right_v]),
         np.concatenate([graph.length[plain], graph.length[along], graph.length[along]]),
-        np.concatenate([np.zeros(int(plain.sum()), np.int8), np.ones(n_along, np.int8), -np.ones(n_along, np.int8)]),
+        np.concatenate([np.zeros(int(plain.sum()), np.int8), sign, -sign]),
         np.concatenate([graph.grade[plain], graph.grade[along], graph.grade[along]]),
     )
     return sided, copy_node
@@ -391,16 +515,21 @@ def split_barrier_sides(
     """
     feature_of = np.arange(len(barrier_lines)) if line_feature is None else np.asarray(line_feature, np.int64)
     geometric = geometric_features(node_keys, barrier_lines, feature_of, mode, snap)
-    barriers = BarrierSegments.from_lines(barrier_lines, feature_of, geometric)
+    gap_lines, gap_feature = close_gaps(barrier_lines, feature_of, barrier_snap)
+    barriers = BarrierSegments.from_lines(
+        [*barrier_lines, *gap_lines], np.concatenate([feature_of, gap_feature]).astype(np.int64), geometric
+    )
     cut, cut_feature = cut_at_barriers(graph, barriers, barrier_snap)
     node, angle, dir_feature = barrier_directions(cut, barriers, barrier_snap)
     on_barrier = np.zeros(cut.n_nodes, dtype=bool)
     on_barrier[node] = True
+    along = along_barrier(cut, on_barrier, barriers, barrier_snap)
+    across, direction = across_band(cut, on_barrier, barriers, barrier_snap, along)
     joined = joined_nodes(cut.xy, np.flatnonzero(on_barrier), crossings, crossing_snap)
     sectors = _Sectors.build(cut.n_nodes, node, angle, joined)
-    along = along_barrier(cut, on_barrier, barriers, barrier_snap)
-    angles = attachment_angles(cut, on_barrier, barriers, barrier_snap, along)
-    sided, copy_node = _sided_graph(cut, sectors, along, angles)
+    a_uv, a_vu = attachment_angles(cut, on_barrier, barriers, barrier_snap, along | across)
+    a_uv[across], a_vu[across] = direction[across], np.mod(direction[across] + np.pi, TWO_PI)
+    sided, copy_node = _sided_graph(cut, sectors, along | across, (a_uv, a_vu), across)
     touched = np.zeros(len(geometric), dtype=bool)
     touched[np.concatenate([cut_feature, dir_feature]).astype(np.int64)] = True
     return SideSplit(
@@ -413,10 +542,31 @@ def split_barrier_sides(
         barrier_p1=barriers.p1,
         n_topology=int(np.count_nonzero(~geometric)),
         n_geometric=int(np.count_nonzero(geometric)),
-        n_cuts=len(cut_feature),
+        n_cuts=_dividing_cuts(cut, graph.n_nodes, sectors.split, barriers),
         n_untouched=int(np.count_nonzero(~touched)),
         barrier_snap=barrier_snap,
     )
+
+
+def _dividing_cuts(cut: WalkGraph, first_new: int, split: np.ndarray, barriers: BarrierSegments) -> int:
+    """Cut nodes that divide a way: split into sides (no crossing there) by a line that really crosses it.
+
+    A way that lies on a barrier line drawn with other vertices (a road and its own barrier,
+    overlapping ways) crosses that line again and again at a tiny angle: such cuts, and those
+    opened by a crossing, divide nothing.
+    """
+    nodes = np.arange(first_new, cut.n_nodes)[split[first_new:]]
+    if not len(nodes):
+        return 0
+    edge = np.full(cut.n_nodes, -1, dtype=np.int64)
+    edge[cut.u] = np.arange(cut.n_edges)
+    edge[cut.v] = np.arange(cut.n_edges)
+    seg, _, _ = _nearest_barrier(barriers, cut.xy[nodes], SNAP)
+    ok = (seg >= 0) & (edge[nodes] >= 0)
+    way = cut.xy[cut.v[edge[nodes[ok]]]] - cut.xy[cut.u[edge[nodes[ok]]]]
+    line = (barriers.p1 - barriers.p0)[seg[ok]]
+    cross = np.abs(way[:, 0] * line[:, 1] - way[:, 1] * line[:, 0])
+    return int(np.count_nonzero(cross > np.sin(ANGLE_TOL) * np.hypot(*way.T) * np.hypot(*line.T)))
 
 
 def no_barriers(graph: WalkGraph) -> SideSplit:

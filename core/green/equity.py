@@ -246,19 +246,32 @@ def _inside(px: np.ndarray, py: np.ndarray, edges: np.ndarray) -> np.ndarray:
 def locate_points(
     points: np.ndarray, rings: list[list[np.ndarray]], cancelled: Callable[[], bool] | None = None
 ) -> np.ndarray:
-    """Index of the area that contains each point (-1: none; the first area where areas overlap).
+    """Index of the area that contains each point (-1: none; the first area where areas overlap)."""
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    out = np.full(len(points), -1, dtype=np.int64)
+    point, area = locate_pairs(points, rings, cancelled)
+    first = np.r_[True, point[1:] != point[:-1]] if len(point) else np.zeros(0, bool)
+    out[point[first]] = area[first]
+    return out
 
-    ``rings[a]`` holds the rings (exterior and holes, all parts) of area ``a``. Points are
+
+def locate_pairs(
+    points: np.ndarray, rings: list[list[np.ndarray]], cancelled: Callable[[], bool] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (point, area) where the area contains the point, sorted by point, then area.
+
+    A point in overlapping or nested areas (a town polygon over its districts) is in each of
+    them. ``rings[a]`` holds the rings (exterior and holes, all parts) of area ``a``. Points are
     bucketed in a grid so that each area tests only the points in its bounding box; a point on
     the edge shared by two areas belongs to exactly one of them. ``cancelled()`` may stop the work.
     """
     points = np.asarray(points, dtype=float).reshape(-1, 2)
-    out = np.full(len(points), -1, dtype=np.int64)
     edges, offsets, boxes = _area_edges(rings)
     usable = np.flatnonzero(np.isfinite(boxes[:, 0]))
     valid = np.flatnonzero(np.isfinite(points).all(axis=1))
+    found_point, found_area = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
     if not len(usable) or not len(valid):
-        return out
+        return found_point[0], found_area[0]
     grid = _PointGrid(points[valid], boxes[usable])
     for n, a in enumerate(usable):
         if cancelled is not None and n % 256 == 0 and cancelled():
@@ -266,10 +279,29 @@ def locate_points(
         candidates = grid.in_box(boxes[a])
         if not len(candidates):
             continue
-        candidates = candidates[out[valid[candidates]] < 0]
         hit = _inside(grid.x[candidates], grid.y[candidates], edges[offsets[a] : offsets[a + 1]])
-        out[valid[candidates[hit]]] = a
-    return out
+        found_point.append(valid[candidates[hit]])
+        found_area.append(np.full(int(hit.sum()), a, dtype=np.int64))
+    point, area = np.concatenate(found_point), np.concatenate(found_area)
+    order = np.lexsort((area, point))
+    return point[order], area[order]
+
+
+def overlapping_areas(point: np.ndarray, area: np.ndarray) -> tuple[int, list[tuple[int, int]]]:
+    """Points in more than one area, and the pairs of areas that share points (most shared first)."""
+    if not len(point):
+        return 0, []
+    several = np.r_[point[1:] == point[:-1], False] | np.r_[False, point[1:] == point[:-1]]
+    n_points = len(np.unique(point[several]))
+    pairs: dict[tuple[int, int], int] = {}
+    members = area[several]
+    starts = np.flatnonzero(np.r_[True, point[several][1:] != point[several][:-1]])
+    for chunk in np.split(members, starts[1:]):
+        for i in range(len(chunk)):
+            for j in range(i + 1, len(chunk)):
+                key = (int(chunk[i]), int(chunk[j]))
+                pairs[key] = pairs.get(key, 0) + 1
+    return n_points, sorted(pairs, key=lambda k: -pairs[k])
 
 
 class _PointGrid:

@@ -70,6 +70,7 @@ def piece_probes(pieces: Pieces, offset: float = 1.0, fractions: tuple[float, ..
     norm = np.hypot(d[:, 0], d[:, 1])
     with np.errstate(invalid="ignore", divide="ignore"):
         left = np.nan_to_num(np.column_stack([-d[:, 1], d[:, 0]]) / norm[:, None])
-    shift = left * (pieces.side[:, None] * offset)
+    side = np.where(np.abs(pieces.side) == 1, pieces.side, 0)  # +-2: across a barrier's band, not shifted
+    shift = left * (side[:, None] * offset)
     pts = [pieces.p0 + f * d + shift for f in fractions]
     return np.stack(pts, axis=1).reshape(-1, 2)

@@ -18,13 +18,14 @@ import numpy as np
 #: Snapping tolerance in metres: vertices on the same 1 cm grid point are one node.
 SNAP = 0.01
 _HALF = np.int64(1) << np.int64(31)
-_MAX_COORD = 2.0e7  # metres; keeps packed keys inside int64
+#: Largest coordinate (m) of a metric CRS; keeps packed keys inside int64.
+MAX_COORD = 2.0e7
 
 
 def pack_keys(xy: np.ndarray, snap: float = SNAP) -> np.ndarray:
     """One sortable int64 key per point of ``xy`` after snapping to a ``snap`` grid."""
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
-    if xy.size and (not np.all(np.isfinite(xy)) or np.abs(xy).max() >= _MAX_COORD):
+    if xy.size and (not np.all(np.isfinite(xy)) or np.abs(xy).max() >= MAX_COORD):
         raise ValueError("Coordinates must be finite metres below 20,000 km; is the layer in a metric CRS?")
     grid = np.round(xy / snap).astype(np.int64)
     return grid[:, 0] * (np.int64(1) << np.int64(32)) + (grid[:, 1] + _HALF)
