@@ -26,6 +26,7 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMapLayer,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
     QgsWkbTypes,
@@ -44,6 +45,7 @@ ICON_DIR = PLUGIN_DIR / "resources" / "icons"
 GROUPS = {
     "sampledata": QT_TRANSLATE_NOOP("AlgorithmBase", "Sample data"),
     "greenaccess": QT_TRANSLATE_NOOP("AlgorithmBase", "Green access"),
+    "places": QT_TRANSLATE_NOOP("AlgorithmBase", "Everyday places"),
     "hotspots": QT_TRANSLATE_NOOP("AlgorithmBase", "Hotspots"),
     "sensors": QT_TRANSLATE_NOOP("AlgorithmBase", "Sensors"),
     "decisions": QT_TRANSLATE_NOOP("AlgorithmBase", "Decisions"),
@@ -122,6 +124,7 @@ def _number(kind: QgsProcessingParameterNumber.Type) -> Callable[..., QgsProcess
 #: Kind of a parameter-table row -> factory ``(name, description, **options)`` of the parameter.
 PARAMETER_KINDS: dict[str, Callable[..., QgsProcessingParameterDefinition]] = {
     "source": QgsProcessingParameterFeatureSource,
+    "layer": QgsProcessingParameterMapLayer,
     "field": QgsProcessingParameterField,
     "enum": QgsProcessingParameterEnum,
     "int": _number(QgsProcessingParameterNumber.Integer),

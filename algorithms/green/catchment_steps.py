@@ -1,7 +1,9 @@
 """The catchments' shared steps: parameters, reading the inputs, the sided network, residents.
 
-``greenspacecatchments`` and ``accessimprovements`` run these steps for themselves (the same
-checks, messages and numbers), so no algorithm imports another.
+``greenspacecatchments``, ``accessimprovements``, ``facilityaccess`` and ``rule33030`` run these
+steps for themselves (the same checks, messages and numbers), so no algorithm imports another.
+An algorithm declares the parameters it uses (``add_parameters``); a step reads only those the
+algorithm declares (no ``GREEN_SPACES``: no green spaces are read).
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class Sources:
     """The input layers (optional ones None) and the metric CRS everything is computed in."""
 
     network: QgsProcessingFeatureSource
-    greens: QgsProcessingFeatureSource
+    greens: QgsProcessingFeatureSource | None
     barriers: QgsProcessingFeatureSource | None
     crossings: QgsProcessingFeatureSource | None
     entrances: QgsProcessingFeatureSource | None
@@ -98,6 +100,16 @@ class Greens:
     attributes: list[list]
     boundary: tuple[np.ndarray, np.ndarray, np.ndarray]
     contains: Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class ResidentialFeatures:
+    """Residential features with a usable geometry in the run's CRS, their point on surface and population."""
+
+    features: list[QgsFeature]
+    geometries: list[QgsGeometry]
+    points: np.ndarray
+    population: np.ndarray
 
 
 @dataclass
@@ -170,7 +182,21 @@ class CatchmentSteps:
 
         The optional parameters named in ``required`` become mandatory.
         """
-        for parameter in [*self._inputs(), *self._numbers()]:
+        self.add_inputs(leave_out, required)
+        self.add_numbers(leave_out)
+
+    def add_inputs(self, leave_out: tuple[str, ...] = (), required: tuple[str, ...] = ()) -> None:
+        """Add the catchments' input layers and fields (see ``add_parameters``)."""
+        self._add(self._inputs(), leave_out, required)
+
+    def add_numbers(self, leave_out: tuple[str, ...] = ()) -> None:
+        """Add the catchments' numbers and choices (see ``add_parameters``)."""
+        self._add(self._numbers(), leave_out, ())
+
+    def _add(
+        self, parameters: list[QgsProcessingParameterDefinition], leave_out: tuple[str, ...], required: tuple[str, ...]
+    ) -> None:
+        for parameter in parameters:
             if parameter.name() in leave_out:
                 continue
             if parameter.name() in required:
@@ -252,7 +278,8 @@ class CatchmentSteps:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _check_type(self, source: QgsProcessingFeatureSource | None, name: str, allowed: tuple[int, ...]) -> None:
+    def check_type(self, source: QgsProcessingFeatureSource | None, name: str, allowed: tuple[int, ...]) -> None:
+        """Raise a clear error when ``source`` (parameter ``name``) holds another geometry type than ``allowed``."""
         if source is None:
             return
         kind = QgsWkbTypes.geometryType(source.wkbType())
@@ -291,14 +318,12 @@ class CatchmentSteps:
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> AccessRun:
         """Read the inputs and compute the walking distance of every node and residential feature (to 70 %)."""
-        sources = self._read_sources(parameters, context)
-        settings = self._read_settings(parameters, context, sources)
+        sources = self.read_sources(parameters, context, feedback)
+        settings = self.read_settings(parameters, context, sources)
         feedback.pushInfo(
             self.tr("Walking distance {} m, minimum area {} ha").format(settings.distance, settings.min_area)
         )
-        if sources.target != sources.network.sourceCrs():
-            feedback.pushInfo(self.tr("Computing in {} (metres).").format(sources.target.authid()))
-        split = self._build_network(sources, settings, context, feedback)
+        split = self.build_network(sources, settings, context, feedback)
         self.step(feedback, 25)
         greens = self._prepare_green(sources, settings, context, feedback)
         self.step(feedback, 35)
@@ -312,16 +337,19 @@ class CatchmentSteps:
         self.step(feedback, 70)
         return AccessRun(sources, settings, split, greens, net, residents)
 
-    def _read_sources(self, parameters: dict, context: QgsProcessingContext) -> Sources:
+    def read_sources(
+        self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Sources:
         """Read the input layers, check their geometry types and choose the metric CRS of the run."""
         network = self.algorithm.source(parameters, self.NETWORK, context)
+        declared = self.algorithm.parameterDefinition(self.GREEN_SPACES) is not None
         optional = {
             name: self.algorithm.source(parameters, name, context, required=False)
             for name in (self.BARRIERS, self.CROSSINGS, self.ENTRANCES, self.RESIDENTIAL)
         }
         sources = Sources(
             network=network,
-            greens=self.algorithm.source(parameters, self.GREEN_SPACES, context),
+            greens=self.algorithm.source(parameters, self.GREEN_SPACES, context) if declared else None,
             barriers=optional[self.BARRIERS],
             crossings=optional[self.CROSSINGS],
             entrances=optional[self.ENTRANCES],
@@ -329,15 +357,17 @@ class CatchmentSteps:
             target=metric_crs(network.sourceCrs(), network.sourceExtent()),
         )
         line, point, polygon = QgsWkbTypes.LineGeometry, QgsWkbTypes.PointGeometry, QgsWkbTypes.PolygonGeometry
-        self._check_type(sources.network, self.NETWORK, (line,))
-        self._check_type(sources.greens, self.GREEN_SPACES, (polygon,))
-        self._check_type(sources.barriers, self.BARRIERS, (line,))
-        self._check_type(sources.crossings, self.CROSSINGS, (point,))
-        self._check_type(sources.entrances, self.ENTRANCES, (point,))
-        self._check_type(sources.residential, self.RESIDENTIAL, (point, polygon))
+        self.check_type(sources.network, self.NETWORK, (line,))
+        self.check_type(sources.greens, self.GREEN_SPACES, (polygon,))
+        self.check_type(sources.barriers, self.BARRIERS, (line,))
+        self.check_type(sources.crossings, self.CROSSINGS, (point,))
+        self.check_type(sources.entrances, self.ENTRANCES, (point,))
+        self.check_type(sources.residential, self.RESIDENTIAL, (point, polygon))
+        if sources.target != sources.network.sourceCrs():
+            feedback.pushInfo(self.tr("Computing in {} (metres).").format(sources.target.authid()))
         return sources
 
-    def _read_settings(self, parameters: dict, context: QgsProcessingContext, sources: Sources) -> Settings:
+    def read_settings(self, parameters: dict, context: QgsProcessingContext, sources: Sources) -> Settings:
         """Read the numbers of the run (the standard's distance and area where one is chosen)."""
         pop_field = self.algorithm.parameterAsString(parameters, self.POPULATION_FIELD, context)
         if pop_field and sources.residential is not None and sources.residential.fields().lookupField(pop_field) < 0:
@@ -375,7 +405,7 @@ class CatchmentSteps:
             return None
         return read_points(source, self.transform(source, target, context), feedback)
 
-    def _build_network(
+    def build_network(
         self, sources: Sources, settings: Settings, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> SideSplit:
         """Build the walking graph and split its nodes on barriers into one copy per side."""
@@ -436,9 +466,9 @@ class CatchmentSteps:
         if not spaces:
             feedback.pushWarning(
                 self.tr(
-                    "No green space of at least {} ha: nobody is served. Lower MIN_AREA_HA, raise MERGE_DISTANCE "
-                    "or check GREEN_SPACES."
-                ).format(settings.min_area)
+                    "No green space of at least {} ha: nobody is served. Lower {}, raise MERGE_DISTANCE or check "
+                    "GREEN_SPACES."
+                ).format(settings.min_area, self.MIN_AREA_HA)
             )
         geometries = [g.geometry for g in spaces]
         return Greens(
@@ -458,6 +488,24 @@ class CatchmentSteps:
         feedback: QgsProcessingFeedback,
     ) -> Residents | None:
         """Compute network and straight-line distance of every residential feature to the nearest green space."""
+        homes = self.read_residents(sources, settings, context, feedback)
+        if homes is None:
+            return None
+        self.step(feedback, 60)
+        points = homes.points
+        net_dist, green = attach_residential(net, points, settings.max_connector)
+        eucl, _ = nearest_green(points, greens.boundary, greens.contains)
+        n_far = int(np.count_nonzero(~np.isfinite(net_dist) & (green < 0)))
+        if n_far:
+            feedback.pushInfo(self.tr("{} residential features reach no green space on the network.").format(n_far))
+        return Residents(
+            homes.features, homes.geometries, points, homes.population, net_dist, green, eucl, settings.distance
+        )
+
+    def read_residents(
+        self, sources: Sources, settings: Settings, context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> ResidentialFeatures | None:
+        """Read the residential features with a point on their surface and their population (checked)."""
         source = sources.residential
         if source is None:
             return None
@@ -466,17 +514,8 @@ class CatchmentSteps:
         usable = np.all(np.isfinite(points), axis=1)
         layer.drop(usable.tolist())
         layer.warn(source, feedback)
-        points = points[usable]
-        self.step(feedback, 60)
         population = self._population(layer.features, settings.pop_field, feedback)
-        net_dist, green = attach_residential(net, points, settings.max_connector)
-        eucl, _ = nearest_green(points, greens.boundary, greens.contains)
-        n_far = int(np.count_nonzero(~np.isfinite(net_dist) & (green < 0)))
-        if n_far:
-            feedback.pushInfo(self.tr("{} residential features reach no green space on the network.").format(n_far))
-        return Residents(
-            layer.features, layer.geometries, points, population, net_dist, green, eucl, settings.distance
-        )
+        return ResidentialFeatures(layer.features, layer.geometries, points[usable], population)
 
     def _population(self, features: list[QgsFeature], pop_field: str, feedback: QgsProcessingFeedback) -> np.ndarray:
         """Return inhabitants per feature (1 without a field); raise for negative or non-finite values."""
