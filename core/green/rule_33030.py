@@ -134,7 +134,7 @@ def disc_shares(grid: CanopyGrid, points: np.ndarray, radius: float) -> np.ndarr
     points = np.asarray(points, dtype=float).reshape(-1, 2)
     rows, cols = grid.canopy.shape
     canopy = np.zeros((rows, cols + 1), dtype=np.int32)
-    np.cumsum(grid.canopy, axis=1, out=canopy[:, 1:])
+    np.cumsum(grid.canopy if grid.valid is None else grid.canopy & grid.valid, axis=1, out=canopy[:, 1:])
     valid = None
     if grid.valid is not None:
         valid = np.zeros((rows, cols + 1), dtype=np.int32)
