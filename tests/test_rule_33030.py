@@ -245,6 +245,34 @@ def test_real_town_equals_an_independent_computation(provider, tmp_path):
     expected_walk = np.array([network.to_home(nodes, s, sources) if s else math.inf for s in walk])
     expected_walk[expected_walk > 1500.0] = math.inf
     got_walk = np.array([f["park_dist_m"] if f["park_dist_m"] else math.inf for f in homes], dtype=float)
+    got_walk[got_walk > 1500.0] = math.inf  # ours reports homes whose way is within 1,500 m, plus their connector
     assert np.allclose(got_walk, expected_walk, atol=0.05)
     assert np.count_nonzero(np.isfinite(expected_walk)) > 100
     assert 0 < sum(f["rule_3"] for f in homes) < len(homes)
+
+
+def test_report_section_of_the_rule_and_the_places(provider, sample_town, tmp_path):
+    """rule33030, then facilityaccess on its homes: the report gives the shares of both."""
+    import processing
+
+    layer = f"{sample_town}|layername="
+    town = {"NETWORK": layer + "network", "BARRIERS": layer + "barriers", "CROSSINGS": layer + "crossings",
+            "POPULATION_FIELD": "population"}  # fmt: skip
+    rule = run({**town, "GREEN_SPACES": layer + "green_spaces", "RESIDENTIAL": layer + "buildings",
+                "TREES": layer + "trees", "CANOPY": layer + "canopy",
+                "OUTPUT": str(tmp_path / "rule.gpkg")})  # fmt: skip
+    places = processing.run("socialresilience:facilityaccess", {
+        **town, "RESIDENTIAL": rule["OUTPUT"], "FACILITIES": layer + "places", "DISTANCES": "grocery=500;school=1000",
+        "OUTPUT": str(tmp_path / "both.gpkg"),
+    })  # fmt: skip
+    report = processing.run("socialresilience:report", {
+        "RESIDENTIAL": places["OUTPUT"], "POPULATION_FIELD": "population", "OUTPUT_HTML": str(tmp_path / "r.html"),
+    })  # fmt: skip
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Everyday places and the 3-30-300 rule" in html
+    percent = f"{100 * rule['SHARE_ALL']:.1f} % of residents meet the 3-30-300 rule"
+    assert percent in html
+    assert f"{100 * places['GROCERY_SHARE']:.1f} % of residents have a grocery within walking distance" in html
+    assert f"{100 * places['ALL_SHARE']:.1f} % of residents have every one of these places" in html
+    assert percent in report["KEY_FIGURES"]
+    assert html.count("<img") == 2  # the map of the rule and the map of the places
