@@ -20,7 +20,12 @@ from shapely.geometry import LineString, Point
 from shapely.ops import unary_union
 from shapely.strtree import STRtree
 
-warnings.filterwarnings("ignore", message="STRtree will be changed")  # shapely 1.8 on Debian 12: both work
+
+def strtree(geometries: list) -> STRtree:
+    """A spatial index of ``geometries`` (shapely 1.8 warns that 2.0 changes it: ``near`` reads both)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return STRtree(geometries)
 
 
 def near(tree: STRtree, geometries: list, query) -> list[int]:
@@ -65,7 +70,7 @@ class Network:
                     self.graph.add_edge(a, b, weight=length)
         self.edges = list(self.graph.edges())
         self.lines = [LineString([self.xy[a], self.xy[b]]) for a, b in self.edges]
-        self.tree = STRtree(self.lines)
+        self.tree = strtree(self.lines)
 
     def spot(self, x: float, y: float, max_connector: float) -> Spot | None:
         """The nearest point of the network within ``max_connector`` m, or None."""
@@ -127,7 +132,7 @@ def parks(polygons: list, merge_distance: float, min_ha: float) -> list:
     """Parcels closer than ``merge_distance`` merged; those of at least ``min_ha``."""
     groups = nx.Graph()
     groups.add_nodes_from(range(len(polygons)))
-    tree = STRtree(polygons)
+    tree = strtree(polygons)
     for i, polygon in enumerate(polygons):
         for j in near(tree, polygons, polygon.buffer(merge_distance)):
             other = polygons[j]
@@ -155,7 +160,7 @@ def park_sources(network: Network, qualifying: list) -> list[Spot]:
 
 def trees_near(homes: list, trees: list, distance: float) -> np.ndarray:
     """Trees within ``distance`` of each home geometry (0 inside a polygon)."""
-    tree = STRtree(trees)
+    tree = strtree(trees)
     close = [near(tree, trees, home.buffer(distance)) for home in homes]
     return np.array([sum(home.distance(trees[i]) <= distance for i in found) for home, found in zip(homes, close)])
 

@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject, QgsVectorLayer
 from shapely.geometry import LineString, Point, Polygon
-from shapely.strtree import STRtree
 from social_resilience.core.sample_town.town import generate_town
 
 from .conftest import shared_data
-from .everyday_reference import near
+from .everyday_reference import near, strtree
 
 PAIR = re.compile(r'"([^"]+)"=>"([^"]*)"')
 NEW_OUTPUTS = ("OUTPUT_PLACES", "OUTPUT_TREES", "OUTPUT_CANOPY")
@@ -131,7 +130,7 @@ def test_sample_town_places(town):
 def test_sample_town_trees_clear_of_buildings_leafy_south_west(town):
     buildings = [Polygon(g) for g in town.layers["buildings"].geometries]
     trees = np.array([g[0] for g in town.layers["trees"].geometries])
-    index = STRtree(buildings)
+    index = strtree(buildings)
     assert not any(buildings[i].contains(Point(t)) for t in trees for i in near(index, buildings, Point(t)))
     x0, y0 = town.facts["origin"]
     half = town.facts["size_m"] / 2

@@ -435,17 +435,11 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         """Add a row of trees: one tree every TREE_ROW_SPACING_M along it, and its crowns as canopy."""
         length = line.length()
         for distance in [*np.arange(0.0, length, TREE_ROW_SPACING_M).tolist(), length]:
-            tree = QgsFeature(TREE_FIELDS)
-            tree.setGeometry(line.interpolate(distance))
-            tree.setAttributes([osm_id, "natural=tree_row"])
-            result.trees.append(tree)
+            result.trees.append(_feature(TREE_FIELDS, line.interpolate(distance), [osm_id, "natural=tree_row"]))
         crowns = line.buffer(TREE_ROW_CROWN_M, 4)
         if not crowns.isEmpty():
             crowns.convertToMultiType()
-            canopy = QgsFeature(CANOPY_FIELDS)
-            canopy.setGeometry(crowns)
-            canopy.setAttributes([osm_id, "way", "natural=tree_row"])
-            result.canopy.append(canopy)
+            result.canopy.append(_feature(CANOPY_FIELDS, crowns, [osm_id, "way", "natural=tree_row"]))
 
     def _read_points(
         self, source: str, transform: QgsCoordinateTransform, result: OsmLayers, feedback: QgsProcessingFeedback
@@ -497,7 +491,7 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         result: OsmLayers,
         feedback: QgsProcessingFeedback,
     ) -> None:
-        """Public green spaces and buildings, repaired where invalid, empty ones skipped."""
+        """Public green spaces, buildings, places and canopy areas, repaired where invalid, empty ones skipped."""
         names = ("name", "building", "shop", "amenity", *GREEN_TAGS)
         places = {key: {v for k, v in PLACE_TAGS if k == key} for key in ("shop", "amenity")}
         subset = " OR ".join(
@@ -517,8 +511,7 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
             tags = _tags(columns, names)
             kind = green_kind(tags, allotments)
             building = is_building(tags)
-            place = place_category({key: tags[key] for key in ("shop", "amenity") if key in tags}) if (
-                "shop" in tags or "amenity" in tags) else None
+            place = place_category({key: tags[key] for key in ("shop", "amenity") if key in tags})
             canopy = canopy_kind(tags)
             if not (kind or building or place or canopy) or not feature.hasGeometry():
                 continue
@@ -549,15 +542,10 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         if place:
             point = geometry.pointOnSurface()
             if not point.isNull() and not point.isEmpty():
-                out = QgsFeature(PLACE_FIELDS)
-                out.setGeometry(point)
-                out.setAttributes([osm_id, osm_type, place[0], place[1], _text(tags.get("name"))])
-                result.places.append(out)
+                values = [osm_id, osm_type, place[0], place[1], _text(tags.get("name"))]
+                result.places.append(_feature(PLACE_FIELDS, point, values))
         if canopy:
-            out = QgsFeature(CANOPY_FIELDS)
-            out.setGeometry(geometry)
-            out.setAttributes([osm_id, osm_type, canopy])
-            result.canopy.append(out)
+            result.canopy.append(_feature(CANOPY_FIELDS, geometry, [osm_id, osm_type, canopy]))
 
 
 def _feature(fields: QgsFields, geometry: QgsGeometry, attributes: list) -> QgsFeature:
