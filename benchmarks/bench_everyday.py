@@ -44,32 +44,37 @@ def prepare(folder: Path) -> dict[str, str]:
 
 
 def runs(algorithm: str, params: dict) -> tuple[float, float, dict]:
-    """Median and minimum wall time of RUNS runs (after one warm-up) and the last result."""
+    """Median wall and median CPU seconds of RUNS runs (after one warm-up), and the last result."""
     import processing
 
     processing.run(algorithm, params)
-    seconds, result = [], {}
+    wall, cpu, result = [], [], {}
     for _ in range(RUNS):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = processing.run(algorithm, params)
-        seconds.append(time.perf_counter() - start)
-    return float(np.median(seconds)), min(seconds), result
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return float(np.median(wall)), float(np.median(cpu)), result
 
 
 def timings(layers: dict[str, str]) -> dict:
     base = {"NETWORK": layers["network"], "BARRIERS": layers["barriers"], "CROSSINGS": layers["crossings"],
             "RESIDENTIAL": layers["buildings"]}  # fmt: skip
     row: dict = {"load_start": os.getloadavg()[0]}
-    row["catchments_s"], row["catchments_min_s"], _ = runs("socialresilience:greenspacecatchments", {
+    row["catchments_s"], row["catchments_cpu_s"], _ = runs("socialresilience:greenspacecatchments", {
         **base, "GREEN_SPACES": layers["green_spaces"], "OUTPUT_CATCHMENTS": "TEMPORARY_OUTPUT",
         "OUTPUT_GREEN_SPACES": "TEMPORARY_OUTPUT", "OUTPUT_RESIDENTIAL": "TEMPORARY_OUTPUT",
     })  # fmt: skip
     distances = ";".join(f"{k}={v:g}" for k, v in DISTANCES.items())
-    row["facilities_s"], row["facilities_min_s"], result = runs("socialresilience:facilityaccess", {
+    row["facilities_s"], row["facilities_cpu_s"], result = runs("socialresilience:facilityaccess", {
         **base, "FACILITIES": layers["places"], "DISTANCES": distances, "OUTPUT": "TEMPORARY_OUTPUT"})
     row["all_share"] = result["ALL_SHARE"]
-    row["ratio_facilities_to_catchments"] = row["facilities_s"] / row["catchments_s"]
-    row["rule_s"], row["rule_min_s"], result = runs("socialresilience:rule33030", {
+    row["one_category_s"], row["one_category_cpu_s"], _ = runs("socialresilience:facilityaccess", {
+        **base, "FACILITIES": layers["places"], "DISTANCES": "grocery=500", "OUTPUT": "TEMPORARY_OUTPUT"})
+    row["cpu_per_added_category_s"] = (row["facilities_cpu_s"] - row["one_category_cpu_s"]) / (len(DISTANCES) - 1)
+    row["ratio_wall"] = row["facilities_s"] / row["catchments_s"]
+    row["ratio_cpu"] = row["facilities_cpu_s"] / row["catchments_cpu_s"]
+    row["rule_s"], row["rule_cpu_s"], result = runs("socialresilience:rule33030", {
         **base, "GREEN_SPACES": layers["green_spaces"], "TREES": layers["trees"], "CANOPY": layers["canopy"],
         "OUTPUT": "TEMPORARY_OUTPUT",
     })  # fmt: skip
