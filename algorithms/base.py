@@ -30,6 +30,7 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMapLayer,
     QgsProcessingParameterNumber,
     QgsProcessingParameterProviderConnection,
     QgsProcessingParameterString,
@@ -49,6 +50,7 @@ ICON_DIR = PLUGIN_DIR / "resources" / "icons"
 GROUPS = {
     "sampledata": QT_TRANSLATE_NOOP("AlgorithmBase", "Sample data"),
     "greenaccess": QT_TRANSLATE_NOOP("AlgorithmBase", "Green access"),
+    "places": QT_TRANSLATE_NOOP("AlgorithmBase", "Everyday places"),
     "hotspots": QT_TRANSLATE_NOOP("AlgorithmBase", "Hotspots"),
     "sensors": QT_TRANSLATE_NOOP("AlgorithmBase", "Sensors"),
     "decisions": QT_TRANSLATE_NOOP("AlgorithmBase", "Decisions"),
@@ -164,6 +166,7 @@ def _provider_connection(name: str, description: str, provider: str, **options: 
 #: Kind of a parameter-table row -> factory ``(name, description, **options)`` of the parameter.
 PARAMETER_KINDS: dict[str, Callable[..., QgsProcessingParameterDefinition]] = {
     "source": QgsProcessingParameterFeatureSource,
+    "layer": QgsProcessingParameterMapLayer,
     "field": QgsProcessingParameterField,
     "enum": QgsProcessingParameterEnum,
     "int": _number(QgsProcessingParameterNumber.Integer),

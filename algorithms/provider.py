@@ -20,9 +20,11 @@ def plugin_version() -> str:
 def algorithm_classes() -> list[type]:
     """Every algorithm class of the toolkit, imported here so a broken one is obvious."""
     from .green.access_improvements import AccessImprovementsAlgorithm
+    from .green.facility_access import FacilityAccessAlgorithm
     from .green.green_equity import GreenEquityAlgorithm
     from .green.green_space_catchments import GreenSpaceCatchmentsAlgorithm
     from .green.osm_walk_network import OsmWalkNetworkAlgorithm
+    from .green.rule_33030 import Rule33030Algorithm
     from .hotspots.emerging_hotspots import EmergingHotspotsAlgorithm
     from .hotspots.hotspot_score import HotspotScoreAlgorithm
     from .hotspots.local_hotspots import LocalHotspotsAlgorithm
@@ -39,6 +41,8 @@ def algorithm_classes() -> list[type]:
         GreenSpaceCatchmentsAlgorithm,
         GreenEquityAlgorithm,
         AccessImprovementsAlgorithm,
+        Rule33030Algorithm,
+        FacilityAccessAlgorithm,
         ImportSensorFeedAlgorithm,
         SensorQualityControlAlgorithm,
         AggregateObservationsAlgorithm,

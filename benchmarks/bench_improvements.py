@@ -109,11 +109,12 @@ def naive_gain(base: dict, x: float, y: float) -> tuple[float, float]:
 def access(base: dict):  # -> (split, net, home points, population, distance, max connector, crossing snap)
     """The catchments' barrier-aware network of ``base``, read once, in memory."""
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+    from social_resilience.algorithms.green.catchment_steps import CatchmentSteps
     from social_resilience.algorithms.green.green_space_catchments import GreenSpaceCatchmentsAlgorithm
 
-    steps = GreenSpaceCatchmentsAlgorithm()
-    steps.initAlgorithm({})
-    run = steps.access_network(base, QgsProcessingContext(), QgsProcessingFeedback())
+    algorithm = GreenSpaceCatchmentsAlgorithm()  # holds the parameter definitions the steps read
+    algorithm.initAlgorithm({})
+    run = CatchmentSteps(algorithm).distances_to_green(base, QgsProcessingContext(), QgsProcessingFeedback())
     settings = run.settings
     return (
         run.split,

@@ -15,6 +15,8 @@ MENU_ORDER = [
     "greenspacecatchments",
     "greenequity",
     "accessimprovements",
+    "rule33030",
+    "facilityaccess",
     "importsensorfeed",
     "sensorqualitycontrol",
     "aggregateobservations",

@@ -30,6 +30,9 @@ LAYERS = {
     "green_spaces": ["park_id", "name", "leisure", "area_m2"],
     "entrances": ["entrance_id", "park_id", "way_id"],
     "buildings": ["building_id", "building", "levels", "population", "pop_65plus", "pop_children"],
+    "places": ["place_id", "category", "name", "kind"],
+    "trees": ["tree_id", "kind"],
+    "canopy": ["canopy_id", "kind"],
     "districts": [
         "district_id",
         "name",
@@ -288,6 +291,9 @@ def test_outputs_chain_into_other_algorithms(provider, tmp_path):
             "GREEN_SPACES",
             "ENTRANCES",
             "BUILDINGS",
+            "PLACES",
+            "TREES",
+            "CANOPY",
             "DISTRICTS",
             "STATIONS",
             "OBSERVATIONS",
@@ -461,13 +467,14 @@ def test_run_and_load_gives_styled_layers_named_in_words(provider, tmp_path):
         assert set(by_name) == {
             f"Sample town: {name}"
             for name in ("Walking network", "Barriers (arterial roads)", "Crossings", "Green spaces",
-                         "Green-space entrances", "Buildings", "Districts", "Sensor stations", "Sensor observations",
-                         "NO2 per district and month, 2024-2025")
+                         "Green-space entrances", "Buildings", "Everyday places", "Trees", "Tree canopy", "Districts",
+                         "Sensor stations", "Sensor observations", "NO2 per district and month, 2024-2025")
         }
         renderers = {name: layer.renderer().type() for name, layer in by_name.items() if layer.isSpatial()}
         assert renderers["Sample town: Walking network"] == "categorizedSymbol"
         assert renderers["Sample town: Sensor stations"] == "categorizedSymbol"
         assert renderers["Sample town: Buildings"] == "categorizedSymbol"
+        assert renderers["Sample town: Everyday places"] == "categorizedSymbol"
         districts = by_name["Sample town: Districts"].renderer().symbol().symbolLayer(0)
         assert districts.properties() == _style_symbol_layer("sample_town_districts.qml").properties()
         assert by_name["Sample town: Districts"].labelsEnabled()
@@ -475,9 +482,9 @@ def test_run_and_load_gives_styled_layers_named_in_words(provider, tmp_path):
                       if node.layerId() in {layer.id() for layer in loaded}]
         assert tree_order == [  # points over lines over polygons, the districts at the bottom
             f"Sample town: {name}"
-            for name in ("Sensor stations", "Sensor observations", "Crossings", "Green-space entrances",
-                         "Walking network", "Barriers (arterial roads)", "Buildings", "Green spaces", "Districts",
-                         "NO2 per district and month, 2024-2025")
+            for name in ("Sensor stations", "Sensor observations", "Everyday places", "Crossings",
+                         "Green-space entrances", "Trees", "Walking network", "Barriers (arterial roads)", "Buildings",
+                         "Tree canopy", "Green spaces", "Districts", "NO2 per district and month, 2024-2025")
         ]
     finally:
         QgsProject.instance().removeMapLayers([layer.id() for layer in loaded])

@@ -20,7 +20,6 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -43,7 +42,7 @@ from ..base import AlgorithmBase
 from ..common import to_qvariant, with_result_fields
 from ..qt_compat import FieldType
 from ..style_on_load import style_on_load
-from .green_space_catchments import AccessRun, GreenSpaceCatchmentsAlgorithm
+from .catchment_steps import AccessRun, CatchmentSteps
 
 CROSSINGS_KIND, ENTRANCES_KIND, BOTH_KIND = 0, 1, 2
 #: Catchment parameters that do not apply here (no catchment polygons are drawn).
@@ -85,15 +84,8 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
     OUTPUT_CANDIDATES = "OUTPUT_CANDIDATES"
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
-        catchments = GreenSpaceCatchmentsAlgorithm()
-        catchments.initAlgorithm({})
-        for parameter in catchments.parameterDefinitions():
-            if parameter.isDestination() or parameter.name() in NOT_USED:
-                continue
-            parameter = parameter.clone()
-            if parameter.name() == "RESIDENTIAL":  # the sites are ranked by the residents they serve
-                parameter.setFlags(parameter.flags() & ~QgsProcessingParameterDefinition.FlagOptional)
-            self.addParameter(parameter)
+        # RESIDENTIAL is required: the sites are ranked by the residents they serve
+        CatchmentSteps(self).add_parameters(leave_out=NOT_USED, required=("RESIDENTIAL",))
         kinds = [self.tr("New crossings"), self.tr("New park entrances"), self.tr("Both")]
         self.addParameter(QgsProcessingParameterEnum(self.KIND, self.tr("What to place"), kinds, defaultValue=0))
         self.addParameter(
@@ -135,15 +127,14 @@ class AccessImprovementsAlgorithm(AlgorithmBase):
     ) -> dict:
         kind = self.parameterAsEnum(parameters, self.KIND, context)
         count = self.parameterAsInt(parameters, self.COUNT, context)
-        steps = GreenSpaceCatchmentsAlgorithm()  # the catchments' own steps, checks and messages
-        steps.initAlgorithm({})
-        inputs = steps.access_network(parameters, context, feedback)
+        steps = CatchmentSteps(self)  # the catchments' own steps, checks and messages
+        inputs = steps.distances_to_green(parameters, context, feedback)
         if inputs.residents is None:
             raise QgsProcessingException(
                 self.tr("RESIDENTIAL is needed: the sites are ranked by the residents they bring within reach.")
             )
         candidates_src = self.source(parameters, self.CANDIDATES, context, required=False)
-        transform = steps._transform(candidates_src, inputs.sources.target, context) if candidates_src else None
+        transform = steps.transform(candidates_src, inputs.sources.target, context) if candidates_src else None
         proposals = self._proposals(candidates_src, transform, kind, inputs, feedback)
         feedback.pushInfo(
             self.tr("Candidates: {} crossings, {} entrances").format(

@@ -39,8 +39,8 @@ from ..qt_compat import NUMERIC_TYPES, FieldType
 from ..style_on_load import style_on_load
 from .green_geometry import SKIP_INVALID, polygonal, vertex_arrays
 
-#: Fields of RESIDENTIAL that the catchments write and this algorithm needs.
-ACCESS_FIELDS = ("served", "served_eucl", "net_dist_m")
+#: Default of SERVED_FIELD: the catchments' ``served``; with it come ``served_eucl`` and ``net_dist_m``.
+CATCHMENT_SERVED = "served"
 CHUNK = 16384  # features between two progress/cancel checks
 
 
@@ -58,14 +58,29 @@ class ReadFields:
                                    *self.groups]))  # fmt: skip
 
 
-def access_field_names(fields: Any) -> dict[str, str]:
-    """Map ``served``, ``served_eucl`` and ``net_dist_m`` to their names in ``fields``.
+def wanted_access_fields(served: str = CATCHMENT_SERVED, distance: str = "") -> dict[str, str]:
+    """Contract name (``served``, ``served_eucl``, ``net_dist_m``) -> field to read.
+
+    ``served`` names the served field: the catchments' ``served`` brings ``served_eucl`` and
+    ``net_dist_m`` along; any other (``all_served`` or ``<category>_n`` of facilityaccess,
+    ``rule_all`` of rule33030) only ``distance``, when given, as the distance field.
+    """
+    wanted = {"served": served}
+    if served == CATCHMENT_SERVED:
+        wanted.update(served_eucl="served_eucl", net_dist_m="net_dist_m")
+    if distance:
+        wanted["net_dist_m"] = distance
+    return wanted
+
+
+def access_field_names(fields: Any, served: str = CATCHMENT_SERVED, distance: str = "") -> dict[str, str]:
+    """Map the wanted access fields (see :func:`wanted_access_fields`) to their names in ``fields``.
 
     A shapefile cuts field names to 10 characters (``served_euc``); the cut name is accepted.
     """
     found = {}
-    for name in ACCESS_FIELDS:
-        for candidate in (name, name[:10]):
+    for name, field in wanted_access_fields(served, distance).items():
+        for candidate in (field, field[:10]):
             if fields.lookupField(candidate) >= 0:
                 found[name] = candidate
                 break
@@ -79,7 +94,7 @@ class Residents:
     xy: np.ndarray
     population: np.ndarray
     served: np.ndarray
-    served_eucl: np.ndarray
+    served_eucl: np.ndarray | None  # None: no straight-line field (SERVED_FIELD other than served)
     net_dist: np.ndarray
     groups: np.ndarray  # features x groups
     n_no_geometry: int
@@ -87,7 +102,8 @@ class Residents:
     def columns(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
         """Return population, served flags, distance and groups of the given features (for ``area_equity``)."""
         groups = None if self.groups is None else self.groups[rows]
-        return self.population[rows], self.served[rows], self.served_eucl[rows], self.net_dist[rows], groups
+        straight = self.served if self.served_eucl is None else self.served_eucl
+        return self.population[rows], self.served[rows], straight[rows], self.net_dist[rows], groups
 
 
 class GreenEquityAlgorithm(AlgorithmBase):
@@ -103,6 +119,8 @@ class GreenEquityAlgorithm(AlgorithmBase):
     AREAS = "AREAS"
     BURDEN_FIELD = "BURDEN_FIELD"
     SERVED_SHARE = "SERVED_SHARE"
+    SERVED_FIELD = "SERVED_FIELD"
+    DISTANCE_FIELD = "DISTANCE_FIELD"
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
@@ -116,6 +134,10 @@ class GreenEquityAlgorithm(AlgorithmBase):
                   parentLayerParameterName=self.RESIDENTIAL, **numeric),
             param("field", self.GROUP_FIELDS, self.tr("Population of social groups (e.g. 65+, children)"),
                   parentLayerParameterName=self.RESIDENTIAL, allowMultiple=True, **numeric),
+            param("field", self.SERVED_FIELD, self.tr("Served field (above 0 = served; e.g. all_served, rule_all)"),
+                  parentLayerParameterName=self.RESIDENTIAL, defaultValue=CATCHMENT_SERVED, **numeric),
+            param("field", self.DISTANCE_FIELD, self.tr("Walking distance field for the median (default: net_dist_m)"),
+                  parentLayerParameterName=self.RESIDENTIAL, **numeric),
             param("source", self.AREAS, self.tr("Areas (districts, statistical blocks)"), types=[polygon]),
             param("field", self.BURDEN_FIELD, self.tr("Burden field of the areas (higher = more burdened)"),
                   parentLayerParameterName=self.AREAS, **numeric),
@@ -140,7 +162,10 @@ class GreenEquityAlgorithm(AlgorithmBase):
         group_fields = self.parameterAsFields(parameters, self.GROUP_FIELDS, context)
         burden_field = self.parameterAsString(parameters, self.BURDEN_FIELD, context)
         threshold = self.parameterAsDouble(parameters, self.SERVED_SHARE, context)
-        access = self._check_inputs(residential, areas_source, pop_field, group_fields, burden_field)
+        served_field = self.parameterAsString(parameters, self.SERVED_FIELD, context) or CATCHMENT_SERVED
+        distance_field = self.parameterAsString(parameters, self.DISTANCE_FIELD, context)
+        access = self._check_inputs(residential, areas_source, pop_field, group_fields, burden_field,
+                                    (served_field, distance_field))  # fmt: skip
 
         feedback.setProgressText(self.tr("Reading the areas…"))
         area_features, rings = self._read_areas(areas_source, feedback)
@@ -152,6 +177,10 @@ class GreenEquityAlgorithm(AlgorithmBase):
         n_outside = int(np.count_nonzero(np.isfinite(residents.xy[:, 0]))) - len(np.unique(point))
         equity = area_equity(area, len(area_features), *residents.columns(point))
         whole = area_equity(np.zeros(len(np.unique(point)), np.int64), 1, *residents.columns(np.unique(point)))
+        if residents.served_eucl is None:  # no straight line to compare with: no barrier gap either
+            for result in (equity, whole):
+                result.served_share_eucl[:] = np.nan
+                result.barrier_gap[:] = np.nan
         burden = None
         if burden_field:
             burden = np.array([number(f[burden_field]) for f in area_features], dtype=float)
@@ -200,6 +229,7 @@ class GreenEquityAlgorithm(AlgorithmBase):
         pop_field: str,
         group_fields: list[str],
         burden_field: str,
+        access_fields: tuple[str, str],
     ) -> dict[str, str]:
         """Return the names of the access fields in RESIDENTIAL; raise for a wrong type or field or a missing CRS."""
         check_crs_known({self.RESIDENTIAL: residential.sourceCrs(), self.AREAS: areas.sourceCrs()})
@@ -213,8 +243,16 @@ class GreenEquityAlgorithm(AlgorithmBase):
                 self.tr("RESIDENTIAL must contain points or polygons. Choose a layer of homes or buildings.")
             )
         fields = residential.fields()
-        access = access_field_names(fields)
-        missing = [name for name in ACCESS_FIELDS if name not in access]
+        served_field, distance_field = access_fields
+        access = access_field_names(fields, served_field, distance_field)
+        wanted = wanted_access_fields(served_field, distance_field)
+        missing = [field for name, field in wanted.items() if name not in access]
+        if missing and served_field != CATCHMENT_SERVED:
+            raise QgsProcessingException(
+                self.tr("RESIDENTIAL has no field {}. Choose SERVED_FIELD and DISTANCE_FIELD among its fields.").format(
+                    ", ".join(missing)
+                )
+            )
         if missing:
             raise QgsProcessingException(
                 self.tr(
@@ -368,9 +406,9 @@ class GreenEquityAlgorithm(AlgorithmBase):
         population = values[pop_field].copy() if pop_field else np.ones(len(xy))
         population = self._non_negative(population, pop_field, self.tr("they count as 0 inhabitants"), feedback)
         served = values["served"]
-        served_eucl = values["served_eucl"]
+        served_eucl = values.get("served_eucl")
         for name, flags in (("served", served), ("served_eucl", served_eucl)):
-            bad = int(np.count_nonzero(np.isnan(flags)))
+            bad = int(np.count_nonzero(np.isnan(flags))) if flags is not None else 0
             if bad:
                 feedback.pushWarning(
                     self.tr("{} residential features have no value in {}; they count as not served.").format(bad, name)
@@ -382,8 +420,8 @@ class GreenEquityAlgorithm(AlgorithmBase):
             xy=xy,
             population=population,
             served=np.nan_to_num(served) > 0,
-            served_eucl=np.nan_to_num(served_eucl) > 0,
-            net_dist=values["net_dist_m"],
+            served_eucl=np.nan_to_num(served_eucl) > 0 if served_eucl is not None else None,
+            net_dist=values["net_dist_m"] if "net_dist_m" in values else np.full(len(xy), np.nan),
             groups=groups,
             n_no_geometry=int(no_geometry.sum()),
         )

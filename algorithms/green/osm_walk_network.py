@@ -1,4 +1,4 @@
-"""Processing algorithm: walking network, barriers, crossings, green spaces and buildings from OSM."""
+"""Processing algorithm: walking network, barriers, crossings, green spaces, buildings, places and trees from OSM."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from qgis.core import (
     NULL,
     QgsCoordinateReferenceSystem,
@@ -40,16 +41,21 @@ from ...core.green.osm_tags import (
     DEFAULT_BARRIER_CLASSES,
     FOOT_EXPLICIT_HIGHWAYS,
     GREEN_TAGS,
+    PLACE_TAGS,
     WALKABLE_HIGHWAYS,
     barrier_kind,
+    canopy_kind,
     crossing_kind,
     crossing_way_kind,
     green_kind,
     is_building,
+    is_tree,
+    is_tree_row,
     is_walkable,
     parse_classes,
     parse_hstore,
     parse_layer,
+    place_category,
 )
 from ..base import AlgorithmBase
 from ..common import metric_crs
@@ -57,6 +63,9 @@ from ..qt_compat import FieldType
 from ..safe_io import ReadReport, repaired
 
 WGS84 = "EPSG:4326"
+#: A tree row counts as one tree every this many metres, and as canopy this far to each side.
+TREE_ROW_SPACING_M = 10.0
+TREE_ROW_CROWN_M = 4.0
 
 
 def _sql_list(values: Any) -> str:
@@ -85,6 +94,12 @@ GREEN_FIELDS = _fields(
     ("kind", FieldType.STRING), ("area_ha", FieldType.DOUBLE),
 )  # fmt: skip
 BUILDING_FIELDS = _fields(("osm_id", FieldType.STRING), ("osm_type", FieldType.STRING), ("building", FieldType.STRING))
+PLACE_FIELDS = _fields(
+    ("osm_id", FieldType.STRING), ("osm_type", FieldType.STRING), ("category", FieldType.STRING),
+    ("kind", FieldType.STRING), ("name", FieldType.STRING),
+)  # fmt: skip
+TREE_FIELDS = _fields(("osm_id", FieldType.STRING), ("kind", FieldType.STRING))
+CANOPY_FIELDS = _fields(("osm_id", FieldType.STRING), ("osm_type", FieldType.STRING), ("kind", FieldType.STRING))
 
 
 def _text(value: str | None) -> Any:
@@ -122,6 +137,7 @@ class Way:
     walkable: bool
     barrier: tuple[str, str] | None
     crossing_way: str | None
+    tree_row: bool = False
 
 
 @dataclass
@@ -133,6 +149,9 @@ class OsmLayers:
     crossings: list[QgsFeature] = field(default_factory=list)
     green_spaces: list[QgsFeature] = field(default_factory=list)
     buildings: list[QgsFeature] = field(default_factory=list)
+    places: list[QgsFeature] = field(default_factory=list)
+    trees: list[QgsFeature] = field(default_factory=list)
+    canopy: list[QgsFeature] = field(default_factory=list)
 
 
 class OsmWalkNetworkAlgorithm(AlgorithmBase):
@@ -166,13 +185,29 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
             QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Buildings"),
             QgsProcessing.TypeVectorPolygon,
         ),
+        (
+            "OUTPUT_PLACES",
+            QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Everyday places (shops, schools, doctors, stops)"),
+            QgsProcessing.TypeVectorPoint,
+        ),
+        ("OUTPUT_TREES", QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Trees"), QgsProcessing.TypeVectorPoint),
+        (
+            "OUTPUT_CANOPY",
+            QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Tree canopy (woods, forests, tree rows)"),
+            QgsProcessing.TypeVectorPolygon,
+        ),
     )
+    #: Outputs added later: optional (created by default), so models and scripts written before still run.
+    OPTIONAL_OUTPUTS = ("OUTPUT_PLACES", "OUTPUT_TREES", "OUTPUT_CANOPY")
     COUNTS = (
         ("N_NETWORK", QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Number of walkable ways")),
         ("N_BARRIERS", QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Number of barrier ways")),
         ("N_CROSSINGS", QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Number of crossings")),
         ("N_GREEN_SPACES", QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Number of green spaces")),
         ("N_BUILDINGS", QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Number of buildings")),
+        ("N_PLACES", QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Number of everyday places")),
+        ("N_TREES", QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Number of trees")),
+        ("N_CANOPY", QT_TRANSLATE_NOOP("OsmWalkNetworkAlgorithm", "Number of canopy areas")),
     )
 
     def initAlgorithm(self, config: dict | None = None) -> None:  # noqa: N802, D102
@@ -204,7 +239,10 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
             QgsProcessingParameterBoolean(self.ALLOTMENTS, self.tr("Count allotment gardens as green spaces"), False)
         )
         for name, label, kind in self.OUTPUTS:
-            self.addParameter(QgsProcessingParameterFeatureSink(name, self.tr(label), kind))
+            optional = name in self.OPTIONAL_OUTPUTS
+            self.addParameter(
+                QgsProcessingParameterFeatureSink(name, self.tr(label), kind, optional=optional, createByDefault=True)
+            )
         for name, label in self.COUNTS:
             self.addOutput(QgsProcessingOutputNumber(name, self.tr(label)))
         self.addOutput(QgsProcessingOutputString("CRS", self.tr("CRS of the outputs")))
@@ -246,27 +284,43 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
 
         self._split_ways(ways, transform, result, feedback)
         feedback.setProgress(45)
-        feedback.pushInfo(self.tr("Reading crossing nodes…"))
-        self._read_crossings(source, transform, result, feedback)
+        feedback.pushInfo(self.tr("Reading crossings, everyday places and trees…"))
+        self._read_points(source, transform, result, feedback)
         feedback.setProgress(60)
-        feedback.pushInfo(self.tr("Reading green spaces and buildings…"))
+        feedback.pushInfo(self.tr("Reading green spaces, buildings, places and canopy…"))
         self._read_areas(source, transform, allotments, result, feedback)
         feedback.setProgress(90)
+        outputs = self._write(parameters, context, feedback, target, result)
+        feedback.setProgress(100)
+        return outputs
 
+    def _write(
+        self,
+        parameters: dict,
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+        target: QgsCoordinateReferenceSystem,
+        result: OsmLayers,
+    ) -> dict[str, Any]:
+        """Write every output (the optional ones when asked for) and count the features of each."""
         outputs: dict[str, Any] = {"CRS": target.authid()}
-        layers = (result.network, result.barriers, result.crossings, result.green_spaces, result.buildings)
-        all_fields = (NETWORK_FIELDS, BARRIER_FIELDS, CROSSING_FIELDS, GREEN_FIELDS, BUILDING_FIELDS)
+        layers = (result.network, result.barriers, result.crossings, result.green_spaces, result.buildings,
+                  result.places, result.trees, result.canopy)  # fmt: skip
+        all_fields = (NETWORK_FIELDS, BARRIER_FIELDS, CROSSING_FIELDS, GREEN_FIELDS, BUILDING_FIELDS,
+                      PLACE_FIELDS, TREE_FIELDS, CANOPY_FIELDS)  # fmt: skip
         geometry_types = (
             QgsWkbTypes.LineString, QgsWkbTypes.LineString, QgsWkbTypes.Point,
-            QgsWkbTypes.MultiPolygon, QgsWkbTypes.MultiPolygon,
+            QgsWkbTypes.MultiPolygon, QgsWkbTypes.MultiPolygon, QgsWkbTypes.Point, QgsWkbTypes.Point,
+            QgsWkbTypes.MultiPolygon,
         )  # fmt: skip
         for number, ((name, _label, _kind), (count, _c), features, fields, wkb) in enumerate(zip(
             self.OUTPUTS, self.COUNTS, layers, all_fields, geometry_types
         )):
-            feedback.setProgress(90 + 2 * number)
+            feedback.setProgress(90 + number)
             self.check_cancelled(feedback)
-            sink, dest = self.create_sink(parameters, name, context, fields, wkb, target, feedback)
-            if not sink.addFeatures(features, QgsFeatureSink.FastInsert):
+            optional = name in self.OPTIONAL_OUTPUTS
+            sink, dest = self.create_sink(parameters, name, context, fields, wkb, target, feedback, optional)
+            if sink is not None and not sink.addFeatures(features, QgsFeatureSink.FastInsert):
                 error = sink.lastError()
                 self.discard_outputs()
                 raise QgsProcessingException(self.tr("Could not write {}: {}").format(name, error))
@@ -274,7 +328,6 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
             outputs[count] = len(features)
         for name, label in self.COUNTS:
             feedback.pushInfo(f"{self.tr(label)}: {outputs[name]}")
-        feedback.setProgress(100)
         return outputs
 
     # -- reading ------------------------------------------------------------------------------
@@ -304,6 +357,7 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         """Ways that are walkable or barriers."""
         subset = f"highway IS NOT NULL OR railway IN ({_sql_list(BARRIER_RAILWAYS)})"
         subset += f" OR waterway IN ({_sql_list(BARRIER_WATERWAYS)})"
+        subset += " OR other_tags LIKE '%\"natural\"=>\"tree_row\"%'"
         layer = self._layer(source, "lines", subset)
         names = ("highway", "railway", "waterway")
         request, index = _request(layer, ["osm_id", "name", *names, "other_tags"])
@@ -318,10 +372,9 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
             walkable = is_walkable(tags)
             barrier = barrier_kind(tags, classes, railways, waterways)
             crossing_way = crossing_way_kind(tags) if walkable else None
-            if walkable or barrier:
-                ways.append(
-                    Way(columns.get("osm_id"), columns.get("name"), geometry, tags, walkable, barrier, crossing_way)
-                )
+            if walkable or barrier or is_tree_row(tags):
+                ways.append(Way(columns.get("osm_id"), columns.get("name"), geometry, tags, walkable, barrier,
+                                crossing_way, is_tree_row(tags)))  # fmt: skip
         return ways
 
     def _split_ways(
@@ -366,6 +419,8 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
                 barrier_vertices.update((v.x(), v.y()) for v in geometry.vertices())
             if way.crossing_way:
                 crossing_ways.append((osm_id, way.crossing_way, geometry))
+            if way.tree_row:
+                self._tree_row(osm_id, geometry, result)
         for osm_id, kind, geometry in crossing_ways:
             vertices = [(v.x(), v.y()) for v in geometry.vertices()]
             last = len(vertices) - 1
@@ -376,30 +431,50 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
                     point.setAttributes([osm_id, kind])
                     result.crossings.append(point)
 
-    def _read_crossings(
+    def _tree_row(self, osm_id: Any, line: QgsGeometry, result: OsmLayers) -> None:
+        """Add a row of trees: one tree every TREE_ROW_SPACING_M along it, and its crowns as canopy."""
+        length = line.length()
+        for distance in [*np.arange(0.0, length, TREE_ROW_SPACING_M).tolist(), length]:
+            result.trees.append(_feature(TREE_FIELDS, line.interpolate(distance), [osm_id, "natural=tree_row"]))
+        crowns = line.buffer(TREE_ROW_CROWN_M, 4)
+        if not crowns.isEmpty():
+            crowns.convertToMultiType()
+            result.canopy.append(_feature(CANOPY_FIELDS, crowns, [osm_id, "way", "natural=tree_row"]))
+
+    def _read_points(
         self, source: str, transform: QgsCoordinateTransform, result: OsmLayers, feedback: QgsProcessingFeedback
     ) -> None:
-        """Crossing nodes; a node at the same place as a crossing-way end replaces that end."""
-        subset = (
-            "highway IN ('crossing','traffic_signals') OR other_tags LIKE '%\"crossing\"=>%'"
-            ' OR other_tags LIKE \'%"railway"=>"%crossing"%\''
-        )
+        """Crossing nodes, everyday places and single trees; a crossing node replaces a crossing-way end there."""
+        values = {key: sorted(v for k, v in PLACE_TAGS if k == key) for key, _ in PLACE_TAGS if key != "highway"}
+        subset = " OR ".join([
+            "highway IN ('crossing','traffic_signals','bus_stop')",
+            "other_tags LIKE '%\"crossing\"=>%'",
+            "other_tags LIKE '%\"railway\"=>\"%crossing\"%'",
+            *(f"other_tags LIKE '%\"{key}\"=>\"{value}\"%'" for key, names in values.items() for value in names),
+            "other_tags LIKE '%\"public_transport\"=>\"platform\"%'",
+            "other_tags LIKE '%\"natural\"=>\"tree\"%'",
+        ])  # fmt: skip
         layer = self._layer(source, "points", subset)
-        request, index = _request(layer, ["osm_id", "highway", "other_tags"])
+        request, index = _request(layer, ["osm_id", "name", "highway", "other_tags"])
         nodes: dict[tuple[float, float], QgsFeature] = {}
         for feature in layer.getFeatures(request):
             self.check_cancelled(feedback)
             columns = _columns(feature, index)
-            kind = crossing_kind(_tags(columns, ("highway",)))
-            if kind is None or not feature.hasGeometry():
+            tags = _tags(columns, ("highway",))
+            kind, place, tree = crossing_kind(tags), place_category(tags), is_tree(tags)
+            if not (kind or place or tree) or not feature.hasGeometry():
                 continue
             geometry = QgsGeometry(feature.geometry())
             geometry.transform(transform)
-            point = geometry.asPoint()
-            out = QgsFeature(CROSSING_FIELDS)
-            out.setGeometry(geometry)
-            out.setAttributes([_text(columns.get("osm_id")), kind])
-            nodes[(point.x(), point.y())] = out
+            osm_id = _text(columns.get("osm_id"))
+            if kind:
+                point = geometry.asPoint()
+                nodes[(point.x(), point.y())] = _feature(CROSSING_FIELDS, geometry, [osm_id, kind])
+            if place:
+                values = [osm_id, "node", place[0], place[1], _text(columns.get("name"))]
+                result.places.append(_feature(PLACE_FIELDS, geometry, values))
+            elif tree:
+                result.trees.append(_feature(TREE_FIELDS, geometry, [osm_id, "natural=tree"]))
         ends: dict[tuple[float, float], QgsFeature] = {}
         for feature in result.crossings:
             point = feature.geometry().asPoint()
@@ -416,13 +491,15 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
         result: OsmLayers,
         feedback: QgsProcessingFeedback,
     ) -> None:
-        """Public green spaces and buildings, repaired where invalid, empty ones skipped."""
-        names = ("name", "building", *GREEN_TAGS)
+        """Public green spaces, buildings, places and canopy areas, repaired where invalid, empty ones skipped."""
+        names = ("name", "building", "shop", "amenity", *GREEN_TAGS)
+        places = {key: {v for k, v in PLACE_TAGS if k == key} for key in ("shop", "amenity")}
         subset = " OR ".join(
             [
                 "building IS NOT NULL",
                 "landuse = 'allotments'",
                 *(f'"{key}" IN ({_sql_list(values)})' for key, values in GREEN_TAGS.items()),
+                *(f'"{key}" IN ({_sql_list(values)})' for key, values in places.items()),
             ]
         )
         layer = self._layer(source, "multipolygons", subset)
@@ -434,7 +511,9 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
             tags = _tags(columns, names)
             kind = green_kind(tags, allotments)
             building = is_building(tags)
-            if not (kind or building) or not feature.hasGeometry():
+            place = place_category({key: tags[key] for key in ("shop", "amenity") if key in tags})
+            canopy = canopy_kind(tags)
+            if not (kind or building or place or canopy) or not feature.hasGeometry():
                 continue
             geometry = _repaired(feature.geometry(), transform, report)
             if geometry is None:
@@ -452,7 +531,28 @@ class OsmWalkNetworkAlgorithm(AlgorithmBase):
                 out.setGeometry(geometry)
                 out.setAttributes([osm_id, osm_type, tags["building"]])
                 result.buildings.append(out)
+            self._area_extras(geometry, (osm_id, osm_type), tags, (place, canopy), result)
         report.push(feedback)
+
+    def _area_extras(
+        self, geometry: QgsGeometry, identity: tuple, tags: dict, found: tuple, result: OsmLayers
+    ) -> None:
+        """Add an area that is an everyday place (as its point on surface) or under tree canopy."""
+        (osm_id, osm_type), (place, canopy) = identity, found
+        if place:
+            point = geometry.pointOnSurface()
+            if not point.isNull() and not point.isEmpty():
+                values = [osm_id, osm_type, place[0], place[1], _text(tags.get("name"))]
+                result.places.append(_feature(PLACE_FIELDS, point, values))
+        if canopy:
+            result.canopy.append(_feature(CANOPY_FIELDS, geometry, [osm_id, osm_type, canopy]))
+
+
+def _feature(fields: QgsFields, geometry: QgsGeometry, attributes: list) -> QgsFeature:
+    feature = QgsFeature(fields)
+    feature.setGeometry(geometry)
+    feature.setAttributes(attributes)
+    return feature
 
 
 def _repaired(geometry: QgsGeometry, transform: QgsCoordinateTransform, report: ReadReport) -> QgsGeometry | None:

@@ -29,6 +29,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from ...core.charts import bar_chart_svg, lorenz_curve_svg
 from ...core.green.equity import gini
 from ...core.report.content import Figure, MethodFacts, ReportContent, rank_areas
+from ...core.report.everyday import EverydayWords
 from ...core.report.html import ReportHtml
 from ...core.report.words import ReportWords
 from ..base import AlgorithmBase, user_language
@@ -170,7 +171,9 @@ class ReportAlgorithm(AlgorithmBase):
         content = ReportContent(title=self.parameterAsString(parameters, "TITLE", context),
                                 created=date.today().isoformat(), method=facts)
         if residential is not None:
-            content.access = read.residential_access(residential, population)
+            content.everyday = read.everyday(residential, population)
+            if not content.everyday or read.has_fields(residential, ("served",)):
+                content.access = read.residential_access(residential, population)
         elif facts.equity:
             content.access = read.areas_access(areas)
         facts.counts_residents = bool(population) or (residential is None and facts.equity)
@@ -193,11 +196,16 @@ class ReportAlgorithm(AlgorithmBase):
         get = layers.get
         themes = [
             (self.tr("Green access"), [
-                MapLayer(get("RESIDENTIAL"), "residential_served.qml", self.tr("Homes")),
+                MapLayer(get("RESIDENTIAL") if read.has_fields(get("RESIDENTIAL"), ("served",)) else None,
+                         "residential_served.qml", self.tr("Homes")),
                 MapLayer(get("GREEN_SPACES"), "sample_town_green_spaces.qml", self.tr("Green spaces")),
                 MapLayer(get("CATCHMENTS"), "catchments.qml", self.tr("Catchments")),
             ], self.tr("homes served (green) and not served (red) within the walking distance")),
         ]
+        for field, style, title in (("rules_met", "rule_33030.qml", self.tr("The 3-30-300 rule")),
+                                    ("all_served", "facility_access.qml", self.tr("Everyday places"))):
+            if read.has_fields(get("RESIDENTIAL"), (field,)):
+                themes.append((title, [MapLayer(self._copy(get("RESIDENTIAL")), style, self.tr("Homes"))], ""))
         if read.has_fields(get("AREAS"), read.EQUITY_FIELDS):
             themes.append((self.tr("Green access per area"), [
                 MapLayer(self._copy(get("AREAS")), "green_equity.qml", self.tr("Served share"))],
@@ -261,6 +269,8 @@ class ReportAlgorithm(AlgorithmBase):
 
     def _results(self, content: ReportContent, language: str, html_path: str) -> dict[str, Any]:
         words = ReportWords(language, QCoreApplication.translate).key_figures(content)
+        if content.everyday:
+            words += EverydayWords(language, QCoreApplication.translate).sentences(content.everyday)
         access = content.access
         return {
             "OUTPUT_HTML": html_path,

@@ -13,6 +13,7 @@ from ...core.report.content import (
     access_summary,
     hotspot_summary,
 )
+from ...core.report.everyday import RULE_FIELDS, EverydaySummary, everyday_summary
 from ..common import to_float
 from ..qt_compat import FieldType
 
@@ -68,6 +69,23 @@ def residential_access(layer: QgsVectorLayer, population_field: str | None) -> A
         served.append(bool(_value(feature, "served")))
         straight.append(bool(_value(feature, "served_eucl")))
     return access_summary(pops, served, straight)
+
+
+def everyday(layer: QgsVectorLayer, population_field: str | None) -> EverydaySummary:
+    """Shares of the 3-30-300 rule (``rule_*`` of rule33030) and of everyday places (facilityaccess)."""
+    names = layer.fields().names()
+    categories = [n[: -len("_dist_m")] for n in names if n.endswith("_dist_m") and f"{n[:-7]}_n" in names]
+    with_rules = all(n in names for n in RULE_FIELDS)
+    population, rules, places, every = [], {n: [] for n in RULE_FIELDS}, {c: [] for c in categories}, []
+    for feature in layer.getFeatures():
+        population.append((_value(feature, population_field) if population_field else 1.0) or 0.0)
+        for name in RULE_FIELDS if with_rules else ():
+            rules[name].append(bool(_value(feature, name)))
+        for category in categories:
+            places[category].append(bool(_value(feature, f"{category}_n")))
+        every.append(bool(_value(feature, "all_served")))
+    all_served = every if "all_served" in names and categories else None
+    return everyday_summary(population, rules if with_rules else None, places if all_served else {}, all_served)
 
 
 def areas_access(layer: QgsVectorLayer) -> AccessSummary:

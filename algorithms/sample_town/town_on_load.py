@@ -17,8 +17,8 @@ from ..style_on_load import StyleOnLoad
 
 #: Output names from the top of the layer tree to the bottom (QGIS 3.22 has no sort key for loaded layers).
 STACK_ORDER = (
-    "STATIONS", "OBSERVATIONS", "CROSSINGS", "ENTRANCES", "NETWORK", "BARRIERS", "BUILDINGS", "GREEN_SPACES",
-    "DISTRICTS", "DISTRICT_MONTHS",
+    "STATIONS", "OBSERVATIONS", "PLACES", "CROSSINGS", "ENTRANCES", "TREES", "NETWORK", "BARRIERS", "BUILDINGS",
+    "CANOPY", "GREEN_SPACES", "DISTRICTS", "DISTRICT_MONTHS",
 )
 
 

@@ -219,3 +219,58 @@ def parse_layer(value: str | None) -> int | None:
         return int(_first(value))
     except ValueError:
         return None
+
+
+#: Everyday places: tag -> category of ``facilityaccess`` (``kind`` keeps the tag).
+PLACE_TAGS: dict[tuple[str, str], str] = {
+    ("shop", "supermarket"): "grocery",
+    ("shop", "convenience"): "grocery",
+    ("shop", "bakery"): "bakery",
+    ("amenity", "school"): "school",
+    ("amenity", "kindergarten"): "kindergarten",
+    ("amenity", "doctors"): "doctor",
+    ("amenity", "pharmacy"): "pharmacy",
+    ("highway", "bus_stop"): "bus_stop",
+    ("railway", "tram_stop"): "bus_stop",
+    ("railway", "station"): "station",
+    ("railway", "halt"): "station",
+}
+#: Keys whose values make a place (for the OGR filters).
+PLACE_KEYS = ("shop", "amenity", "highway", "railway", "public_transport")
+
+
+def place_category(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """``(category, tag)`` of an everyday place, else None.
+
+    Groceries (supermarkets, convenience shops), bakeries, schools, kindergartens, doctors,
+    pharmacies, public transport stops where people wait (``highway=bus_stop``, tram stops, bus and
+    tram platforms: category ``bus_stop``; train stations and halts: ``station``); not the stop
+    positions on the carriageway, which would count a stop twice.
+    """
+    for (key, value), category in PLACE_TAGS.items():
+        if _first(tags.get(key)) == value:
+            return category, f"{key}={value}"
+    if _first(tags.get("public_transport")) == "platform":
+        if is_set(tags.get("train")) or _first(tags.get("railway")) == "platform":
+            return "station", "public_transport=platform"
+        return "bus_stop", "public_transport=platform"
+    return None
+
+
+def is_tree(tags: Mapping[str, str]) -> bool:
+    """Whether a node is a single tree (``natural=tree``)."""
+    return _first(tags.get("natural")) == "tree"
+
+
+def is_tree_row(tags: Mapping[str, str]) -> bool:
+    """Whether a way is a row of trees (``natural=tree_row``)."""
+    return _first(tags.get("natural")) == "tree_row"
+
+
+def canopy_kind(tags: Mapping[str, str]) -> str | None:
+    """``natural=wood`` or ``landuse=forest`` for an area under tree canopy (public or not), else None."""
+    if _first(tags.get("natural")) == "wood":
+        return "natural=wood"
+    if _first(tags.get("landuse")) == "forest":
+        return "landuse=forest"
+    return None

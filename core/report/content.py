@@ -102,6 +102,7 @@ class ReportContent:
     maps: list[Figure] = field(default_factory=list)
     charts: list[Figure] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    everyday: object = None  # everyday.EverydaySummary of facilityaccess / rule33030 homes, when given
 
 
 def access_summary(

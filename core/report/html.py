@@ -6,6 +6,7 @@ from collections.abc import Callable
 from html import escape
 
 from .content import AreaRow, Figure, ReportContent
+from .everyday import EverydayWords
 from .numbers import format_number
 from .words import ReportWords, Translatable
 
@@ -37,6 +38,9 @@ class ReportHtml(Translatable):
         if content.created:
             parts.append(f'<p class="created">{escape(self.tr("Created {date}").format(date=content.created))}</p>')
         parts += self._list(self.tr("Key figures"), words.key_figures(content), "key")
+        if content.everyday:
+            everyday = EverydayWords(self.language, self._translate).sentences(content.everyday)
+            parts += self._list(self.tr("Everyday places and the 3-30-300 rule"), everyday, "everyday")
         parts += self._figures(self.tr("Maps"), content.maps)
         parts += self._areas(content.areas)
         parts += self._figures(self.tr("Charts"), content.charts)

@@ -13,8 +13,8 @@ in the barrier layer with identical vertices. Built in so that barrier semantics
 * two green parcels in the north-west, each below 2 ha, are separated only by a 5-8 m footway
   and form one space of more than 2 ha when merged with a 10 m merge distance.
 
-Layout and network: :mod:`.layout`; buildings: :mod:`.buildings`; districts:
-:mod:`.districts`; hourly sensor observations: :mod:`.sensors`.
+Layout and network: :mod:`.layout`; buildings: :mod:`.buildings`; everyday places, trees and
+canopy: :mod:`.everyday`; districts: :mod:`.districts`; hourly sensor observations: :mod:`.sensors`.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import numpy as np
 from .buildings import buildings_layer
 from .district_months import district_months_layer
 from .districts import districts_layer
+from .everyday import canopy_layer, places_layer, trees_layer
 from .layout import TownBuilder
 from .model import (
     CRS_AUTHID,
@@ -145,6 +146,9 @@ def generate_town(seed: int = 42, size_km: float = 2.0, progress: Callable[[floa
     report(0.9)
     district_months, changes = district_months_layer(builder, districts)
     facts = {**builder.facts, **sensor_facts, "district_changes": changes}
-    layers = [network, barriers, crossings, green, entrances, buildings, districts, stations, observations]
+    places = places_layer(builder, buildings)  # own random streams: the layers above stay as they were
+    trees = trees_layer(builder)
+    everyday = [places, trees, canopy_layer(builder, trees)]
+    layers = [network, barriers, crossings, green, entrances, buildings, *everyday, districts, stations, observations]
     layers.append(district_months)
     return SampleTown({layer.name: layer for layer in layers}, facts)
