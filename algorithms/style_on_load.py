@@ -74,7 +74,7 @@ def apply_style(layer: QgsVectorLayer, style_name: str) -> str:
 
 def _adapt_categories(layer: QgsVectorLayer, path: str) -> bool:
     """Apply the style's categories with symbols of the layer's geometry type."""
-    template = QgsVectorLayer("Polygon?crs=EPSG:4326", "style", "memory")
+    template = QgsVectorLayer("Polygon", "style", "memory")
     template.loadNamedStyle(path)
     renderer = template.renderer().clone()
     if not isinstance(renderer, QgsCategorizedSymbolRenderer):

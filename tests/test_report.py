@@ -291,19 +291,23 @@ def test_geopackage_outputs_carry_their_style(chain):
 
 
 def test_pdf_figures_fit_on_a_page(provider):
-    """A tall chart (many areas) is scaled to the page's height, a wide map to its width."""
-    from qgis.PyQt.QtCore import QSizeF
+    """A tall chart (many areas) is scaled to the page's height, a wide map to its width; both keep their shape."""
+    from qgis.PyQt.QtPrintSupport import QPrinter
     from social_resilience.algorithms.report.report_maps import png_data_uri
-    from social_resilience.algorithms.report.report_pdf import pdf_document
+    from social_resilience.algorithms.report.report_pdf import FIGURE_RESERVE, a4_printer, html_dpi, pdf_document
     from social_resilience.core.report.content import Figure, ReportContent
 
     wide = QImage(2000, 1000, QImage.Format.Format_ARGB32)
     wide.fill(0xFF3A7D44)
     tall = '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="2000"><rect width="400" height="2000"/></svg>'
     content = ReportContent("t", maps=[Figure("map", src=png_data_uri(wide))], charts=[Figure("chart", svg=tall)])
-    page = QSizeF(555, 770)
-    document = pdf_document(content, "en", lambda context, text: text, page)
-    widths = [int(w) for w in re.findall(r'<img[^>]* width="(\d+)"', document.toHtml())]
-    assert widths[0] == 535  # the map: page width
-    assert widths[1] == int((770 - 80) * 400 / 2000)  # the chart: page height
-    assert document.pageCount() == 2
+    printer = a4_printer()
+    document = pdf_document(content, "en", lambda context, text: text, printer)
+    sizes = [(int(w), int(h)) for w, h in re.findall(r'<img[^>]* width="(\d+)" height="(\d+)"', document.toHtml())]
+    page = printer.pageRect(QPrinter.Unit.Point)
+    to_html = html_dpi() / 72.0
+    assert sizes[0] == (round(page.width() * to_html) - 20, round((page.width() * to_html - 20) / 2))  # page width
+    chart_height = round((page.height() - FIGURE_RESERVE) * to_html)
+    assert abs(sizes[1][1] - chart_height) <= 1  # the chart: the page height less the heading and caption
+    assert sizes[1][0] == round(sizes[1][1] / 5)
+    assert document.pageCount() == 3  # the title, the maps, the charts: each section begins a page

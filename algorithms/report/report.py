@@ -31,7 +31,7 @@ from ...core.report.words import ReportWords
 from ..base import AlgorithmBase, user_language
 from ..common import check_writable
 from . import report_content as read
-from .report_maps import MapLayer, map_crs, png_data_uri, render_map
+from .report_maps import MapLayer, map_crs, png_data_uri, prepare_crs, render_map
 
 POLYGONS = [QgsProcessing.TypeVectorPolygon]
 ANY_GEOMETRY = [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]
@@ -86,6 +86,18 @@ class ReportAlgorithm(AlgorithmBase):
         ):
             self.addOutput(QgsProcessingOutputNumber(name, text))
         self.addOutput(QgsProcessingOutputString("KEY_FIGURES", self.tr("Key figures in words")))
+
+    def prepareAlgorithm(  # noqa: N802
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> bool:
+        """Open the layers and choose the map CRS here, on the main thread (see ``report_maps.prepare_crs``)."""
+        opened = (self.parameterAsVectorLayer(parameters, name, context) for name in self.LAYERS)
+        try:
+            self._map_crs = prepare_crs([layer for layer in opened if layer is not None],
+                                        context.transformContext(), feedback)
+        except QgsProcessingException:
+            self._map_crs = None  # processAlgorithm meets the error again and reports it with its message
+        return True
 
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
@@ -197,7 +209,7 @@ class ReportAlgorithm(AlgorithmBase):
         if read.has_fields(get("AREAS"), ("score_pct",)):
             themes.append((self.tr("Hotspot score per area"), [
                 MapLayer(self._copy(get("AREAS")), "hotspot_score.qml", self.tr("Score percentile"))], ""))
-        crs = map_crs(list(layers.values()), feedback)
+        crs = getattr(self, "_map_crs", None) or map_crs(list(layers.values()), feedback)
         figures = []
         for title, items, caption in themes:
             items = [item for item in items if item.layer is not None]

@@ -73,6 +73,24 @@ def map_crs(layers: list[QgsVectorLayer], feedback=None) -> QgsCoordinateReferen
     return metric_crs(first.crs(), first.extent(), first.name(), feedback)
 
 
+def prepare_crs(layers: list[QgsVectorLayer], transform_context, feedback=None) -> QgsCoordinateReferenceSystem | None:
+    """Choose the map CRS and make the layers' transforms to it: call on the main thread, before the run.
+
+    QGIS 3.22 caches a CRS and a transform with the PROJ objects of the thread that first made them;
+    when a thread of the pool ends (30 s after the algorithm dialog's run), a cached CRS it made loses
+    them, and every later 4326 -> 25832 transform on a new thread (the map canvas draws in such
+    threads) returns its input unchanged: EPSG:4326 layers stop drawing. Made here first, on the main
+    thread, the worker only takes them from the cache. ``None`` without layers.
+    """
+    if not layers:
+        return None
+    crs = map_crs(layers, feedback)
+    for layer in layers:
+        if layer.crs().isValid() and crs.isValid():
+            QgsCoordinateTransform(layer.crs(), crs, transform_context)
+    return crs
+
+
 def full_extent(layers, crs, transform_context: QgsCoordinateTransformContext) -> QgsRectangle:
     """Union of the layers' extents in ``crs``, with a margin."""
     extent = QgsRectangle()

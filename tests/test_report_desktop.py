@@ -1,0 +1,159 @@
+"""The report as the desktop runs it: the algorithm dialog's worker thread, PDF pages, EPSG:4326 layers after it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProject,
+)
+
+from .conftest import REPO
+from .test_report import ALG, chain, report_parameters  # noqa: F401 (the module fixture)
+
+
+def run_in_task(parameters: dict) -> dict:
+    """Run the report in a QgsProcessingAlgRunnerTask, as the algorithm dialog does (a worker thread)."""
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById(ALG)
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    feedback = QgsProcessingFeedback()
+    done: dict = {}
+    task = QgsProcessingAlgRunnerTask(algorithm, parameters, context, feedback)
+    task.executed.connect(lambda ok, results: done.update(ok=ok, results=results))
+    QgsApplication.taskManager().addTask(task)
+    deadline = time.monotonic() + 180
+    while "ok" not in done and time.monotonic() < deadline:
+        QgsApplication.processEvents()
+        time.sleep(0.01)
+    assert done.get("ok"), "the report task failed or did not finish in 180 s"
+    return done["results"]
+
+
+def pdf_pages(path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True, timeout=60).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+
+
+def pdf_images(path) -> list[tuple[int, int, int, int, int]]:
+    """(page, width, height, x-ppi, y-ppi) of every image, from ``pdfimages -list``."""
+    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True,
+                             timeout=60).stdout
+    rows = [line.split() for line in listing.splitlines()[2:] if line.strip()]
+    return [(int(r[0]), int(r[3]), int(r[4]), int(r[12]), int(r[13])) for r in rows]
+
+
+def test_pdf_from_the_dialogs_worker_thread_equals_the_console_run(chain, tmp_path):  # noqa: F811
+    import processing
+
+    console, task = tmp_path / "console.pdf", tmp_path / "task.pdf"
+    processing.run(ALG, {**report_parameters(chain, tmp_path / "console.html"), "OUTPUT_PDF": str(console)})
+    results = run_in_task({**report_parameters(chain, tmp_path / "task.html"), "OUTPUT_PDF": str(task)})
+    assert results["OUTPUT_PDF"] == str(task)
+    images = pdf_images(task)
+    assert images == pdf_images(console)
+    assert pdf_pages(task) == pdf_pages(console)
+    assert len(images) == 7  # five maps, the bar chart and the Lorenz curve
+    assert [page for page, *_ in images] == sorted({page for page, *_ in images})  # one figure per page
+    for _page, _width, _height, x_ppi, y_ppi in images:
+        assert abs(x_ppi - y_ppi) <= 1, images  # not stretched (the worker thread once gave 173 x 72)
+        assert x_ppi >= 100  # sharp enough to print
+
+
+def test_pdf_pages_keep_headings_with_their_text_and_words_whole(chain, tmp_path):  # noqa: F811
+    """No heading at the foot of a page without what follows it; no table heading broken inside a word."""
+    import pickle
+
+    import processing
+    from qgis.PyQt.QtGui import QTextBlock
+    from social_resilience.algorithms.report import report_pdf
+
+    kept = {}
+    original = report_pdf.write_pdf
+    report_pdf.write_pdf = lambda content, *args: kept.update(content=pickle.dumps(content))
+    try:
+        processing.run(ALG, {**report_parameters(chain, tmp_path / "r.html"), "OUTPUT_PDF": str(tmp_path / "r.pdf")})
+    finally:
+        report_pdf.write_pdf = original
+    printer = report_pdf.a4_printer()
+    document = report_pdf.pdf_document(pickle.loads(kept["content"]), "en", lambda c, t: t, printer)
+    assert words_broken_in_tables(document) == []
+    layout, page_height = document.documentLayout(), document.pageSize().height()
+    block: QTextBlock = document.begin()
+    headings = 0
+    while block.isValid():
+        if block.blockFormat().headingLevel() == 2:
+            headings += 1
+            following = block.next()
+            page = int(layout.blockBoundingRect(block).top() // page_height)
+            while following.isValid() and not following.text().strip() and following.blockFormat().headingLevel() != 2:
+                following = following.next()
+            assert following.isValid(), block.text()
+            assert int(layout.blockBoundingRect(following).top() // page_height) == page, block.text()
+        block = block.next()
+    assert headings == 6  # key figures, maps, areas, charts, method, sources
+
+
+def words_broken_in_tables(document) -> list[str]:
+    """Texts of table cells that Qt's layout broke inside a word."""
+    from qgis.PyQt.QtGui import QTextTable
+
+    broken, frames = [], [document.rootFrame()]
+    while frames:
+        frame = frames.pop()
+        frames.extend(frame.childFrames())
+        if not isinstance(frame, QTextTable):
+            continue
+        for row in range(frame.rows()):
+            for column in range(frame.columns()):
+                cell = frame.cellAt(row, column)
+                block = cell.firstCursorPosition().block()
+                while block.isValid() and block.position() <= cell.lastCursorPosition().position():
+                    text, lines = block.text(), block.layout()
+                    for i in range(1, lines.lineCount()):
+                        start = lines.lineAt(i).textStart()
+                        if start > 0 and not (text[start - 1].isspace() or text[start - 1] in "-/\u2028"):
+                            broken.append(text)
+                    block = block.next()
+    return broken
+
+
+def test_geographic_layers_still_draw_after_a_report_in_the_dialogs_worker_thread(chain, tmp_path):  # noqa: F811
+    """A 4326 -> 25832 transform in a new thread and a 4326 layer on a 25832 map, after the report's worker ended.
+
+    In a fresh process (``tests/report_crs_probe.py``): QGIS 3.22 caches a CRS with the PROJ objects of
+    the thread that made it first; when the report's worker made EPSG:4326 first and the pool ended
+    that thread, transforms on new threads returned their input and 4326 layers vanished from the map.
+    """
+    import processing
+
+    stations = tmp_path / "stations_4326.gpkg"
+    processing.run("native:reprojectlayer", {"INPUT": f"{chain['town']}|layername=stations",
+                                             "TARGET_CRS": "EPSG:4326", "OUTPUT": str(stations)})
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
+    environment.pop("QGIS_CUSTOM_CONFIG_PATH", None)
+    from .conftest import PLUGIN_PARENT
+
+    done = subprocess.run(
+        ["/usr/bin/python3", str(REPO / "tests" / "report_crs_probe.py"), str(PLUGIN_PARENT), str(stations),
+         str(chain["out"] / "equity.gpkg"), str(tmp_path / "probe.html")],
+        capture_output=True, text=True, timeout=300, env=environment, check=False)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, done.stdout[-2000:] + done.stderr[-2000:]
+    probe = json.loads(lines[-1])
+    assert probe["report_ok"]
+    expected = pytest.approx(probe["before"]["main"], abs=1e-3)
+    assert 500_000 < probe["before"]["main"][0] < 600_000  # Kassel in UTM 32N, not the degrees
+    for moment in ("before", "after"):
+        assert probe[moment]["main"] == expected
+        assert probe[moment]["thread"] == expected, moment
+        assert probe[moment]["pixels"] > 0, moment  # the 4326 point is drawn on the 25832 map
