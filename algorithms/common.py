@@ -23,11 +23,26 @@ from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt
 
 from ..core.crs import utm_epsg
 from ..core.hotspots.observation_stats import parse_time
+from ..core.report.numbers import format_hectares, format_number
 
 
 def tr(text: str) -> str:
     """Translate a message shared by several algorithms."""
     return QCoreApplication.translate("common", text)
+
+
+def local_number(value: float, decimals: int = 0) -> str:
+    """``value`` with the separators of the user's language ("1,801.5", German "1.801,5"), for log and labels."""
+    from .base import user_language
+
+    return format_number(value, decimals, user_language())
+
+
+def local_area(hectares: float) -> str:
+    """An area in hectares in the user's language, without needless decimals ("2 ha", German "0,5 ha")."""
+    from .base import user_language
+
+    return format_hectares(hectares, user_language())
 
 
 def to_number(value: Any, blank: float | None = None) -> float | None:

@@ -46,7 +46,7 @@ from ...core.green.barrier_sides import BARRIER_SNAP, SideSplit, no_barriers, sp
 from ...core.green.polygons import piece_probes, reachable_pieces
 from ...core.green.walk_graph import build_graph
 from ..base import AlgorithmBase
-from ..common import metric_crs, to_float, to_qvariant, with_result_fields
+from ..common import local_area, local_number, metric_crs, to_float, to_qvariant, with_result_fields
 from ..qt_compat import FieldType
 from ..style_on_load import style_on_load
 from .green_geometry import (
@@ -245,7 +245,9 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             self.tr("Natural England ANGSt: 300 m to 2 ha"),
             self.tr("WHO Europe: 300 m to 1 ha"),
         ]
-        add(QgsProcessingParameterEnum(self.STANDARD, self.tr("Standard"), standards, defaultValue=0))
+        add(QgsProcessingParameterEnum(
+            self.STANDARD, self.tr("Standard (other than Custom: replaces the walking distance and minimum area)"),
+            standards, defaultValue=0))
         add(self._number(self.DISTANCE, self.tr("Walking distance (m)"), 400.0, 1.0))
         add(self._number(self.MIN_AREA_HA, self.tr("Minimum green-space area (ha)"), 2.0, 0.0))
         add(self._number(self.MERGE_DISTANCE, self.tr("Merge green parcels closer than (m)"), 10.0, 0.0))
@@ -327,9 +329,7 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         """Read the inputs and compute the walking distance of every node and residential feature (to 70 %)."""
         sources = self._read_sources(parameters, context)
         settings = self._read_settings(parameters, context, sources)
-        feedback.pushInfo(
-            self.tr("Walking distance {} m, minimum area {} ha").format(settings.distance, settings.min_area)
-        )
+        self._log_numbers(parameters, context, settings, feedback)
         if sources.target != sources.network.sourceCrs():
             feedback.pushInfo(self.tr("Computing in {} (metres).").format(sources.target.authid()))
         split = self._build_network(sources, settings, context, feedback)
@@ -345,6 +345,22 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         residents = self._attach_residents(sources, settings, net, greens, context, feedback)
         self._step(feedback, 70)
         return AccessRun(sources, settings, split, greens, net, residents)
+
+    def _log_numbers(self, parameters: dict, context, settings: Settings, feedback: QgsProcessingFeedback) -> None:
+        """Say the walking distance and minimum area of the run; a standard says which field values it replaced."""
+        used = self.tr("Walking distance {} m, minimum area {}").format(
+            local_number(settings.distance), local_area(settings.min_area))
+        standard = self.parameterAsEnum(parameters, self.STANDARD, context)
+        fields = (self.parameterAsDouble(parameters, self.DISTANCE, context),
+                  self.parameterAsDouble(parameters, self.MIN_AREA_HA, context))
+        if standard and fields != (settings.distance, settings.min_area):
+            name = self.parameterDefinition(self.STANDARD).options()[standard].split(":")[0]
+            feedback.pushWarning(self.tr(
+                "{used} from the standard {name}, instead of the fields' {distance} m and {area} (choose the "
+                "standard Custom to use the fields).").format(
+                used=used, name=name, distance=local_number(fields[0]), area=local_area(fields[1])))
+        else:
+            feedback.pushInfo(used)
 
     def _read_sources(self, parameters: dict, context: QgsProcessingContext) -> Sources:
         """Read the input layers, check their geometry types and choose the metric CRS of the run."""
@@ -463,16 +479,17 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
         merged = merge_parcels(parcels, settings.merge_distance)
         spaces = sorted((m for m in merged if m.area_ha >= settings.min_area), key=lambda m: -m.area_ha)
         feedback.pushInfo(
-            self.tr("Green spaces: {} parcels, {} after merging, {} of at least {} ha").format(
-                len(parcels), len(merged), len(spaces), settings.min_area
+            self.tr("Green spaces: {} parcels, {} after merging, {} of at least {}").format(
+                local_number(len(parcels)), local_number(len(merged)), local_number(len(spaces)),
+                local_area(settings.min_area)
             )
         )
         if not spaces:
             feedback.pushWarning(
                 self.tr(
-                    "No green space of at least {} ha: nobody is served. Lower MIN_AREA_HA, raise MERGE_DISTANCE "
+                    "No green space of at least {}: nobody is served. Lower MIN_AREA_HA, raise MERGE_DISTANCE "
                     "or check GREEN_SPACES."
-                ).format(settings.min_area)
+                ).format(local_area(settings.min_area))
             )
         geometries = [g.geometry for g in spaces]
         return Greens(
@@ -596,8 +613,9 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             )
             stats = served_statistics(residents.population, residents.served, residents.served_eucl)
             feedback.pushInfo(
-                self.tr("Served: {:.0f} of {:.0f} ({}); by straight line: {}").format(
-                    stats.served, stats.total, _percent(stats.share), _percent(stats.share_eucl)
+                self.tr("Served: {} of {} ({}); by straight line: {}").format(
+                    local_number(stats.served), local_number(stats.total), _percent(stats.share),
+                    _percent(stats.share_eucl)
                 )
             )
         outputs.update(
@@ -663,6 +681,7 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             )
             catch_sink.addFeature(feature, QgsFeatureSink.FastInsert)
         style_on_load(context, catch_dest, "catchments.qml")
+        style_on_load(context, green_dest, "qualifying_green_spaces.qml")
         return {self.OUTPUT_GREEN_SPACES: green_dest, self.OUTPUT_CATCHMENTS: catch_dest}
 
     def _write_residential(
@@ -715,4 +734,4 @@ def _non_finite(value: Any) -> bool:
 
 
 def _percent(share: float | None) -> str:
-    return "–" if share is None else f"{100 * share:.1f} %"
+    return "–" if share is None else f"{local_number(100 * share, 1)} %"

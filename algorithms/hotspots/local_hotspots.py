@@ -100,8 +100,8 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         self.add_parameters(
             param("source", self.INPUT, self.tr("Area units"),
                   types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]),
-            param("field", self.FIELD, self.tr("Field"), parentLayerParameterName=self.INPUT,
-                  type=QgsProcessingParameterField.Numeric),
+            param("field", self.FIELD, self.tr("Value to test for hot and cold spots (numeric field)"),
+                  parentLayerParameterName=self.INPUT, type=QgsProcessingParameterField.Numeric, defaultValue="score"),
             param("enum", self.WEIGHTS, self.tr("Neighbours"), defaultValue=QUEEN, options=[
                 self.tr("Queen contiguity (shared corner or edge)"),
                 self.tr("Rook contiguity (shared edge)"),

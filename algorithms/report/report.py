@@ -91,7 +91,8 @@ class ReportAlgorithm(AlgorithmBase):
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> bool:
         """Open the layers and choose the map CRS here, on the main thread (see ``report_maps.prepare_crs``)."""
-        opened = (self.parameterAsVectorLayer(parameters, name, context) for name in self.LAYERS)
+        opened = [self.parameterAsVectorLayer(parameters, name, context) for name in self.LAYERS]
+        self._synthetic = read.synthetic(opened)  # the sample town's metadata: only the layers themselves have it
         try:
             self._map_crs = prepare_crs([layer for layer in opened if layer is not None],
                                         context.transformContext(), feedback)
@@ -147,12 +148,13 @@ class ReportAlgorithm(AlgorithmBase):
     def _content(self, layers: dict, parameters, context) -> ReportContent:
         """Key figures, ranked areas, method facts and sources of the given layers."""
         areas, residential, hot = layers.get("AREAS"), layers.get("RESIDENTIAL"), layers.get("HOTSPOTS")
-        population = self.parameterAsString(parameters, "POPULATION_FIELD", context) or None
+        population, inferred = self._population(layers, parameters, context)
         facts = MethodFacts(
             distance_m=self.parameterAsDouble(parameters, "DISTANCE", context)
             or read.first_value(layers.get("CATCHMENTS"), "distance_m"),
             min_area_ha=self.parameterAsDouble(parameters, "MIN_AREA_HA", context) or None,
             population_field=population if residential is not None else None,
+            population_from_catchments=inferred,
             indicators=read.indicators(areas) or read.indicators(hot),
             local_statistics=read.has_fields(hot, read.LOCAL_FIELDS) or read.has_fields(areas, read.LOCAL_FIELDS),
             n_stations=layers["STATIONS"].featureCount() if "STATIONS" in layers else None,
@@ -163,6 +165,7 @@ class ReportAlgorithm(AlgorithmBase):
                                 created=date.today().isoformat(), method=facts)
         if residential is not None:
             content.access = read.residential_access(residential, population)
+            content.group_shares = read.group_shares(residential, read.group_fields(areas, residential))
         elif facts.equity:
             content.access = read.areas_access(areas)
         facts.counts_residents = bool(population) or (residential is None and facts.equity)
@@ -176,9 +179,23 @@ class ReportAlgorithm(AlgorithmBase):
             content.n_priority = sum(1 for row in content.areas if row.priority)
         if facts.equity:
             content.gini = gini([row.pop for row in content.areas], [row.served_share for row in content.areas])
+        content.synthetic = getattr(self, "_synthetic", False) or read.synthetic(list(layers.values()))
         content.sources = read.data_sources(
-            list(layers.values()), self.parameterAsString(parameters, "DATA_SOURCES", context))
+            list(layers.values()), self.parameterAsString(parameters, "DATA_SOURCES", context), content.synthetic)
         return content
+
+    def _population(self, layers: dict, parameters, context) -> tuple[str | None, bool]:
+        """The field of the homes to count residents by, and whether it was found as the catchments' one.
+
+        Without POPULATION_FIELD, the report counts what the catchments counted (their ``pop_served``
+        tells), so that its served share is theirs; when that cannot be told, it counts homes.
+        """
+        given = self.parameterAsString(parameters, "POPULATION_FIELD", context) or None
+        residential = layers.get("RESIDENTIAL")
+        if given or residential is None:
+            return given, False
+        found = read.catchments_population(residential, [layers.get("GREEN_SPACES"), layers.get("CATCHMENTS")])
+        return (found, True) if found else (None, False)
 
     def _maps(self, layers: dict, context, feedback) -> list[Figure]:
         """One map per theme whose layers are given."""

@@ -13,6 +13,7 @@ STYLE = """
 body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.7em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ccc}
 .created{color:#666}.key li{font-size:1.1em;margin:.4em 0}
+.notice{background:#fff3cd;border-left:4px solid #e0a800;padding:.4em .8em}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{color:#555;font-size:.9em}
 .table{overflow-x:auto}table{border-collapse:collapse;font-size:.85em}
 th,td{border:1px solid #ccc;padding:.25em .5em;white-space:nowrap}th{white-space:normal}
@@ -21,6 +22,10 @@ footer{margin-top:2em;color:#777;font-size:.85em}
 """
 #: For Qt's text layout (PDF): a page has a fixed width, so the table is set smaller.
 PRINT_STYLE = STYLE + "table{font-size:7.5pt}th,td{padding:1px 2px}th{white-space:nowrap}.page{page-break-before:always}\n"
+
+
+#: Columns of the area table whose values are written as words (the others are numbers).
+WORD_COLUMNS = ("gi_bin", "lisa_cluster", "priority")
 
 
 def _td(text: str | None, numeric: bool) -> str:
@@ -62,6 +67,8 @@ class ReportHtml(Translatable):
         ]
         if content.created:
             parts.append(f'<p class="created">{escape(self.tr("Created {date}").format(date=content.created))}</p>')
+        if content.synthetic:
+            parts.append(f'<p class="notice">{escape(words.synthetic_notice())}</p>')
         parts += self._list(self.tr("Key figures"), words.key_figures(content), "key")
         parts += self._figures(self.tr("Maps"), content.maps)
         parts += self._areas(content.areas)
@@ -94,7 +101,7 @@ class ReportHtml(Translatable):
             return []
         columns = [c for c in self._columns() if any(getattr(r, c[0]) is not None for r in rows)]
         titles = [self.tr("Rank"), self.tr("Area")] + [title for _, title, _ in columns]
-        body = [[(str(rank), True), (row.name, False)] + [self._cell_text(getattr(row, name), show)
+        body = [[(str(rank), True), (row.name, False)] + [self._cell_text(name, getattr(row, name), show)
                                                            for name, _, show in columns]
                 for rank, row in enumerate(rows, 1)]
         paged = self._paged
@@ -107,11 +114,11 @@ class ReportHtml(Translatable):
         return [self._heading(self.tr("Areas ranked by priority")),
                 f'<div class="table"><table class="areas">\n{table}\n</table></div>']
 
-    def _cell_text(self, value, show: Callable) -> tuple[str | None, bool]:
+    def _cell_text(self, column: str, value, show: Callable) -> tuple[str | None, bool]:
         """The text of a table cell (None when empty) and whether it is a number."""
         if value is None:
             return None, False
-        return show(value), isinstance(value, (int, float)) and not isinstance(value, bool)
+        return show(value), column not in WORD_COLUMNS
 
     def _heading(self, text: str) -> str:
         """A section heading; on paper one that begins a page."""
