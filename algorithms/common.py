@@ -39,7 +39,7 @@ def local_number(value: float, decimals: int = 0) -> str:
 
 
 def local_area(hectares: float) -> str:
-    """An area in hectares in the user's language, without needless decimals ("2 ha", German "0,5 ha")."""
+    """Format an area in hectares in the user's language, without needless decimals ("2 ha", German "0,5 ha")."""
     from .base import user_language
 
     return format_hectares(hectares, user_language())

@@ -18,7 +18,7 @@ from qgis.core import (
 )
 
 from .conftest import REPO
-from .test_report import ALG, chain, report_parameters  # noqa: F401 (the module fixture)
+from .test_report import ALG, chain, embedded_images, report_parameters  # noqa: F401 (the module fixture)
 
 
 def run_in_task(parameters: dict) -> dict:
@@ -157,3 +157,60 @@ def test_geographic_layers_still_draw_after_a_report_in_the_dialogs_worker_threa
         assert probe[moment]["main"] == expected
         assert probe[moment]["thread"] == expected, moment
         assert probe[moment]["pixels"] > 0, moment  # the 4326 point is drawn on the 25832 map
+
+
+def test_report_in_the_desktop_adds_its_maps_as_a_print_layout(chain, tmp_path, monkeypatch):  # noqa: F811
+    """One page per map with title, map, legend, scale bar and sources; it exports and survives a project save."""
+    import processing
+    from qgis.core import (
+        QgsLayoutExporter,
+        QgsLayoutItemLabel,
+        QgsLayoutItemLegend,
+        QgsLayoutItemMap,
+        QgsLayoutItemScaleBar,
+        QgsProject,
+    )
+    from social_resilience.algorithms.report import report_layout
+
+    monkeypatch.setattr(report_layout, "in_desktop", lambda: True)  # pytest-qgis runs as platform "external"
+    project = QgsProject.instance()
+    before = set(project.mapLayers())
+    result = processing.run(ALG, report_parameters(chain, tmp_path / "r.html"))
+    layout = project.layoutManager().layoutByName("Report: Sample town")
+    added = [layer_id for layer_id in project.mapLayers() if layer_id not in before]
+    try:
+        assert layout is not None
+        pages = layout.pageCollection().pageCount()
+        assert pages == len(embedded_images((tmp_path / "r.html").read_text(encoding="utf-8"))) == 5
+        for page in range(pages):
+            items = layout.pageCollection().itemsOnPage(page)
+            kinds = [type(item) for item in items]
+            assert kinds.count(QgsLayoutItemMap) == 1 and QgsLayoutItemLegend in kinds, page
+            assert QgsLayoutItemScaleBar in kinds, page
+            texts = [item.text() for item in items if isinstance(item, QgsLayoutItemLabel)]
+            assert any(text.startswith("Sample town: ") for text in texts), texts
+            assert any("Sample town: synthetic data" in text for text in texts), texts  # the sources
+            maps = [item for item in items if isinstance(item, QgsLayoutItemMap)]
+            assert maps[0].layers() and maps[0].keepLayerSet()
+        group = project.layerTreeRoot().findGroup("Report: Sample town")
+        assert group is not None and not group.itemVisibilityChecked()  # the canvas stays as it was
+        assert sorted(layer.id() for layer in group.findLayers() for layer in [layer.layer()]) == sorted(added)
+        assert result["N_HOT"] == chain["hotspots"]["N_HOT"]
+        pdf = tmp_path / "layout.pdf"
+        exporter = QgsLayoutExporter(layout)
+        assert exporter.exportToPdf(str(pdf), QgsLayoutExporter.PdfExportSettings()) == QgsLayoutExporter.Success
+        assert pdf_pages(pdf) == 5
+        saved = tmp_path / "project.qgz"
+        assert project.write(str(saved))
+        reopened = QgsProject()
+        assert reopened.read(str(saved))
+        copy = reopened.layoutManager().layoutByName("Report: Sample town")
+        first_map = next(item for item in copy.items() if isinstance(item, QgsLayoutItemMap))
+        assert first_map.layers() and all(layer.isValid() and layer.featureCount() > 0 for layer in first_map.layers())
+    finally:
+        if layout is not None:
+            project.layoutManager().removeLayout(layout)
+        group = project.layerTreeRoot().findGroup("Report: Sample town")
+        if group is not None:
+            project.layerTreeRoot().removeChildNode(group)
+        project.removeMapLayers(added)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
     QgsFeatureRequest,
     QgsProcessing,
     QgsProcessingContext,
@@ -15,6 +16,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
@@ -31,7 +33,8 @@ from ...core.report.words import ReportWords
 from ..base import AlgorithmBase, user_language
 from ..common import check_writable
 from . import report_content as read
-from .report_maps import MapLayer, map_crs, png_data_uri, prepare_crs, render_map
+from . import report_layout
+from .report_maps import MapLayer, Theme, ThemeLayer, map_crs, png_data_uri, prepare_crs, render_map
 
 POLYGONS = [QgsProcessing.TypeVectorPolygon]
 ANY_GEOMETRY = [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]
@@ -72,6 +75,9 @@ class ReportAlgorithm(AlgorithmBase):
         self.addParameter(QgsProcessingParameterString(
             "DATA_SOURCES", self.tr("Data sources and licences (one per line or separated by ;)"),
             multiLine=True, optional=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            "ADD_LAYOUT", self.tr("Add the maps to the project as a print layout (in the QGIS desktop)"),
+            defaultValue=True))
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT_HTML", self.tr("Report (HTML)"), self.tr("HTML files (*.html)")))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -93,6 +99,8 @@ class ReportAlgorithm(AlgorithmBase):
         """Open the layers and choose the map CRS here, on the main thread (see ``report_maps.prepare_crs``)."""
         opened = [self.parameterAsVectorLayer(parameters, name, context) for name in self.LAYERS]
         self._synthetic = read.synthetic(opened)  # the sample town's metadata: only the layers themselves have it
+        self._inputs = {name: layer for name, layer in zip(self.LAYERS, opened) if layer is not None}
+        self._add_layout = self.parameterAsBoolean(parameters, "ADD_LAYOUT", context)
         try:
             self._map_crs = prepare_crs([layer for layer in opened if layer is not None],
                                         context.transformContext(), feedback)
@@ -115,7 +123,8 @@ class ReportAlgorithm(AlgorithmBase):
         content = self._content(layers, parameters, context)
         feedback.setProgress(20)
         feedback.setProgressText(self.tr("Rendering the maps…"))
-        content.maps = self._maps(layers, context, feedback)
+        self._report_themes = self._themes(layers)
+        content.maps = self._maps(self._report_themes, layers, context, feedback)
         content.charts = self._charts(content) if content.method.equity else []
         language = user_language()
         text = ReportHtml(language, QCoreApplication.translate).render(content)
@@ -129,7 +138,22 @@ class ReportAlgorithm(AlgorithmBase):
             results["OUTPUT_PDF"] = pdf_path
         for sentence in results["KEY_FIGURES"].splitlines():
             feedback.pushInfo(sentence)
+        self._layout_text = (content.title, content.sources)
         feedback.setProgress(100)
+        return results
+
+    def postProcessAlgorithm(self, context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> dict:  # noqa: N802
+        """In the desktop, add the maps to the project as a print layout (on the main thread, after the run)."""
+        results = super().postProcessAlgorithm(context, feedback)
+        project = context.project()
+        if not (getattr(self, "_add_layout", False) and hasattr(self, "_layout_text") and project is not None
+                and report_layout.in_desktop()):
+            return results
+        title, sources = self._layout_text
+        layout = report_layout.add_report_layout(project, title, self._report_themes, self._inputs,
+                                                 self._map_crs or QgsCoordinateReferenceSystem(), sources)
+        feedback.pushInfo(self.tr("The maps are in the print layout “{}” (Project ▸ Layout Manager), ready to edit "
+                                  "and export; their layers are in the group of the same name.").format(layout.name()))
         return results
 
     def _layers(self, parameters, context, feedback) -> dict:
@@ -185,7 +209,7 @@ class ReportAlgorithm(AlgorithmBase):
         return content
 
     def _population(self, layers: dict, parameters, context) -> tuple[str | None, bool]:
-        """The field of the homes to count residents by, and whether it was found as the catchments' one.
+        """Return the field of the homes to count residents by, and whether it was found as the catchments' one.
 
         Without POPULATION_FIELD, the report counts what the catchments counted (their ``pop_served``
         tells), so that its served share is theirs; when that cannot be told, it counts homes.
@@ -197,43 +221,47 @@ class ReportAlgorithm(AlgorithmBase):
         found = read.catchments_population(residential, [layers.get("GREEN_SPACES"), layers.get("CATCHMENTS")])
         return (found, True) if found else (None, False)
 
-    def _maps(self, layers: dict, context, feedback) -> list[Figure]:
-        """One map per theme whose layers are given."""
-        get = layers.get
-        themes = [
-            (self.tr("Green access"), [
-                MapLayer(get("RESIDENTIAL"), "residential_served.qml", self.tr("Homes")),
-                MapLayer(get("GREEN_SPACES"), "sample_town_green_spaces.qml", self.tr("Green spaces")),
-                MapLayer(get("CATCHMENTS"), "catchments.qml", self.tr("Catchments")),
-            ], self.tr("homes served (green) and not served (red) within the walking distance")),
-        ]
-        if read.has_fields(get("AREAS"), read.EQUITY_FIELDS):
-            themes.append((self.tr("Green access per area"), [
-                MapLayer(self._copy(get("AREAS")), "green_equity.qml", self.tr("Served share"))],
+    def _themes(self, layers: dict) -> list[Theme]:
+        """One map per theme whose layers are given (the layers named by their parameter)."""
+        has = lambda key, fields: read.has_fields(layers.get(key), fields)  # noqa: E731
+        names = {key: read.name_field(layers[key]) for key in ("AREAS", "HOTSPOTS") if key in layers}
+        themes = [Theme(self.tr("Green access"), [
+            ThemeLayer("RESIDENTIAL", "residential_served.qml", self.tr("Homes")),
+            ThemeLayer("GREEN_SPACES", "sample_town_green_spaces.qml", self.tr("Green spaces")),
+            ThemeLayer("CATCHMENTS", "catchments.qml", self.tr("Catchments")),
+        ], self.tr("homes served (green) and not served (red) within the walking distance"))]
+        if has("AREAS", read.EQUITY_FIELDS):
+            themes.append(Theme(self.tr("Green access per area"), [
+                ThemeLayer("AREAS", "green_equity.qml", self.tr("Served share"), names["AREAS"])],
                 self.tr("share of residents served on foot; priority areas outlined")))
-        hot = get("HOTSPOTS") if read.has_fields(get("HOTSPOTS"), read.LOCAL_FIELDS) else None
-        if hot is None and read.has_fields(get("AREAS"), read.LOCAL_FIELDS):
-            hot = get("AREAS")
-        if hot is not None:
-            themes.append((self.tr("Hot and cold spots (Getis-Ord Gi*)"), [
-                MapLayer(get("STATIONS"), "sample_town_stations.qml", self.tr("Sensor stations")),
-                MapLayer(hot, "gi_bins.qml", self.tr("Gi* hot and cold spots"))], ""))
-            themes.append((self.tr("Clusters and outliers (Local Moran's I)"), [
-                MapLayer(self._copy(hot), "lisa_clusters.qml", self.tr("Local Moran clusters"))], ""))
-        elif get("STATIONS") is not None:
-            themes.append((self.tr("Sensor stations"), [
-                MapLayer(get("STATIONS"), "sample_town_stations.qml", self.tr("Sensor stations"))], ""))
-        if read.has_fields(get("AREAS"), ("score_pct",)):
-            themes.append((self.tr("Hotspot score per area"), [
-                MapLayer(self._copy(get("AREAS")), "hotspot_score.qml", self.tr("Score percentile"))], ""))
+        hot = "HOTSPOTS" if has("HOTSPOTS", read.LOCAL_FIELDS) else "AREAS" if has("AREAS", read.LOCAL_FIELDS) else ""
+        if hot:
+            themes.append(Theme(self.tr("Hot and cold spots (Getis-Ord Gi*)"), [
+                ThemeLayer("STATIONS", "sample_town_stations.qml", self.tr("Sensor stations")),
+                ThemeLayer(hot, "gi_bins.qml", self.tr("Gi* hot and cold spots"), names[hot])]))
+            themes.append(Theme(self.tr("Clusters and outliers (Local Moran's I)"), [
+                ThemeLayer(hot, "lisa_clusters.qml", self.tr("Local Moran clusters"), names[hot])]))
+        elif "STATIONS" in layers:
+            themes.append(Theme(self.tr("Sensor stations"), [
+                ThemeLayer("STATIONS", "sample_town_stations.qml", self.tr("Sensor stations"))]))
+        if has("AREAS", ("score_pct",)):
+            themes.append(Theme(self.tr("Hotspot score per area"), [
+                ThemeLayer("AREAS", "hotspot_score.qml", self.tr("Score percentile"), names["AREAS"])]))
+        return [theme for theme in themes if any(item.key in layers for item in theme.layers)]
+
+    def _maps(self, themes: list[Theme], layers: dict, context, feedback) -> list[Figure]:
+        """Render each theme (a layer drawn in two themes is copied: a layer has one style at a time)."""
         crs = getattr(self, "_map_crs", None) or map_crs(list(layers.values()), feedback)
-        figures = []
-        for title, items, caption in themes:
-            items = [item for item in items if item.layer is not None]
+        figures, used = [], set()
+        for theme in themes:
             self.check_cancelled(feedback)
-            if items:
-                image = render_map(items, crs, context.transformContext())
-                figures.append(Figure(title, src=png_data_uri(image), caption=caption))
+            items = []
+            for item in (item for item in theme.layers if item.key in layers):
+                layer = self._copy(layers[item.key]) if item.key in used else layers[item.key]
+                used.add(item.key)
+                items.append(MapLayer(layer, item.style, item.name, item.label_field))
+            image = render_map(items, crs, context.transformContext())
+            figures.append(Figure(theme.title, src=png_data_uri(image), caption=theme.caption))
         return figures
 
     def _charts(self, content: ReportContent) -> list[Figure]:

@@ -182,7 +182,7 @@ def group_fields(areas: QgsVectorLayer | None, residential: QgsVectorLayer | Non
 
 
 def group_shares(residential: QgsVectorLayer, groups: list[str]) -> list[tuple[str, float | None]]:
-    """Served share of each group over the homes (as the equity by area computes it for the whole town)."""
+    """Return the served share of each group over the homes (as the equity by area computes it for the whole town)."""
     values: dict[str, list[float]] = {group: [] for group in groups}
     served = []
     for feature in residential.getFeatures():
@@ -192,8 +192,8 @@ def group_shares(residential: QgsVectorLayer, groups: list[str]) -> list[tuple[s
     return [(group, group_share(values[group], served)) for group in groups]
 
 
-def catchments_population(residential: QgsVectorLayer, counted: list[QgsVectorLayer | None]) -> str | None | bool:
-    """The field of the homes that the catchments counted (None: every home 1), False when it cannot be told.
+def catchments_population(residential: QgsVectorLayer, counted: list[QgsVectorLayer | None]) -> str | bool | None:
+    """Return the field of the homes that the catchments counted (None: every home 1), False when it cannot be told.
 
     The catchments' green spaces (or catchment polygons) hold ``pop_served``; its sum is the served
     population, which only the field the catchments used gives over the served homes.

@@ -63,7 +63,7 @@ def fitted_size(width: int, height: int, page: QSizeF) -> tuple[int, int]:
 
 
 def a4_printer(path: str = "") -> QPrinter:
-    """A PDF printer for an A4 portrait page with :data:`MARGIN` points margins."""
+    """Return a PDF printer for an A4 portrait page with :data:`MARGIN` points margins."""
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
     if path:

@@ -25,7 +25,9 @@ TEXTS = (
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Observed property (e.g. no2)"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Lowest valid value (smaller values, e.g. -999, are skipped)"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Areas with social indicators"),
-    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Further environmental indicators of the areas (the feed's mean is always one)"),
+    QT_TRANSLATE_NOOP(
+        "WorkflowAlgorithm", "Further environmental indicators of the areas (the feed's mean is always one)"
+    ),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Social indicators"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Indicators where higher is better"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Score method"),

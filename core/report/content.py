@@ -124,13 +124,13 @@ def access_summary(
 
 
 def group_share(group: Sequence[float], served: Sequence[bool]) -> float | None:
-    """Served share of a group: its members in served homes / all its members (None without members)."""
+    """Return the served share of a group: its members in served homes / all its members (None without members)."""
     total = sum(group)
     return sum(g for g, s in zip(group, served) if s) / total if total > 0 else None
 
 
 def counted_population(candidates: dict[str | None, Sequence[float]], served: Sequence[bool],
-                       served_total: float) -> str | None | bool:
+                       served_total: float) -> str | bool | None:
     """Which population the catchments counted: the candidate whose served sum is ``served_total``.
 
     ``candidates`` maps a field name (None = every home counts 1) to its value per home; the

@@ -21,7 +21,9 @@ th{background:#f0f0f0}td.num{text-align:right}tr.priority td{background:#fde0dd}
 footer{margin-top:2em;color:#777;font-size:.85em}
 """
 #: For Qt's text layout (PDF): a page has a fixed width, so the table is set smaller.
-PRINT_STYLE = STYLE + "table{font-size:7.5pt}th,td{padding:1px 2px}th{white-space:nowrap}.page{page-break-before:always}\n"
+PRINT_STYLE = STYLE + (
+    "table{font-size:7.5pt}th,td{padding:1px 2px}th{white-space:nowrap}.page{page-break-before:always}\n"
+)
 
 
 #: Columns of the area table whose values are written as words (the others are numbers).
@@ -29,14 +31,14 @@ WORD_COLUMNS = ("gi_bin", "lisa_cluster", "priority")
 
 
 def _td(text: str | None, numeric: bool) -> str:
-    """A table cell; a number (with its unit) is never broken across lines."""
+    """Write a table cell; a number (with its unit) is never broken across lines."""
     if text is None:
         return "<td></td>"
     return f'<td class="num">{escape(text).replace(" ", "&nbsp;")}</td>' if numeric else f"<td>{escape(text)}</td>"
 
 
 def header_lines(title: str) -> list[str]:
-    """A column heading in lines no longer than its longest word (at least 9 characters): words kept whole."""
+    """Split a column heading into lines no longer than its longest word (at least 9 characters): words kept whole."""
     width = max([9, *map(len, title.split())])
     lines: list[str] = []
     for word in title.split():
@@ -83,7 +85,8 @@ class ReportHtml(Translatable):
         if not items:
             return []
         lines = "\n".join(f"<li>{escape(item)}</li>" for item in items)
-        return [self._heading(heading) if page else f"<h2>{escape(heading)}</h2>", f'<ul class="{css}">\n{lines}\n</ul>']
+        title = self._heading(heading) if page else f"<h2>{escape(heading)}</h2>"
+        return [title, f'<ul class="{css}">\n{lines}\n</ul>']
 
     def _figures(self, heading: str, figures: list[Figure]) -> list[str]:
         if not figures:
@@ -115,13 +118,13 @@ class ReportHtml(Translatable):
                 f'<div class="table"><table class="areas">\n{table}\n</table></div>']
 
     def _cell_text(self, column: str, value, show: Callable) -> tuple[str | None, bool]:
-        """The text of a table cell (None when empty) and whether it is a number."""
+        """Return the text of a table cell (None when empty) and whether it is a number."""
         if value is None:
             return None, False
         return show(value), column not in WORD_COLUMNS
 
     def _heading(self, text: str) -> str:
-        """A section heading; on paper one that begins a page."""
+        """Write a section heading; on paper one that begins a page."""
         page = ' class="page"' if self._paged else ""
         return f"<h2{page}>{escape(text)}</h2>"
 

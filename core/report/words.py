@@ -64,7 +64,7 @@ class ReportWords(Translatable):
         return sentences
 
     def groups(self, content: ReportContent) -> str | None:
-        """The served share of each social group in one sentence (None without groups)."""
+        """Say the served share of each social group in one sentence (None without groups)."""
         shares = [(name, share) for name, share in content.group_shares if share is not None]
         if not shares:
             return None
@@ -72,12 +72,12 @@ class ReportWords(Translatable):
         return self.tr("Served share by group: {groups}.").format(groups=parts)
 
     def group_name(self, field: str) -> str:
-        """A social group in words (``pop_65plus``: residents 65+); an unknown field with spaces."""
+        """Name a social group in words (``pop_65plus``: residents 65+); an unknown field with spaces."""
         names = {"pop_65plus": self.tr("residents 65+"), "pop_children": self.tr("children under 18")}
         return names.get(field.lower(), field.replace("_", " "))
 
     def synthetic_notice(self) -> str:
-        """The warning under the title of a report on the sample town."""
+        """Return the warning under the title of a report on the sample town."""
         return self.tr("Synthetic data: these figures describe the sample town of the Social Resilience Toolkit, "
                        "not a real place.")
 
@@ -158,7 +158,7 @@ class ReportWords(Translatable):
         return None
 
     def indicator_name(self, field: str) -> str:
-        """An indicator in words: known fields of the sample town and of the sensor aggregation, else the field."""
+        """Name an indicator in words: known fields of the sample town and of the sensor aggregation, else the field."""
         name = field.lower()
         if name in self._known_indicators():
             return self._known_indicators()[name]
