@@ -180,7 +180,7 @@ def test_report_in_the_desktop_adds_its_maps_as_a_print_layout(chain, tmp_path, 
     added = [layer_id for layer_id in project.mapLayers() if layer_id not in before]
     try:
         assert layout is not None
-        pages = layout.pageCollection().pageCount()
+        pages, styles = layout.pageCollection().pageCount(), []
         assert pages == len(embedded_images((tmp_path / "r.html").read_text(encoding="utf-8"))) == 5
         for page in range(pages):
             items = layout.pageCollection().itemsOnPage(page)
@@ -192,6 +192,9 @@ def test_report_in_the_desktop_adds_its_maps_as_a_print_layout(chain, tmp_path, 
             assert any("Sample town: synthetic data" in text for text in texts), texts  # the sources
             maps = [item for item in items if isinstance(item, QgsLayoutItemMap)]
             assert maps[0].layers() and maps[0].keepLayerSet()
+            styles.append(maps[0].layers()[-1].renderer().dump())
+        assert len(set(styles)) == 5  # each map in its theme's style (not the GeoPackage's own default style)
+        assert "lisa_cluster" in styles[3] and "score_pct" in styles[4]
         group = project.layerTreeRoot().findGroup("Report: Sample town")
         assert group is not None and not group.itemVisibilityChecked()  # the canvas stays as it was
         assert sorted(layer.id() for layer in group.findLayers() for layer in [layer.layer()]) == sorted(added)
