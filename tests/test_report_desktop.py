@@ -18,7 +18,7 @@ from qgis.core import (
 )
 
 from .conftest import REPO
-from .test_report import ALG, chain, embedded_images, report_parameters  # noqa: F401 (the module fixture)
+from .test_report import ALG, chain, embedded_images, german, report_parameters  # noqa: F401 (fixtures)
 
 
 def run_in_task(parameters: dict) -> dict:
@@ -217,3 +217,61 @@ def test_report_in_the_desktop_adds_its_maps_as_a_print_layout(chain, tmp_path, 
         if group is not None:
             project.layerTreeRoot().removeChildNode(group)
         project.removeMapLayers(added)
+
+
+WIDTH_PROBE = """<script>
+window.addEventListener("load", function () {
+  var table = document.querySelector("table.areas");
+  var cells = table.rows[0].cells;
+  var last = cells[cells.length - 1].getBoundingClientRect();
+  document.body.setAttribute("data-width", table.scrollWidth + "/" + table.parentNode.clientWidth + "/" +
+    Math.round(last.right) + "/" + window.innerWidth);
+});
+</script>"""
+
+
+def test_german_table_fits_a_1280_pixel_window(chain, tmp_path, german):  # noqa: F811
+    """The German report's table, priority column included, is seen whole in a 1280 px wide browser window."""
+    import processing
+
+    from .test_report import _browser
+
+    html = tmp_path / "bericht.html"
+    processing.run(ALG, report_parameters(chain, html))
+    page = html.read_text(encoding="utf-8")
+    assert "<th>Vorrang</th>" in page
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", WIDTH_PROBE + "</body>"), encoding="utf-8")
+    result = _browser("--window-size=1280,900", "--virtual-time-budget=10000", "--dump-dom", probe.as_uri(),
+                      profile=tmp_path / "chromium")
+    found = re.search(r'data-width="(\d+)/(\d+)/(\d+)/(\d+)"', result.stdout)
+    assert found, result.stderr[-2000:]
+    table_width, room, last_right, window = (int(v) for v in found.groups())
+    assert window == 1280
+    assert table_width <= room  # no horizontal scrolling inside the report
+    assert last_right <= window  # the priority column is on screen
+
+
+def test_lorenz_curve_captions_stay_inside_the_chart(provider):
+    """The German x-axis caption is longer than the axis: it is broken into lines and its ")" stays on the chart."""
+    from html import unescape
+
+    from qgis.PyQt.QtGui import QFont, QFontMetricsF
+    from social_resilience.core.charts import X_CAPTION, lorenz_curve_svg
+
+    german = {X_CAPTION: "Anteil der Einwohner (Gebiete von schlechtester zu bester Versorgung)"}
+    svg = lorenz_curve_svg([100, 200, 300], [0.2, 0.5, 0.9], "Lorenzkurve", translate=lambda t: german.get(t, t),
+                           decimal=",")
+    assert re.search(r"Gini coefficient 0,\d{3}<", svg)  # the German decimal comma
+    assert "Versorgung)</text>" in svg
+    width = float(re.search(r'<svg [^>]*width="(\d+)"', svg).group(1))
+    texts = re.findall(r'<text x="([\d.]+)" y="[\d.]+" font-size="(\d+)" text-anchor="(\w+)"([^>]*)>([^<]*)</text>', svg)
+    assert len(texts) > 10
+    for x, size, anchor, extra, text in texts:
+        if "rotate" in extra:
+            continue
+        font = QFont("DejaVu Sans")
+        font.setPixelSize(int(size))
+        length = QFontMetricsF(font).horizontalAdvance(unescape(text))
+        left = float(x) - {"start": 0.0, "middle": length / 2, "end": length}[anchor]
+        assert 0 <= left and left + length <= width, text

@@ -179,6 +179,7 @@ class ReportAlgorithm(AlgorithmBase):
             min_area_ha=self.parameterAsDouble(parameters, "MIN_AREA_HA", context) or None,
             population_field=population if residential is not None else None,
             population_from_catchments=inferred,
+            homes=residential is not None,
             indicators=read.indicators(areas) or read.indicators(hot),
             local_statistics=read.has_fields(hot, read.LOCAL_FIELDS) or read.has_fields(areas, read.LOCAL_FIELDS),
             n_stations=layers["STATIONS"].featureCount() if "STATIONS" in layers else None,
@@ -274,7 +275,8 @@ class ReportAlgorithm(AlgorithmBase):
         return [
             Figure(bars, svg=bar_chart_svg(names, shares, bars, percent=True, translate=translate),
                    caption=self.tr("areas from the best to the least served")),
-            Figure(lorenz, svg=lorenz_curve_svg(population, shares, lorenz, translate=translate),
+            Figure(lorenz, svg=lorenz_curve_svg(population, shares, lorenz, translate=translate,
+                                                decimal="," if user_language() == "de" else "."),
                    caption=self.tr("the farther the curve lies below the diagonal, the more unequal the access")),
         ]
 

@@ -177,7 +177,7 @@ def group_fields(areas: QgsVectorLayer | None, residential: QgsVectorLayer | Non
     """Social groups counted per home (e.g. ``pop_65plus``) whose served share the equity by area wrote."""
     if areas is None or residential is None:
         return []
-    names = set(residential.fields().names())
+    names = set(residential.fields().names()) - set(ACCESS_FIELDS)
     return [n[: -len("_share")] for n in areas.fields().names() if n.endswith("_share") and n[:-6] in names]
 
 

@@ -73,6 +73,8 @@ class MethodFacts:
     counts_residents: bool = False
     #: Whether the population field was found as the one the catchments counted (not given to the report).
     population_from_catchments: bool = False
+    #: Whether the homes themselves (RESIDENTIAL) were given: the shares count them or their residents.
+    homes: bool = False
     indicators: list[str] = field(default_factory=list)
     local_statistics: bool = False
     n_stations: int | None = None

@@ -10,7 +10,7 @@ from .numbers import format_number
 from .words import ReportWords, Translatable
 
 STYLE = """
-body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
+body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:72em;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.7em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ccc}
 .created{color:#666}.key li{font-size:1.1em;margin:.4em 0}
 .notice{background:#fff3cd;border-left:4px solid #e0a800;padding:.4em .8em}

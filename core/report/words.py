@@ -152,7 +152,7 @@ class ReportWords(Translatable):
         if facts.population_field:
             return self.tr("The shares count residents: the field {field} of the homes.").format(
                 field=facts.population_field)
-        if facts.distance_m or facts.n_green_spaces is not None:
+        if facts.homes:
             return self.tr("The shares count homes, each as one (choose the population field of the report to "
                            "count residents).")
         return None
