@@ -194,5 +194,6 @@ def lorenz_curve_svg(
         body.append(_text(left + size / 2, top + size + 36 + 16 * k, line, 12, "middle"))
     for k, line in enumerate(y_lines):
         x = 18 + 15 * k - 7.5 * (len(y_lines) - 1)
-        body.append(_text(x, top + size / 2, line, 12, "middle", f' transform="rotate(-90 {x:.1f} {top + size / 2:.1f})"'))
+        turn = f' transform="rotate(-90 {x:.1f} {top + size / 2:.1f})"'
+        body.append(_text(x, top + size / 2, line, 12, "middle", turn))
     return _svg(width, height, body, title)

@@ -36,9 +36,11 @@ def test_values_statuses_and_presets_in_german(german):  # noqa: F811
     dialog = FeedDialog()
     try:
         items = [dialog.presetCombo.itemText(i) for i in range(dialog.presetCombo.count())]
-        assert "Lärm: 53 / 65 dB(A)" in items and "Hitze: 32 / 38 °C" in items and "PM2,5: 15 / 25 µg/m³" in items
+        assert "Lärm: 53 / 65 dB(A)" in items
+        assert "Hitze: 32 / 38 °C" in items
+        assert "PM2,5: 15 / 25 µg/m³" in items
         tips = [dialog.presetCombo.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(1, len(items))]
-        assert all(tip and "WHO" in tip or "DWD" in tip for tip in tips), tips  # the guideline, in the tooltip
+        assert all(("WHO" in tip) or ("DWD" in tip) for tip in tips), tips  # the guideline, in the tooltip
         width = dialog.presetCombo.fontMetrics().horizontalAdvance(max(items, key=len))
         assert width < 300  # whole in the field, not cut off
     finally:
@@ -105,9 +107,7 @@ def test_feed_dialog_is_as_tall_as_its_rows(qgis_parent):
 
 @pytest.fixture
 def main_window():
-    from qgis.PyQt.QtWidgets import QMainWindow
-
-    from qgis.PyQt.QtWidgets import QLabel
+    from qgis.PyQt.QtWidgets import QLabel, QMainWindow
 
     window = QMainWindow()
     window.setCentralWidget(QLabel("map"))  # the map canvas in QGIS

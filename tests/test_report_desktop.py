@@ -185,18 +185,22 @@ def test_report_in_the_desktop_adds_its_maps_as_a_print_layout(chain, tmp_path, 
         for page in range(pages):
             items = layout.pageCollection().itemsOnPage(page)
             kinds = [type(item) for item in items]
-            assert kinds.count(QgsLayoutItemMap) == 1 and QgsLayoutItemLegend in kinds, page
+            assert kinds.count(QgsLayoutItemMap) == 1, page
+            assert QgsLayoutItemLegend in kinds, page
             assert QgsLayoutItemScaleBar in kinds, page
             texts = [item.text() for item in items if isinstance(item, QgsLayoutItemLabel)]
             assert any(text.startswith("Sample town: ") for text in texts), texts
             assert any("Sample town: synthetic data" in text for text in texts), texts  # the sources
             maps = [item for item in items if isinstance(item, QgsLayoutItemMap)]
-            assert maps[0].layers() and maps[0].keepLayerSet()
+            assert maps[0].layers()
+            assert maps[0].keepLayerSet()
             styles.append(maps[0].layers()[-1].renderer().dump())
         assert len(set(styles)) == 5  # each map in its theme's style (not the GeoPackage's own default style)
-        assert "lisa_cluster" in styles[3] and "score_pct" in styles[4]
+        assert "lisa_cluster" in styles[3]
+        assert "score_pct" in styles[4]
         group = project.layerTreeRoot().findGroup("Report: Sample town")
-        assert group is not None and not group.itemVisibilityChecked()  # the canvas stays as it was
+        assert group is not None
+        assert not group.itemVisibilityChecked()  # the canvas stays as it was
         assert sorted(layer.id() for layer in group.findLayers() for layer in [layer.layer()]) == sorted(added)
         assert result["N_HOT"] == chain["hotspots"]["N_HOT"]
         pdf = tmp_path / "layout.pdf"
@@ -209,7 +213,8 @@ def test_report_in_the_desktop_adds_its_maps_as_a_print_layout(chain, tmp_path, 
         assert reopened.read(str(saved))
         copy = reopened.layoutManager().layoutByName("Report: Sample town")
         first_map = next(item for item in copy.items() if isinstance(item, QgsLayoutItemMap))
-        assert first_map.layers() and all(layer.isValid() and layer.featureCount() > 0 for layer in first_map.layers())
+        assert first_map.layers()
+        assert all(layer.isValid() and layer.featureCount() > 0 for layer in first_map.layers())
     finally:
         if layout is not None:
             project.layoutManager().removeLayout(layout)
@@ -230,7 +235,7 @@ window.addEventListener("load", function () {
 </script>"""
 
 
-def test_german_table_fits_a_1280_pixel_window(chain, tmp_path, german):  # noqa: F811
+def test_german_table_fits_a_1280_pixel_window(chain, tmp_path, german):  # noqa: F811 (fixtures)
     """The German report's table, priority column included, is seen whole in a 1280 px wide browser window."""
     import processing
 
@@ -259,13 +264,14 @@ def test_lorenz_curve_captions_stay_inside_the_chart(provider):
     from qgis.PyQt.QtGui import QFont, QFontMetricsF
     from social_resilience.core.charts import X_CAPTION, lorenz_curve_svg
 
-    german = {X_CAPTION: "Anteil der Einwohner (Gebiete von schlechtester zu bester Versorgung)"}
-    svg = lorenz_curve_svg([100, 200, 300], [0.2, 0.5, 0.9], "Lorenzkurve", translate=lambda t: german.get(t, t),
+    words = {X_CAPTION: "Anteil der Einwohner (Gebiete von schlechtester zu bester Versorgung)"}
+    svg = lorenz_curve_svg([100, 200, 300], [0.2, 0.5, 0.9], "Lorenzkurve", translate=lambda t: words.get(t, t),
                            decimal=",")
     assert re.search(r"Gini coefficient 0,\d{3}<", svg)  # the German decimal comma
     assert "Versorgung)</text>" in svg
     width = float(re.search(r'<svg [^>]*width="(\d+)"', svg).group(1))
-    texts = re.findall(r'<text x="([\d.]+)" y="[\d.]+" font-size="(\d+)" text-anchor="(\w+)"([^>]*)>([^<]*)</text>', svg)
+    text_element = r'<text x="([\d.]+)" y="[\d.]+" font-size="(\d+)" text-anchor="(\w+)"([^>]*)>([^<]*)</text>'
+    texts = re.findall(text_element, svg)
     assert len(texts) > 10
     for x, size, anchor, extra, text in texts:
         if "rotate" in extra:
@@ -274,4 +280,5 @@ def test_lorenz_curve_captions_stay_inside_the_chart(provider):
         font.setPixelSize(int(size))
         length = QFontMetricsF(font).horizontalAdvance(unescape(text))
         left = float(x) - {"start": 0.0, "middle": length / 2, "end": length}[anchor]
-        assert 0 <= left and left + length <= width, text
+        assert left >= 0, text
+        assert left + length <= width, text

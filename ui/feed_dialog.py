@@ -162,18 +162,18 @@ class FeedDialog(QDialog, FORM_CLASS):
 
 
 def preset_text(preset: ThresholdPreset) -> str:
-    """A threshold preset as the list shows it: "NO₂: 25 / 40 µg/m³" (German "Lärm: 53 / 65 dB(A)")."""
+    """Write a threshold preset as the list shows it: "NO₂: 25 / 40 µg/m³" (German "Lärm: 53 / 65 dB(A)")."""
     label = QCoreApplication.translate("feed_config", preset.label)
     return f"{label}: {local_number(preset.warn)} / {local_number(preset.alert)} {preset.unit}"
 
 
 def local_number(value: float) -> str:
-    """A number as short as it goes, with the decimal sign of the user's language."""
+    """Write a number as short as it goes, with the decimal sign of the user's language."""
     return f"{value:g}".replace(".", decimal_sign())
 
 
 def decimal_sign() -> str:
-    """The decimal sign of the QGIS user interface's language."""
+    """Return the decimal sign of the QGIS user interface's language."""
     from ..algorithms.base import user_language
 
     return "," if user_language() == "de" else "."

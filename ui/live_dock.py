@@ -142,14 +142,15 @@ class StationTableModel(QAbstractTableModel):
             return status_text(reading.status)
         if role == Qt.ItemDataRole.ToolTipRole:
             when = reading.time.astimezone().strftime("%d.%m.%Y %H:%M:%S") if reading.time else ""
-            return f"{reading.station_id}: {reading.property} {when}" + (f"\n{reading.detail}" if reading.detail else "")
+            detail = f"\n{reading.detail}" if reading.detail else ""
+            return f"{reading.station_id}: {reading.property} {when}{detail}"
         if role == Qt.ItemDataRole.DecorationRole and column == 4:
             return QColor(STATUS_COLORS.get(reading.status, "#000000"))
         return None
 
 
 def short_time(moment) -> str:
-    """The time of a reading, short enough for a narrow dock: "14:06" today, "26.11. 14:06" before."""
+    """Write the time of a reading, short enough for a narrow dock: "14:06" today, "26.11. 14:06" before."""
     if moment is None:
         return ""
     local = moment.astimezone()

@@ -55,7 +55,7 @@ def unique_name(taken: set[str], name: str) -> str:
 
 
 def theme_layer(item: ThemeLayer, source: QgsVectorLayer) -> QgsVectorLayer:
-    """A project layer for one theme: the input's data (a copy for a temporary layer) in the theme's style."""
+    """Make a project layer for one theme: the input's data (a copy for a temporary layer) in the theme's style."""
     if source.providerType() == "memory":
         layer = source.materialize(QgsFeatureRequest())
     else:
@@ -134,7 +134,7 @@ def _fill_page(layout, number: int, title: str, layers: list[QgsVectorLayer], cr
 
 
 def _scale_bar(layout: QgsPrintLayout, item: QgsLayoutItemMap) -> QgsLayoutItemScaleBar:
-    """A single-box scale bar of two round segments, about a quarter of the map wide, in metres."""
+    """Make a single-box scale bar of two round segments, about a quarter of the map wide, in metres."""
     bar = QgsLayoutItemScaleBar(layout)
     bar.setStyle("Single Box")
     bar.setLinkedMap(item)
