@@ -62,7 +62,8 @@ class ReportAlgorithm(AlgorithmBase):
             text, types = descriptions[name]
             self.addParameter(QgsProcessingParameterFeatureSource(name, text, types, optional=True))
         self.addParameter(QgsProcessingParameterField(
-            "POPULATION_FIELD", self.tr("Residents per home (field of RESIDENTIAL; empty = count homes)"),
+            "POPULATION_FIELD",
+            self.tr("Residents per home (field of RESIDENTIAL; empty = what the catchments counted)"),
             parentLayerParameterName="RESIDENTIAL", type=QgsProcessingParameterField.Numeric, optional=True))
         self.addParameter(QgsProcessingParameterString(
             "TITLE", self.tr("Title"), defaultValue=self.tr("Green access and environmental hotspots")))
