@@ -299,6 +299,30 @@ class AlgorithmBase(QgsProcessingAlgorithm):
             output.sink = None
         self._created_outputs = []
 
+    def prepareAlgorithm(self, parameters: dict, context, feedback) -> bool:  # noqa: N802
+        """Open the input layers and make their metric CRS here, on the main thread, before the run.
+
+        QGIS 3.22 keeps a coordinate reference system in its caches with the PROJ objects of the
+        thread that made it first. The algorithm dialog runs ``processAlgorithm`` in a pool thread;
+        when that thread ends (30 s later) a CRS it made first loses them, and from then on every
+        4326 -> 25832 transform on a new thread returns its input: EPSG:4326 layers vanish from the
+        map. Made first here, the run's CRSs belong to the main thread and outlive the worker.
+        """
+        from .common import metric_crs, warm_crs_cache
+
+        warm_crs_cache()
+        for definition in self.parameterDefinitions():
+            if not isinstance(definition, QgsProcessingParameterFeatureSource):
+                continue
+            layer = self.parameterAsVectorLayer(parameters, definition.name(), context)
+            if layer is None or not layer.crs().isValid():
+                continue
+            try:
+                metric_crs(layer.crs(), layer.extent())
+            except QgsProcessingException:
+                pass  # processAlgorithm meets the problem again and says what to do
+        return True
+
     def postProcessAlgorithm(self, context, feedback) -> dict:  # noqa: N802
         """Close the sinks, then store the styles of GeoPackage outputs in the files."""
         from .style_on_load import store_default_styles

@@ -103,6 +103,22 @@ def check_degrees(crs: QgsCoordinateReferenceSystem, extent: QgsRectangle, name:
         )
 
 
+#: The CRSs the algorithms make from text (longitude/latitude, the ETRS89 UTM zones of Europe).
+COMMON_CRS = ("EPSG:4326", *(f"EPSG:{code}" for code in range(25828, 25839)))
+
+
+def warm_crs_cache() -> None:
+    """Make the common CRSs once on the calling (main) thread, so that QGIS caches them from it.
+
+    See ``AlgorithmBase.prepareAlgorithm``: a CRS first made in a worker thread breaks every later
+    transform with it on new threads once that worker has ended (QGIS 3.22).
+    """
+    if not getattr(warm_crs_cache, "done", False):
+        for authid in COMMON_CRS:
+            QgsCoordinateReferenceSystem(authid)
+        warm_crs_cache.done = True
+
+
 def metric_crs(
     crs: QgsCoordinateReferenceSystem, extent: QgsRectangle, name: str = "", feedback=None
 ) -> QgsCoordinateReferenceSystem:

@@ -144,8 +144,9 @@ def test_dock_starts_closed_and_narrow_with_its_status_column_seen(main_window):
         server.start()
         try:
             dock.add_feed(FeedConfig(name="NO₂ Kassel", format=0, url=server.url, property="NO2", refresh_s=60))
+            main_window.resizeDocks([dock], [200], Qt.Orientation.Horizontal)  # a narrow dock (closed), opened
             dock.show()
-            main_window.resizeDocks([dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+            assert wait_until(lambda: dock.width() >= DOCK_WIDTH - 5, 5)
             runner = next(iter(dock.runners.values()))
             assert wait_until(lambda: runner.state == "ok" and dock.station_model.rowCount() == 3, 10)
             assert dock.width() <= main_window.width() // 3
@@ -153,6 +154,11 @@ def test_dock_starts_closed_and_narrow_with_its_status_column_seen(main_window):
             last = header.sectionViewportPosition(4) + header.sectionSize(4)
             assert header.visualIndex(4) == 1  # the status column beside the station's name
             assert last <= dock.stationView.viewport().width()  # and on screen
+            right = max(header.sectionViewportPosition(c) + header.sectionSize(c) for c in range(5))
+            assert right <= dock.stationView.viewport().width()  # every column, no horizontal scrolling
+            feeds = dock.feedTable.horizontalHeader()
+            assert wait_until(lambda: feeds.sectionViewportPosition(3) + feeds.sectionSize(3)
+                              <= dock.feedTable.viewport().width(), 3)  # the feed's status too
         finally:
             server.stop()
     finally:

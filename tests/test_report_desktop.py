@@ -127,30 +127,41 @@ def words_broken_in_tables(document) -> list[str]:
     return broken
 
 
-def test_geographic_layers_still_draw_after_a_report_in_the_dialogs_worker_thread(chain, tmp_path):  # noqa: F811
-    """A 4326 -> 25832 transform in a new thread and a 4326 layer on a 25832 map, after the report's worker ended.
+@pytest.mark.parametrize("algorithm", ["report", "greenspacecatchments"])
+def test_geographic_layers_still_draw_after_a_run_in_the_dialogs_worker_thread(chain, tmp_path, algorithm):  # noqa: F811
+    """A 4326 -> 25832 transform in a new thread and a 4326 layer on a 25832 map, after the worker thread ended.
 
-    In a fresh process (``tests/report_crs_probe.py``): QGIS 3.22 caches a CRS with the PROJ objects of
-    the thread that made it first; when the report's worker made EPSG:4326 first and the pool ended
-    that thread, transforms on new threads returned their input and 4326 layers vanished from the map.
+    In a fresh process (``tests/crs_probe.py``): QGIS 3.22 caches a CRS with the PROJ objects of the
+    thread that made it first; when the worker made EPSG:4326 first and the pool ended that thread,
+    transforms on new threads returned their input and 4326 layers vanished from the map (seen after
+    the report with 4326 stations, and after the catchments on layers in longitude/latitude).
     """
     import processing
 
-    stations = tmp_path / "stations_4326.gpkg"
-    processing.run("native:reprojectlayer", {"INPUT": f"{chain['town']}|layername=stations",
-                                             "TARGET_CRS": "EPSG:4326", "OUTPUT": str(stations)})
+    geographic = {}
+    for layer in ("stations", "network", "green_spaces", "buildings"):
+        geographic[layer] = str(tmp_path / f"{layer}_4326.gpkg")
+        processing.run("native:reprojectlayer", {"INPUT": f"{chain['town']}|layername={layer}",
+                                                 "TARGET_CRS": "EPSG:4326", "OUTPUT": geographic[layer]})
+    parameters = {
+        "report": {"STATIONS": geographic["stations"], "AREAS": str(chain["out"] / "equity.gpkg"), "TITLE": "Probe",
+                   "OUTPUT_HTML": str(tmp_path / "probe.html"), "OUTPUT_PDF": str(tmp_path / "probe.pdf")},
+        "greenspacecatchments": {"NETWORK": geographic["network"], "GREEN_SPACES": geographic["green_spaces"],
+                                 "RESIDENTIAL": geographic["buildings"], "OUTPUT_CATCHMENTS": "memory:",
+                                 "OUTPUT_GREEN_SPACES": "memory:", "OUTPUT_RESIDENTIAL": "memory:"},
+    }[algorithm]
     environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(tmp_path)}
     environment.pop("QGIS_CUSTOM_CONFIG_PATH", None)
     from .conftest import PLUGIN_PARENT
 
     done = subprocess.run(
-        ["/usr/bin/python3", str(REPO / "tests" / "report_crs_probe.py"), str(PLUGIN_PARENT), str(stations),
-         str(chain["out"] / "equity.gpkg"), str(tmp_path / "probe.html")],
+        ["/usr/bin/python3", str(REPO / "tests" / "crs_probe.py"), str(PLUGIN_PARENT),
+         f"socialresilience:{algorithm}", json.dumps(parameters)],
         capture_output=True, text=True, timeout=300, env=environment, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     assert lines, done.stdout[-2000:] + done.stderr[-2000:]
     probe = json.loads(lines[-1])
-    assert probe["report_ok"]
+    assert probe["run_ok"]
     expected = pytest.approx(probe["before"]["main"], abs=1e-3)
     assert 500_000 < probe["before"]["main"][0] < 600_000  # Kassel in UTM 32N, not the degrees
     for moment in ("before", "after"):

@@ -193,6 +193,8 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         feed_header = self.feedTable.horizontalHeader()
         feed_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         feed_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        feed_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # a long error elides (whole in the tooltip)
+        feed_header.setStretchLastSection(False)
         self.splitter.setSizes([90, 280, 180])
         self.chart = SeriesChart(self.chartContainer)
         layout = QVBoxLayout(self.chartContainer)
@@ -601,19 +603,25 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         self.deleteLater()
 
 
-#: Width of the dock when it first opens, in pixels (a sixth of a 1920 px window; QGIS remembers changes).
-DOCK_WIDTH = 340
+#: Least width of the dock when it opens, in pixels: every column of its tables shows (a fifth of 1920 px).
+DOCK_WIDTH = 380
 
 
 def create_live_dock(iface: Any) -> LiveSensorDock:
     """Create the dock in the main window's right dock area: closed unless the project has live feeds.
 
-    It opens narrow (``DOCK_WIDTH``) with every status column shown; the plugin menu and the
-    toolbar button open it, and QGIS restores where the user puts it.
+    It opens at least ``DOCK_WIDTH`` wide, so every column shows; the plugin menu and the toolbar
+    button open it, and QGIS restores where the user puts it.
     """
     window = iface.mainWindow()
     dock = LiveSensorDock(iface, window)
     iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     dock.setVisible(bool(dock.runners))
-    window.resizeDocks([dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+
+    def wide_enough(visible: bool) -> None:  # at least DOCK_WIDTH when shown: every column of the tables fits
+        if visible and not dock.isFloating() and dock.width() < DOCK_WIDTH:
+            window.resizeDocks([dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+
+    dock.visibilityChanged.connect(wide_enough)
+    wide_enough(dock.isVisible())
     return dock

@@ -98,6 +98,7 @@ class ReportAlgorithm(AlgorithmBase):
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> bool:
         """Open the layers and choose the map CRS here, on the main thread (see ``report_maps.prepare_crs``)."""
+        super().prepareAlgorithm(parameters, context, feedback)
         opened = [self.parameterAsVectorLayer(parameters, name, context) for name in self.LAYERS]
         self._synthetic = read.synthetic(opened)  # the sample town's metadata: only the layers themselves have it
         self._inputs = {name: layer for name, layer in zip(self.LAYERS, opened) if layer is not None}

@@ -105,7 +105,6 @@ def _label(layout: QgsPrintLayout, text: str, points: float, bold: bool = False)
 def _fill_page(layout, number: int, title: str, layers: list[QgsVectorLayer], crs, caption: str,
                footer: str) -> None:
     """Title, map (left), legend and scale bar (right), caption and sources (foot) on page ``number``."""
-    map_w, map_h = PAGE_W - 2 * MARGIN - SIDE_W - 5, PAGE_H - 2 * MARGIN - 28
     _place(_label(layout, title, 16, bold=True), number, MARGIN, MARGIN, PAGE_W - 2 * MARGIN, 10)
     item = QgsLayoutItemMap(layout)
     item.setCrs(crs)
@@ -113,9 +112,20 @@ def _fill_page(layout, number: int, title: str, layers: list[QgsVectorLayer], cr
     item.setKeepLayerSet(True)
     item.setFrameEnabled(True)
     layout.addLayoutItem(item)
+    legend = _legend(layout, item, layers)
+    side_w = max(SIDE_W, legend.sizeWithUnits().width())  # a long legend line makes the map narrower
+    map_w, map_h = PAGE_W - 2 * MARGIN - side_w - 5, PAGE_H - 2 * MARGIN - 28
     _place(item, number, MARGIN, MARGIN + 13, map_w, map_h)
     item.zoomToExtent(full_extent(layers, crs, layout.project().transformContext()))
     side = MARGIN + map_w + 5
+    legend.attemptMove(QgsLayoutPoint(side, MARGIN + 13, MM), page=number)
+    _place(_scale_bar(layout, item), number, side, MARGIN + 13 + map_h - 18, min(side_w, SIDE_W), 15)
+    text = f"{caption}\n{footer}" if caption else footer
+    _place(_label(layout, text, 8), number, MARGIN, PAGE_H - MARGIN - 12, PAGE_W - 2 * MARGIN, 12)
+
+
+def _legend(layout: QgsPrintLayout, item: QgsLayoutItemMap, layers: list[QgsVectorLayer]) -> QgsLayoutItemLegend:
+    """Make the legend of the map's layers, sized to its contents."""
     legend = QgsLayoutItemLegend(layout)
     legend.setTitle(tr("Legend"))
     legend.setLinkedMap(item)
@@ -127,10 +137,7 @@ def _fill_page(layout, number: int, title: str, layers: list[QgsVectorLayer], cr
     legend.setResizeToContents(True)
     layout.addLayoutItem(legend)
     legend.adjustBoxSize()
-    legend.attemptMove(QgsLayoutPoint(side, MARGIN + 13, MM), page=number)
-    _place(_scale_bar(layout, item), number, side, MARGIN + 13 + map_h - 18, SIDE_W, 15)
-    text = f"{caption}\n{footer}" if caption else footer
-    _place(_label(layout, text, 8), number, MARGIN, PAGE_H - MARGIN - 12, PAGE_W - 2 * MARGIN, 12)
+    return legend
 
 
 def _scale_bar(layout: QgsPrintLayout, item: QgsLayoutItemMap) -> QgsLayoutItemScaleBar:

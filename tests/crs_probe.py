@@ -1,10 +1,10 @@
-"""Run the report as the algorithm dialog does, then check that EPSG:4326 layers still draw (a fresh process).
+"""Run an algorithm as the algorithm dialog does, then check that EPSG:4326 layers still draw (a fresh process).
 
-``/usr/bin/python3 tests/report_crs_probe.py PLUGIN_PARENT STATIONS_4326 AREAS_25832 HTML`` prints one JSON
+``/usr/bin/python3 tests/report_crs_probe.py PLUGIN_PARENT ALGORITHM_ID PARAMETERS_JSON`` prints one JSON
 line. A fresh process matters: QGIS caches a coordinate reference system where it is first made, and a
 pytest session has made EPSG:4326 on the main thread long before. The desktop has not always: when the
-report's worker thread made it first, the cache kept that thread's PROJ object, and once the thread pool
-ended the idle thread (after 30 s; ``waitForDone`` here), a 4326 -> 25832 transform made on another
+algorithm's worker thread made it first, the cache kept that thread's PROJ object, and once the thread
+pool ended the idle thread (after 30 s; ``waitForDone`` here), a 4326 -> 25832 transform made on another
 thread returned its input unchanged, so 4326 layers stopped drawing on a 25832 map.
 """
 
@@ -72,9 +72,9 @@ def drawn_pixels(layer: QgsVectorLayer) -> int:
     return sum(1 for i in range(100) for j in range(100) if image.pixel(i, j) != white)
 
 
-def run_report(parameters: dict) -> bool:
-    """Run the report in a QgsProcessingAlgRunnerTask (a worker thread), as the algorithm dialog does."""
-    algorithm = QgsApplication.processingRegistry().createAlgorithmById("socialresilience:report")
+def run_in_task(algorithm_id: str, parameters: dict) -> bool:
+    """Run the algorithm in a QgsProcessingAlgRunnerTask (a worker thread), as the algorithm dialog does."""
+    algorithm = QgsApplication.processingRegistry().createAlgorithmById(algorithm_id)
     context = QgsProcessingContext()
     context.setProject(QgsProject.instance())
     feedback = QgsProcessingFeedback()
@@ -89,8 +89,8 @@ def run_report(parameters: dict) -> bool:
     return bool(done.get("ok"))
 
 
-def main(plugin_parent: str, stations: str, areas: str, html: str) -> None:
-    """Report, then a 4326 layer made on the main thread, the worker threads ended, then the checks."""
+def main(plugin_parent: str, algorithm_id: str, parameters: str) -> None:
+    """The run, then a 4326 layer made on the main thread, the worker threads ended, then the checks."""
     sys.path.insert(0, plugin_parent)
     sys.path.append("/usr/share/qgis/python/plugins")
     app = QgsApplication([], False)
@@ -102,9 +102,7 @@ def main(plugin_parent: str, stations: str, areas: str, html: str) -> None:
 
     plugin = social_resilience.classFactory(None)
     plugin.initProcessing()
-    parameters = {"STATIONS": stations, "AREAS": areas, "TITLE": "Probe", "OUTPUT_HTML": html,
-                  "OUTPUT_PDF": html.replace(".html", ".pdf")}
-    ok = run_report({name: value for name, value in parameters.items() if value})
+    ok = run_in_task(algorithm_id, json.loads(parameters))
     layer = QgsVectorLayer("Point?crs=EPSG:4326", "live", "memory")  # as the live dock makes its layer
     feature = QgsFeature()
     feature.setGeometry(QgsGeometry.fromPointXY(POINT))
@@ -113,11 +111,11 @@ def main(plugin_parent: str, stations: str, areas: str, html: str) -> None:
     before = {"main": transform_here(), "thread": transform_in_a_thread(), "pixels": drawn_pixels(layer)}
     QThreadPool.globalInstance().waitForDone(30_000)  # the idle pool threads end, as after 30 s in QGIS
     after = {"main": transform_here(), "thread": transform_in_a_thread(), "pixels": drawn_pixels(layer)}
-    print(json.dumps({"report_ok": ok, "before": before, "after": after}), flush=True)
+    print(json.dumps({"run_ok": ok, "before": before, "after": after}), flush=True)
     del layer
     plugin.unload()
     app.exitQgis()
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:4])
