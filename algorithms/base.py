@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import traceback
@@ -317,10 +318,8 @@ class AlgorithmBase(QgsProcessingAlgorithm):
             layer = self.parameterAsVectorLayer(parameters, definition.name(), context)
             if layer is None or not layer.crs().isValid():
                 continue
-            try:
+            with contextlib.suppress(QgsProcessingException):  # processAlgorithm meets it again and says what to do
                 metric_crs(layer.crs(), layer.extent())
-            except QgsProcessingException:
-                pass  # processAlgorithm meets the problem again and says what to do
         return True
 
     def postProcessAlgorithm(self, context, feedback) -> dict:  # noqa: N802

@@ -65,7 +65,7 @@ def drive(steps, deadline_s: float = 900) -> None:
         except StopIteration:
             finish("done")
             return
-        except Exception:  # noqa: BLE001 (a failed step ends the tour with its traceback)
+        except Exception:  # a failed step ends the tour with its traceback
             finish("tour failed:\n" + traceback.format_exc())
             return
         if time.monotonic() - start > deadline_s:
@@ -211,7 +211,7 @@ def named_by_file(*files: str) -> list[str]:
 def maps(results: dict):
     yield from map_shot(named_by_file("green.gpkg", "catchments.gpkg", "homes.gpkg")[::-1], "map_catchments")
     improvement = [layer.name() for layer in QgsProject.instance().mapLayers().values()
-                   if layer.providerType() == "memory" and layer.fields().lookupField("gain_pop") >= 0
+                   if (layer.providerType() == "memory" and layer.fields().lookupField("gain_pop") >= 0)
                    or layer.fields().lookupField("dist_after_m") >= 0]
     yield from map_shot(sorted(improvement), "map_improvements")
     yield from map_shot(named_by_file("equity.gpkg"), "map_equity")

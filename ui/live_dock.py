@@ -193,7 +193,7 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         feed_header = self.feedTable.horizontalHeader()
         feed_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         feed_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        feed_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # a long error elides (whole in the tooltip)
+        feed_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # a long error elides (whole in tooltip)
         feed_header.setStretchLastSection(False)
         self.splitter.setSizes([90, 280, 180])
         self.chart = SeriesChart(self.chartContainer)
