@@ -203,6 +203,9 @@ def test_report_in_the_desktop_adds_its_maps_as_a_print_layout(chain, tmp_path, 
             assert any(text.startswith("Sample town: ") for text in texts), texts
             assert any("Sample town: synthetic data" in text for text in texts), texts  # the sources
             maps = [item for item in items if isinstance(item, QgsLayoutItemMap)]
+            legend = next(item for item in items if isinstance(item, QgsLayoutItemLegend))
+            right = legend.positionWithUnits().x() + report_layout.legend_width(layout, legend)
+            assert right <= report_layout.PAGE_W - report_layout.MARGIN + 0.5, page  # the legend stays on the page
             assert maps[0].layers()
             assert maps[0].keepLayerSet()
             styles.append(maps[0].layers()[-1].renderer().dump())

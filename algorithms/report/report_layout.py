@@ -17,13 +17,15 @@ from qgis.core import (
     QgsLayoutItemScaleBar,
     QgsLayoutPoint,
     QgsLayoutSize,
+    QgsLayoutUtils,
+    QgsLegendRenderer,
     QgsPrintLayout,
     QgsProject,
     QgsUnitTypes,
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QCoreApplication
-from qgis.PyQt.QtGui import QFont
+from qgis.PyQt.QtGui import QFont, QImage, QPainter
 
 from .report_maps import MapLayer, Theme, ThemeLayer, full_extent, nice_length, styled
 
@@ -113,7 +115,7 @@ def _fill_page(layout, number: int, title: str, layers: list[QgsVectorLayer], cr
     item.setFrameEnabled(True)
     layout.addLayoutItem(item)
     legend = _legend(layout, item, layers)
-    side_w = max(SIDE_W, legend.sizeWithUnits().width())  # a long legend line makes the map narrower
+    side_w = max(SIDE_W, legend_width(layout, legend))  # a long legend line makes the map narrower
     map_w, map_h = PAGE_W - 2 * MARGIN - side_w - 5, PAGE_H - 2 * MARGIN - 28
     _place(item, number, MARGIN, MARGIN + 13, map_w, map_h)
     item.zoomToExtent(full_extent(layers, crs, layout.project().transformContext()))
@@ -122,6 +124,17 @@ def _fill_page(layout, number: int, title: str, layers: list[QgsVectorLayer], cr
     _place(_scale_bar(layout, item), number, side, MARGIN + 13 + map_h - 18, min(side_w, SIDE_W), 15)
     text = f"{caption}\n{footer}" if caption else footer
     _place(_label(layout, text, 8), number, MARGIN, PAGE_H - MARGIN - 12, PAGE_W - 2 * MARGIN, 12)
+
+
+def legend_width(layout: QgsPrintLayout, legend: QgsLayoutItemLegend) -> float:
+    """Width of the legend in millimetres (the item knows its size only after it was first drawn)."""
+    image = QImage(10, 10, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        context = QgsLayoutUtils.createRenderContextForLayout(layout, painter)
+        return QgsLegendRenderer(legend.model(), legend.legendSettings()).minimumSize(context).width()
+    finally:
+        painter.end()
 
 
 def _legend(layout: QgsPrintLayout, item: QgsLayoutItemMap, layers: list[QgsVectorLayer]) -> QgsLayoutItemLegend:
