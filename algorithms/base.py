@@ -316,7 +316,7 @@ class AlgorithmBase(QgsProcessingAlgorithm):
             if not isinstance(definition, QgsProcessingParameterFeatureSource):
                 continue
             layer = self.parameterAsVectorLayer(parameters, definition.name(), context)
-            if layer is None or not layer.crs().isValid():
+            if layer is None or not layer.crs().isGeographic():  # a projected CRS is the metric one: no extent
                 continue
             with contextlib.suppress(QgsProcessingException):  # processAlgorithm meets it again and says what to do
                 metric_crs(layer.crs(), layer.extent())
