@@ -18,6 +18,7 @@ TEST_PACKAGES=(
   python3-venv python3-pip qttools5-dev-tools
   mosquitto xvfb xauth
   chromium   # opens the HTML report in tests (tests/test_report.py)
+  poppler-utils   # pdfinfo, pdfimages: the report's PDF pages and image resolution (tests/test_report_desktop.py)
 )
 
 as_root() {
