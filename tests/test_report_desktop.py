@@ -210,6 +210,11 @@ def test_report_in_the_desktop_adds_its_maps_as_a_print_layout(chain, tmp_path, 
             assert maps[0].keepLayerSet()
             styles.append(maps[0].layers()[-1].renderer().dump())
         assert len(set(styles)) == 5  # each map in its theme's style (not the GeoPackage's own default style)
+        for page in range(1, pages):  # the area maps name their areas, as the table does
+            area_map = next(i for i in layout.pageCollection().itemsOnPage(page) if isinstance(i, QgsLayoutItemMap))
+            areas = area_map.layers()[-1]
+            assert areas.labelsEnabled()
+            assert areas.labeling().settings().fieldName == "name"
         assert "lisa_cluster" in styles[3]
         assert "score_pct" in styles[4]
         group = project.layerTreeRoot().findGroup("Report: Sample town")
