@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import traceback
@@ -363,6 +364,28 @@ class AlgorithmBase(QgsProcessingAlgorithm):
         for output in getattr(self, "_created_outputs", []):
             output.close()
         self._created_outputs = []
+
+    def prepareAlgorithm(self, parameters: dict, context, feedback) -> bool:  # noqa: N802
+        """Open the input layers and make their metric CRS here, on the main thread, before the run.
+
+        QGIS 3.22 keeps a coordinate reference system in its caches with the PROJ objects of the
+        thread that made it first. The algorithm dialog runs ``processAlgorithm`` in a pool thread;
+        when that thread ends (30 s later) a CRS it made first loses them, and from then on every
+        4326 -> 25832 transform on a new thread returns its input: EPSG:4326 layers vanish from the
+        map. Made first here, the run's CRSs belong to the main thread and outlive the worker.
+        """
+        from .common import metric_crs, warm_crs_cache
+
+        warm_crs_cache()
+        for definition in self.parameterDefinitions():
+            if not isinstance(definition, QgsProcessingParameterFeatureSource):
+                continue
+            layer = self.parameterAsVectorLayer(parameters, definition.name(), context)
+            if layer is None or not layer.crs().isGeographic():  # a projected CRS is the metric one: no extent
+                continue
+            with contextlib.suppress(QgsProcessingException):  # processAlgorithm meets it again and says what to do
+                metric_crs(layer.crs(), layer.extent())
+        return True
 
     def postProcessAlgorithm(self, context, feedback) -> dict:  # noqa: N802
         """Close the sinks, then store the styles of GeoPackage outputs in the files."""

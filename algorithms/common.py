@@ -23,11 +23,26 @@ from qgis.PyQt.QtCore import QCoreApplication, QDate, QDateTime, Qt
 
 from ..core.crs import utm_epsg
 from ..core.hotspots.observation_stats import parse_time
+from ..core.report.numbers import format_hectares, format_number
 
 
 def tr(text: str) -> str:
     """Translate a message shared by several algorithms."""
     return QCoreApplication.translate("common", text)
+
+
+def local_number(value: float, decimals: int = 0) -> str:
+    """``value`` with the separators of the user's language ("1,801.5", German "1.801,5"), for log and labels."""
+    from .base import user_language
+
+    return format_number(value, decimals, user_language())
+
+
+def local_area(hectares: float) -> str:
+    """Format an area in hectares in the user's language, without needless decimals ("2 ha", German "0,5 ha")."""
+    from .base import user_language
+
+    return format_hectares(hectares, user_language())
 
 
 def to_number(value: Any, blank: float | None = None) -> float | None:
@@ -86,6 +101,22 @@ def check_degrees(crs: QgsCoordinateReferenceSystem, extent: QgsRectangle, name:
                 "EPSG:25832 for UTM zone 32N), or reproject it."
             ).format(name, crs.authid(), extent.center().x(), extent.center().y())
         )
+
+
+#: The CRSs the algorithms make from text (longitude/latitude, the ETRS89 UTM zones of Europe).
+COMMON_CRS = ("EPSG:4326", *(f"EPSG:{code}" for code in range(25828, 25839)))
+
+
+def warm_crs_cache() -> None:
+    """Make the common CRSs once on the calling (main) thread, so that QGIS caches them from it.
+
+    See ``AlgorithmBase.prepareAlgorithm``: a CRS first made in a worker thread breaks every later
+    transform with it on new threads once that worker has ended (QGIS 3.22).
+    """
+    if not getattr(warm_crs_cache, "done", False):
+        for authid in COMMON_CRS:
+            QgsCoordinateReferenceSystem(authid)
+        warm_crs_cache.done = True
 
 
 def metric_crs(

@@ -64,7 +64,8 @@ def apply_style(layer: QgsVectorLayer, style_name: str) -> str:
     style whose field the layer lacks falls back to the layer's default symbol.
     """
     path = str(STYLE_DIR / style_name)
-    message, ok = layer.loadNamedStyle(path)
+    # True: the file itself; else a GeoPackage layer with a default style in its database loads that one
+    message, ok = layer.loadNamedStyle(path, True)
     if not ok and not _adapt_categories(layer, path):
         return message
     attribute = getattr(layer.renderer(), "classAttribute", lambda: "")()
@@ -75,7 +76,7 @@ def apply_style(layer: QgsVectorLayer, style_name: str) -> str:
 
 def _adapt_categories(layer: QgsVectorLayer, path: str) -> bool:
     """Apply the style's categories with symbols of the layer's geometry type."""
-    template = QgsVectorLayer("Polygon?crs=EPSG:4326", "style", "memory")
+    template = QgsVectorLayer("Polygon", "style", "memory")
     template.loadNamedStyle(path)
     renderer = template.renderer().clone()
     if not isinstance(renderer, QgsCategorizedSymbolRenderer):

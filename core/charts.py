@@ -135,20 +135,38 @@ def bar_chart_svg(
     return _svg(width, height, body, title)
 
 
+def wrap(text: str, max_chars: int = 48) -> list[str]:
+    """Break ``text`` into lines of at most ``max_chars`` characters at spaces (a longer word stays whole)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= max_chars:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
 def lorenz_curve_svg(
-    population: list[float], served_share: list[float | None], title: str, *, translate: Translate | None = None
+    population: list[float],
+    served_share: list[float | None],
+    title: str,
+    *,
+    translate: Translate | None = None,
+    decimal: str = ".",
 ) -> str:
     """Lorenz curve of green access with the line of equality; the Gini coefficient in the subtitle.
 
     Areas are sorted from the least to the best served; x = cumulative share of residents,
     y = cumulative share of the residents with green access. Areas without residents or
-    without a share are left out.
+    without a share are left out. ``decimal``: the decimal sign of the report's language. Axis
+    captions longer than the axis are broken into lines.
     """
     tr = translate or _identity
     value = gini(population, served_share)
-    subtitle = tr(GINI_TEXT).format("–" if value is None else f"{value:.3f}")
+    subtitle = tr(GINI_TEXT).format("–" if value is None else f"{value:.3f}".replace(".", decimal))
     size, left, top = 360.0, 70.0, 62.0
-    width, height = left + size + 30, top + size + 60
+    x_lines, y_lines = wrap(tr(X_CAPTION)), wrap(tr(Y_CAPTION))
+    width, height = left + size + 30, top + size + 44 + 16 * len(x_lines)
 
     def point(px: float, py: float) -> str:
         return f"{left + size * px:.1f},{top + size * (1 - py):.1f}"
@@ -172,8 +190,10 @@ def lorenz_curve_svg(
         body.append(f'<polyline points="{curve}" fill="none" stroke="{BAR_COLOUR}" stroke-width="2.5"/>')
     else:
         body.append(_text(left + size / 2, top + size / 2, tr(NO_DATA), 12, "middle", f' fill="{NO_DATA_COLOUR}"'))
-    body.append(_text(left + size / 2, top + size + 36, tr(X_CAPTION), 12, "middle"))
-    body.append(
-        _text(18, top + size / 2, tr(Y_CAPTION), 12, "middle", f' transform="rotate(-90 18 {top + size / 2:.1f})"')
-    )
+    for k, line in enumerate(x_lines):
+        body.append(_text(left + size / 2, top + size + 36 + 16 * k, line, 12, "middle"))
+    for k, line in enumerate(y_lines):
+        x = 18 + 15 * k - 7.5 * (len(y_lines) - 1)
+        turn = f' transform="rotate(-90 {x:.1f} {top + size / 2:.1f})"'
+        body.append(_text(x, top + size / 2, line, 12, "middle", turn))
     return _svg(width, height, body, title)

@@ -19,7 +19,7 @@ TEST_PACKAGES=(
   python3-venv python3-pip qttools5-dev-tools
   mosquitto xvfb xauth
   chromium   # opens the HTML report in tests (tests/test_report.py)
-  poppler-utils   # pdfinfo/pdfimages check the report PDF written under PyQt6 (tests/test_pyqt6_check.py)
+  poppler-utils   # pdfinfo, pdfimages: the report's PDF pages and image resolution (test_report_desktop, test_pyqt6_check)
   postgresql-postgis   # PostgreSQL + PostGIS (Debian 12: postgresql-15-postgis-3) for a throwaway test server
 )
 

@@ -17,7 +17,12 @@ MODELS = REPO / "resources" / "models"
 
 
 def _child(model, child_id: str, algorithm: str, description: str, x: float, sources: dict, outputs=()):
-    """Add a child algorithm; ``sources`` maps parameter -> ('param', name) | ('child', id, output) | ('value', v)."""
+    """Add a child algorithm; ``sources`` maps parameter -> ('param', name) | ('child', id, output) | ('value', v)
+    | ('expression', text); ``outputs``: (child output, model output name = the layer's name, description).
+
+    Every other mandatory parameter gets its default as a fixed value, as the model designer fills
+    them in: without, the model is invalid ("Parameter ... is mandatory") and shows red.
+    """
     from qgis.core import (
         QgsProcessingModelChildAlgorithm,
         QgsProcessingModelOutput,
@@ -31,27 +36,38 @@ def _child(model, child_id: str, algorithm: str, description: str, x: float, sou
     child.setChildId(child_id)
     child.setDescription(description)
     child.setPosition(QPointF(x, 300))
-    for name, source in sources.items():
-        kind, *rest = source
-        if kind == "param":
-            made = Source.fromModelParameter(rest[0])
-        elif kind == "child":
-            made = Source.fromChildOutput(rest[0], rest[1])
-        else:
-            made = Source.fromStaticValue(rest[0])
-        child.addParameterSources(name, [made])
+    makers = {"param": Source.fromModelParameter, "child": Source.fromChildOutput, "value": Source.fromStaticValue,
+              "expression": Source.fromExpression}
+    for name, (kind, *rest) in sources.items():
+        child.addParameterSources(name, [makers[kind](*rest)])
+    _fill_defaults(child)
     model_outputs = {}
-    for output_name, text in outputs:
-        output = QgsProcessingModelOutput(output_name, text)
+    for child_output, name, text in outputs:
+        output = QgsProcessingModelOutput(name, text)
         output.setChildId(child_id)
-        output.setChildOutputName(output_name)
-        output.setPosition(QPointF(x + 40, 420))
-        model_outputs[output_name] = output
+        output.setChildOutputName(child_output)
+        output.setPosition(QPointF(x + 40, 420 + 40 * len(model_outputs)))
+        model_outputs[name] = output
     child.setModelOutputs(model_outputs)
     model.addChildAlgorithm(child)
 
 
+def _fill_defaults(child) -> None:
+    """Give every mandatory input of ``child`` without a source its default value (fails without a default)."""
+    from qgis.core import QgsProcessingModelChildParameterSource as Source
+    from qgis.core import QgsProcessingParameterDefinition
+
+    for definition in child.algorithm().parameterDefinitions():
+        optional = definition.flags() & QgsProcessingParameterDefinition.FlagOptional
+        if definition.isDestination() or optional or definition.name() in child.parameterSources():
+            continue
+        if definition.defaultValue() is None:
+            sys.exit(f"{child.childId()}: give {definition.name()} a value (it is mandatory and has no default)")
+        child.addParameterSources(definition.name(), [Source.fromStaticValue(definition.defaultValue())])
+
+
 def _inputs(model, parameters) -> None:
+    """Add the model's inputs in the order the dialog shows them."""
     from qgis.core import QgsProcessingModelParameter
     from qgis.PyQt.QtCore import QPointF
 
@@ -59,6 +75,16 @@ def _inputs(model, parameters) -> None:
         component = QgsProcessingModelParameter(parameter.name())
         component.setPosition(QPointF(120 + 200 * (i % 5), 80 + 70 * (i // 5)))
         model.addModelParameter(parameter, component)
+    model.setParameterOrder([parameter.name() for parameter in parameters])
+
+
+#: The score's environmental indicators: the feed's mean (``sensor_mean``, written by the aggregation) and
+#: the areas' fields chosen in ENV_FIELDS (a field list in the dialog, where the mean is not yet a field;
+#: a list from the dialog, "a;b" text from qgis_process).
+SENSOR_AND_AREA_FIELDS = (
+    "array_to_string(array_distinct(array_prepend(array_filter(string_to_array("
+    "coalesce(try(array_to_string(@ENV_FIELDS, ';')), @ENV_FIELDS, ''), ';'), @element <> ''), 'sensor_mean')), ';')"
+)
 
 
 def sensor_model():
@@ -84,11 +110,14 @@ def sensor_model():
                                      QgsProcessingParameterNumber.Double, defaultValue=0.0),
         QgsProcessingParameterFeatureSource("AREAS", "Areas with social indicators",
                                             [QgsProcessing.TypeVectorPolygon]),
-        QgsProcessingParameterString("ENV_FIELDS", "Environmental indicators (sensor_mean = the feed's mean)",
-                                     defaultValue="sensor_mean"),
+        QgsProcessingParameterField("ENV_FIELDS", "Further environmental indicators of the areas (the feed's mean "
+                                    "is always one)", parentLayerParameterName="AREAS",
+                                    type=QgsProcessingParameterField.Numeric, allowMultiple=True, optional=True),
         QgsProcessingParameterField("SOCIAL_FIELDS", "Social indicators", parentLayerParameterName="AREAS",
                                     type=QgsProcessingParameterField.Numeric, allowMultiple=True),
-        QgsProcessingParameterString("INVERT_FIELDS", "Indicators where higher is better", optional=True),
+        QgsProcessingParameterField("INVERT_FIELDS", "Indicators where higher is better",
+                                    parentLayerParameterName="AREAS", type=QgsProcessingParameterField.Numeric,
+                                    allowMultiple=True, optional=True),
         QgsProcessingParameterEnum("METHOD", "Score method", ["Additive", "Multiple-burden count",
                                                               "CalEnviroScreen product"], defaultValue=0),
         QgsProcessingParameterString("TITLE", "Report title", defaultValue="Environmental hotspots"),
@@ -102,17 +131,17 @@ def sensor_model():
         "AREAS": ("param", "AREAS"),
     })
     _child(model, "score", "socialresilience:hotspotscore", "Socio-ecological hotspot score", 560, {
-        "INPUT": ("child", "aggregate", "OUTPUT_AREAS"), "ENV_FIELDS": ("param", "ENV_FIELDS"),
+        "INPUT": ("child", "aggregate", "OUTPUT_AREAS"), "ENV_FIELDS": ("expression", SENSOR_AND_AREA_FIELDS),
         "SOCIAL_FIELDS": ("param", "SOCIAL_FIELDS"), "INVERT_FIELDS": ("param", "INVERT_FIELDS"),
         "METHOD": ("param", "METHOD"),
     })
     _child(model, "hotspots", "socialresilience:localhotspots", "Local hotspots", 780, {
         "INPUT": ("child", "score", "OUTPUT"), "FIELD": ("value", "score"), "WEIGHTS": ("value", 0),
-    }, outputs=[("OUTPUT", "Hotspots")])
+    }, outputs=[("OUTPUT", "Hotspots", "Hotspots: areas with score, Gi* and Local Moran")])
     _child(model, "report", "socialresilience:report", "Report for decision makers", 1000, {
         "AREAS": ("child", "hotspots", "OUTPUT"), "HOTSPOTS": ("child", "hotspots", "OUTPUT"),
         "STATIONS": ("child", "aggregate", "OUTPUT_STATIONS"), "TITLE": ("param", "TITLE"),
-    }, outputs=[("OUTPUT_HTML", "Report")])
+    }, outputs=[("OUTPUT_HTML", "Report", "Report (HTML)")])
     return model
 
 
@@ -149,17 +178,17 @@ def green_model():
     _child(model, "catchments", "socialresilience:greenspacecatchments", "Barrier-aware green-space catchments",
            340, {**network, "RESIDENTIAL": ("child", "network", "OUTPUT_BUILDINGS"),
                  "STANDARD": ("value", 0), "DISTANCE": ("param", "DISTANCE"), "MIN_AREA_HA": ("param", "MIN_AREA_HA")},
-           outputs=[("OUTPUT_RESIDENTIAL", "Homes with green access")])
+           outputs=[("OUTPUT_RESIDENTIAL", "Homes with green access", "Homes with green access")])
     _child(model, "equity", "socialresilience:greenequity", "Green access equity by area", 560, {
         "RESIDENTIAL": ("child", "catchments", "OUTPUT_RESIDENTIAL"), "AREAS": ("param", "AREAS"),
         "BURDEN_FIELD": ("param", "BURDEN_FIELD"),
-    }, outputs=[("OUTPUT", "Green access by area")])
+    }, outputs=[("OUTPUT", "Green access by area", "Green access by area")])
     _child(model, "report", "socialresilience:report", "Report for decision makers", 780, {
         "AREAS": ("child", "equity", "OUTPUT"), "RESIDENTIAL": ("child", "catchments", "OUTPUT_RESIDENTIAL"),
         "CATCHMENTS": ("child", "catchments", "OUTPUT_CATCHMENTS"),
         "GREEN_SPACES": ("child", "catchments", "OUTPUT_GREEN_SPACES"),
         "DISTANCE": ("param", "DISTANCE"), "MIN_AREA_HA": ("param", "MIN_AREA_HA"), "TITLE": ("param", "TITLE"),
-    }, outputs=[("OUTPUT_HTML", "Report")])
+    }, outputs=[("OUTPUT_HTML", "Report", "Report (HTML)")])
     return model
 
 

@@ -10,6 +10,7 @@ tests/data (ODbL, © OpenStreetMap contributors), used when present.
 from __future__ import annotations
 
 import math
+import os
 import signal
 import sys
 import time
@@ -34,6 +35,10 @@ from social_resilience.core.live.feed_config import FeedConfig  # noqa: E402
 from social_resilience.tests.live_helpers import LiveStaServer  # noqa: E402
 
 EXTENT = [7.7585, 49.4395, 7.7765, 49.4485]  # Kaiserslautern city centre (west, south, east, north)
+#: Another area for the stations ("west,south,east,north" in longitude/latitude; no backdrop then).
+OWN_EXTENT = os.environ.get("SRT_FEED_EXTENT", "")
+if OWN_EXTENT:
+    EXTENT[:] = [float(v) for v in OWN_EXTENT.split(",")]
 
 
 class TownServer(LiveStaServer):
@@ -54,7 +59,7 @@ def write_project(path: Path, url: str) -> None:
 
     project = QgsProject.instance()
     project.setCrs(QgsCoordinateReferenceSystem("EPSG:25832"))
-    if OSM.is_file():
+    if OSM.is_file() and not OWN_EXTENT:
         osm = QgsVectorLayer(f"/vsigzip/{OSM}|layername=lines", "OpenStreetMap lines", "ogr")
         if osm.isValid():
             symbol = osm.renderer().symbol()

@@ -74,9 +74,10 @@ def _result(section: str, name: str) -> str:
 def test_demo_prints_the_served_share_in_words(demo):
     output, _, _ = demo
     catchments = _section(output, "greenspacecatchments")
-    served = re.search(r"^  Served: (\d+) of (\d+) \((\d+\.\d) %\); by straight line: (\d+\.\d) %$", catchments, re.M)
+    served = re.search(r"^  Served: ([\d,]+) of ([\d,]+) \((\d+\.\d) %\); by straight line: (\d+\.\d) %$",
+                       catchments, re.M)
     assert served, catchments  # the plugin's own summary line, not only the results
-    population, total, percent, straight = served.groups()
+    population, total, percent, straight = (group.replace(",", "") for group in served.groups())
     assert 0 < int(population) < int(total)
     assert float(percent) == round(100 * int(population) / int(total), 1)
     assert int(_result(catchments, "SERVED_POPULATION")) == int(population)

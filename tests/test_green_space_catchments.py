@@ -114,6 +114,7 @@ class Recorder(QgsProcessingFeedback):
     def __init__(self, cancel_at: float | None = None) -> None:
         super().__init__()
         self.warnings: list[str] = []
+        self.infos: list[str] = []
         self.progress: list[float] = []
         self.cancel_at = cancel_at
         self.progressChanged.connect(self._progress)
@@ -126,6 +127,10 @@ class Recorder(QgsProcessingFeedback):
     def pushWarning(self, warning: str) -> None:  # noqa: N802
         self.warnings.append(warning)
         super().pushWarning(warning)
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802
+        self.infos.append(info)
+        super().pushInfo(info)
 
 
 # -- synthetic grid ---------------------------------------------------------------------------
@@ -373,6 +378,21 @@ def test_standard_sets_distance_and_area(provider):
     assert result_is_empty(kassel)
 
 
+def test_a_standard_says_which_numbers_replaced_the_fields(provider):
+    """The dialog shows the fields (400 m, 2 ha): a standard that uses other numbers says so in the log."""
+    homes = points_layer([(200, 300)])
+    custom, berlin, kassel = Recorder(), Recorder(), Recorder()
+    run(grid_params(RESIDENTIAL=homes, DISTANCE=400, MIN_AREA_HA=2), custom)
+    run(grid_params(RESIDENTIAL=homes, STANDARD=2, DISTANCE=400, MIN_AREA_HA=2), berlin)
+    run(grid_params(RESIDENTIAL=homes, STANDARD=1, DISTANCE=400, MIN_AREA_HA=2), kassel)
+    assert "Walking distance 400 m, minimum area 2 ha" in custom.infos
+    assert not any("standard" in w for w in custom.warnings)
+    assert ("Walking distance 500 m, minimum area 0.5 ha from the standard Berlin, instead of the fields' 400 m and "
+            "2 ha (choose the standard Custom to use the fields).") in berlin.warnings
+    assert "Walking distance 400 m, minimum area 2 ha" in kassel.infos  # Kassel's numbers are the fields'
+    assert not any("standard" in w for w in kassel.warnings)
+
+
 def result_is_empty(result: dict) -> bool:
     return result["OUTPUT_GREEN_SPACES"].featureCount() == 0 and result["OUTPUT_CATCHMENTS"].featureCount() == 0
 
@@ -380,7 +400,7 @@ def result_is_empty(result: dict) -> bool:
 def test_no_green_space_large_enough_warns_and_leaves_everyone_unserved(provider):
     feedback = Recorder()
     result = run(grid_params(RESIDENTIAL=points_layer([(100, 0), (0, 100)]), MIN_AREA_HA=5.0), feedback)
-    assert any("No green space of at least 5.0 ha" in w for w in feedback.warnings)
+    assert any("No green space of at least 5 ha" in w for w in feedback.warnings)
     assert result_is_empty(result)
     rows = residential_rows(result)
     assert [(f["served"], f["net_dist_m"], f["served_eucl"]) for f in rows] == [(0, NULL, 0), (0, NULL, 0)]

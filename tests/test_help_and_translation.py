@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -21,15 +23,50 @@ def _build_translations_module():
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
-def test_help_names_every_parameter_and_output(provider, language):
+def test_help_names_every_parameter_and_output_by_its_dialog_label(provider, language):
+    """Each parameter and output as the dialog shows it (its label in that language), its id beside it."""
     from social_resilience.algorithms.base import load_help
 
-    for alg in provider.algorithms():
-        text = load_help(alg.name(), language)
-        assert (REPO / "resources" / "help" / language / f"{alg.name()}.html").is_file(), alg.name()
-        names = [p.name() for p in alg.parameterDefinitions()] + [o.name() for o in alg.outputDefinitions()]
-        missing = [name for name in names if name not in text]
-        assert not missing, f"{language} help of {alg.name()} does not mention {missing}"
+    translator = QTranslator()
+    if language == "de":
+        assert translator.load(str(REPO / "i18n" / "social_resilience_de.qm"))
+        QCoreApplication.installTranslator(translator)
+    try:
+        for registered in provider.algorithms():
+            alg = registered.createInstance()
+            if not alg.parameterDefinitions():
+                alg.initAlgorithm({})
+            text = load_help(alg.name(), language)
+            assert (REPO / "resources" / "help" / language / f"{alg.name()}.html").is_file(), alg.name()
+            shown = {p.name(): p.description() for p in alg.parameterDefinitions()}
+            shown.update({o.name(): o.description() for o in alg.outputDefinitions() if o.name() not in shown})
+            missing = [name for name, label in shown.items()
+                       if f"<b>{escape(label, quote=False)}</b> (<code>{name}</code>" not in text]
+            assert not missing, f"{language} help of {alg.name()} does not name {missing} by their labels"
+    finally:
+        QCoreApplication.removeTranslator(translator)
+
+
+def test_help_holds_no_developer_material():
+    """What a GIS officer reads: no test results, floating-point limits or library internals."""
+    words = ("10⁻¹⁴", "10⁻⁶", "10<sup>", "reproduced to", "reproduziert", "esda", "numpy", "tested against",
+             "getestet", "pytest", "Test-Tracts", "test tracts")
+    for path in sorted((REPO / "resources" / "help").glob("*/*.html")):
+        text = path.read_text(encoding="utf-8")
+        found = [word for word in words if word in text]
+        assert not found, f"{path.relative_to(REPO)}: {found}"
+
+
+def test_where_to_act_help_is_self_contained(provider):
+    """Where to act explains every parameter it shares with the catchments itself (no "as in ..." elsewhere)."""
+    from social_resilience.algorithms.base import load_help
+
+    for language in ("en", "de"):
+        text = load_help("accessimprovements", language)
+        assert "as in <i>Barrier-aware" not in text
+        assert "wie bei <i>Barrieresensible" not in text
+        items = re.findall(r"<li><b>[^<]+</b> \(<code>(\w+)</code>", text)
+        assert len(items) == len(set(items))  # one explanation per parameter
 
 
 def test_every_string_has_a_german_translation():

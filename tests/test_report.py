@@ -96,7 +96,7 @@ def test_report_of_the_sample_town_chain(chain, tmp_path):
     rows = re.findall(r"<tr( class=\"priority\")?><td", table)
     n_priority = chain["equity"]["N_PRIORITY"]
     assert [bool(r) for r in rows] == [True] * n_priority + [False] * (64 - n_priority)  # priority areas first
-    assert set(re.findall(r'<td class="num">\d+</td><td>([^<]+)</td>', table)) == names
+    assert set(re.findall(r'<tr[^>]*><td class="num">\d+</td><td>([^<]+)</td>', table)) == names
     images = embedded_images(page)
     assert len(images) == 5  # green access, equity per area, Gi*, Local Moran, hotspot score
     assert all(not image.isNull() and image.width() > 1000 for image in images)
@@ -106,7 +106,7 @@ def test_report_of_the_sample_town_chain(chain, tmp_path):
     with_share = sum(1 for f in equity.getFeatures() if to_float(f["served_share"]) is not None)
     assert charts[0].count("<rect") == 1 + with_share  # background and a bar per area with residents
     assert "Sample town: synthetic data" in page
-    assert "no2, noise_lden, heat_days, green_m2_per_inh" in page
+    assert "NO₂, noise (Lden), hot days, green space per inhabitant" in page  # the indicators in words
     assert pdf.read_bytes().startswith(b"%PDF")
     assert pdf.stat().st_size > 50_000
 
@@ -257,7 +257,7 @@ def test_report_of_areas_without_crs_with_invalid_and_empty_geometries(provider,
     result = processing.run(ALG, {"AREAS": layer, "OUTPUT_HTML": str(html)})
     page = html.read_text(encoding="utf-8")
     table = page[page.index('<table class="areas">'):page.index("</table>")]
-    assert re.findall(r'<td class="num">\d+</td><td>([^<]+)</td>', table) == ["bow tie", "empty", "square"]
+    assert re.findall(r'<tr[^>]*><td class="num">\d+</td><td>([^<]+)</td>', table) == ["bow tie", "empty", "square"]
     assert result["N_HOT"] == 2
     images = embedded_images(page)
     assert len(images) == 3  # Gi*, Local Moran, score
@@ -291,22 +291,26 @@ def test_geopackage_outputs_carry_their_style(chain):
 
 
 def test_pdf_figures_fit_on_a_page(provider):
-    """A tall chart (many areas) is scaled to the page's height, a wide map to its width."""
-    from qgis.PyQt.QtCore import QSizeF
+    """A tall chart (many areas) is scaled to the page's height, a wide map to its width; both keep their shape."""
+    from qgis.PyQt.QtPrintSupport import QPrinter
     from social_resilience.algorithms.report.report_maps import png_data_uri
-    from social_resilience.algorithms.report.report_pdf import pdf_document
+    from social_resilience.algorithms.report.report_pdf import FIGURE_RESERVE, a4_printer, html_dpi, pdf_document
     from social_resilience.core.report.content import Figure, ReportContent
 
     wide = QImage(2000, 1000, QImage.Format.Format_ARGB32)
     wide.fill(0xFF3A7D44)
     tall = '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="2000"><rect width="400" height="2000"/></svg>'
     content = ReportContent("t", maps=[Figure("map", src=png_data_uri(wide))], charts=[Figure("chart", svg=tall)])
-    page = QSizeF(555, 770)
-    document = pdf_document(content, "en", lambda context, text: text, page)
-    widths = [int(w) for w in re.findall(r'<img[^>]* width="(\d+)"', document.toHtml())]
-    assert widths[0] == 535  # the map: page width
-    assert widths[1] == int((770 - 80) * 400 / 2000)  # the chart: page height
-    assert document.pageCount() == 2
+    printer = a4_printer()
+    document = pdf_document(content, "en", lambda context, text: text, printer)
+    sizes = [(int(w), int(h)) for w, h in re.findall(r'<img[^>]* width="(\d+)" height="(\d+)"', document.toHtml())]
+    page = printer.pageRect(QPrinter.Unit.Point)
+    to_html = html_dpi() / 72.0
+    assert sizes[0] == (round(page.width() * to_html) - 20, round((page.width() * to_html - 20) / 2))  # page width
+    chart_height = round((page.height() - FIGURE_RESERVE) * to_html)
+    assert abs(sizes[1][1] - chart_height) <= 1  # the chart: the page height less the heading and caption
+    assert sizes[1][0] == round(sizes[1][1] / 5)
+    assert document.pageCount() == 3  # the title, the maps, the charts: each section begins a page
 
 
 def test_report_checks_the_fields_it_reads(provider, tmp_path):

@@ -128,11 +128,11 @@ def test_html_page_is_whole_escaped_and_has_one_row_per_area():
     assert table.count("<tr") == 1 + 2  # heading and one row per area
     assert table.index("Nord &amp; Süd") < table.index("West")
     assert '<tr class="priority">' in table
-    assert "hot spot, 99 %" in table
+    assert "hot, 99 %" in table
     assert parser.tags.count("img") == 1
     assert parser.tags.count("svg") == 1
     assert "12.3 ha" in page
-    assert "no2_mean, income" in page
+    assert "NO₂: mean, income" in page  # the indicators in words, not field names
     assert re.search(r"<h2>Data sources and licences</h2>\s*<ul class=\"sources\">\s*<li>Sample town: synthetic", page)
 
 

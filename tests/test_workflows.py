@@ -24,7 +24,33 @@ def test_model_file_opens_like_in_the_model_designer(provider, name):
     assert children["report"].algorithmId() == "socialresilience:report"
     registered = QgsApplication.processingRegistry().algorithmById(f"socialresilience:{name}")
     assert registered is not None
-    assert "report:OUTPUT_HTML" in [o.name() for o in registered.outputDefinitions()]
+    assert "report:Report" in [o.name() for o in registered.outputDefinitions()]
+
+
+@pytest.mark.parametrize(("name", "inputs", "outputs"), [
+    ("greenaccessworkflow", ["OSM_FILE", "AREAS", "BURDEN_FIELD", "DISTANCE", "MIN_AREA_HA", "TITLE"],
+     {"catchments:Homes with green access", "equity:Green access by area", "report:Report"}),
+    ("sensorhotspotworkflow", ["FORMAT", "SOURCE", "PROPERTY", "MIN_VALID", "AREAS", "ENV_FIELDS", "SOCIAL_FIELDS",
+                               "INVERT_FIELDS", "METHOD", "TITLE"], {"hotspots:Hotspots", "report:Report"}),
+])
+def test_model_is_valid_in_the_designer_with_its_inputs_in_order(provider, name, inputs, outputs):
+    """Valid as the model designer checks it (no child red, no "... is mandatory"), inputs in workflow order."""
+    from qgis.core import QgsProcessingParameterField
+
+    model = QgsProcessingModelAlgorithm()
+    assert model.fromFile(str(MODELS / f"{name}.model3"))
+    valid, errors = model.validate()
+    assert (valid, errors) == (True, [])
+    for child in model.childAlgorithms().values():
+        child_valid, child_errors = model.validateChildAlgorithm(child.childId())
+        assert (child_valid, child_errors) == (True, []), child.childId()
+    parameters = model.parameterDefinitions()
+    assert [p.name() for p in parameters if not p.isDestination()] == inputs
+    assert {p.name() for p in parameters if p.isDestination()} == outputs  # named by what they hold
+    registered = QgsApplication.processingRegistry().algorithmById(f"socialresilience:{name}")
+    assert [p.name() for p in registered.parameterDefinitions() if not p.isDestination()] == inputs
+    fields = [p.name() for p in parameters if isinstance(p, QgsProcessingParameterField)]
+    assert fields == [n for n in inputs if n.endswith("_FIELDS") or n == "BURDEN_FIELD"]  # chosen from the layer
 
 
 @pytest.fixture(scope="module")
@@ -43,21 +69,42 @@ def test_sensor_workflow_through_qgis_process(sensor_feed, qgis_process, tmp_pat
     hotspots = tmp_path / "hotspots.gpkg"
     report = qgis_process.run_algorithm("socialresilience:sensorhotspotworkflow", {
         "FORMAT": 5, "SOURCE": sensor_feed / "feed.csv", "PROPERTY": "no2", "MIN_VALID": 0,
-        "AREAS": f"{sensor_feed / 'town.gpkg'}|layername=districts", "ENV_FIELDS": "sensor_mean;heat_days",
+        "AREAS": f"{sensor_feed / 'town.gpkg'}|layername=districts", "ENV_FIELDS": "heat_days",
         "SOCIAL_FIELDS": "share_65plus;unemployment;child_poverty;income", "INVERT_FIELDS": "income",
-        "METHOD": 2, "TITLE": "Sensor hotspots", "report:OUTPUT_HTML": html, "hotspots:OUTPUT": hotspots,
+        "METHOD": 2, "TITLE": "Sensor hotspots", "report:Report": html, "hotspots:Hotspots": hotspots,
     })
-    assert report["results"]["report:OUTPUT_HTML"] == str(html)
+    assert report["results"]["report:Report"] == str(html)
     layer = QgsVectorLayer(str(hotspots), "hotspots", "ogr")
     assert layer.featureCount() == 64
     assert layer.renderer().classAttribute() == "gi_bin"  # the style stored in the GeoPackage by qgis_process
     assert layer.fields().lookupField("sensor_mean_n") >= 0  # the feed's NO2 entered the score
+    assert layer.fields().lookupField("heat_days_n") >= 0  # and the areas' field chosen in ENV_FIELDS
     n_hot = sum(1 for f in layer.getFeatures() if f["gi_bin"] and f["gi_bin"] > 0)
     page = html.read_text(encoding="utf-8")
     assert "<h1>Sensor hotspots</h1>" in page
     assert f"{n_hot} of 64 areas are hot spots" in page
     assert len(re.findall(r'<img src="data:image/png;base64,', page)) == 3  # Gi*, Local Moran, score
     assert "8 sensor stations." in page
+
+
+def test_sensor_workflow_loads_its_output_named_by_what_it_holds(sensor_feed, tmp_path):
+    """Run as the toolbox runs it (outputs loaded): the areas load as "Hotspots", not as "OUTPUT"."""
+    import processing
+    from qgis.core import QgsProject
+
+    before = set(QgsProject.instance().mapLayers())
+    processing.runAndLoadResults("socialresilience:sensorhotspotworkflow", {
+        "FORMAT": 5, "SOURCE": str(sensor_feed / "feed.csv"), "PROPERTY": "no2", "MIN_VALID": 0,
+        "AREAS": f"{sensor_feed / 'town.gpkg'}|layername=districts", "ENV_FIELDS": ["heat_days"],
+        "SOCIAL_FIELDS": ["share_65plus", "unemployment"], "METHOD": 0,
+        "report:Report": str(tmp_path / "report.html"), "hotspots:Hotspots": "TEMPORARY_OUTPUT"})
+    added = [layer for layer_id, layer in QgsProject.instance().mapLayers().items() if layer_id not in before]
+    try:
+        assert [layer.name() for layer in added] == ["Hotspots"]
+        assert added[0].featureCount() == 64
+        assert added[0].renderer().classAttribute() == "gi_bin"  # styled on load
+    finally:
+        QgsProject.instance().removeMapLayers([layer.id() for layer in added])
 
 
 def test_model_files_are_what_the_build_script_writes(tmp_path):
@@ -122,9 +169,10 @@ def test_green_workflow_through_qgis_process(provider, qgis_process, tmp_path):
     html, homes = tmp_path / "report.html", tmp_path / "homes.gpkg"
     report = qgis_process.run_algorithm("socialresilience:greenaccessworkflow", {
         "OSM_FILE": osm, "AREAS": areas, "DISTANCE": 400, "MIN_AREA_HA": 2, "TITLE": "Hoyerswerda",
-        "report:OUTPUT_HTML": html, "catchments:OUTPUT_RESIDENTIAL": homes, "equity:OUTPUT": tmp_path / "equity.gpkg",
+        "report:Report": html, "catchments:Homes with green access": homes,
+        "equity:Green access by area": tmp_path / "equity.gpkg",
     })
-    assert report["results"]["report:OUTPUT_HTML"] == str(html)
+    assert report["results"]["report:Report"] == str(html)
     buildings = [f["served"] for f in QgsVectorLayer(str(homes), "homes", "ogr").getFeatures()]
     share = sum(1 for served in buildings if served == 1) / len(buildings)
     assert 0 < share < 1

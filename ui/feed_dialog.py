@@ -7,11 +7,11 @@ from pathlib import Path
 
 from qgis.gui import QgsAuthConfigSelect, QgsFileWidget, QgsProviderConnectionComboBox
 from qgis.PyQt import uic
-from qgis.PyQt.QtCore import QCoreApplication, QLocale
+from qgis.PyQt.QtCore import QCoreApplication, QLocale, Qt
 from qgis.PyQt.QtGui import QDoubleValidator
 from qgis.PyQt.QtWidgets import QDialog, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from ..core.live.feed_config import THRESHOLD_PRESETS, FeedConfig, Thresholds, pollutant_key
+from ..core.live.feed_config import THRESHOLD_PRESETS, FeedConfig, ThresholdPreset, Thresholds, pollutant_key
 from ..core.sensors.formats import FEED_FORMATS, SENSORTHINGS, FeedFormat, feed_format
 
 FORM_CLASS, _ = uic.loadUiType(str(Path(__file__).with_name("feed_dialog.ui")))
@@ -39,10 +39,10 @@ class FeedDialog(QDialog, FORM_CLASS):
         self.transportCombo.addItem(tr("HTTP: poll the URL"), "http")
         self.transportCombo.addItem(tr("MQTT: subscribe to uplinks"), "mqtt")
         self.presetCombo.addItem(tr("Custom"), "")
-        for key, preset in THRESHOLD_PRESETS.items():
-            self.presetCombo.addItem(
-                f"{preset.label}: {preset.warn:g} / {preset.alert:g} {preset.unit} ({preset.source})", key
-            )
+        for key, preset in THRESHOLD_PRESETS.items():  # short, whole in the field; the guideline as tooltip
+            self.presetCombo.addItem(preset_text(preset), key)
+            self.presetCombo.setItemData(self.presetCombo.count() - 1, QCoreApplication.translate(
+                "feed_config", preset.source), Qt.ItemDataRole.ToolTipRole)
         validator = QDoubleValidator(self)
         validator.setLocale(QLocale.c())
         self.warnEdit.setValidator(validator)
@@ -61,6 +61,7 @@ class FeedDialog(QDialog, FORM_CLASS):
         self.propertyEdit.editingFinished.connect(self._property_edited)
         self.buttonBox.accepted.connect(self._try_accept)
         self.buttonBox.rejected.connect(self.reject)
+        self.messageLabel.hide()
         self._update_visibility()
 
     def _set(self, config: FeedConfig) -> None:
@@ -126,6 +127,7 @@ class FeedDialog(QDialog, FORM_CLASS):
     def _try_accept(self) -> None:
         problems = self.config().problems()
         self.messageLabel.setText("\n".join(QCoreApplication.translate("feed_config", p) for p in problems))
+        self.messageLabel.setVisible(bool(problems))
         if not problems:
             self.accept()
 
@@ -153,6 +155,7 @@ class FeedDialog(QDialog, FORM_CLASS):
             widget.setVisible(mqtt)
         self.refreshLabel.setText(tr("Expected every") if mqtt else tr("Refresh every"))
         self.sourceLabel.setText(format_tr(fmt.hint))
+        self.adjustSize()  # as tall as the rows shown: no gap where the hidden ones were
 
     def _preset_chosen(self) -> None:
         key = self.presetCombo.currentData()
@@ -174,6 +177,24 @@ class FeedDialog(QDialog, FORM_CLASS):
                 self.presetCombo.setCurrentIndex(index)
                 return
         self.presetCombo.setCurrentIndex(0)
+
+
+def preset_text(preset: ThresholdPreset) -> str:
+    """Write a threshold preset as the list shows it: "NO₂: 25 / 40 µg/m³" (German "Lärm: 53 / 65 dB(A)")."""
+    label = QCoreApplication.translate("feed_config", preset.label)
+    return f"{label}: {local_number(preset.warn)} / {local_number(preset.alert)} {preset.unit}"
+
+
+def local_number(value: float) -> str:
+    """Write a number as short as it goes, with the decimal sign of the user's language."""
+    return f"{value:g}".replace(".", decimal_sign())
+
+
+def decimal_sign() -> str:
+    """Return the decimal sign of the QGIS user interface's language."""
+    from ..algorithms.base import user_language
+
+    return "," if user_language() == "de" else "."
 
 
 def _fill(container: QWidget, widget: QWidget) -> None:

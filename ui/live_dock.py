@@ -7,7 +7,7 @@ Wire-up (plugin.py): ``self.live_dock = create_live_dock(self.iface)`` in ``init
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from ..core.live.latest_values import STATUSES, LatestValue, format_value, sort_
 from ..core.sensors.fetch import redact_url
 from ..core.sensors.formats import feed_format
 from . import feed_store
-from .feed_dialog import FeedDialog, format_tr
+from .feed_dialog import FeedDialog, decimal_sign, format_tr
 from .feed_runner import LOG_TAG, FeedRunner, layer_name
 from .feed_secrets import move_secrets, secret_names
 from .fetch_task import FetchTask, SeriesTask, cancel_and_wait
@@ -67,6 +67,13 @@ ROW_CAUSE_CHARS = 60
 def tr(text: str) -> str:
     """Translate in the context of this module."""
     return QCoreApplication.translate("live_dock", text)
+
+
+def status_text(status: str) -> str:
+    """Return the translated name of a station's status (``ok``, ``warn``, ``alert``, ``stale``, ``error``)."""
+    names = {"ok": tr("normal"), "warn": tr("warn"), "alert": tr("alert"), "stale": tr("stale"),
+             "error": tr("error")}
+    return names.get(status, status)
 
 
 def state_text(state: FeedState) -> str:
@@ -141,17 +148,28 @@ class StationTableModel(QAbstractTableModel):
             if column == 0:
                 return reading.name
             if column == 1:
-                return format_value(reading.value)
+                return format_value(reading.value, decimal_sign())
             if column == 2:
                 return reading.unit
             if column == 3:
-                return reading.time.astimezone().strftime("%d.%m. %H:%M:%S") if reading.time else ""
-            return reading.status
+                return short_time(reading.time)
+            return status_text(reading.status)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{reading.station_id}: {reading.property}" + (f"\n{reading.detail}" if reading.detail else "")
+            when = reading.time.astimezone().strftime("%d.%m.%Y %H:%M:%S") if reading.time else ""
+            detail = f"\n{reading.detail}" if reading.detail else ""
+            return f"{reading.station_id}: {reading.property} {when}{detail}"
         if role == Qt.ItemDataRole.DecorationRole and column == 4:
             return QColor(STATUS_COLORS.get(reading.status, "#000000"))
         return None
+
+
+def short_time(moment) -> str:
+    """Write the time of a reading, short enough for a narrow dock: "14:06" today, "26.11. 14:06" before."""
+    if moment is None:
+        return ""
+    local = moment.astimezone()
+    return local.strftime("%H:%M") if local.date() == datetime.now().astimezone().date() else local.strftime(
+        "%d.%m. %H:%M")
 
 
 _SORT_KEYS = (
@@ -175,11 +193,17 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         self._shut_down = False
         self.station_model = StationTableModel(self)
         self.stationView.setModel(self.station_model)
-        self.stationView.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        station_header = self.stationView.horizontalHeader()
+        station_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        station_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # names elide in a narrow dock
+        station_header.setStretchLastSection(False)
+        station_header.moveSection(4, 1)  # the status next to the name: seen first, whatever the dock's width
         self.stationView.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         feed_header = self.feedTable.horizontalHeader()
         feed_header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         feed_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        feed_header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # a long error elides (whole in tooltip)
+        feed_header.setStretchLastSection(False)
         self.splitter.setSizes([90, 280, 180])
         self.chart = SeriesChart(self.chartContainer)
         layout = QVBoxLayout(self.chartContainer)
@@ -321,6 +345,8 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
     def _project_read(self, *_args: Any) -> None:
         self.drop_all_feeds()
         self.load_project_feeds()
+        if self.runners:
+            self.show()  # a project with live feeds shows them
 
     def _layer_for(self, config: FeedConfig) -> LiveLayer:
         for layer in QgsProject.instance().mapLayers().values():
@@ -639,8 +665,25 @@ class LiveSensorDock(QDockWidget, FORM_CLASS):
         self.deleteLater()
 
 
+#: Least width of the dock when it opens, in pixels: every column of its tables shows (a fifth of 1920 px).
+DOCK_WIDTH = 380
+
+
 def create_live_dock(iface: Any) -> LiveSensorDock:
-    """Create the dock and add it to the main window's right dock area."""
-    dock = LiveSensorDock(iface, iface.mainWindow())
+    """Create the dock in the main window's right dock area: closed unless the project has live feeds.
+
+    It opens at least ``DOCK_WIDTH`` wide, so every column shows; the plugin menu and the toolbar
+    button open it, and QGIS restores where the user puts it.
+    """
+    window = iface.mainWindow()
+    dock = LiveSensorDock(iface, window)
     iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.setVisible(bool(dock.runners))
+
+    def wide_enough(visible: bool) -> None:  # at least DOCK_WIDTH when shown: every column of the tables fits
+        if visible and not dock.isFloating() and dock.width() < DOCK_WIDTH:
+            window.resizeDocks([dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+
+    dock.visibilityChanged.connect(wide_enough)
+    wide_enough(dock.isVisible())
     return dock

@@ -28,6 +28,7 @@ from ..algorithms.common import utc_qdatetime
 from ..algorithms.qt_compat import FieldType
 from ..core.live.feed_config import Thresholds
 from ..core.live.latest_values import LatestValue, format_value
+from .feed_dialog import decimal_sign, local_number
 
 #: Custom layer property holding the feed id (a saved project's layer is adopted again).
 FEED_ID_PROPERTY = "social_resilience/live_feed_id"
@@ -180,10 +181,10 @@ class LiveLayer:
     def apply_style(self, thresholds: Thresholds, unit: str = "") -> None:
         """Colour by status (legend names the thresholds) and label with the value."""
         suffix = f" {unit}" if unit else ""
-        warn = f"{thresholds.warn:g}{suffix}" if thresholds.warn is not None else None
-        alert = f"{thresholds.alert:g}{suffix}" if thresholds.alert is not None else None
+        warn = f"{local_number(thresholds.warn)}{suffix}" if thresholds.warn is not None else None
+        alert = f"{local_number(thresholds.alert)}{suffix}" if thresholds.alert is not None else None
         labels = {
-            "ok": tr("ok (below {})").format(warn or alert) if (warn or alert) else tr("ok"),
+            "ok": tr("normal (below {})").format(warn or alert) if (warn or alert) else tr("normal"),
             "warn": tr("warn (from {})").format(warn) if warn else tr("warn"),
             "alert": tr("alert (from {})").format(alert) if alert else tr("alert"),
             "stale": tr("stale (no recent value)"),
@@ -227,7 +228,7 @@ def _row(reading: LatestValue) -> tuple[Any, ...]:
         reading.time,
         reading.status,
         reading.property,
-        format_value(reading.value),
+        format_value(reading.value, decimal_sign()),
     )
 
 

@@ -10,6 +10,7 @@ from qgis.PyQt.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath
 from qgis.PyQt.QtWidgets import QSizePolicy, QWidget
 
 from ..core.live.feed_config import Thresholds
+from .feed_dialog import local_number
 
 WARN_COLOR = QColor("#f28e2b")
 ALERT_COLOR = QColor("#d7191c")
@@ -134,7 +135,7 @@ class SeriesChart(QWidget):
             painter.setPen(grid)
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
             painter.setPen(text_pen)
-            painter.drawText(QRectF(0, y - 8, plot.left() - 4, 16), RIGHT_MIDDLE, f"{value:g}")
+            painter.drawText(QRectF(0, y - 8, plot.left() - 4, 16), RIGHT_MIDDLE, local_number(value))
         left, right = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight
         painter.drawText(QRectF(plot.left(), plot.bottom() + 2, 120, 16), left, _time_label(t0, t1))
         painter.drawText(QRectF(plot.right() - 120, plot.bottom() + 2, 120, 16), right, _time_label(t1, t0))
@@ -148,7 +149,10 @@ class SeriesChart(QWidget):
             painter.setPen(pen)
             y = to_xy(t0, limit).y()
             painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
-            painter.drawText(QRectF(plot.right() - 60, y - 15, 58, 14), right, f"{label} {limit:g}")
+            text = f"{label} {local_number(limit)}"  # the whole label ("Warnung 25"), right-aligned on the line
+            width = QFontMetricsF(painter.font()).horizontalAdvance(text) + 4
+            top = y - 15 if y - 15 >= plot.top() else y + 1  # under a line at the top, clear of the title
+            painter.drawText(QRectF(plot.right() - width - 2, top, width, 14), right, text)
         path = QPainterPath()
         for index, (moment, value) in enumerate(self.points):
             point = to_xy(moment, value)

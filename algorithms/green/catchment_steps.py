@@ -46,7 +46,7 @@ from ...core.green.access import (
 )
 from ...core.green.barrier_sides import BARRIER_SNAP, SideSplit, no_barriers, split_barrier_sides
 from ...core.green.walk_graph import build_graph
-from ..common import check_crs_known, metric_crs, to_float
+from ..common import check_crs_known, local_area, local_number, metric_crs, to_float
 from .green_geometry import (
     GreenSpace,
     containment,
@@ -241,7 +241,9 @@ class CatchmentSteps:
             self.tr("Natural England ANGSt: 300 m to 2 ha"),
             self.tr("WHO Europe: 300 m to 1 ha"),
         ]
-        add(QgsProcessingParameterEnum(self.STANDARD, self.tr("Standard"), standards, defaultValue=0))
+        add(QgsProcessingParameterEnum(
+            self.STANDARD, self.tr("Standard (other than Custom: replaces the walking distance and minimum area)"),
+            standards, defaultValue=0))
         add(self._number(self.DISTANCE, self.tr("Walking distance (m)"), 400.0, 1.0))
         add(self._number(self.MIN_AREA_HA, self.tr("Minimum green-space area (ha)"), 2.0, 0.0))
         add(self._number(self.MERGE_DISTANCE, self.tr("Merge green parcels closer than (m)"), 10.0, 0.0))
@@ -314,15 +316,29 @@ class CatchmentSteps:
 
     # -- the steps ----------------------------------------------------------------------------
 
+    def _log_numbers(self, parameters: dict, context, settings: Settings, feedback: QgsProcessingFeedback) -> None:
+        """Say the walking distance and minimum area of the run; a standard says which field values it replaced."""
+        used = self.tr("Walking distance {} m, minimum area {}").format(
+            local_number(settings.distance), local_area(settings.min_area))
+        standard = self.algorithm.parameterAsEnum(parameters, self.STANDARD, context)
+        fields = (self.algorithm.parameterAsDouble(parameters, self.DISTANCE, context),
+                  self.algorithm.parameterAsDouble(parameters, self.MIN_AREA_HA, context))
+        if standard and fields != (settings.distance, settings.min_area):
+            name = self.algorithm.parameterDefinition(self.STANDARD).options()[standard].split(":")[0]
+            feedback.pushWarning(self.tr(
+                "{used} from the standard {name}, instead of the fields' {distance} m and {area} (choose the "
+                "standard Custom to use the fields).").format(
+                used=used, name=name, distance=local_number(fields[0]), area=local_area(fields[1])))
+        else:
+            feedback.pushInfo(used)
+
     def distances_to_green(
         self, parameters: dict, context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> AccessRun:
         """Read the inputs and compute the walking distance of every node and residential feature (to 70 %)."""
         sources = self.read_sources(parameters, context, feedback)
         settings = self.read_settings(parameters, context, sources)
-        feedback.pushInfo(
-            self.tr("Walking distance {} m, minimum area {} ha").format(settings.distance, settings.min_area)
-        )
+        self._log_numbers(parameters, context, settings, feedback)
         split = self.build_network(sources, settings, context, feedback)
         self.step(feedback, 25)
         greens = self._prepare_green(sources, settings, context, feedback)
@@ -461,16 +477,17 @@ class CatchmentSteps:
         merged = merge_parcels(parcels, settings.merge_distance)
         spaces = sorted((m for m in merged if m.area_ha >= settings.min_area), key=lambda m: -m.area_ha)
         feedback.pushInfo(
-            self.tr("Green spaces: {} parcels, {} after merging, {} of at least {} ha").format(
-                len(parcels), len(merged), len(spaces), settings.min_area
+            self.tr("Green spaces: {} parcels, {} after merging, {} of at least {}").format(
+                local_number(len(parcels)), local_number(len(merged)), local_number(len(spaces)),
+                local_area(settings.min_area)
             )
         )
         if not spaces:
             feedback.pushWarning(
                 self.tr(
-                    "No green space of at least {} ha: nobody is served. Lower {}, raise MERGE_DISTANCE or check "
+                    "No green space of at least {}: nobody is served. Lower {}, raise MERGE_DISTANCE or check "
                     "GREEN_SPACES."
-                ).format(settings.min_area, self.MIN_AREA_HA)
+                ).format(local_area(settings.min_area), self.MIN_AREA_HA)
             )
         geometries = [g.geometry for g in spaces]
         return Greens(

@@ -34,7 +34,7 @@ from ...core.green.equity import (
 )
 from ..base import AlgorithmBase, param
 from ..columns import AttributeColumns, direct_layer, number, read_columns
-from ..common import check_crs_known, to_qvariant, with_result_fields
+from ..common import check_crs_known, local_number, to_qvariant, with_result_fields
 from ..qt_compat import NUMERIC_TYPES, FieldType
 from ..style_on_load import style_on_load
 from .green_geometry import SKIP_INVALID, polygonal, vertex_arrays
@@ -524,4 +524,6 @@ def representative_point(geometry: QgsGeometry) -> tuple[float, float]:
 
 
 def _text(value: Any) -> str:
-    return "–" if value is None or value == NULL else (f"{value:.3f}" if isinstance(value, float) else str(value))
+    if value is None or value == NULL:
+        return "–"
+    return local_number(value, 3) if isinstance(value, float) else local_number(value)

@@ -26,7 +26,7 @@ from ...core.green.access import AccessNetwork, population_per_green, served_sta
 from ...core.green.barrier_sides import SideSplit
 from ...core.green.polygons import piece_probes, reachable_pieces
 from ..base import AlgorithmBase
-from ..common import to_qvariant, with_result_fields
+from ..common import local_number, to_qvariant, with_result_fields
 from ..qt_compat import FieldType
 from ..style_on_load import style_on_load
 from .catchment_steps import CatchmentSteps, Greens, Residents, Settings, Sources
@@ -146,8 +146,9 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             )
             stats = served_statistics(residents.population, residents.served, residents.served_eucl)
             feedback.pushInfo(
-                self.tr("Served: {:.0f} of {:.0f} ({}); by straight line: {}").format(
-                    stats.served, stats.total, _percent(stats.share), _percent(stats.share_eucl)
+                self.tr("Served: {} of {} ({}); by straight line: {}").format(
+                    local_number(stats.served), local_number(stats.total), _percent(stats.share),
+                    _percent(stats.share_eucl)
                 )
             )
         outputs.update(
@@ -209,6 +210,7 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
             )
             catch_sink.addFeature(feature, QgsFeatureSink.FastInsert)
         style_on_load(context, catch_dest, "catchments.qml")
+        style_on_load(context, green_dest, "qualifying_green_spaces.qml")
         return {self.OUTPUT_GREEN_SPACES: green_dest, self.OUTPUT_CATCHMENTS: catch_dest}
 
     def _write_residential(
@@ -252,4 +254,4 @@ class GreenSpaceCatchmentsAlgorithm(AlgorithmBase):
 
 
 def _percent(share: float | None) -> str:
-    return "–" if share is None else f"{100 * share:.1f} %"
+    return "–" if share is None else f"{local_number(100 * share, 1)} %"

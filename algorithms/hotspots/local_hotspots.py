@@ -95,8 +95,8 @@ class LocalHotspotsAlgorithm(AlgorithmBase):
         self.add_parameters(
             param("source", self.INPUT, self.tr("Area units"),
                   types=[QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]),
-            param("field", self.FIELD, self.tr("Field"), parentLayerParameterName=self.INPUT,
-                  type=QgsProcessingParameterField.Numeric),
+            param("field", self.FIELD, self.tr("Value to test for hot and cold spots (numeric field)"),
+                  parentLayerParameterName=self.INPUT, type=QgsProcessingParameterField.Numeric, defaultValue="score"),
             *neighbours.neighbour_parameters(),
             param("int", self.PERMUTATIONS, self.tr("Permutations (0 = analytic p-values only)"), defaultValue=9999,
                   minValue=0, maxValue=99999),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
     QgsFeatureRequest,
     QgsProcessing,
     QgsProcessingContext,
@@ -18,6 +19,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
@@ -36,7 +38,8 @@ from ..base import AlgorithmBase, user_language
 from ..common import check_writable, write_file
 from ..safe_io import new_files_guard
 from . import report_content as read
-from .report_maps import MapLayer, map_crs, png_data_uri, render_map
+from . import report_layout
+from .report_maps import MapLayer, Theme, ThemeLayer, map_crs, png_data_uri, prepare_crs, render_map
 
 POLYGONS = [QgsProcessing.TypeVectorPolygon]
 ANY_GEOMETRY = [QgsProcessing.TypeVectorPoint, QgsProcessing.TypeVectorPolygon]
@@ -65,7 +68,8 @@ class ReportAlgorithm(AlgorithmBase):
             text, types = descriptions[name]
             self.addParameter(QgsProcessingParameterFeatureSource(name, text, types, optional=True))
         self.addParameter(QgsProcessingParameterField(
-            "POPULATION_FIELD", self.tr("Residents per home (field of RESIDENTIAL; empty = count homes)"),
+            "POPULATION_FIELD",
+            self.tr("Residents per home (field of RESIDENTIAL; empty = what the catchments counted)"),
             parentLayerParameterName="RESIDENTIAL", type=QgsProcessingParameterField.Numeric, optional=True))
         self.addParameter(QgsProcessingParameterString(
             "TITLE", self.tr("Title"), defaultValue=self.tr("Green access and environmental hotspots")))
@@ -78,6 +82,9 @@ class ReportAlgorithm(AlgorithmBase):
         self.addParameter(QgsProcessingParameterString(
             "DATA_SOURCES", self.tr("Data sources and licences (one per line or separated by ;)"),
             multiLine=True, optional=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            "ADD_LAYOUT", self.tr("Add the maps to the project as a print layout (in the QGIS desktop)"),
+            defaultValue=True))
         self.addParameter(QgsProcessingParameterFileDestination(
             "OUTPUT_HTML", self.tr("Report (HTML)"), self.tr("HTML files (*.html)")))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -92,6 +99,22 @@ class ReportAlgorithm(AlgorithmBase):
         ):
             self.addOutput(QgsProcessingOutputNumber(name, text))
         self.addOutput(QgsProcessingOutputString("KEY_FIGURES", self.tr("Key figures in words")))
+
+    def prepareAlgorithm(  # noqa: N802
+        self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> bool:
+        """Open the layers and choose the map CRS here, on the main thread (see ``report_maps.prepare_crs``)."""
+        super().prepareAlgorithm(parameters, context, feedback)
+        opened = [self.parameterAsVectorLayer(parameters, name, context) for name in self.LAYERS]
+        self._synthetic = read.synthetic(opened)  # the sample town's metadata: only the layers themselves have it
+        self._inputs = {name: layer for name, layer in zip(self.LAYERS, opened) if layer is not None}
+        self._add_layout = self.parameterAsBoolean(parameters, "ADD_LAYOUT", context)
+        try:
+            self._map_crs = prepare_crs([layer for layer in opened if layer is not None],
+                                        context.transformContext(), feedback)
+        except QgsProcessingException:
+            self._map_crs = None  # processAlgorithm meets the error again and reports it with its message
+        return True
 
     def processAlgorithm(  # noqa: N802, D102
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
@@ -110,7 +133,8 @@ class ReportAlgorithm(AlgorithmBase):
         content = self._content(layers, parameters, context)
         feedback.setProgress(20)
         feedback.setProgressText(self.tr("Rendering the maps…"))
-        content.maps = self._maps(layers, context, feedback)
+        self._report_themes = self._themes(layers)
+        content.maps = self._maps(self._report_themes, layers, context, feedback)
         content.charts = self._charts(content) if content.method.equity else []
         language = user_language()
         text = ReportHtml(language, QCoreApplication.translate).render(content)
@@ -123,6 +147,7 @@ class ReportAlgorithm(AlgorithmBase):
                 results["OUTPUT_PDF"] = pdf_path
         for sentence in results["KEY_FIGURES"].splitlines():
             feedback.pushInfo(sentence)
+        self._layout_text = (content.title, content.sources)
         feedback.setProgress(100)
         return results
 
@@ -140,6 +165,20 @@ class ReportAlgorithm(AlgorithmBase):
             raise QgsProcessingException(self.tr("Qt could not write the PDF; no report was written."))
         return data
 
+    def postProcessAlgorithm(self, context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> dict:  # noqa: N802
+        """In the desktop, add the maps to the project as a print layout (on the main thread, after the run)."""
+        results = super().postProcessAlgorithm(context, feedback)
+        project = context.project()
+        if not (getattr(self, "_add_layout", False) and hasattr(self, "_layout_text") and project is not None
+                and report_layout.in_desktop()):
+            return results
+        title, sources = self._layout_text
+        layout = report_layout.add_report_layout(project, title, self._report_themes, self._inputs,
+                                                 self._map_crs or QgsCoordinateReferenceSystem(), sources)
+        feedback.pushInfo(self.tr("The maps are in the print layout “{}” (Project ▸ Layout Manager), ready to edit "
+                                  "and export; their layers are in the group of the same name.").format(layout.name()))
+        return results
+
     def _layers(self, parameters, context, feedback) -> dict:
         """Return the given layers as memory copies (name -> QgsVectorLayer)."""
         layers = {}
@@ -156,12 +195,14 @@ class ReportAlgorithm(AlgorithmBase):
     def _content(self, layers: dict, parameters, context) -> ReportContent:
         """Key figures, ranked areas, method facts and sources of the given layers."""
         areas, residential, hot = layers.get("AREAS"), layers.get("RESIDENTIAL"), layers.get("HOTSPOTS")
-        population = self.parameterAsString(parameters, "POPULATION_FIELD", context) or None
+        population, inferred = self._population(layers, parameters, context)
         facts = MethodFacts(
             distance_m=self.parameterAsDouble(parameters, "DISTANCE", context)
             or read.first_value(layers.get("CATCHMENTS"), "distance_m"),
             min_area_ha=self.parameterAsDouble(parameters, "MIN_AREA_HA", context) or None,
             population_field=population if residential is not None else None,
+            population_from_catchments=inferred,
+            homes=residential is not None,
             indicators=read.indicators(areas) or read.indicators(hot),
             local_statistics=read.has_fields(hot, read.LOCAL_FIELDS) or read.has_fields(areas, read.LOCAL_FIELDS),
             n_stations=layers["STATIONS"].featureCount() if "STATIONS" in layers else None,
@@ -174,6 +215,7 @@ class ReportAlgorithm(AlgorithmBase):
             content.everyday = read.everyday(residential, population)
             if not content.everyday or read.has_fields(residential, ("served",)):
                 content.access = read.residential_access(residential, population)
+            content.group_shares = read.group_shares(residential, read.group_fields(areas, residential))
         elif facts.equity:
             content.access = read.areas_access(areas)
         facts.counts_residents = bool(population) or (residential is None and facts.equity)
@@ -187,56 +229,75 @@ class ReportAlgorithm(AlgorithmBase):
             content.n_priority = sum(1 for row in content.areas if row.priority)
         if facts.equity:
             content.gini = gini([row.pop for row in content.areas], [row.served_share for row in content.areas])
+        content.synthetic = getattr(self, "_synthetic", False) or read.synthetic(list(layers.values()))
         content.sources = read.data_sources(
-            list(layers.values()), self.parameterAsString(parameters, "DATA_SOURCES", context))
+            list(layers.values()), self.parameterAsString(parameters, "DATA_SOURCES", context), content.synthetic)
         return content
 
-    def _maps(self, layers: dict, context, feedback) -> list[Figure]:
-        """One map per theme whose layers are given."""
-        get = layers.get
-        themes = [
-            (self.tr("Green access"), [
-                MapLayer(get("RESIDENTIAL") if read.has_fields(get("RESIDENTIAL"), ("served",)) else None,
-                         "residential_served.qml", self.tr("Homes")),
-                MapLayer(get("GREEN_SPACES"), "sample_town_green_spaces.qml", self.tr("Green spaces")),
-                MapLayer(get("CATCHMENTS"), "catchments.qml", self.tr("Catchments")),
-            ], self.tr("homes served (green) and not served (red) within the walking distance")),
-        ]
+    def _population(self, layers: dict, parameters, context) -> tuple[str | None, bool]:
+        """Return the field of the homes to count residents by, and whether it was found as the catchments' one.
+
+        Without POPULATION_FIELD, the report counts what the catchments counted (their ``pop_served``
+        tells), so that its served share is theirs; when that cannot be told, it counts homes.
+        """
+        given = self.parameterAsString(parameters, "POPULATION_FIELD", context) or None
+        residential = layers.get("RESIDENTIAL")
+        if given or residential is None:
+            return given, False
+        found = read.catchments_population(residential, [layers.get("GREEN_SPACES"), layers.get("CATCHMENTS")])
+        return (found, True) if found else (None, False)
+
+    def _themes(self, layers: dict) -> list[Theme]:
+        """One map per theme whose layers are given (the layers named by their parameter)."""
+        has = lambda key, fields: read.has_fields(layers.get(key), fields)  # noqa: E731
+        names = {key: read.name_field(layers[key]) for key in ("AREAS", "HOTSPOTS") if key in layers}
+        served_homes = has("RESIDENTIAL", ("served",))
+        homes = [ThemeLayer("RESIDENTIAL", "residential_served.qml", self.tr("Homes"))] if served_homes else []
+        themes = [Theme(self.tr("Green access"), [
+            *homes,
+            ThemeLayer("GREEN_SPACES", "sample_town_green_spaces.qml", self.tr("Green spaces")),
+            ThemeLayer("CATCHMENTS", "catchments.qml", self.tr("Catchments")),
+        ], self.tr("homes served (green) and not served (red) within the walking distance"))]
         for field, style, title in (("rules_met", "rule_33030.qml", self.tr("The 3-30-300 rule")),
                                     ("all_served", "facility_access.qml", self.tr("Everyday places"))):
-            if read.has_fields(get("RESIDENTIAL"), (field,)):
-                themes.append((title, [MapLayer(self._copy(get("RESIDENTIAL")), style, self.tr("Homes"))], ""))
-        if read.has_fields(get("AREAS"), read.EQUITY_FIELDS):
-            themes.append((self.tr("Green access per area"), [
-                MapLayer(self._copy(get("AREAS")), "green_equity.qml", self.tr("Served share"))],
+            if has("RESIDENTIAL", (field,)):
+                themes.append(Theme(title, [ThemeLayer("RESIDENTIAL", style, self.tr("Homes"))]))
+        if has("AREAS", read.EQUITY_FIELDS):
+            themes.append(Theme(self.tr("Green access per area"), [
+                ThemeLayer("AREAS", "green_equity.qml", self.tr("Served share"), names["AREAS"])],
                 self.tr("share of residents served on foot; priority areas outlined")))
-        hot = get("HOTSPOTS") if read.has_fields(get("HOTSPOTS"), read.LOCAL_FIELDS) else None
-        if hot is None and read.has_fields(get("AREAS"), read.LOCAL_FIELDS):
-            hot = get("AREAS")
-        if hot is not None:
-            themes.append((self.tr("Hot and cold spots (Getis-Ord Gi*)"), [
-                MapLayer(get("STATIONS"), "sample_town_stations.qml", self.tr("Sensor stations")),
-                MapLayer(hot, "gi_bins.qml", self.tr("Gi* hot and cold spots"))], ""))
-            themes.append((self.tr("Clusters and outliers (Local Moran's I)"), [
-                MapLayer(self._copy(hot), "lisa_clusters.qml", self.tr("Local Moran clusters"))], ""))
-        elif get("STATIONS") is not None:
-            themes.append((self.tr("Sensor stations"), [
-                MapLayer(get("STATIONS"), "sample_town_stations.qml", self.tr("Sensor stations"))], ""))
-        if read.has_fields(get("AREAS"), ("score_pct",)):
-            themes.append((self.tr("Hotspot score per area"), [
-                MapLayer(self._copy(get("AREAS")), "hotspot_score.qml", self.tr("Score percentile"))], ""))
-        themes += self._emerging_theme(get("EMERGING"))
-        crs = map_crs(list(layers.values()), feedback)
-        figures = []
-        for title, items, caption in themes:
-            items = [item for item in items if item.layer is not None]
+        hot = "HOTSPOTS" if has("HOTSPOTS", read.LOCAL_FIELDS) else "AREAS" if has("AREAS", read.LOCAL_FIELDS) else ""
+        if hot:
+            themes.append(Theme(self.tr("Hot and cold spots (Getis-Ord Gi*)"), [
+                ThemeLayer("STATIONS", "sample_town_stations.qml", self.tr("Sensor stations")),
+                ThemeLayer(hot, "gi_bins.qml", self.tr("Gi* hot and cold spots"), names[hot])]))
+            themes.append(Theme(self.tr("Clusters and outliers (Local Moran's I)"), [
+                ThemeLayer(hot, "lisa_clusters.qml", self.tr("Local Moran clusters"), names[hot])]))
+        elif "STATIONS" in layers:
+            themes.append(Theme(self.tr("Sensor stations"), [
+                ThemeLayer("STATIONS", "sample_town_stations.qml", self.tr("Sensor stations"))]))
+        if has("AREAS", ("score_pct",)):
+            themes.append(Theme(self.tr("Hotspot score per area"), [
+                ThemeLayer("AREAS", "hotspot_score.qml", self.tr("Score percentile"), names["AREAS"])]))
+        themes += self._emerging_theme(layers.get("EMERGING"))
+        return [theme for theme in themes if any(item.key in layers for item in theme.layers)]
+
+    def _maps(self, themes: list[Theme], layers: dict, context, feedback) -> list[Figure]:
+        """Render each theme (a layer drawn in two themes is copied: a layer has one style at a time)."""
+        crs = getattr(self, "_map_crs", None) or map_crs(list(layers.values()), feedback)
+        figures, used = [], set()
+        for theme in themes:
             self.check_cancelled(feedback)
-            if items:
-                image = render_map(items, crs, context.transformContext())
-                figures.append(Figure(title, src=png_data_uri(image), caption=caption))
+            items = []
+            for item in (item for item in theme.layers if item.key in layers):
+                layer = self._copy(layers[item.key]) if item.key in used else layers[item.key]
+                used.add(item.key)
+                items.append(MapLayer(layer, item.style, item.name, item.label_field))
+            image = render_map(items, crs, context.transformContext())
+            figures.append(Figure(theme.title, src=png_data_uri(image), caption=theme.caption))
         return figures
 
-    def _emerging_theme(self, layer) -> list[tuple[str, list[MapLayer], str]]:
+    def _emerging_theme(self, layer) -> list[Theme]:
         """Return the map of emerging hot spots, its caption counting the areas per category (none without it)."""
         if not read.has_fields(layer, ("category", "category_code")):
             return []
@@ -246,7 +307,7 @@ class ReportAlgorithm(AlgorithmBase):
         order = sorted(known, key=lambda code: (code == 0, code < 0, abs(code)))  # hot 1..8, cold, no pattern
         caption = self.tr("areas per category: {}").format(", ".join(f"{labels[c]} {codes[c]}" for c in order))
         title = self.tr("Emerging hot spots: is it getting better or worse?")
-        return [(title, [MapLayer(layer, "emerging_hotspots.qml", self.tr("Emerging hot spots"))], caption)]
+        return [Theme(title, [ThemeLayer("EMERGING", "emerging_hotspots.qml", self.tr("Emerging hot spots"))], caption)]
 
     def _charts(self, content: ReportContent) -> list[Figure]:
         """Chart the served share per area (bars) and the Lorenz curve of green access."""
@@ -258,7 +319,8 @@ class ReportAlgorithm(AlgorithmBase):
         return [
             Figure(bars, svg=bar_chart_svg(names, shares, bars, percent=True, translate=translate),
                    caption=self.tr("areas from the best to the least served")),
-            Figure(lorenz, svg=lorenz_curve_svg(population, shares, lorenz, translate=translate),
+            Figure(lorenz, svg=lorenz_curve_svg(population, shares, lorenz, translate=translate,
+                                                decimal="," if user_language() == "de" else "."),
                    caption=self.tr("the farther the curve lies below the diagonal, the more unequal the access")),
         ]
 

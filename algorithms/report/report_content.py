@@ -11,15 +11,22 @@ from ...core.report.content import (
     HotspotSummary,
     MethodFacts,
     access_summary,
+    counted_population,
+    group_share,
     hotspot_summary,
 )
 from ...core.report.everyday import RULE_FIELDS, EverydaySummary, everyday_summary
+from ...core.sample_town.signature import KEYWORD, from_sample_town
 from ..common import to_float
 from ..qt_compat import FieldType
 
 #: Fields of the local hotspot statistics and of the hotspot score (``<indicator>_n``, ``_cls``).
 LOCAL_FIELDS = ("gi_bin", "lisa_cluster")
 EQUITY_FIELDS = ("pop", "pop_served", "served_share")
+#: Fields the catchments add to the homes: never a population.
+ACCESS_FIELDS = ("net_dist_m", "green_id", "served", "eucl_dist_m", "served_eucl")
+#: Names that a population field usually has, tried first.
+POPULATION_NAMES = ("population", "pop", "residents", "inhabitants", "einwohner", "ew", "bewohner")
 
 
 def tr(text: str) -> str:
@@ -170,9 +177,12 @@ def green_facts(facts: MethodFacts, green: QgsVectorLayer | None) -> None:
         facts.green_area_ha = sum(f.geometry().area() for f in green.getFeatures()) / 10_000.0
 
 
-def data_sources(layers: list[QgsVectorLayer], extra: str) -> list[str]:
+def data_sources(layers: list[QgsVectorLayer], extra: str, sample_town: bool = False) -> list[str]:
     """List the sources and licences: given by the user, OpenStreetMap (``osm_id``) and synthetic data."""
     sources = [line.strip() for line in extra.replace(";", "\n").splitlines() if line.strip()]
+    if sample_town:
+        sources.append(tr("Synthetic data: the sample town of the Social Resilience Toolkit, not a real place; "
+                          "free to use."))
     if any(layer.fields().lookupField("osm_id") >= 0 for layer in layers):
         sources.append(tr("Map data © OpenStreetMap contributors, licensed under the Open Database License "
                           "(ODbL) 1.0, https://www.openstreetmap.org/copyright"))
@@ -215,3 +225,45 @@ def check_fields(layers: dict[str, QgsVectorLayer]) -> list[str]:
                     "the plugin's algorithm wrote it, or correct the values."
                 ).format(name, len(bad), field, low, high, next(iter(bad.values()))))
     return messages
+def group_fields(areas: QgsVectorLayer | None, residential: QgsVectorLayer | None) -> list[str]:
+    """Social groups counted per home (e.g. ``pop_65plus``) whose served share the equity by area wrote."""
+    if areas is None or residential is None:
+        return []
+    names = set(residential.fields().names()) - set(ACCESS_FIELDS)
+    return [n[: -len("_share")] for n in areas.fields().names() if n.endswith("_share") and n[:-6] in names]
+
+
+def group_shares(residential: QgsVectorLayer, groups: list[str]) -> list[tuple[str, float | None]]:
+    """Return the served share of each group over the homes (as the equity by area computes it for the whole town)."""
+    values: dict[str, list[float]] = {group: [] for group in groups}
+    served = []
+    for feature in residential.getFeatures():
+        served.append(bool(_value(feature, "served")))
+        for group in groups:
+            values[group].append(_value(feature, group) or 0.0)
+    return [(group, group_share(values[group], served)) for group in groups]
+
+
+def catchments_population(residential: QgsVectorLayer, counted: list[QgsVectorLayer | None]) -> str | bool | None:
+    """Return the field of the homes that the catchments counted (None: every home 1), False when it cannot be told.
+
+    The catchments' green spaces (or catchment polygons) hold ``pop_served``; its sum is the served
+    population, which only the field the catchments used gives over the served homes.
+    """
+    layer = next((c for c in counted if c is not None and c.fields().lookupField("pop_served") >= 0), None)
+    if layer is None or residential.fields().lookupField("served") < 0:
+        return False
+    served_total = sum(_value(f, "pop_served") or 0.0 for f in layer.getFeatures())
+    numeric = [f.name() for f in residential.fields() if f.isNumeric() and f.name() not in ACCESS_FIELDS]
+    named = [n for n in numeric if n.lower() in POPULATION_NAMES]
+    order = [*named, None, *(n for n in numeric if n not in named)]
+    features = list(residential.getFeatures())
+    served = [bool(_value(f, "served")) for f in features]
+    candidates = {name: [(_value(f, name) or 0.0) if name else 1.0 for f in features] for name in order}
+    return counted_population(candidates, served, served_total)
+
+
+def synthetic(layers: list[QgsVectorLayer]) -> bool:
+    """Whether the layers are the sample town (its metadata keyword) or results made from it (its fields)."""
+    return any(KEYWORD in layer.metadata().keywords() or from_sample_town(layer.fields().names())
+               for layer in layers if layer is not None)

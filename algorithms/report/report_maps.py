@@ -17,15 +17,19 @@ from qgis.core import (
     QgsLegendStyle,
     QgsMapRendererCustomPainterJob,
     QgsMapSettings,
+    QgsPalLayerSettings,
     QgsRectangle,
     QgsRenderContext,
     QgsScaleBarRenderer,
     QgsScaleBarSettings,
     QgsSingleBoxScaleBarRenderer,
+    QgsTextBufferSettings,
+    QgsTextFormat,
     QgsUnitTypes,
     QgsVectorLayer,
+    QgsVectorLayerSimpleLabeling,
 )
-from qgis.PyQt.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QRectF, QSize, QSizeF
+from qgis.PyQt.QtCore import QBuffer, QByteArray, QCoreApplication, QIODevice, QSize, QSizeF
 from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter
 
 from ..common import metric_crs
@@ -35,6 +39,8 @@ DPI = 144
 MAP_WIDTH_PX = 1100
 MAX_HEIGHT_PX = 1100
 MM = DPI / 25.4  # pixels per millimetre
+#: Height of the strip below the map that holds the scale bar, in millimetres.
+SCALE_STRIP_MM = 16
 
 
 def tr(text: str) -> str:
@@ -49,15 +55,58 @@ class MapLayer:
     layer: QgsVectorLayer
     style: str
     name: str
+    #: Field whose values label the features (the areas' names), or None.
+    label_field: str | None = None
+
+
+@dataclass
+class ThemeLayer:
+    """A layer of a theme: the report parameter that gives it, its style, legend name and label field."""
+
+    key: str
+    style: str
+    name: str
+    label_field: str | None = None
+
+
+@dataclass
+class Theme:
+    """A map of the report: its title, its layers (top first) and a caption."""
+
+    title: str
+    layers: list[ThemeLayer]
+    caption: str = ""
 
 
 def styled(item: MapLayer) -> QgsVectorLayer:
-    """Style the item's layer, with legend labels in the user's language."""
+    """Style the item's layer, with legend labels in the user's language (and the area names as labels)."""
     layer = item.layer
     layer.setName(item.name)
     apply_style(layer, item.style)
     translate_legend(layer)
+    if item.label_field:
+        layer.setLabeling(QgsVectorLayerSimpleLabeling(name_labels(item.label_field)))
+        layer.setLabelsEnabled(True)
     return layer
+
+
+def name_labels(field: str) -> QgsPalLayerSettings:
+    """Small dark labels with a white halo, one per area, inside it: a map reader finds the table's names."""
+    settings = QgsPalLayerSettings()
+    settings.fieldName = field
+    settings.placement = QgsPalLayerSettings.OverPoint
+    settings.fitInPolygonOnly = True
+    text = QgsTextFormat()
+    text.setFont(QFont("DejaVu Sans"))
+    text.setSize(7.5)
+    text.setColor(QColor("#222222"))
+    halo = QgsTextBufferSettings()
+    halo.setEnabled(True)
+    halo.setSize(0.7)
+    halo.setColor(QColor(255, 255, 255, 230))
+    text.setBuffer(halo)
+    settings.setFormat(text)
+    return settings
 
 
 def map_crs(layers: list[QgsVectorLayer], feedback=None) -> QgsCoordinateReferenceSystem:
@@ -71,6 +120,24 @@ def map_crs(layers: list[QgsVectorLayer], feedback=None) -> QgsCoordinateReferen
             return layer.crs()
     first = next((layer for layer in layers if layer.crs().isValid()), layers[0])
     return metric_crs(first.crs(), first.extent(), first.name(), feedback)
+
+
+def prepare_crs(layers: list[QgsVectorLayer], transform_context, feedback=None) -> QgsCoordinateReferenceSystem | None:
+    """Choose the map CRS and make the layers' transforms to it: call on the main thread, before the run.
+
+    QGIS 3.22 caches a CRS and a transform with the PROJ objects of the thread that first made them;
+    when a thread of the pool ends (30 s after the algorithm dialog's run), a cached CRS it made loses
+    them, and every later 4326 -> 25832 transform on a new thread (the map canvas draws in such
+    threads) returns its input unchanged: EPSG:4326 layers stop drawing. Made here first, on the main
+    thread, the worker only takes them from the cache. ``None`` without layers.
+    """
+    if not layers:
+        return None
+    crs = map_crs(layers, feedback)
+    for layer in layers:
+        if layer.crs().isValid() and crs.isValid():
+            QgsCoordinateTransform(layer.crs(), crs, transform_context)
+    return crs
 
 
 def full_extent(layers, crs, transform_context: QgsCoordinateTransformContext) -> QgsRectangle:
@@ -107,8 +174,9 @@ def render_map(items: list[MapLayer], crs, transform_context) -> QImage:
     settings.setFlag(QgsMapSettings.Antialiasing, True)
     legend = _legend_renderer(layers)
     legend_size = _legend_size(legend)
-    image = QImage(width + int(legend_size.width() * MM) + 30, max(height, int(legend_size.height() * MM) + 20),
-                   QImage.Format.Format_ARGB32)
+    strip = int(SCALE_STRIP_MM * MM)  # the scale bar below the map, never over it
+    image = QImage(width + int(legend_size.width() * MM) + 30,
+                   max(height + strip, int(legend_size.height() * MM) + 20), QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(QColor("white"))
     painter = QPainter(image)
     try:
@@ -191,9 +259,7 @@ def _draw_scale_bar(painter: QPainter, settings: QgsMapSettings, height: int) ->
     scale.scale = settings.scale()
     scale.size = QSizeF(2 * scale.segmentWidth + 20, 12)
     painter.save()
-    width = (2 * scale.segmentWidth + 16) * MM
-    painter.fillRect(QRectF(4, height - 14 * MM, width, 13 * MM), QColor(255, 255, 255, 215))
-    painter.translate(10, height - 12 * MM)
+    painter.translate(2, height + 2 * MM)
     context = QgsRenderContext.fromQPainter(painter)
     context.setScaleFactor(MM)
     context.setFlag(QgsRenderContext.Antialiasing, True)

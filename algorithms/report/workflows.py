@@ -25,13 +25,17 @@ TEXTS = (
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Observed property (e.g. no2)"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Lowest valid value (smaller values, e.g. -999, are skipped)"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Areas with social indicators"),
-    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Environmental indicators (sensor_mean = the feed's mean)"),
+    QT_TRANSLATE_NOOP(
+        "WorkflowAlgorithm", "Further environmental indicators of the areas (the feed's mean is always one)"
+    ),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Social indicators"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Indicators where higher is better"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Score method"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Report title"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Hotspots"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Report"),
+    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Report (HTML)"),
+    QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Hotspots: areas with score, Gi* and Local Moran"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "OpenStreetMap file (.osm, .osm.gz, .osm.pbf)"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Areas (districts)"),
     QT_TRANSLATE_NOOP("WorkflowAlgorithm", "Burden field of the areas (higher = more burdened)"),
@@ -65,6 +69,13 @@ class WorkflowAlgorithm(QgsProcessingModelAlgorithm):
             parameter.setDescription(_translate(parameter.description()))
             if isinstance(parameter, QgsProcessingParameterEnum):
                 parameter.setOptions([_translate(option) for option in parameter.options()])
+
+    def postProcessAlgorithm(self, context, feedback) -> dict:  # noqa: N802
+        """Name the layers the run loads in the user's language (the model names them by its English outputs)."""
+        for layer_id in context.layersToLoadOnCompletion():
+            details = context.layerToLoadOnCompletionDetails(layer_id)
+            details.name = _translate(details.name)
+        return super().postProcessAlgorithm(context, feedback)
 
     def displayName(self) -> str:  # noqa: N802, D102
         return QCoreApplication.translate("WorkflowAlgorithm", WORKFLOWS[self.file_name])

@@ -41,15 +41,18 @@ class ThresholdPreset:
 #: Defaults from WHO 2021 air-quality guidelines, EU Directive 2008/50/EC, WHO 2018 noise
 #: guidelines and the DWD heat warning (perceived temperature).
 THRESHOLD_PRESETS = {
-    "no2": ThresholdPreset("no2", "NO₂", "µg/m³", 25.0, 40.0, "WHO 2021 24-h guideline 25; EU annual limit 40"),
-    "pm25": ThresholdPreset("pm25", "PM2.5", "µg/m³", 15.0, 25.0, "WHO 2021 24-h guideline 15; EU annual limit 25"),
-    "pm10": ThresholdPreset("pm10", "PM10", "µg/m³", 45.0, 50.0, "WHO 2021 24-h guideline 45; EU daily limit 50"),
-    "noise": ThresholdPreset(
-        "noise", "Noise", "dB(A)", 53.0, 65.0, "WHO 2018 road traffic Lden 53; noise action planning Lden 65"
-    ),
-    "temperature": ThresholdPreset(
-        "temperature", "Heat", "°C", 32.0, 38.0, "DWD heat warning: strong 32 °C, extreme 38 °C (perceived)"
-    ),
+    "no2": ThresholdPreset("no2", QT_TRANSLATE_NOOP("feed_config", "NO₂"), "µg/m³", 25.0, 40.0, QT_TRANSLATE_NOOP(
+        "feed_config", "WHO 2021 24-h guideline 25; EU annual limit 40")),
+    "pm25": ThresholdPreset("pm25", QT_TRANSLATE_NOOP("feed_config", "PM2.5"), "µg/m³", 15.0, 25.0, QT_TRANSLATE_NOOP(
+        "feed_config", "WHO 2021 24-h guideline 15; EU annual limit 25")),
+    "pm10": ThresholdPreset("pm10", QT_TRANSLATE_NOOP("feed_config", "PM10"), "µg/m³", 45.0, 50.0, QT_TRANSLATE_NOOP(
+        "feed_config", "WHO 2021 24-h guideline 45; EU daily limit 50")),
+    "noise": ThresholdPreset("noise", QT_TRANSLATE_NOOP("feed_config", "Noise"), "dB(A)", 53.0, 65.0,
+                             QT_TRANSLATE_NOOP("feed_config",
+                                               "WHO 2018 road traffic Lden 53; noise action planning Lden 65")),
+    "temperature": ThresholdPreset("temperature", QT_TRANSLATE_NOOP("feed_config", "Heat"), "°C", 32.0, 38.0,
+                                   QT_TRANSLATE_NOOP("feed_config",
+                                                     "DWD heat warning: strong 32 °C, extreme 38 °C (perceived)")),
 }
 
 _PROPERTY_PATTERNS = (

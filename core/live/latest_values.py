@@ -20,10 +20,11 @@ GENERIC_NAMES = frozenset(
 )
 
 
-def format_value(value: float | None) -> str:
+def format_value(value: float | None, decimal: str = ".") -> str:
     """Format a reading for the station table and the map: "9", "9.5", "0.04", "1234" ("" when missing).
 
-    Two significant decimals below 10, one below 1000, none above; trailing zeros dropped.
+    Two significant decimals below 10, one below 1000, none above; trailing zeros dropped;
+    ``decimal``: the decimal sign of the user's language (German "9,5").
     """
     if value is None or not math.isfinite(value):
         return ""
@@ -32,7 +33,7 @@ def format_value(value: float | None) -> str:
     text = f"{value:.{decimals}f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+    return "0" if text == "-0" else text.replace(".", decimal)
 
 
 @dataclass(slots=True)

@@ -71,6 +71,10 @@ class MethodFacts:
     population_field: str | None = None
     #: Whether the access figures count residents (else homes).
     counts_residents: bool = False
+    #: Whether the population field was found as the one the catchments counted (not given to the report).
+    population_from_catchments: bool = False
+    #: Whether the homes themselves (RESIDENTIAL) were given: the shares count them or their residents.
+    homes: bool = False
     indicators: list[str] = field(default_factory=list)
     local_statistics: bool = False
     n_stations: int | None = None
@@ -103,6 +107,10 @@ class ReportContent:
     charts: list[Figure] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     everyday: object = None  # everyday.EverydaySummary of facilityaccess / rule33030 homes, when given
+    #: Served share of each social group (field of the homes, e.g. ``pop_65plus``), in the order found.
+    group_shares: list[tuple[str, float | None]] = field(default_factory=list)
+    #: Whether the layers are the synthetic sample town (or made from it).
+    synthetic: bool = False
 
 
 def access_summary(
@@ -116,6 +124,26 @@ def access_summary(
         straight += pop if line else 0.0
         gap += pop if line and not foot else 0.0
     return AccessSummary(total, on_foot, straight, gap)
+
+
+def group_share(group: Sequence[float], served: Sequence[bool]) -> float | None:
+    """Return the served share of a group: its members in served homes / all its members (None without members)."""
+    total = sum(group)
+    return sum(g for g, s in zip(group, served) if s) / total if total > 0 else None
+
+
+def counted_population(candidates: dict[str | None, Sequence[float]], served: Sequence[bool],
+                       served_total: float) -> str | bool | None:
+    """Which population the catchments counted: the candidate whose served sum is ``served_total``.
+
+    ``candidates`` maps a field name (None = every home counts 1) to its value per home; the
+    catchments' ``pop_served`` summed over the green spaces is ``served_total``. False when none fits.
+    """
+    for name, values in candidates.items():
+        total = sum(v for v, s in zip(values, served) if s)
+        if abs(total - served_total) <= 0.5 + 1e-9 * abs(served_total):
+            return name
+    return False
 
 
 def hotspot_summary(gi_bins: Iterable[int | None], clusters: Iterable[str | None]) -> HotspotSummary:

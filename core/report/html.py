@@ -11,9 +11,10 @@ from .numbers import format_number
 from .words import ReportWords, Translatable
 
 STYLE = """
-body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}
+body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:72em;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.7em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ccc}
 .created{color:#666}.key li{font-size:1.1em;margin:.4em 0}
+.notice{background:#fff3cd;border-left:4px solid #e0a800;padding:.4em .8em}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #ddd}figcaption{color:#555;font-size:.9em}
 .table{overflow-x:auto}table{border-collapse:collapse;font-size:.85em}
 th,td{border:1px solid #ccc;padding:.25em .5em;white-space:nowrap}th{white-space:normal}
@@ -21,14 +22,46 @@ th{background:#f0f0f0}td.num{text-align:right}tr.priority td{background:#fde0dd}
 footer{margin-top:2em;color:#777;font-size:.85em}
 """
 #: For Qt's text layout (PDF): a page has a fixed width, so the table is set smaller.
-PRINT_STYLE = STYLE + "table{font-size:6.5pt}th,td{padding:1px 3px}\n"
+PRINT_STYLE = STYLE + (
+    "table{font-size:7.5pt}th,td{padding:1px 2px}th{white-space:nowrap}.page{page-break-before:always}\n"
+)
+
+
+#: Columns of the area table whose values are written as words (the others are numbers).
+WORD_COLUMNS = ("gi_bin", "lisa_cluster", "priority")
+
+
+def _td(text: str | None, numeric: bool) -> str:
+    """Write a table cell; a number (with its unit) is never broken across lines."""
+    if text is None:
+        return "<td></td>"
+    return f'<td class="num">{escape(text).replace(" ", "&nbsp;")}</td>' if numeric else f"<td>{escape(text)}</td>"
+
+
+def header_lines(title: str) -> list[str]:
+    """Split a column heading into lines no longer than its longest word (at least 9 characters): words kept whole."""
+    width = max([9, *map(len, title.split())])
+    lines: list[str] = []
+    for word in title.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 class ReportHtml(Translatable):
     """Write a :class:`ReportContent` as HTML in the report's language."""
 
-    def render(self, content: ReportContent, style: str = STYLE) -> str:
-        """Return the whole page (``style``: the CSS, e.g. ``PRINT_STYLE`` for Qt's PDF layout)."""
+    _paged = False
+
+    def render(self, content: ReportContent, style: str = STYLE, paged: bool = False) -> str:
+        """Return the whole page (``style``: the CSS, e.g. ``PRINT_STYLE`` for Qt's PDF layout).
+
+        ``paged`` (print): the maps, the table and the charts each begin a page, and every further
+        figure too, so that no heading stands alone at the foot of a page.
+        """
+        self._paged = paged
         words = ReportWords(self.language, self._translate)
         parts = [
             f'<!DOCTYPE html>\n<html lang="{escape(self.language)}">\n<head>\n<meta charset="utf-8">',
@@ -37,6 +70,8 @@ class ReportHtml(Translatable):
         ]
         if content.created:
             parts.append(f'<p class="created">{escape(self.tr("Created {date}").format(date=content.created))}</p>')
+        if content.synthetic:
+            parts.append(f'<p class="notice">{escape(words.synthetic_notice())}</p>')
         parts += self._list(self.tr("Key figures"), words.key_figures(content), "key")
         if content.everyday:
             everyday = EverydayWords(self.language, self._translate).sentences(content.everyday)
@@ -44,48 +79,58 @@ class ReportHtml(Translatable):
         parts += self._figures(self.tr("Maps"), content.maps)
         parts += self._areas(content.areas)
         parts += self._figures(self.tr("Charts"), content.charts)
-        parts += self._list(self.tr("Method and parameters"), words.method(content.method), "method")
+        parts += self._list(self.tr("Method and parameters"), words.method(content.method), "method", paged)
         parts += self._list(self.tr("Data sources and licences"), content.sources, "sources")
         parts.append(f"<footer>{escape(self.tr('Made with the Social Resilience Toolkit for QGIS.'))}</footer>")
         parts.append("</body>\n</html>\n")
         return "\n".join(parts)
 
-    def _list(self, heading: str, items: list[str], css: str) -> list[str]:
+    def _list(self, heading: str, items: list[str], css: str, page: bool = False) -> list[str]:
         if not items:
             return []
         lines = "\n".join(f"<li>{escape(item)}</li>" for item in items)
-        return [f"<h2>{escape(heading)}</h2>", f'<ul class="{css}">\n{lines}\n</ul>']
+        title = self._heading(heading) if page else f"<h2>{escape(heading)}</h2>"
+        return [title, f'<ul class="{css}">\n{lines}\n</ul>']
 
     def _figures(self, heading: str, figures: list[Figure]) -> list[str]:
         if not figures:
             return []
-        parts = [f"<h2>{escape(heading)}</h2>"]
-        for figure in figures:
+        parts = [self._heading(heading)]
+        for number, figure in enumerate(figures):
             body = figure.svg or f'<img src="{escape(figure.src)}" alt="{escape(figure.title)}">'
             caption = escape(figure.title) + (f": {escape(figure.caption)}" if figure.caption else "")
-            parts.append(f"<figure>\n<div>{body}</div>\n<figcaption>{caption}</figcaption>\n</figure>")
+            page = ' class="page"' if number and self._paged else ""
+            parts.append(f"<figure>\n<div{page}>{body}</div>\n<figcaption>{caption}</figcaption>\n</figure>")
         return parts
 
     def _areas(self, rows: list[AreaRow]) -> list[str]:
         if not rows:
             return []
         columns = [c for c in self._columns() if any(getattr(r, c[0]) is not None for r in rows)]
-        head = "".join(f"<th>{escape(title)}</th>" for _, title, _ in columns)
-        lines = [f"<tr><th>{escape(self.tr('Rank'))}</th><th>{escape(self.tr('Area'))}</th>{head}</tr>"]
-        for rank, row in enumerate(rows, 1):
-            cells = "".join(self._cell(getattr(row, name), show) for name, _, show in columns)
+        titles = [self.tr("Rank"), self.tr("Area")] + [title for _, title, _ in columns]
+        body = [[(str(rank), True), (row.name, False)] + [self._cell_text(name, getattr(row, name), show)
+                                                           for name, _, show in columns]
+                for rank, row in enumerate(rows, 1)]
+        paged = self._paged
+        head = "".join(f"<th>{'<br>'.join(map(escape, header_lines(t))) if paged else escape(t)}</th>" for t in titles)
+        lines = [f"<tr>{head}</tr>"]
+        for row, cells in zip(rows, body):
             css = ' class="priority"' if row.priority else ""
-            lines.append(f'<tr{css}><td class="num">{rank}</td><td>{escape(row.name)}</td>{cells}</tr>')
+            lines.append(f"<tr{css}>{''.join(_td(text, numeric) for text, numeric in cells)}</tr>")
         table = "\n".join(lines)
-        return [f"<h2>{escape(self.tr('Areas ranked by priority'))}</h2>",
+        return [self._heading(self.tr("Areas ranked by priority")),
                 f'<div class="table"><table class="areas">\n{table}\n</table></div>']
 
-    def _cell(self, value, show: Callable) -> str:
+    def _cell_text(self, column: str, value, show: Callable) -> tuple[str | None, bool]:
+        """Return the text of a table cell (None when empty) and whether it is a number."""
         if value is None:
-            return "<td></td>"
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        css = ' class="num"' if numeric else ""
-        return f"<td{css}>{escape(show(value))}</td>"
+            return None, False
+        return show(value), column not in WORD_COLUMNS
+
+    def _heading(self, text: str) -> str:
+        """Write a section heading; on paper one that begins a page."""
+        page = ' class="page"' if self._paged else ""
+        return f"<h2{page}>{escape(text)}</h2>"
 
     def _columns(self) -> list[tuple[str, str, Callable]]:
         """(AreaRow attribute, heading, formatter) of every column the table may have."""
@@ -103,11 +148,10 @@ class ReportHtml(Translatable):
         ]
 
     def gi_label(self, gi_bin: int) -> str:
-        """Words for a Gi* bin (-3..3)."""
+        """Words for a Gi* bin (-3..3), short for the table: "hot, 95 %"; a dash when not significant."""
         labels = {
-            3: self.tr("hot spot, 99 %"), 2: self.tr("hot spot, 95 %"), 1: self.tr("hot spot, 90 %"),
-            0: self.tr("not significant"),
-            -1: self.tr("cold spot, 90 %"), -2: self.tr("cold spot, 95 %"), -3: self.tr("cold spot, 99 %"),
+            3: self.tr("hot, 99 %"), 2: self.tr("hot, 95 %"), 1: self.tr("hot, 90 %"), 0: "–",
+            -1: self.tr("cold, 90 %"), -2: self.tr("cold, 95 %"), -3: self.tr("cold, 99 %"),
         }
         return labels.get(gi_bin, str(gi_bin))
 
@@ -115,7 +159,7 @@ class ReportHtml(Translatable):
         """Translate a Local Moran cluster label of ``localhotspots``."""
         labels = {
             "High-High": self.tr("High-High"), "Low-Low": self.tr("Low-Low"), "High-Low": self.tr("High-Low"),
-            "Low-High": self.tr("Low-High"), "Not significant": self.tr("Not significant"),
+            "Low-High": self.tr("Low-High"), "Not significant": "–",
             "No neighbours": self.tr("No neighbours"), "No data": self.tr("No data"),
         }
         return labels.get(label, label)

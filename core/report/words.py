@@ -44,6 +44,9 @@ class ReportWords(Translatable):
         sentences: list[str] = []
         if content.access is not None and content.access.total > 0:
             sentences += self._access(content.access, content.method)
+        group_sentence = self.groups(content)
+        if group_sentence:
+            sentences.append(group_sentence)
         if content.n_priority is not None:
             sentences.append(
                 self.tr("{n} of {total} areas are priority areas: among the most burdened quarter, "
@@ -59,6 +62,24 @@ class ReportWords(Translatable):
         if content.hotspots is not None:
             sentences.append(self._hotspots(content.hotspots))
         return sentences
+
+    def groups(self, content: ReportContent) -> str | None:
+        """Say the served share of each social group in one sentence (None without groups)."""
+        shares = [(name, share) for name, share in content.group_shares if share is not None]
+        if not shares:
+            return None
+        parts = ", ".join(f"{self.group_name(name)} {self.percent(share)}" for name, share in shares)
+        return self.tr("Served share by group: {groups}.").format(groups=parts)
+
+    def group_name(self, field: str) -> str:
+        """Name a social group in words (``pop_65plus``: residents 65+); an unknown field with spaces."""
+        names = {"pop_65plus": self.tr("residents 65+"), "pop_children": self.tr("children under 18")}
+        return names.get(field.lower(), field.replace("_", " "))
+
+    def synthetic_notice(self) -> str:
+        """Return the warning under the title of a report on the sample town."""
+        return self.tr("Synthetic data: these figures describe the sample town of the Social Resilience Toolkit, "
+                       "not a real place.")
 
     def _access(self, access: AccessSummary, method: MethodFacts) -> list[str]:
         distance = (
@@ -104,8 +125,9 @@ class ReportWords(Translatable):
             items.append(self.tr("{n} green spaces qualify, {area} in total.").format(
                 n=self.count(facts.n_green_spaces), area=format_hectares(round(facts.green_area_ha or 0.0, 1),
                                                                          self.language)))
-        if facts.population_field:
-            items.append(self.tr("Residents per home from the field {field}.").format(field=facts.population_field))
+        counted = self._counted(facts)
+        if counted:
+            items.append(counted)
         if facts.equity:
             items.append(self.tr(
                 "Equity by area: a home belongs to the area that contains it; served share = residents served "
@@ -113,7 +135,7 @@ class ReportWords(Translatable):
                 "equity analysis (default 50 %)."))
         if facts.indicators:
             items.append(self.tr("Hotspot score from the indicators: {fields}.").format(
-                fields=", ".join(facts.indicators)))
+                fields=", ".join(self.indicator_name(name) for name in facts.indicators)))
         if facts.local_statistics:
             items.append(self.tr(
                 "Spatial clusters: Getis-Ord Gi* (hot and cold spots at 90, 95 and 99 % confidence) and Local "
@@ -121,3 +143,50 @@ class ReportWords(Translatable):
         if facts.n_stations is not None:
             items.append(self.tr("{n} sensor stations.").format(n=self.count(facts.n_stations)))
         return items
+
+    def _counted(self, facts: MethodFacts) -> str | None:
+        """Say whom the shares count: residents (from which field, and why that one) or homes."""
+        if facts.population_field and facts.population_from_catchments:
+            return self.tr("The shares count residents: the field {field} of the homes, as the catchments counted "
+                           "them.").format(field=facts.population_field)
+        if facts.population_field:
+            return self.tr("The shares count residents: the field {field} of the homes.").format(
+                field=facts.population_field)
+        if facts.homes:
+            return self.tr("The shares count homes, each as one (choose the population field of the report to "
+                           "count residents).")
+        return None
+
+    def indicator_name(self, field: str) -> str:
+        """Name an indicator in words: known fields of the sample town and of the sensor aggregation, else the field."""
+        name = field.lower()
+        if name in self._known_indicators():
+            return self._known_indicators()[name]
+        for suffix, words in self._statistics().items():
+            if name.endswith(suffix) and name[: -len(suffix)]:
+                quantity = name[: -len(suffix)]
+                return f"{self._quantities().get(quantity, quantity.replace('_', ' '))}: {words}"
+        return field.replace("_", " ")
+
+    def _known_indicators(self) -> dict[str, str]:
+        return {
+            "share_65plus": self.tr("share of residents 65+"), "unemployment": self.tr("unemployment"),
+            "child_poverty": self.tr("child poverty"), "income": self.tr("income"),
+            "green_m2_per_inh": self.tr("green space per inhabitant"), "no2": self.tr("NO₂"),
+            "pm25": self.tr("PM2.5"), "pm10": self.tr("PM10"), "noise_lden": self.tr("noise (Lden)"),
+            "heat_days": self.tr("hot days"), "temperature_nights_above": self.tr("tropical nights"),
+            "temperature_days_max_above": self.tr("hot days"), "sensor_mean": self.tr("the sensor feed's mean"),
+        }
+
+    def _quantities(self) -> dict[str, str]:
+        return {"no2": self.tr("NO₂"), "pm25": self.tr("PM2.5"), "pm10": self.tr("PM10"), "o3": self.tr("ozone"),
+                "noise_laeq": self.tr("noise"), "noise": self.tr("noise"),
+                "temperature": self.tr("air temperature"), "air_temperature": self.tr("air temperature"),
+                "sensor": self.tr("the sensor feed")}
+
+    def _statistics(self) -> dict[str, str]:
+        return {"_mean": self.tr("mean"), "_median": self.tr("median"), "_max": self.tr("maximum"),
+                "_p95": self.tr("95th percentile"), "_hours_above": self.tr("hours above the limit"),
+                "_days_max_above": self.tr("days with a maximum above the threshold"),
+                "_days_mean_above": self.tr("days with a mean above the limit"),
+                "_nights_above": self.tr("nights above the threshold")}

@@ -12,21 +12,19 @@ FLOOR_M2_PER_PERSON = 45.0
 USABLE_SHARE = 0.75
 
 
+BUILDING_FIELDS = (
+    ("building_id", "int"),
+    ("building", "str"),
+    ("levels", "int"),
+    ("population", "int"),
+    ("pop_65plus", "int"),
+    ("pop_children", "int"),
+)
+
+
 def buildings_layer(builder: TownBuilder) -> Layer:
     """Build per block: detached houses, apartment perimeter blocks or commercial buildings."""
-    layer = Layer(
-        "buildings",
-        "Polygon",
-        [
-            ("building_id", "int"),
-            ("building", "str"),
-            ("levels", "int"),
-            ("population", "int"),
-            ("pop_65plus", "int"),
-            ("pop_children", "int"),
-        ],
-        LAYER_DESCRIPTIONS["buildings"],
-    )
+    layer = Layer("buildings", "Polygon", list(BUILDING_FIELDS), LAYER_DESCRIPTIONS["buildings"])
     g = builder.grid
     rng = np.random.default_rng([builder.seed, 2])
     group_rng = np.random.default_rng([builder.seed, 6])  # own stream: the rest of the town stays as it was

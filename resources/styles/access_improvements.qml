@@ -143,7 +143,7 @@
   </renderer-v2>
   <labeling type="simple">
     <settings calloutType="simple">
-      <text-style useSubstitutions="0" blendMode="0" fontWordSpacing="0" namedStyle="" allowHtml="0" textOrientation="horizontal" multilineHeight="1" fontUnderline="0" fontWeight="75" fontLetterSpacing="0" textOpacity="1" fontFamily="DejaVu LGC Sans" legendString="Aa" fontSizeUnit="Point" previewBkgrdColor="255,255,255,255" fontStrikeout="0" fontKerning="1" textColor="0,0,0,255" isExpression="1" capitalization="0" fontSizeMapUnitScale="3x:0,0,0,0,0,0" fontItalic="0" fontSize="9" fieldName="'#' || &quot;rank&quot; || ': +' || format_number(&quot;gain_pop&quot;, 0)">
+      <text-style useSubstitutions="0" blendMode="0" fontWordSpacing="0" namedStyle="" allowHtml="0" textOrientation="horizontal" multilineHeight="1" fontUnderline="0" fontWeight="75" fontLetterSpacing="0" textOpacity="1" fontFamily="DejaVu LGC Sans" legendString="Aa" fontSizeUnit="Point" previewBkgrdColor="255,255,255,255" fontStrikeout="0" fontKerning="1" textColor="0,0,0,255" isExpression="1" capitalization="0" fontSizeMapUnitScale="3x:0,0,0,0,0,0" fontItalic="0" fontSize="9" fieldName="'#' || &quot;rank&quot; || ': +' || format_number(&quot;gain_pop&quot;, 0, @qgis_locale)">
         <families/>
         <text-buffer bufferSizeUnits="MM" bufferNoFill="1" bufferSize="1" bufferJoinStyle="128" bufferOpacity="1" bufferColor="255,255,255,255" bufferBlendMode="0" bufferDraw="1" bufferSizeMapUnitScale="3x:0,0,0,0,0,0"/>
         <text-mask maskOpacity="1" maskSizeMapUnitScale="3x:0,0,0,0,0,0" maskedSymbolLayers="" maskSize="1.5" maskSizeUnits="MM" maskJoinStyle="128" maskType="0" maskEnabled="0"/>
