@@ -251,13 +251,13 @@ def test_sensor_workflow_with_postgis_areas_and_outputs_through_qgis_process(cha
               "SOCIAL_FIELDS": "share_65plus;unemployment;child_poverty;income", "INVERT_FIELDS": "income",
               "METHOD": 2, "TITLE": "Sensor hotspots"}
     reference = pg_qgis_process.run_algorithm("socialresilience:sensorhotspotworkflow", {
-        **common, "AREAS": chains["gpkg"].inputs["districts"], "hotspots:OUTPUT": tmp_path / "hotspots.gpkg",
-        "report:OUTPUT_HTML": tmp_path / "gpkg.html"})
+        **common, "AREAS": chains["gpkg"].inputs["districts"], "hotspots:Hotspots": tmp_path / "hotspots.gpkg",
+        "report:Report": tmp_path / "gpkg.html"})
     report = pg_qgis_process.run_algorithm("socialresilience:sensorhotspotworkflow", {
-        **common, "AREAS": areas, "hotspots:OUTPUT": f'postgis:{service} table="{schema}"."hotspots" (geom)',
-        "report:OUTPUT_HTML": tmp_path / "postgis.html"})
-    assert reference["results"]["report:OUTPUT_HTML"]
-    assert report["results"]["report:OUTPUT_HTML"]
+        **common, "AREAS": areas, "hotspots:Hotspots": f'postgis:{service} table="{schema}"."hotspots" (geom)',
+        "report:Report": tmp_path / "postgis.html"})
+    assert reference["results"]["report:Report"]
+    assert report["results"]["report:Report"]
     expected = contents(QgsVectorLayer(str(tmp_path / "hotspots.gpkg"), "hotspots", "ogr"))
     got = contents(QgsVectorLayer(pg.layer_uri(schema, "hotspots"), "hotspots", "postgres"))
     assert got == expected
@@ -275,19 +275,19 @@ def test_green_workflow_with_postgis_areas_and_outputs(pg, plugin, tmp_path):
     load_into_postgis(pg, _grid_over(osm, tmp_path / "areas.gpkg"), schema, "areas")
     common = {"OSM_FILE": str(osm), "DISTANCE": 400, "MIN_AREA_HA": 2, "TITLE": "Hoyerswerda"}
     reference = processing.run("socialresilience:greenaccessworkflow", {
-        **common, "AREAS": str(tmp_path / "areas.gpkg"), "report:OUTPUT_HTML": str(tmp_path / "gpkg.html"),
-        "catchments:OUTPUT_RESIDENTIAL": str(tmp_path / "homes.gpkg"), "equity:OUTPUT": str(tmp_path / "equity.gpkg")})
+        **common, "AREAS": str(tmp_path / "areas.gpkg"), "report:Report": str(tmp_path / "gpkg.html"),
+        "catchments:Homes with green access": str(tmp_path / "homes.gpkg"), "equity:Green access by area": str(tmp_path / "equity.gpkg")})
     result = processing.run("socialresilience:greenaccessworkflow", {
         **common, "AREAS": "postgres://" + pg.layer_uri(schema, "areas"),
-        "report:OUTPUT_HTML": str(tmp_path / "postgis.html"),
-        "catchments:OUTPUT_RESIDENTIAL": pg.destination(schema, "homes"),
-        "equity:OUTPUT": pg.destination(schema, "equity", "postgres://")})
+        "report:Report": str(tmp_path / "postgis.html"),
+        "catchments:Homes with green access": pg.destination(schema, "homes"),
+        "equity:Green access by area": pg.destination(schema, "equity", "postgres://")})
     for table, path in (("homes", "homes.gpkg"), ("equity", "equity.gpkg")):
         expected = contents(QgsVectorLayer(str(tmp_path / path), table, "ogr"))
         got = contents(QgsVectorLayer(pg.layer_uri(schema, table), table, "postgres"))
         assert got == expected, table
         assert len(got[1]) > 0, table
-    pages = [Path(r["report:OUTPUT_HTML"]).read_text(encoding="utf-8") for r in (reference, result)]
+    pages = [Path(r["report:Report"]).read_text(encoding="utf-8") for r in (reference, result)]
     share = re.findall(r"[\d.]+ % of homes lie within 400 m on foot", pages[0])
     assert share
     assert re.findall(r"[\d.]+ % of homes lie within 400 m on foot", pages[1]) == share

@@ -79,7 +79,12 @@ def test_pdf_pages_keep_headings_with_their_text_and_words_whole(chain, tmp_path
 
     kept = {}
     original = report_pdf.write_pdf
-    report_pdf.write_pdf = lambda content, *args: kept.update(content=pickle.dumps(content))
+
+    def keep_and_write(content, *args) -> None:
+        kept.update(content=pickle.dumps(content))
+        original(content, *args)
+
+    report_pdf.write_pdf = keep_and_write
     try:
         processing.run(ALG, {**report_parameters(chain, tmp_path / "r.html"), "OUTPUT_PDF": str(tmp_path / "r.pdf")})
     finally:
