@@ -61,9 +61,15 @@ def convert(text: str, names: dict[str, str]) -> str:
     text = re.sub(r"<li>((?:<code>(?:" + ids + r")</code>(?:,\s*|\s+and\s+|\s+und\s+)?)+)(\s*\(" + ITEM_QUALIFIERS
                   + r"\))?:", item, text)
     by_label = {value: ident for ident, value in label.items()}
-    text = re.sub(r"<dt>(.*?)</dt>", lambda m: "<dt>" + re.sub(
-        r"<i>(.*?)</i>", lambda i: f"<b>{i.group(1)}</b> (<code>{by_label[i.group(1)]}</code>)"
-        if i.group(1) in by_label else i.group(0), m.group(1)) + "</dt>", text, flags=re.S)
+
+    def term(match: re.Match) -> str:  # <dt><i>Label</i></dt> or <dt><code>ID</code></dt>: both named
+        inner = re.sub(r"<i>(.*?)</i>", lambda i: f"<b>{i.group(1)}</b> (<code>{by_label[i.group(1)]}</code>)"
+                       if i.group(1) in by_label else i.group(0), match.group(1))
+        named = lambda c: f"<b>{label[c.group(1)]}</b> (<code>{c.group(1)}</code>)"  # noqa: E731
+        inner = re.sub(r"(?<!\()<code>(" + ids + r")</code>", named, inner)
+        return "<dt>" + inner + "</dt>"
+
+    text = re.sub(r"<dt>(.*?)</dt>", term, text, flags=re.S)
 
     def mention(match: re.Match) -> str:
         return "<i>" + re.sub(r"\s*\((m|ha)\)$", "", label[match.group(1)]) + "</i>"
