@@ -276,7 +276,8 @@ def test_green_workflow_with_postgis_areas_and_outputs(pg, plugin, tmp_path):
     common = {"OSM_FILE": str(osm), "DISTANCE": 400, "MIN_AREA_HA": 2, "TITLE": "Hoyerswerda"}
     reference = processing.run("socialresilience:greenaccessworkflow", {
         **common, "AREAS": str(tmp_path / "areas.gpkg"), "report:Report": str(tmp_path / "gpkg.html"),
-        "catchments:Homes with green access": str(tmp_path / "homes.gpkg"), "equity:Green access by area": str(tmp_path / "equity.gpkg")})
+        "catchments:Homes with green access": str(tmp_path / "homes.gpkg"),
+        "equity:Green access by area": str(tmp_path / "equity.gpkg")})
     result = processing.run("socialresilience:greenaccessworkflow", {
         **common, "AREAS": "postgres://" + pg.layer_uri(schema, "areas"),
         "report:Report": str(tmp_path / "postgis.html"),

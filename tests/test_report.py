@@ -347,7 +347,8 @@ def test_report_checks_the_fields_it_reads(provider, tmp_path):
     assert result["N_HOT"] == 1  # gi_bin 99 is no hot spot (was 2)
     page = html.read_text(encoding="utf-8")
     assert "40.0&nbsp;%" in page  # the good area's share is shown
-    assert "170.0&nbsp;%" not in page and "170.0 %" not in page
+    assert "170.0&nbsp;%" not in page
+    assert "170.0 %" not in page
     expected = ["AREAS: 1 features have a served_share outside 0 to 1 (e.g. 1.7)",
                 "AREAS: 1 features have a priority outside 0 to 1 (e.g. -1)",
                 "AREAS: 1 features have a gi_bin outside -3 to 3 (e.g. 99)"]  # fmt: skip
